@@ -1,0 +1,1 @@
+"""The photospicker v1 discovery document bundled with picker-discovery (data only)."""

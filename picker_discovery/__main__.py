@@ -1,0 +1,5 @@
+import sys
+
+from picker_discovery.cli import main
+
+sys.exit(main())

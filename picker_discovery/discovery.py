@@ -1,0 +1,332 @@
+"""Find, load, validate and refresh the photospicker v1 discovery document.
+
+The document is looked for, in order, at:
+
+1. an explicit path given by the caller;
+2. the path in the ``PICKER_DISCOVERY_DOCUMENT`` environment variable;
+3. the user's refreshed copy in the platform cache directory (written by :func:`refresh`);
+4. the copy bundled with this package.
+
+A broken explicit or environment document is an error; a broken user copy is skipped with a
+logged warning, so a bad refresh can never stop a program that worked with the bundled copy.
+
+Each file is parsed once per process: later loads reuse the parsed document for as long as the
+file's size and modification time are unchanged.
+
+This module is a leaf: it imports nothing else from the project.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import sys
+import tempfile
+import threading
+import urllib.parse
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import httplib2
+
+__all__ = [
+    "API_NAME",
+    "API_VERSION",
+    "BUNDLED_DOCUMENT",
+    "ENV_VAR",
+    "LIVE_DISCOVERY_URL",
+    "REQUIRED_METHODS",
+    "SCOPE",
+    "DiscoveryDocumentError",
+    "DocumentSource",
+    "find_document",
+    "load_document",
+    "refresh",
+    "user_cache_path",
+    "validate_document",
+]
+
+logger = logging.getLogger(__name__)
+
+API_NAME = "photospicker"
+API_VERSION = "v1"
+SCOPE = "https://www.googleapis.com/auth/photospicker.mediaitems.readonly"
+ENV_VAR = "PICKER_DISCOVERY_DOCUMENT"
+LIVE_DISCOVERY_URL = "https://photospicker.googleapis.com/$discovery/rest?version=v1"
+FILE_NAME = f"{API_NAME}.{API_VERSION}.json"
+BUNDLED_DOCUMENT = resources.files("picker_discovery.discovery_cache").joinpath(FILE_NAME)
+REQUIRED_METHODS: Mapping[str, tuple[str, ...]] = {
+    "sessions": ("create", "get", "delete"),
+    "mediaItems": ("list",),
+}
+# The live document is reported to carry no scope block; without one googleapiclient neither
+# scopes credentials nor looks for default credentials, so refresh() adds this one.
+SCOPE_BLOCK: Mapping[str, Any] = {
+    "oauth2": {
+        "scopes": {SCOPE: {"description": "See the photos and videos you pick in Google Photos."}}
+    }
+}
+
+SourceKind = Literal["explicit", "environment", "user-cache", "bundled", "mapping", "url"]
+
+
+class DiscoveryDocumentError(ValueError):
+    """A discovery document is missing, unreadable, or not the photospicker v1 document.
+
+    ``source`` names the file or URL, ``problem`` says what is wrong with it.
+    """
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(f"discovery document {source}: {problem}")
+        self.source = source
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class DocumentSource:
+    """Where a discovery document comes from."""
+
+    kind: SourceKind
+    location: str
+
+    def __str__(self) -> str:
+        return f"{self.location} ({self.kind})"
+
+
+def user_cache_dir() -> Path:
+    """The platform's per-user cache directory for this project."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "picker-discovery" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "picker-discovery"
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    if not base or not os.path.isabs(base):
+        base = str(Path.home() / ".cache")
+    return Path(base) / "picker-discovery"
+
+
+def user_cache_path() -> Path:
+    """Where :func:`refresh` writes the user's copy of the document."""
+    return user_cache_dir() / FILE_NAME
+
+
+def find_document(path: str | os.PathLike[str] | None = None) -> DocumentSource:
+    """The first place in the search order that names a document, without reading it.
+
+    An explicit path or the environment variable is returned even if the file is missing, so
+    that loading it fails loudly instead of silently using another document.
+    """
+    if path is not None:
+        return DocumentSource("explicit", os.fspath(path))
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return DocumentSource("environment", env)
+    cached = user_cache_path()
+    if cached.is_file():
+        return DocumentSource("user-cache", str(cached))
+    return DocumentSource("bundled", str(BUNDLED_DOCUMENT))
+
+
+_memo: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+_memo_lock = threading.Lock()
+
+
+def _read_parsed(source: DocumentSource, allowed_hosts: Collection[str]) -> dict[str, Any]:
+    """The parsed and validated document at ``source``, memoized on the file's stat."""
+    if source.kind == "bundled":
+        key: tuple[int, int] = (0, 0)
+        label = f"{source.location} (bundled)"
+    else:
+        label = source.location
+        try:
+            stat = os.stat(source.location)
+        except OSError as exc:
+            raise DiscoveryDocumentError(label, f"cannot be read: {exc.strerror}") from exc
+        key = (stat.st_mtime_ns, stat.st_size)
+    with _memo_lock:
+        hit = _memo.get(source.location)
+    if hit is not None and hit[0] == key:
+        document = hit[1]
+    else:
+        try:
+            raw = (
+                BUNDLED_DOCUMENT.read_bytes()
+                if source.kind == "bundled"
+                else Path(source.location).read_bytes()
+            )
+        except OSError as exc:
+            raise DiscoveryDocumentError(label, f"cannot be read: {exc.strerror}") from exc
+        document = parse_document(raw, label)
+        with _memo_lock:
+            _memo[source.location] = (key, document)
+    validate_document(document, label, allowed_hosts=allowed_hosts)
+    return document
+
+
+def load_document(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    allowed_hosts: Collection[str] = (),
+) -> tuple[dict[str, Any], DocumentSource]:
+    """Load the document by the search order and say where it came from.
+
+    Returns a fresh copy the caller may change (googleapiclient does, while building).
+
+    Raises:
+        DiscoveryDocumentError: the explicit or environment document, or the bundled one, is
+            missing, not JSON or not the photospicker v1 document.
+    """
+    source = find_document(path)
+    try:
+        document = _read_parsed(source, allowed_hosts)
+    except DiscoveryDocumentError as exc:
+        if source.kind != "user-cache":
+            raise
+        logger.warning("ignoring the refreshed copy and using the bundled document: %s", exc)
+        source = DocumentSource("bundled", str(BUNDLED_DOCUMENT))
+        document = _read_parsed(source, allowed_hosts)
+    return copy.deepcopy(document), source
+
+
+def parse_document(raw: bytes, source: str) -> dict[str, Any]:
+    """Decode and parse a document's bytes, with errors that name ``source``."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DiscoveryDocumentError(source, f"is not UTF-8 text ({exc.reason})") from exc
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problem = f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        if not text.strip():
+            problem = "is empty"
+        raise DiscoveryDocumentError(source, problem) from exc
+    if not isinstance(document, dict):
+        raise DiscoveryDocumentError(source, "is not a JSON object")
+    return document
+
+
+def validate_document(
+    document: Mapping[str, Any],
+    source: str = "<document>",
+    *,
+    allowed_hosts: Collection[str] = (),
+) -> None:
+    """Check that ``document`` is a usable photospicker v1 discovery document.
+
+    ``rootUrl`` must be an https URL on a ``*.googleapis.com`` host, unless its host is in
+    ``allowed_hosts`` (an emulator, say), where http is accepted too.
+
+    Raises:
+        DiscoveryDocumentError: naming ``source`` and the first problem found.
+    """
+
+    def fail(problem: str) -> None:
+        raise DiscoveryDocumentError(source, problem)
+
+    if document.get("kind", "discovery#restDescription") != "discovery#restDescription":
+        fail(f"has kind {document.get('kind')!r}, not 'discovery#restDescription'")
+    name, version = document.get("name"), document.get("version")
+    if (name, version) != (API_NAME, API_VERSION):
+        fail(f"describes {name!r} {version!r}, not {API_NAME!r} {API_VERSION!r}")
+    root_url = document.get("rootUrl")
+    if not isinstance(root_url, str):
+        fail("has no rootUrl")
+    else:
+        parsed = urllib.parse.urlsplit(root_url)
+        host = (parsed.hostname or "").lower()
+        if host in {h.lower() for h in allowed_hosts}:
+            if parsed.scheme not in ("http", "https"):
+                fail(f"has rootUrl {root_url!r}, which is not an http(s) URL")
+        elif parsed.scheme != "https" or not host.endswith(".googleapis.com"):
+            fail(
+                f"has rootUrl {root_url!r}, which is not an https *.googleapis.com URL "
+                "(pass allowed_hosts to accept another host)"
+            )
+    if not isinstance(document.get("servicePath", ""), str):
+        fail("has a servicePath that is not a string")
+    resources_ = document.get("resources")
+    if not isinstance(resources_, Mapping):
+        fail("has no resources")
+        return
+    for resource, methods in REQUIRED_METHODS.items():
+        described = resources_.get(resource, {}).get("methods", {})
+        for method in methods:
+            desc = described.get(method)
+            method_id = f"{API_NAME}.{resource}.{method}"
+            if not isinstance(desc, Mapping):
+                fail(f"lacks the method {method_id}")
+            elif not isinstance(desc.get("path"), str) or not desc.get("httpMethod"):
+                fail(f"describes {method_id} without a path or an HTTP method")
+
+
+def refresh(
+    url: str = LIVE_DISCOVERY_URL,
+    *,
+    destination: str | os.PathLike[str] | None = None,
+    http: Any = None,
+    timeout: float = 30.0,
+    allowed_hosts: Collection[str] = (),
+) -> Path:
+    """Fetch the live document, check it, and store it as the user's copy.
+
+    The document is validated, given the picker scope block if it has none, and written to a
+    temporary file beside ``destination`` (by default :func:`user_cache_path`), which is then
+    renamed into place: a failed or interrupted refresh leaves the previous copy untouched.
+
+    ``http`` is an ``httplib2.Http``-like object (a new one with ``timeout`` by default).
+
+    Returns:
+        The path written.
+
+    Raises:
+        DiscoveryDocumentError: the service could not be reached or answered something that is
+            not the photospicker v1 document. Nothing is written then.
+    """
+    target = Path(destination) if destination is not None else user_cache_path()
+    client = http if http is not None else httplib2.Http(timeout=timeout)
+    try:
+        resp, content = client.request(url, "GET", headers={"Accept": "application/json"})
+    except (OSError, httplib2.HttpLib2Error) as exc:
+        raise DiscoveryDocumentError(url, f"could not be fetched: {exc}") from exc
+    finally:
+        if http is None:
+            client.close()
+    if resp.status != 200:
+        raise DiscoveryDocumentError(url, f"answered HTTP {resp.status} {resp.reason}")
+    expected = resp.get("content-length")
+    if expected is not None and expected.isdigit() and int(expected) != len(content):
+        raise DiscoveryDocumentError(
+            url, f"answer was cut short: {len(content)} of {expected} bytes arrived"
+        )
+    document = parse_document(content, url)
+    validate_document(document, url, allowed_hosts=allowed_hosts)
+    if not document.get("auth", {}).get("oauth2", {}).get("scopes"):
+        document["auth"] = copy.deepcopy(dict(SCOPE_BLOCK))
+    _write_atomically(target, json.dumps(document, indent=2, sort_keys=True).encode() + b"\n")
+    logger.info(
+        "stored the refreshed discovery document (revision %s) at %s",
+        document.get("revision"),
+        target,
+    )
+    return target
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

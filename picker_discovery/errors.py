@@ -1,0 +1,395 @@
+"""The error tree: one class per status the API can answer, all still ``HttpError``\\ s.
+
+Every API error is a :class:`PickerHttpError`, which is both a
+``googleapiclient.errors.HttpError`` (``except HttpError``, ``e.resp.status``, ``e.content``,
+``e.uri`` and ``e.reason`` keep working) and a :class:`PickerError`. The class is chosen from the
+body's ``error.status`` first (``FAILED_PRECONDITION`` and ``INVALID_ARGUMENT`` share HTTP 400),
+then from the HTTP code, so an HTML or otherwise unreadable body still gives the right class::
+
+    PickerError
+    └── PickerHttpError (HttpError)
+        ├── ClientError                      4xx
+        │   ├── InvalidArgument              400 INVALID_ARGUMENT
+        │   ├── FailedPrecondition           400 FAILED_PRECONDITION
+        │   ├── OutOfRange                   400 OUT_OF_RANGE
+        │   ├── Unauthenticated              401 UNAUTHENTICATED
+        │   ├── PermissionDenied             403 PERMISSION_DENIED
+        │   ├── NotFound                     404 NOT_FOUND
+        │   │   └── SessionNotFound          a session that is missing or not the caller's
+        │   ├── AlreadyExists                409 ALREADY_EXISTS
+        │   ├── Aborted                      409 ABORTED
+        │   ├── ResourceExhausted            429 RESOURCE_EXHAUSTED
+        │   └── Cancelled                    499 CANCELLED
+        └── ServerError                      5xx
+            ├── Internal                     500 INTERNAL
+            ├── Unknown                      500 UNKNOWN
+            ├── DataLoss                     500 DATA_LOSS
+            ├── Unimplemented                501 UNIMPLEMENTED
+            ├── Unavailable                  503 UNAVAILABLE
+            └── DeadlineExceeded             504 DEADLINE_EXCEEDED
+
+This module is a leaf: it imports nothing else from the project.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from googleapiclient.errors import HttpError
+
+__all__ = [
+    "Aborted",
+    "AlreadyExists",
+    "Cancelled",
+    "ClientError",
+    "DataLoss",
+    "DeadlineExceeded",
+    "ErrorInfo",
+    "FailedPrecondition",
+    "Internal",
+    "InvalidArgument",
+    "NotFound",
+    "OutOfRange",
+    "PermissionDenied",
+    "PickerError",
+    "PickerHttpError",
+    "ResourceExhausted",
+    "ServerError",
+    "SessionNotFound",
+    "Unauthenticated",
+    "Unavailable",
+    "Unimplemented",
+    "Unknown",
+    "from_http_error",
+]
+
+ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo"
+
+# google.rpc.Code numbers, for bodies that carry {"code": 16, ...} without the "error" wrapper.
+_GRPC_CODES = {
+    1: "CANCELLED",
+    2: "UNKNOWN",
+    3: "INVALID_ARGUMENT",
+    4: "DEADLINE_EXCEEDED",
+    5: "NOT_FOUND",
+    6: "ALREADY_EXISTS",
+    7: "PERMISSION_DENIED",
+    8: "RESOURCE_EXHAUSTED",
+    9: "FAILED_PRECONDITION",
+    10: "ABORTED",
+    11: "OUT_OF_RANGE",
+    12: "UNIMPLEMENTED",
+    13: "INTERNAL",
+    14: "UNAVAILABLE",
+    15: "DATA_LOSS",
+    16: "UNAUTHENTICATED",
+}
+
+
+class PickerError(Exception):
+    """Base of every error this project raises about the Picker API or its use."""
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """The ``google.rpc.ErrorInfo`` detail of an error body: why, in machine-readable form."""
+
+    reason: str
+    domain: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Body:
+    status: str | None = None
+    message: str = ""
+    details: list[Any] = field(default_factory=list)
+    text: str = ""
+
+
+def _parse_body(content: bytes) -> _Body:
+    """Read Google's error JSON if it is there; never fail on anything else."""
+    text = content.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return _Body(text=text)
+    if isinstance(data, list) and data and isinstance(data[0], Mapping):
+        data = data[0]  # batch-style bodies: a list of error objects
+    if not isinstance(data, Mapping):
+        return _Body(text=text)
+    error = data.get("error", data)
+    if isinstance(error, str):  # OAuth-style {"error": "invalid_grant", ...}
+        description = data.get("error_description")
+        return _Body(message=str(description or error), text=text)
+    if not isinstance(error, Mapping):
+        return _Body(text=text)
+    status = error.get("status")
+    code = error.get("code")
+    if not isinstance(status, str) or not status:
+        # Without the wrapper, "code" is a google.rpc.Code number rather than an HTTP code.
+        status = _GRPC_CODES.get(code) if error is data and isinstance(code, int) else None
+    details = error.get("details")
+    message = error.get("message")
+    return _Body(
+        status=status,
+        message=message.strip() if isinstance(message, str) else "",
+        details=list(details) if isinstance(details, list) else [],
+        text=text,
+    )
+
+
+class PickerHttpError(HttpError, PickerError):  # type: ignore[misc]
+    """An error answer from the Picker API.
+
+    Attributes:
+        status: the ``error.status`` string of the body (``"NOT_FOUND"``), or this class's own
+            status when the body gave none.
+        code: the HTTP status code.
+        message: the server's message, or the start of a body that was not JSON.
+        details: the body's ``error.details`` list; empty when it had none.
+        error_info: the ``google.rpc.ErrorInfo`` detail, when present.
+        method_id: the discovery id of the method called (``photospicker.sessions.delete``).
+        session_id: the session involved, when there was one.
+        text: the whole body as text, kept for bodies that were not JSON.
+    """
+
+    grpc_status: ClassVar[str | None] = None
+    http_code: ClassVar[int | None] = None
+    hint: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        resp: Any,
+        content: bytes,
+        uri: str | None = None,
+        *,
+        method_id: str | None = None,
+        session_id: str | None = None,
+    ) -> None:
+        HttpError.__init__(self, resp, content, uri=uri)
+        body = _parse_body(content)
+        self.code: int = int(resp.status)
+        self.status: str | None = body.status or self.grpc_status
+        self.message: str = body.message or _snippet(body.text) or str(resp.reason or "")
+        self.details: list[Any] = body.details
+        self.text: str = body.text
+        self.error_info: ErrorInfo | None = _error_info(body.details)
+        self.method_id = method_id
+        self.session_id = session_id
+
+    @property
+    def error_reason(self) -> str | None:
+        """The ``ErrorInfo`` reason (``"SERVICE_DISABLED"``, ``"RATE_LIMIT_EXCEEDED"``), if any."""
+        return self.error_info.reason if self.error_info else None
+
+    def __str__(self) -> str:
+        where = self.method_id.removeprefix("photospicker.") if self.method_id else self.uri
+        if self.session_id is not None:
+            where = f"{where} for session {self.session_id!r}"
+        text = f"{where} failed: HTTP {self.code}"
+        if self.status:
+            text += f" {self.status}"
+        if self.message:
+            text += f": {self.message}"
+        if self.error_reason:
+            text += f" [{self.error_reason}]"
+        if self.hint:
+            text = f"{text.rstrip('.')}. {self.hint}."
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {self.code} {self.status or ''} "
+            f"method={self.method_id!r} session={self.session_id!r}: {self.message!r}>"
+        )
+
+
+def _snippet(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _error_info(details: list[Any]) -> ErrorInfo | None:
+    for detail in details:
+        if isinstance(detail, Mapping) and detail.get("@type") == ERROR_INFO_TYPE:
+            metadata = detail.get("metadata")
+            return ErrorInfo(
+                reason=str(detail.get("reason", "")),
+                domain=str(detail.get("domain", "")),
+                metadata=dict(metadata) if isinstance(metadata, Mapping) else {},
+            )
+    return None
+
+
+class ClientError(PickerHttpError):
+    """A 4xx answer: the request must change before it can succeed."""
+
+
+class ServerError(PickerHttpError):
+    """A 5xx answer: the service failed; the same request may succeed later."""
+
+    hint = "The service failed; retry later with exponential backoff"
+
+
+class InvalidArgument(ClientError):
+    grpc_status, http_code = "INVALID_ARGUMENT", 400
+    hint = "A parameter or the body is invalid; fix the request"
+
+
+class FailedPrecondition(ClientError):
+    grpc_status, http_code = "FAILED_PRECONDITION", 400
+    hint = (
+        "The request cannot run in the current state: mediaItems.list needs the user to finish "
+        "picking (mediaItemsSet), sessions.create needs a Google Photos account"
+    )
+
+
+class OutOfRange(ClientError):
+    grpc_status, http_code = "OUT_OF_RANGE", 400
+
+
+class Unauthenticated(ClientError):
+    grpc_status, http_code = "UNAUTHENTICATED", 401
+    hint = "The access token is missing, invalid or expired; sign in again"
+
+
+class PermissionDenied(ClientError):
+    grpc_status, http_code = "PERMISSION_DENIED", 403
+    hint = (
+        "Access to the session may have expired, the token may lack the scope "
+        "https://www.googleapis.com/auth/photospicker.mediaitems.readonly, or the API may be "
+        "disabled in the project"
+    )
+
+
+class NotFound(ClientError):
+    grpc_status, http_code = "NOT_FOUND", 404
+
+
+class SessionNotFound(NotFound):
+    """The session does not exist, was deleted, or belongs to another account."""
+
+    hint = "The session does not exist, was already deleted, or belongs to another account"
+
+
+class AlreadyExists(ClientError):
+    grpc_status, http_code = "ALREADY_EXISTS", 409
+
+
+class Aborted(ClientError):
+    grpc_status, http_code = "ABORTED", 409
+    hint = "A concurrent change conflicted with the request; retry it"
+
+
+class ResourceExhausted(ClientError):
+    grpc_status, http_code = "RESOURCE_EXHAUSTED", 429
+    hint = (
+        "Too many sessions for this user or a quota ran out: delete sessions you no longer "
+        "need, and wait at least 30 seconds before trying again"
+    )
+
+
+class Cancelled(ClientError):
+    grpc_status, http_code = "CANCELLED", 499
+
+
+class Internal(ServerError):
+    grpc_status, http_code = "INTERNAL", 500
+
+
+class Unknown(ServerError):
+    grpc_status, http_code = "UNKNOWN", 500
+
+
+class DataLoss(ServerError):
+    grpc_status, http_code = "DATA_LOSS", 500
+
+
+class Unimplemented(ServerError):
+    grpc_status, http_code = "UNIMPLEMENTED", 501
+    hint = "The service does not offer this method at this address"
+
+
+class Unavailable(ServerError):
+    grpc_status, http_code = "UNAVAILABLE", 503
+
+
+class DeadlineExceeded(ServerError):
+    grpc_status, http_code = "DEADLINE_EXCEEDED", 504
+
+
+_BY_STATUS: dict[str, type[PickerHttpError]] = {
+    cls.grpc_status: cls
+    for cls in (
+        InvalidArgument,
+        FailedPrecondition,
+        OutOfRange,
+        Unauthenticated,
+        PermissionDenied,
+        NotFound,
+        AlreadyExists,
+        Aborted,
+        ResourceExhausted,
+        Cancelled,
+        Internal,
+        Unknown,
+        DataLoss,
+        Unimplemented,
+        Unavailable,
+        DeadlineExceeded,
+    )
+    if cls.grpc_status
+}
+# Where several statuses share a code, the most general one stands for the code.
+_BY_CODE: dict[int, type[PickerHttpError]] = {
+    400: InvalidArgument,
+    401: Unauthenticated,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Aborted,
+    429: ResourceExhausted,
+    499: Cancelled,
+    500: Internal,
+    501: Unimplemented,
+    503: Unavailable,
+    504: DeadlineExceeded,
+}
+
+
+def error_class(code: int, status: str | None) -> type[PickerHttpError]:
+    """The class for an answer with HTTP ``code`` and body status ``status``."""
+    if status and status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if code in _BY_CODE:
+        return _BY_CODE[code]
+    if 400 <= code < 500:
+        return ClientError
+    if 500 <= code < 600:
+        return ServerError
+    return PickerHttpError
+
+
+def from_http_error(
+    error: HttpError,
+    *,
+    method_id: str | None = None,
+    session_id: str | None = None,
+) -> PickerHttpError:
+    """The domain error for a googleapiclient ``HttpError``.
+
+    A ``NOT_FOUND`` that the service itself answered in JSON about a call naming a session
+    becomes :class:`SessionNotFound`; an HTML 404 (a wrong endpoint, say) stays a plain
+    :class:`NotFound`, so it is never mistaken for a missing session.
+    """
+    if isinstance(error, PickerHttpError) and method_id is None and session_id is None:
+        return error
+    content = error.content if isinstance(error.content, bytes) else b""
+    body = _parse_body(content)
+    cls = error_class(int(error.resp.status), body.status)
+    if cls is NotFound and session_id is not None and body.status == "NOT_FOUND":
+        cls = SessionNotFound
+    return cls(error.resp, content, error.uri, method_id=method_id, session_id=session_id)
