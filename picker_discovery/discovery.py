@@ -19,6 +19,7 @@ This module is a leaf: it imports nothing else from the project.
 from __future__ import annotations
 
 import copy
+import http.client as http_client
 import json
 import logging
 import os
@@ -293,7 +294,11 @@ def refresh(
     client = http if http is not None else httplib2.Http(timeout=timeout)
     try:
         resp, content = client.request(url, "GET", headers={"Accept": "application/json"})
-    except (OSError, httplib2.HttpLib2Error) as exc:
+    except http_client.IncompleteRead as exc:
+        raise DiscoveryDocumentError(
+            url, f"answer was cut short: {len(exc.partial)} bytes arrived, {exc.expected} missing"
+        ) from exc
+    except (OSError, http_client.HTTPException, httplib2.HttpLib2Error) as exc:
         raise DiscoveryDocumentError(url, f"could not be fetched: {exc}") from exc
     finally:
         if http is None:
