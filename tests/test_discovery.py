@@ -79,10 +79,10 @@ def test_missing_explicit_or_environment_file_is_an_error_not_a_fallback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     missing = tmp_path / "nope.json"
-    with pytest.raises(DiscoveryDocumentError, match="nope.json.*cannot be read"):
+    with pytest.raises(DiscoveryDocumentError, match=r"nope\.json.*cannot be read"):
         discovery.load_document(missing)
     monkeypatch.setenv(discovery.ENV_VAR, str(missing))
-    with pytest.raises(DiscoveryDocumentError, match="nope.json"):
+    with pytest.raises(DiscoveryDocumentError, match=r"nope\.json"):
         discovery.load_document()
 
 

@@ -6,7 +6,7 @@ import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import google.auth.credentials
 import google.oauth2.credentials
@@ -109,7 +109,7 @@ def test_with_build_closes_the_transport() -> None:
 
 def test_build_passes_googleapiclient_options_through() -> None:
     class Recording(HttpRequest):  # type: ignore[misc]
-        built: list[str] = []
+        built: ClassVar[list[str]] = []
 
         def __init__(self, http: Any, postproc: Any, uri: str, **kwargs: Any) -> None:
             Recording.built.append(uri)
