@@ -23,7 +23,6 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-import httplib2
 from googleapiclient.http import HttpMock, HttpMockSequence
 
 __all__ = [
@@ -348,18 +347,3 @@ def sequence(*answers: str | CannedResponse) -> ClosableHttpMockSequence:
     """An ``HttpMockSequence`` answering with these canned answers (names or objects), in order."""
     pairs = [(response(a) if isinstance(a, str) else a).to_mock_pair() for a in answers]
     return ClosableHttpMockSequence(pairs)
-
-
-def error_status(answer: CannedResponse) -> str | None:
-    """The ``error.status`` of a canned error body, if it has one."""
-    if isinstance(answer.body, Mapping):
-        error = answer.body.get("error")
-        if isinstance(error, Mapping):
-            status = error.get("status")
-            return status if isinstance(status, str) else None
-    return None
-
-
-def as_httplib2_response(answer: CannedResponse) -> httplib2.Response:
-    """An ``httplib2.Response`` with the canned answer's status and headers."""
-    return httplib2.Response(answer.to_mock_pair()[0])
