@@ -13,7 +13,7 @@ logged warning, so a bad refresh can never stop a program that worked with the b
 Each file is parsed once per process: later loads reuse the parsed document for as long as the
 file's size and modification time are unchanged.
 
-This module is a leaf: it imports nothing else from the project.
+This module is a leaf: it imports nothing from the project but the private ``_dirs``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import http.client as http_client
 import json
 import logging
 import os
-import sys
 import tempfile
 import threading
 import urllib.parse
@@ -34,6 +33,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httplib2
+
+from picker_discovery import _dirs
 
 __all__ = [
     "API_NAME",
@@ -99,22 +100,9 @@ class DocumentSource:
         return f"{self.location} ({self.kind})"
 
 
-def user_cache_dir() -> Path:
-    """The platform's per-user cache directory for this project."""
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "picker-discovery" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "picker-discovery"
-    base = os.environ.get("XDG_CACHE_HOME", "").strip()
-    if not base or not os.path.isabs(base):
-        base = str(Path.home() / ".cache")
-    return Path(base) / "picker-discovery"
-
-
 def user_cache_path() -> Path:
     """Where :func:`refresh` writes the user's copy of the document."""
-    return user_cache_dir() / FILE_NAME
+    return _dirs.user_cache_dir() / FILE_NAME
 
 
 def find_document(path: str | os.PathLike[str] | None = None) -> DocumentSource:

@@ -1,0 +1,227 @@
+"""Signing in: the installed-app flow against a loopback OAuth server, and the token file."""
+
+from __future__ import annotations
+
+import json
+import stat
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import google.auth.exceptions
+import google.oauth2.credentials
+import pytest
+
+from picker_discovery import auth
+from picker_discovery.discovery import SCOPE
+
+
+class OAuthServer:
+    """A token endpoint on loopback that records what it was sent."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, list[str]]] = []
+        self.refused = False
+        self.granted = SCOPE
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                outer.requests.append(form)
+                if outer.refused:
+                    body: dict[str, Any] = {"error": "invalid_grant"}
+                    status = 400
+                else:
+                    n = len(outer.requests)
+                    body = {
+                        "access_token": f"access-{n}",
+                        "expires_in": 3599,
+                        "refresh_token": "refresh-1",
+                        "scope": outer.granted,
+                        "token_type": "Bearer",
+                    }
+                    status = 200
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+    def client_secrets(self, folder: Path) -> Path:
+        path = folder / "client_secret.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "installed": {
+                        "client_id": "123-abc.apps.googleusercontent.com",
+                        "client_secret": "shh",
+                        "auth_uri": f"{self.url}/auth",
+                        "token_uri": f"{self.url}/token",
+                        "redirect_uris": ["http://localhost"],
+                    }
+                }
+            )
+        )
+        return path
+
+
+@pytest.fixture
+def oauth(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[OAuthServer]:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the loopback token endpoint is http
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    server = OAuthServer()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+def consent(url: str) -> None:
+    """What a person's browser does after they allow access: follow Google's redirect."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    redirect = query["redirect_uri"][0]
+    back = f"{redirect}?state={query['state'][0]}&code=the-code&scope={SCOPE}"
+    threading.Thread(target=lambda: urllib.request.urlopen(back, timeout=10).read()).start()
+
+
+def test_login_runs_the_flow_and_stores_an_owner_only_token(
+    oauth: OAuthServer, tmp_path: Path
+) -> None:
+    urls: list[str] = []
+
+    def on_url(url: str) -> None:
+        urls.append(url)
+        consent(url)
+
+    credentials = auth.login(
+        oauth.client_secrets(tmp_path), open_browser=False, on_authorization_url=on_url
+    )
+    assert credentials.token == "access-1"
+    [url] = urls
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    assert url.startswith(f"{oauth.url}/auth?")
+    assert query["scope"] == [SCOPE]
+    assert query["redirect_uri"][0].startswith("http://localhost:")
+    [exchange] = oauth.requests
+    assert exchange["code"] == ["the-code"] and exchange["grant_type"] == ["authorization_code"]
+
+    token = auth.default_token_path()
+    assert token == tmp_path / "config" / "picker-discovery" / "token.json"
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600
+    assert stat.S_IMODE(token.parent.stat().st_mode) == 0o700
+    stored = json.loads(token.read_text())
+    assert (stored["refresh_token"], stored["scopes"]) == ("refresh-1", [SCOPE])
+    assert [p.name for p in token.parent.iterdir()] == ["token.json"]
+
+
+def test_login_refuses_a_grant_without_the_picker_scope(oauth: OAuthServer, tmp_path: Path) -> None:
+    oauth.granted = "openid"
+    with pytest.raises(PermissionError, match="did not grant"):
+        auth.login(oauth.client_secrets(tmp_path), open_browser=False, on_authorization_url=consent)
+    assert not auth.default_token_path().exists()
+
+
+def test_login_explains_a_bad_client_secrets_file(tmp_path: Path) -> None:
+    bad = tmp_path / "client_secret.json"
+    bad.write_text('{"web": 1}')
+    with pytest.raises(ValueError, match="Desktop app"):
+        auth.login(bad, open_browser=False)
+
+
+class TokenEndpoint:
+    """A google-auth transport standing in for Google's token endpoint during a refresh."""
+
+    def __init__(self, *, refuse: bool = False) -> None:
+        self.calls: list[tuple[str, dict[str, list[str]]]] = []
+        self.refuse = refuse
+
+    def __call__(self, url: str, method: str = "GET", body: Any = None, **kwargs: Any) -> Any:
+        form = urllib.parse.parse_qs(body.decode() if isinstance(body, bytes) else body)
+        self.calls.append((url, form))
+        if self.refuse:
+            answer: dict[str, Any] = {"error": "invalid_grant", "error_description": "Revoked."}
+            status = 400
+        else:
+            status = 200
+            answer = {"access_token": "fresh", "expires_in": 3599, "scope": SCOPE}
+
+        return SimpleNamespace(
+            status=status,
+            headers={"content-type": "application/json"},
+            data=json.dumps(answer).encode(),
+        )
+
+
+def stored_token(path: Path, *, expired: bool) -> Path:
+    expiry = datetime.now(timezone.utc) + timedelta(hours=-1 if expired else 1)
+    credentials = google.oauth2.credentials.Credentials(
+        token="old-access",
+        refresh_token="refresh-1",
+        token_uri="https://oauth2.googleapis.com/token",
+        client_id="123-abc.apps.googleusercontent.com",
+        client_secret="shh",
+        scopes=[SCOPE],
+        expiry=expiry.replace(tzinfo=None),
+    )
+    return auth.save_credentials(credentials, path)
+
+
+def test_a_valid_token_loads_without_a_request(tmp_path: Path) -> None:
+    endpoint = TokenEndpoint()
+    credentials = auth.load_credentials(
+        stored_token(tmp_path / "t.json", expired=False), request=endpoint
+    )
+    assert credentials is not None and credentials.token == "old-access"
+    assert endpoint.calls == []
+
+
+def test_an_expired_token_is_refreshed_at_google_and_stored_again(tmp_path: Path) -> None:
+    path = stored_token(tmp_path / "t.json", expired=True)
+    endpoint = TokenEndpoint()
+    credentials = auth.load_credentials(path, request=endpoint)
+    assert credentials is not None and credentials.token == "fresh"
+    [(url, form)] = endpoint.calls
+    assert url == "https://oauth2.googleapis.com/token"
+    assert (form["grant_type"], form["refresh_token"]) == (["refresh_token"], ["refresh-1"])
+    assert json.loads(path.read_text())["token"] == "fresh"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_revoked_token_says_to_sign_in_again(tmp_path: Path) -> None:
+    path = stored_token(tmp_path / "t.json", expired=True)
+    with pytest.raises(google.auth.exceptions.RefreshError, match="sign in again"):
+        auth.load_credentials(path, request=TokenEndpoint(refuse=True))
+    assert json.loads(path.read_text())["token"] == "old-access"
+
+
+def test_missing_and_broken_token_files(tmp_path: Path) -> None:
+    assert auth.load_credentials(tmp_path / "absent.json") is None
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(ValueError, match="sign in again"):
+        auth.load_credentials(broken)
+    broken.write_text('{"token": "x"}')
+    with pytest.raises(ValueError, match="not a usable token file"):
+        auth.load_credentials(broken)
+
+
+def test_logout_forgets_the_token(tmp_path: Path) -> None:
+    path = stored_token(tmp_path / "t.json", expired=False)
+    assert auth.logout(path) is True
+    assert not path.exists()
+    assert auth.logout(path) is False
