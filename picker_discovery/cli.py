@@ -1,14 +1,174 @@
-"""The ``picker-discovery`` command line."""
+"""The ``picker-discovery`` command line (also ``python -m picker_discovery``).
+
+Exit codes: 0 success; 1 the API or the run failed; 2 bad usage or input; 3 no such session;
+4 not signed in or not allowed; 5 the wait timed out; 130 interrupted (Ctrl-C).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from picker_discovery import discovery
 
 __all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_AUTH = 4
+EXIT_TIMEOUT = 5
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0    success
+  1    the API or the run failed
+  2    bad usage or input
+  3    no such session
+  4    not signed in, or not allowed
+  5    the wait for the user's pick timed out
+  130  interrupted (Ctrl-C)
+"""
+
+
+class CommandError(Exception):
+    """A failure to report in one line, with the exit code it deserves."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    """Print ``data`` as JSON with ``--json``, else the human ``text``."""
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2, sort_keys=True, default=str))
+    else:
+        print(text)
+
+
+# -- discovery -------------------------------------------------------------------------------
+
+
+def _document_summary(document: dict[str, Any], source: discovery.DocumentSource) -> dict[str, Any]:
+    methods = sorted(
+        method["id"]
+        for resource in document.get("resources", {}).values()
+        for method in resource.get("methods", {}).values()
+    )
+    return {
+        "source": source.kind,
+        "path": source.location,
+        "name": document.get("name"),
+        "version": document.get("version"),
+        "revision": document.get("revision"),
+        "rootUrl": document.get("rootUrl"),
+        "scopes": sorted(document.get("auth", {}).get("oauth2", {}).get("scopes", {})),
+        "methods": methods,
+    }
+
+
+def _discovery_show(args: argparse.Namespace) -> int:
+    document, source = discovery.load_document(args.document)
+    summary = _document_summary(document, source)
+    lines = [
+        f"{summary['name']} {summary['version']} revision {summary['revision']}",
+        f"from     {source}",
+        f"root     {summary['rootUrl']}",
+        f"scopes   {', '.join(summary['scopes']) or '(none)'}",
+        f"methods  {', '.join(summary['methods'])}",
+    ]
+    emit(args, summary, "\n".join(lines))
+    return EXIT_OK
+
+
+def _discovery_path(args: argparse.Namespace) -> int:
+    _, source = discovery.load_document(args.document)
+    emit(args, {"source": source.kind, "path": source.location}, source.location)
+    return EXIT_OK
+
+
+def _discovery_verify(args: argparse.Namespace) -> int:
+    from picker_discovery.service import build
+
+    document, source = discovery.load_document(args.document)
+    service = build(discovery_document=document, http=_NoNetwork())
+    checks = {
+        "photospicker.sessions.create": service.sessions().create(body={}),
+        "photospicker.sessions.get": service.sessions().get(sessionId="s"),
+        "photospicker.sessions.delete": service.sessions().delete(sessionId="s"),
+        "photospicker.mediaItems.list": service.mediaItems().list(sessionId="s"),
+    }
+    results = {method_id: f"{r.method} {r.uri.split('?')[0]}" for method_id, r in checks.items()}
+    text = "\n".join(
+        [f"{source}: the photospicker v1 document, every method builds"]
+        + [f"  {method_id:<30} {line}" for method_id, line in results.items()]
+    )
+    emit(
+        args, {"source": source.kind, "path": source.location, "ok": True, "methods": results}, text
+    )
+    return EXIT_OK
+
+
+class _NoNetwork:
+    """A transport for building requests that must never be sent."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("verify never sends requests")
+
+
+def _discovery_refresh(args: argparse.Namespace) -> int:
+    path = discovery.refresh(args.url, allowed_hosts=args.allow_host)
+    document, _ = discovery.load_document(path, allowed_hosts=args.allow_host)
+    emit(
+        args,
+        {"path": str(path), "revision": document.get("revision")},
+        f"stored revision {document.get('revision')} at {path}",
+    )
+    return EXIT_OK
+
+
+# -- signing in ------------------------------------------------------------------------------
+
+
+def _login(args: argparse.Namespace) -> int:
+    from picker_discovery import auth
+
+    def show(url: str) -> None:
+        print(f"Open this address to sign in:\n  {url}", file=sys.stderr)
+
+    auth.login(
+        args.client_secrets,
+        token_path=args.token_file,
+        open_browser=not args.no_browser,
+        on_authorization_url=show,
+        timeout_seconds=args.timeout,
+    )
+    path = args.token_file or auth.default_token_path()
+    emit(args, {"token_file": str(path)}, f"signed in; token stored at {path}")
+    return EXIT_OK
+
+
+def _logout(args: argparse.Namespace) -> int:
+    from picker_discovery import auth
+
+    removed = auth.logout(args.token_file)
+    path = args.token_file or auth.default_token_path()
+    emit(
+        args,
+        {"token_file": str(path), "removed": removed},
+        f"removed {path}" if removed else f"not signed in (no token at {path})",
+    )
+    return EXIT_OK
+
+
+# -- the offline demo ------------------------------------------------------------------------
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -31,25 +191,124 @@ def _demo(args: argparse.Namespace) -> int:
         except SessionNotFound as exc:
             print(f"deleting it again: {type(exc).__name__}: {exc}")
         else:
-            print("deleting it again unexpectedly succeeded", file=sys.stderr)
-            return 1
-    return 0
+            raise CommandError("deleting the session again unexpectedly succeeded")
+    return EXIT_OK
+
+
+# -- the parser ------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+    common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+
     parser = argparse.ArgumentParser(
         prog="picker-discovery",
         description="The Google Photos Picker API from the command line, offline-ready.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    demo = commands.add_parser("demo", help="run the main job offline, with no account")
-    demo.set_defaults(func=_demo)
-    return parser
+
+    def command(
+        parent: Any, name: str, help_text: str, func: Callable[[argparse.Namespace], int]
+    ) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = parent.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            parents=[common],
+            epilog=EXIT_CODES_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.set_defaults(func=func)
+        return sub
+
+    login = command(commands, "login", "sign in with an OAuth client for a desktop app", _login)
+    login.add_argument(
+        "--client-secrets",
+        required=True,
+        metavar="FILE",
+        help="the OAuth client JSON downloaded from the Google Cloud console",
+    )
+    login.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="print the sign-in address instead of opening a browser",
+    )
+    login.add_argument(
+        "--timeout",
+        type=float,
+        default=300,
+        metavar="SECONDS",
+        help="how long to wait for the sign-in (default 300)",
+    )
+    login.add_argument("--token-file", metavar="PATH", help="where to store the token")
+    logout = command(commands, "logout", "forget the stored token", _logout)
+    logout.add_argument("--token-file", metavar="PATH", help="the token file to remove")
+
+    disc = commands.add_parser(
+        "discovery",
+        help="the discovery document: show, path, verify, refresh",
+        description="Where the discovery document comes "
+        "from, what it holds, and refreshing it from the live service.",
+    )
+    disc_commands = disc.add_subparsers(dest="discovery_command", required=True, metavar="ACTION")
+    for name, help_text, func in (
+        ("show", "the document in use: source, revision, methods", _discovery_show),
+        ("path", "the path of the document in use", _discovery_path),
+        ("verify", "check the document and build every method offline", _discovery_verify),
+    ):
+        sub = command(disc_commands, name, help_text, func)
+        sub.add_argument("--document", metavar="PATH", help="use this document instead")
+    refresh = command(
+        disc_commands, "refresh", "fetch the live document into the user cache", _discovery_refresh
+    )
+    refresh.add_argument(
+        "--url",
+        default=discovery.LIVE_DISCOVERY_URL,
+        help="where to fetch it (default: the live service)",
+    )
+    refresh.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="accept a rootUrl on this host (an emulator's), repeatable",
+    )
+
+    command(commands, "demo", "run the main job offline, with no account", _demo)
+    return parser  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    except discovery.DiscoveryDocumentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except PermissionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_AUTH
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":
