@@ -19,6 +19,10 @@ so each thread needs its own transport:
   run requests in parallel. The ``service`` itself stays usable directly, but calls made on it
   outside this client are not covered by the lock.
 
+Errors: every error answer is raised as its :mod:`picker_discovery.errors` class (still an
+``HttpError``), naming the method and session. A network failure that outlasts the retries is
+raised as the transport raised it (``ConnectionError``, ``TimeoutError``, ``httplib2`` errors).
+
 Waiting and retry sleeps use the client's ``clock`` (:class:`~picker_discovery.clock.Clock`);
 pass a :class:`~picker_discovery.clock.FakeClock` in tests to never really sleep.
 """

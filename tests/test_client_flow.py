@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -426,3 +427,11 @@ def test_delete_session_missing_ok() -> None:
     client.delete_session(SID, missing_ok=True)
     with pytest.raises(SessionNotFound):
         client.delete_session(SID)
+
+
+def test_timeout_may_be_a_timedelta() -> None:
+    clock = FakeClock()
+    client, _ = client_for(session(), clock=clock)
+    with pytest.raises(PickingTimeout, match="caller's timeout"):
+        client.wait_for_selection(SID, timeout=timedelta(seconds=2.5))
+    assert clock.sleeps == [2.5]
