@@ -3,7 +3,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo install clean
+.PHONY: test lint typecheck pytest demo install clean generate
+
+# Lint what exists: bench/ and examples/ are planned but may not be there yet.
+LINT_PATHS := $(wildcard picker_discovery tests tools bench examples)
 
 # Lint what exists: bench/ and examples/ are planned but may not be there yet.
 LINT_PATHS := $(wildcard picker_discovery tests tools bench examples)
@@ -28,6 +31,10 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Regenerate picker_discovery/models.py from the bundled discovery document.
+generate: $(STAMP)
+	$(BIN)/python tools/generate_models.py
 
 demo: $(STAMP)
 	$(BIN)/picker-discovery demo

@@ -1,19 +1,87 @@
-"""PickerClient: the Picker API's calls with checked inputs and domain errors."""
+"""PickerClient: the Picker API's calls with checked inputs, typed answers and domain errors.
+
+The whole flow, with the session deleted however the block ends::
+
+    client = PickerClient(credentials=creds)
+    with client.picking_session(max_item_count=10) as session:
+        print("Pick your photos at", session.picker_uri)
+        client.wait_for_selection(session, timeout=600)
+        items = client.list_media_items(session.id)
+
+Thread safety: one client may be shared by many threads. ``httplib2.Http`` is not thread-safe,
+so each thread needs its own transport:
+
+- built from ``credentials`` (or from default credentials when nothing is given), the client
+  gives each thread its own ``AuthorizedHttp(credentials, http=build_http())``;
+- given ``http_factory``, the client calls it once per thread for that thread's transport;
+- given only a ready ``service`` or ``http``, that one transport is shared, so the client
+  serializes its requests on a lock: safe, but one request at a time. Pass ``http_factory`` to
+  run requests in parallel. The ``service`` itself stays usable directly, but calls made on it
+  outside this client are not covered by the lock.
+
+Errors: every error answer is raised as its :mod:`picker_discovery.errors` class (still an
+``HttpError``), naming the method and session. A network failure that outlasts the retries is
+raised as the transport raised it (``ConnectionError``, ``TimeoutError``, ``httplib2`` errors).
+
+Waiting and retry sleeps use the client's ``clock`` (:class:`~picker_discovery.clock.Clock`);
+pass a :class:`~picker_discovery.clock.FakeClock` in tests to never really sleep.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import math
 import os
+import re
+import threading
 import unicodedata
-from collections.abc import Collection, Mapping
+import uuid
+from collections.abc import Callable, Collection, Iterator, Mapping
+from datetime import timedelta
 from typing import Any
 
 from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
-from picker_discovery.errors import SessionNotFound, from_http_error
+from picker_discovery.clock import Clock, SystemClock
+from picker_discovery.discovery import SCOPE
+from picker_discovery.errors import (
+    PickerError,
+    PickingCancelled,
+    PickingTimeout,
+    RepeatedPageToken,
+    SessionNotFound,
+    from_http_error,
+)
+from picker_discovery.models import (
+    ListMediaItemsResponse,
+    PickedMediaItem,
+    PickingConfig,
+    PickingSession,
+)
+from picker_discovery.retry import RetryPolicy, is_transport_error, is_unsent_error
 from picker_discovery.service import build
 
-__all__ = ["PickerClient", "check_session_id"]
+__all__ = [
+    "DEFAULT_POLL_INTERVAL",
+    "MAX_ITEM_COUNT",
+    "MAX_PAGE_SIZE",
+    "PickerClient",
+    "check_session_id",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_ITEM_COUNT = 2000
+MAX_PAGE_SIZE = 100
+DEFAULT_POLL_INTERVAL = 5.0
+"""Seconds between polls when an answer carries no ``pollingConfig.pollInterval``."""
+MIN_POLL_INTERVAL = 0.1
+"""The shortest wait between polls, whatever the server says, so a zero never spins."""
+
+METHODS = ("sessions.create", "sessions.get", "sessions.delete", "mediaItems.list")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def check_session_id(session_id: object) -> str:
@@ -36,12 +104,75 @@ def check_session_id(session_id: object) -> str:
     return session_id
 
 
+def _check_int(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int from {low} to {high}, not {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be from {low} to {high}, not {value}")
+    return value
+
+
+def _check_request_id(value: object) -> str:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, str) and _UUID.fullmatch(value):
+        return value.lower()
+    raise ValueError(
+        "request_id must be a uuid.UUID or a UUID string like "
+        f"'2ea3dc54-f352-4d9d-a667-1b497bdf4e52' (uuid.uuid4() makes one), not {value!r}"
+    )
+
+
+def _check_timeout(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"timeout must be seconds (a number) or a timedelta, not {value!r}")
+    if math.isnan(value) or value < 0:
+        raise ValueError(f"timeout must not be negative, not {value}")
+    return float(value)
+
+
+def _session_id_of(session: object) -> str:
+    if isinstance(session, PickingSession):
+        if session.id is None:
+            raise ValueError("the PickingSession has no id: pass one returned by the service")
+        return check_session_id(session.id)
+    return check_session_id(session)
+
+
+def _authorized_http_factory(credentials: Any) -> Callable[[], Any]:
+    """A factory of per-thread transports: ``AuthorizedHttp`` over a fresh ``httplib2.Http``."""
+    import google.auth.credentials
+    import google_auth_httplib2
+    from googleapiclient.http import build_http
+
+    scoped = google.auth.credentials.with_scopes_if_required(credentials, [SCOPE])
+
+    def factory() -> Any:
+        return google_auth_httplib2.AuthorizedHttp(scoped, http=build_http())
+
+    return factory
+
+
 class PickerClient:
     """A small, careful facade over the photospicker v1 service.
 
     Pass a ready ``service`` (from :func:`picker_discovery.build` or googleapiclient), or the
     keyword arguments of :func:`picker_discovery.build` to have one built offline. The
     underlying ``Resource`` stays available as :attr:`service`.
+
+    Args:
+        http_factory: makes a transport (an ``httplib2.Http``-like object); called once per
+            thread that uses the client. See the module docs on thread safety.
+        retry: the :class:`RetryPolicy` for every method, or a mapping from method name
+            (``"sessions.get"``, ``"sessions.create"``, ``"sessions.delete"``,
+            ``"mediaItems.list"``) to its policy; methods left out use ``RetryPolicy()``.
+            ``sessions.create`` is only ever retried for failures that prove the request was
+            never sent, because a retried create can leave a second session behind.
+        clock: where time comes from and how to sleep; :class:`SystemClock` by default.
     """
 
     def __init__(
@@ -53,6 +184,9 @@ class PickerClient:
         client_options: Any = None,
         discovery_document: str | os.PathLike[str] | Mapping[str, Any] | None = None,
         allowed_hosts: Collection[str] = (),
+        http_factory: Callable[[], Any] | None = None,
+        retry: RetryPolicy | Mapping[str, RetryPolicy] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if service is None:
             service = build(
@@ -62,29 +196,370 @@ class PickerClient:
                 discovery_document=discovery_document,
                 allowed_hosts=allowed_hosts,
             )
+            if http_factory is None and http is None:
+                if credentials is None:
+                    # Default credentials, found by googleapiclient: reuse them per thread.
+                    credentials = getattr(getattr(service, "_http", None), "credentials", None)
+                if credentials is not None:
+                    http_factory = _authorized_http_factory(credentials)
         elif credentials is not None or http is not None or client_options is not None:
             raise ValueError("pass either a service or the arguments to build one, not both")
         self._service = service
+        self._http_factory = http_factory
+        self._local = threading.local()
+        self._shared_lock = threading.Lock()
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._policies = self._resolve_policies(retry)
+
+    @staticmethod
+    def _resolve_policies(
+        retry: RetryPolicy | Mapping[str, RetryPolicy] | None,
+    ) -> dict[str, RetryPolicy]:
+        if retry is None or isinstance(retry, RetryPolicy):
+            policy = retry or RetryPolicy()
+            return dict.fromkeys(METHODS, policy)
+        unknown = set(retry) - set(METHODS)
+        if unknown:
+            raise ValueError(
+                f"retry names unknown methods {sorted(unknown)}; known: {', '.join(METHODS)}"
+            )
+        return {method: retry.get(method, RetryPolicy()) for method in METHODS}
 
     @property
     def service(self) -> Resource:
         """The googleapiclient ``Resource`` this client calls."""
         return self._service
 
-    def delete_session(self, session_id: str, *, missing_ok: bool = False) -> None:
+    @property
+    def clock(self) -> Clock:
+        """The clock the client waits and retries by."""
+        return self._clock
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def _send(self, request: Any) -> Any:
+        """Execute once, on this thread's transport or, lacking a factory, the shared one."""
+        if self._http_factory is not None:
+            http = getattr(self._local, "http", None)
+            if http is None:
+                http = self._http_factory()
+                self._local.http = http
+            return request.execute(http=http, num_retries=0)
+        with self._shared_lock:
+            return request.execute(num_retries=0)
+
+    def _sleep(self, seconds: float, cancel: threading.Event | None) -> None:
+        self._clock.sleep(seconds, cancel)
+
+    def _execute(
+        self,
+        method: str,
+        request: Any,
+        *,
+        session_id: str | None,
+        idempotent: bool = True,
+        cancel: threading.Event | None = None,
+        not_found_after_failure_ok: bool = False,
+    ) -> Any:
+        """Send ``request`` under the method's retry policy; raise domain errors.
+
+        With ``not_found_after_failure_ok``, a ``NOT_FOUND`` that follows an attempt which may
+        have reached the server (a transport failure or a 5xx) counts as success: that attempt
+        most likely did the work (a delete), and only its answer was lost.
+        """
+        policy = self._policies[method]
+        attempt = 0
+        maybe_done = False
+        while True:
+            attempt += 1
+            try:
+                return self._send(request)
+            except HttpError as exc:
+                error = from_http_error(exc, method_id=request.methodId, session_id=session_id)
+                if not_found_after_failure_ok and maybe_done and isinstance(error, SessionNotFound):
+                    logger.info(
+                        "%s: session %s is gone after an earlier attempt failed in transit; "
+                        "counting that attempt as done",
+                        method,
+                        session_id,
+                    )
+                    return {}
+                delay = policy.retry_delay(
+                    attempt,
+                    status=error.code,
+                    headers=exc.resp,
+                    idempotent=idempotent,
+                    now=self._clock.now(),
+                )
+                if delay is None:
+                    raise error from exc
+                maybe_done = maybe_done or error.code >= 500
+                why = f"HTTP {error.code} {error.status or ''}".rstrip()
+            except Exception as exc:
+                if not is_transport_error(exc):
+                    raise
+                delay = policy.retry_delay(
+                    attempt, exception=exc, idempotent=idempotent, now=self._clock.now()
+                )
+                if delay is None:
+                    raise
+                maybe_done = maybe_done or not is_unsent_error(exc)
+                why = type(exc).__name__
+            logger.warning(
+                "%s%s failed (%s), attempt %d of %d; retrying in %.1f s",
+                method,
+                f" for session {session_id}" if session_id else "",
+                why,
+                attempt,
+                policy.max_attempts,
+                delay,
+            )
+            self._sleep(delay, cancel)
+            if cancel is not None and cancel.is_set():
+                raise PickingCancelled(session_id or "", waited=0.0, polls=0)
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def create_session(
+        self,
+        max_item_count: int | None = None,
+        request_id: uuid.UUID | str | None = None,
+    ) -> PickingSession:
+        """Create a picking session; show the user its ``picker_uri``.
+
+        Args:
+            max_item_count: the most items the user may pick, 1 to 2000 (the service's
+                default and maximum is 2000).
+            request_id: a UUID naming this request (for limited-input-device flows).
+
+        Raises:
+            TypeError, ValueError: an argument is invalid; nothing was sent.
+            FailedPrecondition: the user has no Google Photos account.
+            ResourceExhausted: the user has too many sessions (delete some), or a quota ran
+                out. Never retried: it cannot succeed by repeating at once.
+            PickerHttpError: any other error answer, as its domain class.
+        """
+        body: dict[str, Any] = {}
+        if max_item_count is not None:
+            count = _check_int("max_item_count", max_item_count, 1, MAX_ITEM_COUNT)
+            body["pickingConfig"] = PickingConfig(max_item_count=count).to_dict()
+        params: dict[str, Any] = {"body": body}
+        if request_id is not None:
+            params["requestId"] = _check_request_id(request_id)
+        request = self._service.sessions().create(**params)
+        data = self._execute("sessions.create", request, session_id=None, idempotent=False)
+        session = PickingSession.from_dict(data)
+        if not session.id:
+            raise PickerError(
+                "sessions.create answered without a session id; nothing can be polled or "
+                "deleted. Check the endpoint the client talks to"
+            )
+        logger.info("created picking session %s", session.id)
+        return session
+
+    def get_session(self, session_id: PickingSession | str) -> PickingSession:
+        """Read a session's current state (``session_id`` may be a :class:`PickingSession`).
+
+        Raises:
+            ValueError: ``session_id`` cannot be a session id; nothing was sent.
+            SessionNotFound: no such session (or not the caller's).
+            PermissionDenied: access to the session has expired.
+        """
+        return self._get(_session_id_of(session_id), None)
+
+    def _get(self, sid: str, cancel: threading.Event | None) -> PickingSession:
+        request = self._service.sessions().get(sessionId=sid)
+        data = self._execute("sessions.get", request, session_id=sid, cancel=cancel)
+        return PickingSession.from_dict(data)
+
+    def delete_session(self, session_id: PickingSession | str, *, missing_ok: bool = False) -> None:
         """Delete a session, ending access to it and its picked items.
+
+        ``session_id`` may be a :class:`PickingSession`.
+
+        A ``NOT_FOUND`` after an earlier attempt of the same call failed in transit or with a
+        5xx counts as success: that attempt deleted the session.
 
         Raises:
             ValueError: ``session_id`` cannot be a session id; nothing was sent.
             SessionNotFound: no such session (or not the caller's), unless ``missing_ok``.
             PickerHttpError: any other error answer, as its domain class.
         """
-        sid = check_session_id(session_id)
+        sid = _session_id_of(session_id)
         request = self._service.sessions().delete(sessionId=sid)
         try:
-            request.execute()
-        except HttpError as exc:
-            error = from_http_error(exc, method_id=request.methodId, session_id=sid)
-            if missing_ok and isinstance(error, SessionNotFound):
+            self._execute(
+                "sessions.delete", request, session_id=sid, not_found_after_failure_ok=True
+            )
+        except SessionNotFound:
+            if missing_ok:
                 return
-            raise error from exc
+            raise
+        logger.info("deleted picking session %s", sid)
+
+    @contextlib.contextmanager
+    def picking_session(
+        self,
+        max_item_count: int | None = None,
+        request_id: uuid.UUID | str | None = None,
+    ) -> Iterator[PickingSession]:
+        """Create a session for the ``with`` block and delete it however the block ends.
+
+        The session is deleted on success, on any exception, on a timeout and on
+        ``KeyboardInterrupt``. When the block failed, a failure to delete is logged and the
+        block's own exception is raised; when the block succeeded, it is raised.
+        """
+        session = self.create_session(max_item_count=max_item_count, request_id=request_id)
+        sid = _session_id_of(session)
+        try:
+            yield session
+        except BaseException as exc:
+            try:
+                self.delete_session(sid, missing_ok=True)
+            except Exception:
+                logger.warning(
+                    "could not delete picking session %s while handling %s; it ends by itself "
+                    "at its expireTime",
+                    sid,
+                    type(exc).__name__,
+                    exc_info=True,
+                )
+            raise
+        else:
+            self.delete_session(sid, missing_ok=True)
+
+    # -- waiting ---------------------------------------------------------------------------
+
+    def wait_for_selection(
+        self,
+        session: PickingSession | str,
+        *,
+        timeout: float | timedelta | None = None,
+        on_poll: Callable[[PickingSession], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> PickingSession:
+        """Poll the session as the server asks until the user has picked; return that state.
+
+        Polls ``sessions.get`` every ``pollingConfig.pollInterval`` of the latest answer. Given
+        a :class:`PickingSession` (say, from :meth:`create_session`), its polling config paces
+        the first poll; given an id, the first poll is immediate. ``on_poll`` sees every state
+        read. Setting ``cancel`` (from any thread) stops the wait promptly.
+
+        Raises:
+            PickingTimeout: the server's ``timeoutIn`` ran out, ``expireTime`` passed, or
+                ``timeout`` seconds went by, whichever came first (``reason`` says which).
+            PickingCancelled: ``cancel`` was set.
+            SessionNotFound, PermissionDenied, PickerHttpError: as :meth:`get_session`.
+        """
+        sid = _session_id_of(session)
+        limit = _check_timeout(timeout)
+        clock = self._clock
+        started = clock.monotonic()
+        state = session if isinstance(session, PickingSession) else None
+        polls = 0
+        received = started
+
+        def check_cancel() -> None:
+            if cancel is not None and cancel.is_set():
+                raise PickingCancelled(sid, waited=clock.monotonic() - started, polls=polls)
+
+        while True:
+            check_cancel()
+            if state is None:
+                try:
+                    state = self._get(sid, cancel)
+                except PickingCancelled:  # while a failed poll waited for its retry
+                    raise PickingCancelled(
+                        sid, waited=clock.monotonic() - started, polls=polls
+                    ) from None
+                received = clock.monotonic()
+                polls += 1
+                if on_poll is not None:
+                    on_poll(state)
+            if state.media_items_set:
+                logger.info("session %s: picked after %d poll(s)", sid, polls)
+                return state
+            deadline, reason = self._deadline(state, received, started, limit)
+            next_poll = received + self._poll_interval(state)
+            now = clock.monotonic()
+            if now >= deadline:
+                raise PickingTimeout(sid, reason, waited=now - started, polls=polls)
+            if next_poll >= deadline:
+                self._sleep(deadline - now, cancel)
+                check_cancel()
+                now = clock.monotonic()
+                raise PickingTimeout(sid, reason, waited=now - started, polls=polls)
+            self._sleep(next_poll - now, cancel)
+            state = None
+
+    def _deadline(
+        self, state: PickingSession, received: float, started: float, limit: float | None
+    ) -> tuple[float, str]:
+        """The earliest of the caller's, the server's and the session's deadlines."""
+        deadlines = [(math.inf, "")]
+        if limit is not None:
+            deadlines.append((started + limit, "timeout"))
+        config = state.polling_config
+        if config is not None and config.timeout_in is not None:
+            deadlines.append((received + config.timeout_in.total_seconds(), "timeoutIn"))
+        if state.expire_time is not None:
+            left = (state.expire_time - self._clock.now()).total_seconds()
+            deadlines.append((self._clock.monotonic() + left, "expireTime"))
+        return min(deadlines, key=lambda d: d[0])
+
+    @staticmethod
+    def _poll_interval(state: PickingSession) -> float:
+        config = state.polling_config
+        if config is None or config.poll_interval is None:
+            logger.debug(
+                "session %s: no pollInterval; polling every %s s", state.id, DEFAULT_POLL_INTERVAL
+            )
+            return DEFAULT_POLL_INTERVAL
+        return max(MIN_POLL_INTERVAL, config.poll_interval.total_seconds())
+
+    # -- listing ---------------------------------------------------------------------------
+
+    def iter_media_items(
+        self, session_id: PickingSession | str, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[PickedMediaItem]:
+        """Yield every picked item of a session, following ``nextPageToken`` to the end.
+
+        ``session_id`` may be a :class:`PickingSession`.
+
+        Arguments are checked at once; requests are sent as the items are consumed. Empty
+        pages that carry a token are followed.
+
+        Raises:
+            TypeError, ValueError: an argument is invalid; nothing was sent.
+            FailedPrecondition: the user has not finished picking yet.
+            RepeatedPageToken: the service sent a page token it had sent before.
+        """
+        sid = _session_id_of(session_id)
+        size = _check_int("page_size", page_size, 1, MAX_PAGE_SIZE)
+        return self._pages(sid, size)
+
+    def _pages(self, sid: str, size: int) -> Iterator[PickedMediaItem]:
+        token: str | None = None
+        seen: set[str] = set()
+        pages = 0
+        while True:
+            params: dict[str, Any] = {"sessionId": sid, "pageSize": size}
+            if token:
+                params["pageToken"] = token
+            request = self._service.mediaItems().list(**params)
+            data = self._execute("mediaItems.list", request, session_id=sid)
+            page = ListMediaItemsResponse.from_dict(data)
+            pages += 1
+            yield from page.media_items
+            token = page.next_page_token
+            if not token:
+                return
+            if token in seen:
+                raise RepeatedPageToken(sid, token, pages=pages)
+            seen.add(token)
+
+    def list_media_items(
+        self, session_id: PickingSession | str, page_size: int = MAX_PAGE_SIZE
+    ) -> list[PickedMediaItem]:
+        """Every picked item of a session, from all pages. See :meth:`iter_media_items`."""
+        return list(self.iter_media_items(session_id, page_size))

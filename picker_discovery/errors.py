@@ -7,6 +7,9 @@ body's ``error.status`` first (``FAILED_PRECONDITION`` and ``INVALID_ARGUMENT`` 
 then from the HTTP code, so an HTML or otherwise unreadable body still gives the right class::
 
     PickerError
+    ├── PickingTimeout                       waiting for the user's pick ran out of time
+    ├── PickingCancelled                     another thread cancelled the wait
+    ├── RepeatedPageToken                    mediaItems.list sent a page token twice
     └── PickerHttpError (HttpError)
         ├── ClientError                      4xx
         │   ├── InvalidArgument              400 INVALID_ARGUMENT
@@ -57,6 +60,9 @@ __all__ = [
     "PermissionDenied",
     "PickerError",
     "PickerHttpError",
+    "PickingCancelled",
+    "PickingTimeout",
+    "RepeatedPageToken",
     "ResourceExhausted",
     "ServerError",
     "SessionNotFound",
@@ -92,6 +98,64 @@ _GRPC_CODES = {
 
 class PickerError(Exception):
     """Base of every error this project raises about the Picker API or its use."""
+
+
+class PickingTimeout(PickerError):
+    """Waiting for the user to finish picking ran out of time; the session was not picked.
+
+    Attributes:
+        session_id: the session waited for.
+        reason: which limit ran out first: ``"timeoutIn"`` (the server's polling timeout),
+            ``"expireTime"`` (the session expired) or ``"timeout"`` (the caller's own limit).
+        waited: seconds spent waiting.
+        polls: how many times the session was read while waiting.
+    """
+
+    REASONS: ClassVar[Mapping[str, str]] = {
+        "timeoutIn": "the server's polling timeout (pollingConfig.timeoutIn) ran out",
+        "expireTime": "the session expired (expireTime passed)",
+        "timeout": "the caller's timeout ran out",
+    }
+
+    def __init__(self, session_id: str, reason: str, *, waited: float, polls: int) -> None:
+        self.session_id = session_id
+        self.reason = reason
+        self.waited = waited
+        self.polls = polls
+        what = self.REASONS.get(reason, reason)
+        super().__init__(
+            f"session {session_id!r}: the user did not finish picking: {what} after "
+            f"{waited:.1f} s and {polls} poll(s). Delete this session and create a new one "
+            "to let the user pick again"
+        )
+
+
+class PickingCancelled(PickerError):
+    """Waiting for the user to finish picking was cancelled (its ``cancel`` event was set)."""
+
+    def __init__(self, session_id: str, *, waited: float, polls: int) -> None:
+        self.session_id = session_id
+        self.waited = waited
+        self.polls = polls
+        super().__init__(
+            f"session {session_id!r}: waiting for the user's pick was cancelled after "
+            f"{waited:.1f} s and {polls} poll(s). The session still exists: wait again, or "
+            "delete it"
+        )
+
+
+class RepeatedPageToken(PickerError):
+    """``mediaItems.list`` answered with a page token it had already sent: listing would loop."""
+
+    def __init__(self, session_id: str, page_token: str, *, pages: int) -> None:
+        self.session_id = session_id
+        self.page_token = page_token
+        self.pages = pages
+        super().__init__(
+            f"mediaItems.list for session {session_id!r} repeated a page token after {pages} "
+            "page(s), so listing would never end; the service is misbehaving: list again "
+            "later, and report it if it persists"
+        )
 
 
 @dataclass(frozen=True)

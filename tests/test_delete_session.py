@@ -10,6 +10,7 @@ from googleapiclient.errors import HttpError
 import picker_discovery
 from picker_discovery import errors
 from picker_discovery.client import PickerClient
+from picker_discovery.retry import RetryPolicy
 from picker_discovery.testing import canned
 
 SESSION = canned.SESSION_ID
@@ -17,7 +18,7 @@ SESSION = canned.SESSION_ID
 
 def client_for(*answers: str) -> tuple[PickerClient, canned.ClosableHttpMockSequence]:
     http = canned.sequence(*answers)
-    return PickerClient(picker_discovery.build(http=http)), http
+    return PickerClient(picker_discovery.build(http=http), retry=RetryPolicy.none()), http
 
 
 def test_delete_sends_one_delete_and_accepts_the_empty_answer() -> None:

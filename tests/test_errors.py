@@ -9,6 +9,7 @@ from googleapiclient.errors import HttpError
 import picker_discovery
 from picker_discovery import errors
 from picker_discovery.client import PickerClient
+from picker_discovery.retry import RetryPolicy
 from picker_discovery.testing import canned
 
 SESSION = canned.SESSION_ID
@@ -159,7 +160,9 @@ def test_message_says_what_where_and_what_next() -> None:
 
 
 def test_except_http_error_still_catches_what_the_client_raises() -> None:
-    client = PickerClient(picker_discovery.build(http=canned.sequence("unavailable")))
+    client = PickerClient(
+        picker_discovery.build(http=canned.sequence("unavailable")), retry=RetryPolicy.none()
+    )
     with pytest.raises(HttpError) as caught:
         client.delete_session(SESSION)
     assert isinstance(caught.value, errors.Unavailable)

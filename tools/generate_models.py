@@ -1,0 +1,303 @@
+"""Generate picker_discovery/models.py from the bundled discovery document.
+
+    python tools/generate_models.py          # write picker_discovery/models.py
+    python tools/generate_models.py --check  # exit 1 if the file is out of date
+
+Every schema with properties becomes a frozen dataclass with snake_case attributes, parsed
+values (``google-datetime`` -> aware ``datetime``, ``google-duration`` -> ``timedelta``,
+``int64`` strings -> ``int``, enums -> an ``Enum`` with an ``UNKNOWN`` member), unknown fields
+kept in ``extra``, the JSON object as received in ``raw``, and ``from_dict``/``to_dict``.
+A property shape the generator does not know stops it with an error instead of guessing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENT = ROOT / "discovery_cache" / "photospicker.v1.json"
+TARGET = ROOT / "picker_discovery" / "models.py"
+WIDTH = 100
+
+# Enum names where the property name alone would make a poor class name.
+ENUM_NAMES: Mapping[tuple[str, str], str] = {("PickedMediaItem", "type"): "MediaType"}
+UNKNOWN_DOC = "A value this version of the library does not know; ``raw`` holds it as sent."
+
+
+@dataclass(frozen=True)
+class Field:
+    json_name: str
+    attr: str
+    annotation: str
+    default: str
+    read: str
+    write: str
+    doc: str
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _doc_text(text: str) -> str:
+    return " ".join(text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').split())
+
+
+def docstring(text: str, indent: int) -> list[str]:
+    """A docstring's lines, wrapped to the line length, ending away from a quote."""
+    pad = " " * indent
+    body = _doc_text(text)
+    if body.endswith('"'):
+        body += " "
+    one = f'{pad}"""{body}"""'
+    if len(one) <= WIDTH:
+        return [one]
+    lines = textwrap.wrap(body, WIDTH - indent)
+    lines[0] = '"""' + lines[0]
+    if len(pad + lines[0]) > WIDTH:
+        lines = ['"""', *textwrap.wrap(body, WIDTH - indent)]
+    return [pad + line for line in lines] + [pad + '"""']
+
+
+def enum_name(schema: str, prop: str) -> str:
+    return ENUM_NAMES.get((schema, prop), prop[:1].upper() + prop[1:])
+
+
+def field_for(schema: str, name: str, prop: Mapping[str, Any]) -> tuple[Field, dict[str, Any]]:
+    """The dataclass field for one property, and the enum it needs (or an empty dict)."""
+    attr = snake(name)
+    doc = str(prop.get("description", "")).strip()
+    kind, fmt = prop.get("type"), prop.get("format")
+    enum: dict[str, Any] = {}
+    if "$ref" in prop:
+        ref = prop["$ref"]
+        return Field(
+            name,
+            attr,
+            f"{ref} | None",
+            "None",
+            f'r.message("{name}", {ref}.from_dict)',
+            f'w.message("{name}", self.{attr})',
+            doc,
+        ), enum
+    if kind == "array":
+        items = prop.get("items", {})
+        if "$ref" not in items:
+            raise SystemExit(f"{schema}.{name}: arrays of {items!r} are not supported")
+        ref = items["$ref"]
+        return Field(
+            name,
+            attr,
+            f"tuple[{ref}, ...]",
+            "()",
+            f'r.messages("{name}", {ref}.from_dict)',
+            f'w.messages("{name}", self.{attr})',
+            doc,
+        ), enum
+    if kind == "string" and "enum" in prop:
+        cls = enum_name(schema, name)
+        enum = {
+            "name": cls,
+            "doc": doc,
+            "values": list(prop["enum"]),
+            "docs": list(prop.get("enumDescriptions", [])),
+        }
+        read, write = f'r.enum("{name}", {cls})', f'w.enum("{name}", self.{attr})'
+        return Field(name, attr, f"{cls} | None", "None", read, write, doc), enum
+    simple: dict[tuple[Any, Any], tuple[str, str, str]] = {
+        ("string", None): ("str", "string", "value"),
+        ("string", "google-datetime"): ("datetime", "timestamp", "timestamp"),
+        ("string", "google-duration"): ("timedelta", "duration", "duration"),
+        ("string", "int64"): ("int", "integer", "int64"),
+        ("string", "uint64"): ("int", "integer", "int64"),
+        ("integer", "int32"): ("int", "integer", "value"),
+        ("integer", "uint32"): ("int", "integer", "value"),
+        ("integer", None): ("int", "integer", "value"),
+        ("number", "float"): ("float", "number", "number"),
+        ("number", "double"): ("float", "number", "number"),
+        ("number", None): ("float", "number", "number"),
+        ("boolean", None): ("bool", "boolean", "value"),
+    }
+    if (kind, fmt) not in simple:
+        raise SystemExit(f"{schema}.{name}: type {kind!r} format {fmt!r} is not supported")
+    py, reader, writer = simple[(kind, fmt)]
+    if kind == "boolean" and prop.get("readOnly"):
+        # An output-only flag the service leaves out when false (proto3 JSON omits defaults).
+        return Field(
+            name,
+            attr,
+            "bool",
+            "False",
+            f'bool(r.boolean("{name}"))',
+            f'w.value("{name}", self.{attr})',
+            doc,
+        ), enum
+    return Field(
+        name,
+        attr,
+        f"{py} | None",
+        "None",
+        f'r.{reader}("{name}")',
+        f'w.{writer}("{name}", self.{attr})',
+        doc,
+    ), enum
+
+
+def render_enum(enum: Mapping[str, Any]) -> list[str]:
+    lines = ["", "", f"class {enum['name']}(UnknownEnum):"]
+    lines += docstring(enum["doc"] or f"The values of {enum['name']}.", 4)
+    lines.append("")
+    values = list(enum["values"])
+    docs = (list(enum["docs"]) + [""] * len(values))[: len(values)]
+    for value, doc in [*zip(values, docs, strict=True), ("UNKNOWN", UNKNOWN_DOC)]:
+        if not value.isidentifier() or (value == "UNKNOWN" and doc != UNKNOWN_DOC):
+            raise SystemExit(f"enum {enum['name']}: cannot name a member for {value!r}")
+        lines.append(f'    {value} = "{value}"')
+        if doc:
+            lines += docstring(doc, 4)
+    return lines
+
+
+def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> list[str]:
+    lines = ["", "", "@dataclass(frozen=True, slots=True)", f"class {name}:"]
+    summary = textwrap.wrap(_doc_text(str(schema.get("description") or name)), WIDTH - 7)
+    lines += ['    """' + summary[0], *[f"    {line}" for line in summary[1:]]]
+    lines += ["", "    Attributes:"]
+    for f in fields:
+        text = f"{f.attr}: {_doc_text(f.doc) or f.json_name}"
+        wrapped = textwrap.wrap(text, WIDTH - 8, subsequent_indent="    ")
+        lines += ["        " + w for w in wrapped]
+    extra = "extra: fields the document does not describe, kept as sent."
+    raw = "raw: the JSON object as received (empty for objects built in code)."
+    lines += [f"        {extra}", f"        {raw}", '    """', ""]
+    for f in fields:
+        lines.append(f"    {f.attr}: {f.annotation} = {f.default}")
+    lines.append("    extra: Mapping[str, Any] = field(default_factory=_empty)")
+    lines.append(
+        "    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)"
+    )
+    lines.append("")
+    known = ", ".join(f'"{f.json_name}"' for f in fields)
+    one = f"    JSON_FIELDS: ClassVar[frozenset[str]] = frozenset({{{known}}})"
+    if len(one) <= WIDTH:
+        lines.append(one)
+    else:
+        lines += [
+            "    JSON_FIELDS: ClassVar[frozenset[str]] = frozenset(",
+            f"        {{{known}}}",
+            "    )",
+        ]
+    lines += [
+        "",
+        "    @classmethod",
+        f"    def from_dict(cls, data: Mapping[str, Any]) -> {name}:",
+        f'        """Parse a {name} JSON object; a malformed field raises ``ValueError``."""',
+        f'        r = Reader("{name}", data, cls.JSON_FIELDS)',
+        "        return cls(",
+    ]
+    lines += [f"            {f.attr}={f.read}," for f in fields]
+    lines += [
+        "            extra=r.extra(),",
+        "            raw=r.raw(),",
+        "        )",
+        "",
+        "    def to_dict(self) -> dict[str, Any]:",
+        f'        """This {name} as a JSON object: unset fields left out, ``extra`` kept."""',
+        "        w = Writer(self.extra, self.raw)",
+    ]
+    lines += [f"        {f.write}" for f in fields]
+    lines.append("        return w.data")
+    return lines
+
+
+def render(document: Mapping[str, Any]) -> str:
+    """The source of picker_discovery/models.py for ``document``."""
+    schemas: Mapping[str, Any] = document.get("schemas", {})
+    enums: list[dict[str, Any]] = []
+    models: list[tuple[str, Mapping[str, Any], list[Field]]] = []
+    for name in sorted(schemas):
+        schema = schemas[name]
+        properties = schema.get("properties") or {}
+        if not properties:
+            continue  # Empty: nothing to type
+        fields = []
+        for prop_name in sorted(properties):
+            f, enum = field_for(name, prop_name, properties[prop_name])
+            if f.attr in ("extra", "raw", "from_dict", "to_dict", "JSON_FIELDS"):
+                raise SystemExit(f"{name}.{prop_name}: clashes with a generated name")
+            fields.append(f)
+            if enum:
+                enums.append(enum)
+        models.append((name, schema, fields))
+    names = sorted([e["name"] for e in enums] + [m[0] for m in models])
+    revision = document.get("revision", "unknown")
+    lines = [
+        '"""Typed, immutable views of the photospicker v1 schemas.',
+        "",
+        "Generated by tools/generate_models.py from discovery_cache/photospicker.v1.json",
+        f"(revision {revision}). Do not edit: change the generator or the document and run",
+        "``make generate``; a test fails when this file is out of date.",
+        "",
+        "Each model is a frozen dataclass: ``Model.from_dict(json_object)`` parses what the",
+        "service sent (``ValueError`` for a malformed field), ``model.to_dict()`` writes it back.",
+        "Timestamps become aware UTC ``datetime`` values, durations ``timedelta`` values, int64",
+        "strings ``int`` values; an enum value this version does not know becomes ``UNKNOWN``.",
+        "Fields the document does not describe are kept in ``extra``; ``raw`` is the JSON object",
+        "as received.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from collections.abc import Mapping",
+        "from dataclasses import dataclass, field",
+        "from datetime import datetime, timedelta",
+        "from typing import Any, ClassVar",
+        "",
+        "from picker_discovery._convert import Reader, UnknownEnum, Writer, freeze",
+        "",
+        "__all__ = [",
+        '    "REVISION",',
+        *[f'    "{n}",' for n in names],
+        "]",
+        "",
+        f'REVISION = "{revision}"',
+        '"""The revision of the discovery document these models were generated from."""',
+        "",
+        "",
+        "def _empty() -> Mapping[str, Any]:",
+        "    return freeze({})",
+    ]
+    for enum in sorted(enums, key=lambda e: str(e["name"])):
+        lines += render_enum(enum)
+    for name, schema, fields in models:
+        lines += render_model(name, schema, fields)
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if the file is out of date")
+    args = parser.parse_args(argv)
+    text = render(json.loads(DOCUMENT.read_text(encoding="utf-8")))
+    current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
+    if args.check:
+        if current != text:
+            print(f"{TARGET} is out of date; run make generate", file=sys.stderr)
+            return 1
+        return 0
+    if current != text:
+        TARGET.write_text(text, encoding="utf-8")
+        print(f"wrote {TARGET}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
