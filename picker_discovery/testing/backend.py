@@ -372,6 +372,15 @@ class Session:
         return now >= self.expire_time
 
 
+def _normalized(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings with durations given as ``"5s"`` or seconds turned into timedeltas."""
+    out = dict(settings)
+    for name in ("poll_interval", "polling_timeout", "session_lifetime", "base_url_lifetime"):
+        if name in out:
+            out[name] = parse_duration(out[name])
+    return out
+
+
 # --- the backend -------------------------------------------------------------------------------
 
 
@@ -390,7 +399,7 @@ class Backend:
         **settings: Any,
     ) -> None:
         config = config or BackendConfig()
-        self._config = replace(config, **settings) if settings else config
+        self._config = replace(config, **_normalized(settings)) if settings else config
         self.clock = clock or FakeClock()
         if document is None:
             document, _ = discovery.load_document()
@@ -415,11 +424,8 @@ class Backend:
 
         Durations may be given as ``"5s"`` strings or seconds.
         """
-        for name in ("poll_interval", "polling_timeout", "session_lifetime", "base_url_lifetime"):
-            if name in settings:
-                settings[name] = parse_duration(settings[name])
         with self._lock:
-            self._config = replace(self._config, **settings)
+            self._config = replace(self._config, **_normalized(settings))
             return self._config
 
     def reset(self) -> None:

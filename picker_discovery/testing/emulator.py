@@ -116,8 +116,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(HTTPServer):
     """An HTTP server handling each connection on a bounded pool of threads."""
 
-    daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the default 5 resets connections when many clients start at once
 
     def __init__(self, address: tuple[str, int], app: App, origin: str, workers: int) -> None:
         self.app = app
