@@ -434,3 +434,46 @@ def test_plugin_fixtures(
     with pytest.raises(SessionNotFound):
         picker_emulator_client.delete_session(session["id"])
     assert "sessions.delete" in picker_canned.names()
+
+
+def test_logs_and_reports_never_show_a_token(
+    emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "ya29.secret-token-value"
+    caplog.set_level("DEBUG", logger="picker_discovery")
+    with emulator.build(secret) as service:
+        session = service.sessions().create(body={}).execute()
+        emulator.pick(session["id"], first=1)
+        item = list_all(service, session["id"])[0][0]
+        assert raw(item["mediaFile"]["baseUrl"] + "=w8-h8", token=secret)[0] == 200
+        service.sessions().delete(sessionId=session["id"]).execute()
+    status, _, _ = raw(f"{emulator.url}v1/sessions/x?access_token={secret}", token=None)
+    assert status == 404
+    assert caplog.records  # the emulator did log its requests
+    assert secret not in caplog.text
+    assert secret not in json.dumps(control(emulator, "GET", "attempts"))
+
+
+def test_testing_package_imports_without_pillow() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['PIL'] = None\n"
+        "import picker_discovery\n"
+        "from picker_discovery.testing import Backend, FakeHttp, canned\n"
+        "http = canned.sequence('sessions.delete')\n"
+        "picker_discovery.build(http=http).sessions().delete(sessionId='s').execute()\n"
+        "fake = FakeHttp(Backend())\n"
+        "service = picker_discovery.build(http=fake)\n"
+        "s = service.sessions().create(body={}).execute()\n"
+        "fake.backend.pick(s['id'], first=1)\n"
+        "item = service.mediaItems().list(sessionId=s['id']).execute()['mediaItems'][0]\n"
+        "try:\n"
+        "    fake.request(item['mediaFile']['baseUrl'] + '=w10-h10')\n"
+        "except RuntimeError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "pip install 'picker-discovery[testing]'" in done.stdout

@@ -205,7 +205,7 @@ class App:
         method_id = self._method_id(request)
         fault: Fault | None = None
         if method_id is not None:
-            fault = self.backend.record_attempt(method_id, request.method, request.target)
+            fault = self.backend.record_attempt(method_id, request.method, _redacted(request))
         if fault is not None and fault.error() is not None:
             error = fault.error()
             assert error is not None
@@ -255,7 +255,7 @@ class App:
             raise ApiError(
                 "INVALID_ARGUMENT",
                 f'Invalid JSON payload received. Unknown name "{unknown[0]}": Cannot bind query '
-                "parameter. Field '{unknown[0]}' could not be found in request message.",
+                f"parameter. Field '{unknown[0]}' could not be found in request message.",
             )
 
         def one(name: str) -> str | None:
@@ -513,6 +513,18 @@ class App:
             ]
             return _json(200, {"sessions": sessions})
         return _json(404, {"error": {"message": f"no control action {verb} {action!r}"}})
+
+
+def _redacted(request: Request) -> str:
+    """The request's path and query with any token in the query hidden (the report is public)."""
+    parts = urllib.parse.urlsplit(request.target)
+    if not parts.query:
+        return parts.path
+    pairs = [
+        (k, "REDACTED" if k in ("access_token", "oauth_token") else v)
+        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return f"{parts.path}?{urllib.parse.urlencode(pairs)}"
 
 
 def _library_json(item: library.MediaItem) -> dict[str, Any]:

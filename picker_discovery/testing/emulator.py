@@ -27,6 +27,7 @@ import logging
 import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -58,9 +59,13 @@ class _Handler(BaseHTTPRequestHandler):
         # client's delayed ACK add about 40 ms to every answer.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Method, path and status only: never headers or the query, so never a token.
+        path = urllib.parse.urlsplit(self.path).path
+        logger.debug("%s %s %s -> %s", self.server.origin, self.command, path, code)
+
     def log_message(self, format: str, *args: Any) -> None:
-        # The request line only: never headers, so never a token.
-        logger.debug("%s %s", self.server.origin, format % args)
+        logger.debug("%s: %s", self.server.origin, format % args)
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
