@@ -312,3 +312,50 @@ def test_transport_close_and_context(picker_http: FakeHttp) -> None:
     with picker_discovery.build(http=picker_http) as service:
         service.sessions().create(body={}).execute()
     assert picker_http.closed
+
+
+def test_googleapiclient_media_download_in_process(
+    picker_backend: Backend, picker_http: FakeHttp, picked: dict[str, dict[str, Any]]
+) -> None:
+    from googleapiclient.http import HttpRequest, MediaIoBaseDownload
+
+    photo = picked["PHOTO:image/png"]
+    url = photo["mediaFile"]["baseUrl"] + "=d"
+    item = picker_backend.media_item_for_key(TOKEN, photo["mediaFile"]["baseUrl"].rsplit("/")[-1])
+    sink = io.BytesIO()
+    request = HttpRequest(picker_http, lambda resp, content: content, url, method="GET")
+    downloader = MediaIoBaseDownload(sink, request, chunksize=256 * 1024)
+    done = False
+    chunks = 0
+    while not done:
+        _, done = downloader.next_chunk()
+        chunks += 1
+    assert sink.getvalue() == b"".join(original_chunks(item))
+    assert chunks == -(-item.size // (256 * 1024))  # one Range request per chunk
+    ranges = [r.headers.get("range") for r in picker_http.requests if r.uri == url]
+    assert ranges[:2] == ["bytes=0-262143", "bytes=262144-524287"]
+
+
+def test_control_errors_say_what_is_wrong(picker_http: FakeHttp) -> None:
+    root = "https://photospicker.googleapis.com/_control"
+    resp, content = picker_http.request(f"{root}/seed", "POST", body="{}")
+    assert resp.status == 400 and json.loads(content)["error"]["message"] == "missing field 'token'"
+    resp, content = picker_http.request(f"{root}/pick", "POST", body='{"session_id": "gone"}')
+    assert resp.status == 400 and "no session 'gone'" in json.loads(content)["error"]["message"]
+    body = json.dumps({"method": "sessions.get", "faults": [{"status": "503"}]})
+    resp, content = picker_http.request(f"{root}/faults", "POST", body=body)
+    assert resp.status == 400 and b"400-599" in content
+    resp, content = picker_http.request(f"{root}/nothing", "POST", body="{}")
+    assert resp.status == 404
+
+
+def test_pick_page_for_an_expired_or_unknown_session(
+    picker_backend: Backend, picker_http: FakeHttp
+) -> None:
+    service = picker_discovery.build(http=picker_http)
+    session = service.sessions().create(body={}).execute()
+    picker_backend.expire_session(session["id"])
+    resp, content = picker_http.request(session["pickerUri"])
+    assert resp.status == 410 and b"expired" in content
+    resp, _ = picker_http.request(session["pickerUri"].replace(session["id"], "nope"))
+    assert resp.status == 404

@@ -444,7 +444,13 @@ class App:
             if not isinstance(args, dict):
                 raise ValueError("send a JSON object")
             return self._control_action(action, request.method, args, request)
-        except (ValueError, KeyError, TypeError) as exc:
+        except KeyError as exc:
+            # A bare key is a field missing from the request; the backend's KeyErrors are
+            # sentences ("no session ...").
+            what = str(exc.args[0]) if exc.args else ""
+            message = what if " " in what else f"missing field {what!r}"
+            return _json(400, {"error": {"message": message, "action": action}})
+        except (ValueError, TypeError) as exc:
             return _json(400, {"error": {"message": str(exc), "action": action}})
 
     def _control_action(

@@ -289,12 +289,17 @@ class Fault:
         if data is None:
             return cls()
         if isinstance(data, int):
-            return cls(status=data)
+            data = {"status": data}
         unknown = set(data) - {"status", "retry_after", "latency", "drop", "truncate", "message"}
         if unknown:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
+        status = data.get("status")
+        if status is not None and (
+            isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599
+        ):
+            raise ValueError(f"a fault's status must be an HTTP error code 400-599, not {status!r}")
         return cls(
-            status=data.get("status"),
+            status=status,
             retry_after=data.get("retry_after"),
             latency=float(data.get("latency", 0.0)),
             drop=bool(data.get("drop", False)),
@@ -341,12 +346,16 @@ class User:
     token: str
     library: list[MediaItem]
     has_photos_account: bool = True
+    _index: dict[str, MediaItem] = field(default_factory=dict, repr=False, compare=False)
+    _indexed: tuple[int, int] = field(default=(0, -1), repr=False, compare=False)
 
     def item(self, item_id: str) -> MediaItem | None:
-        for item in self.library:
-            if item.id == item_id:
-                return item
-        return None
+        """The library's item with this id (indexed; rebuilt when the library is replaced)."""
+        key = (id(self.library), len(self.library))
+        if key != self._indexed:
+            self._index = {item.id: item for item in reversed(self.library)}
+            self._indexed = key
+        return self._index.get(item_id)
 
 
 @dataclass
@@ -510,6 +519,9 @@ class Backend:
         if method not in FAULT_METHODS:
             raise ValueError(f"cannot script faults for {method!r}; use one of {FAULT_METHODS}")
         script = [f if isinstance(f, Fault) else Fault.from_json(f) for f in faults]
+        for fault in script:
+            if fault.status is not None and not 400 <= fault.status <= 599:
+                raise ValueError(f"a fault's status must be 400-599, not {fault.status}")
         with self._lock:
             self._faults[method] = script
 
@@ -869,8 +881,9 @@ class Backend:
     def media_item_for_key(self, token: str | None, key: str) -> MediaItem:
         """The item behind a baseUrl's key, if ``token`` may fetch it now.
 
-        Raises ``ApiError``: 401 without a token, 404 for an unknown key, 403 for another user's
-        token, an expired or deleted session, or a baseUrl past its lifetime.
+        Raises ``ApiError``: 401 without a token, 404 for an unknown key (a deleted session's
+        keys are forgotten), 403 for another user's token, an expired session, or a baseUrl
+        past its lifetime.
         """
         if not token:
             raise ApiError("UNAUTHENTICATED", "Sign in: send the session owner's bearer token.")

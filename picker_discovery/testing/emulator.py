@@ -37,6 +37,7 @@ from typing import Any
 
 from picker_discovery.testing.app import App, Request, Response
 from picker_discovery.testing.backend import Attempt, Backend, FakeClock, Fault
+from picker_discovery.testing.library import MediaItem
 
 __all__ = ["Emulator"]
 
@@ -297,6 +298,9 @@ class Emulator:
 
     def seed_library(self, token: str, **kwargs: Any) -> Any:
         return self.backend.seed_library(token, **kwargs)
+
+    def library(self, token: str) -> list[MediaItem]:
+        return self.backend.library(token)
 
     def pick(
         self, session_id: str, item_ids: Sequence[str] | None = None, *, first: int | None = None
