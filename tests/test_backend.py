@@ -352,3 +352,30 @@ def test_library_is_deterministic_and_awkward() -> None:
     assert max(item.size for item in one) > 200 * 1024 * 1024
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{64}", item.id) for item in one)
     assert len({item.id for item in one}) == len(one)
+
+
+def test_token_without_the_picker_scope(backend: Backend) -> None:
+    backend.seed_library("narrow", count=1, has_picker_scope=False)
+    with pytest.raises(ApiError) as caught:
+        backend.create_session("narrow", {})
+    assert (caught.value.code, caught.value.status) == (403, "PERMISSION_DENIED")
+    assert caught.value.message == "Request had insufficient authentication scopes."
+
+
+def test_a_video_finishes_processing(backend: Backend) -> None:
+    video = next(i for i in backend.library(TOKEN) if i.processing_status == "PROCESSING")
+    session = backend.create_session(TOKEN, {})
+    backend.pick(session["id"], [video.id])
+
+    def status() -> str:
+        item = backend.list_media_items(TOKEN, session["id"])["mediaItems"][0]
+        return str(item["mediaFile"]["mediaFileMetadata"]["videoMetadata"]["processingStatus"])
+
+    assert status() == "PROCESSING"
+    backend.set_processing_status(TOKEN, video.id, "READY")
+    assert status() == "READY"
+    photo = next(i for i in backend.library(TOKEN) if not i.is_video)
+    with pytest.raises(ValueError, match="not a video"):
+        backend.set_processing_status(TOKEN, photo.id, "READY")
+    with pytest.raises(ValueError, match="status must be"):
+        backend.set_processing_status(TOKEN, video.id, "DONE")

@@ -477,3 +477,26 @@ def test_testing_package_imports_without_pillow() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "pip install 'picker-discovery[testing]'" in done.stdout
+
+
+def test_html_fault_pages_and_processing_control(emulator: Emulator, service: Any) -> None:
+    session = service.sessions().create(body={}).execute()
+    emulator.set_faults("sessions.get", [{"status": 502, "html": True}])
+    with pytest.raises(HttpError) as caught:
+        service.sessions().get(sessionId=session["id"]).execute()
+    assert caught.value.resp.status == 502
+    assert caught.value.resp["content-type"].startswith("text/html")
+    assert "try again in 30 seconds" in caught.value.content.decode()
+    video = next(i for i in emulator.library(TOKEN) if i.processing_status == "PROCESSING")
+    emulator.pick(session["id"], [video.id])
+    base = list_all(service, session["id"])[0][0]["mediaFile"]["baseUrl"]
+    assert raw(f"{base}=dv", range="bytes=0-3")[0] == 400
+    answer = control(
+        emulator, "POST", "processing", {"token": TOKEN, "id": video.id, "status": "READY"}
+    )
+    assert answer["processingStatus"] == "READY"
+    assert raw(f"{base}=dv", range="bytes=0-3")[0] == 206
+    control(emulator, "POST", "seed", {"token": "narrow", "has_picker_scope": False})
+    with emulator.build("narrow") as narrow, pytest.raises(HttpError) as caught:
+        narrow.sessions().create(body={}).execute()
+    assert caught.value.resp.status == 403

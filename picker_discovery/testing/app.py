@@ -13,7 +13,9 @@ the in-process transport and the loopback emulator give the same answers. Two or
 Control endpoints (JSON in, JSON out; for tests in other processes)::
 
     POST   /_control/reset                {}
-    POST   /_control/seed                 {"token", "seed"?, "count"?, "has_photos_account"?}
+    POST   /_control/seed                 {"token", "seed"?, "count"?, "has_photos_account"?,
+                                           "has_picker_scope"?}
+    POST   /_control/processing           {"token", "id", "status": "READY" | ...}
     POST   /_control/pick                 {"session_id", "ids"? | "first"? | "all"?}
     POST   /_control/expire               {"session_id", "what": "session" | "base_urls"}
     POST   /_control/advance              {"seconds"}
@@ -151,11 +153,15 @@ def _api_error(error: ApiError) -> Response:
 def google_html_error(code: int, path: str) -> str:
     """Google's front-end HTML error page (curly quotes and all)."""
     title = {404: "Not Found", 405: "Method Not Allowed"}.get(code, "Server Error")
-    what = (
-        f"The requested URL <code>{html.escape(path)}</code> was not found on this server."
-        if code == 404
-        else "The server encountered an error and could not complete your request."
-    )
+    if code == 404:
+        what = f"The requested URL <code>{html.escape(path)}</code> was not found on this server."
+    elif code in (502, 503, 504):
+        what = (
+            "The server encountered a temporary error and could not complete your request."
+            "<p>Please try again in 30 seconds."
+        )
+    else:
+        what = "The server encountered an error and could not complete your request."
     return (
         f"<!DOCTYPE html>\n<html lang=en><meta charset=utf-8><title>Error {code} ({title})!!1"
         f"</title><p><b>{code}.</b> <ins>That\u2019s an error.</ins><p>{what}"
@@ -206,9 +212,11 @@ class App:
         fault: Fault | None = None
         if method_id is not None:
             fault = self.backend.record_attempt(method_id, request.method, _redacted(request))
-        if fault is not None and fault.error() is not None:
-            error = fault.error()
-            assert error is not None
+        error = fault.error() if fault is not None else None
+        if error is not None and fault is not None and fault.html:
+            response = _html(error.code, google_html_error(error.code, request.path))
+            response.headers.update(error.headers)
+        elif error is not None:
             response = _api_error(error)
         else:
             try:
@@ -466,6 +474,7 @@ class App:
                 seed=args.get("seed"),
                 count=args.get("count"),
                 has_photos_account=bool(args.get("has_photos_account", True)),
+                has_picker_scope=bool(args.get("has_picker_scope", True)),
             )
             return _json(200, {"mediaItems": [_library_json(i) for i in items]})
         if (action, verb) == ("library", "GET"):
@@ -473,6 +482,11 @@ class App:
             if not token:
                 raise ValueError("name the user: /_control/library?token=...")
             return _json(200, {"mediaItems": [_library_json(i) for i in backend.library(token)]})
+        if (action, verb) == ("processing", "POST"):
+            item = backend.set_processing_status(
+                str(args["token"]), str(args["id"]), str(args["status"])
+            )
+            return _json(200, _library_json(item))
         if (action, verb) == ("pick", "POST"):
             ids = args.get("ids")
             first = None if args.get("all") else args.get("first")

@@ -29,10 +29,10 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 from picker_discovery import discovery
-from picker_discovery.testing.library import MediaItem, generate_library
+from picker_discovery.testing.library import MediaItem, ProcessingStatus, generate_library
 from picker_discovery.testing.schema import DURATION_RE, SchemaValidator
 
 __all__ = [
@@ -273,7 +273,9 @@ class Fault:
     ``retry_after``: seconds for a ``Retry-After`` header; ``latency``: seconds to wait before
     answering (real seconds in the emulator, fake-clock seconds in-process); ``drop``: close the
     connection without answering; ``truncate``: announce the whole body's ``Content-Length``
-    but send only its first half. A fault with none of these lets the request through.
+    but send only its first half; ``html``: answer the status with Google's front-end HTML
+    error page instead of JSON (as real 502/503s often come). A fault with none of these lets
+    the request through.
     """
 
     status: int | None = None
@@ -282,6 +284,7 @@ class Fault:
     drop: bool = False
     truncate: bool = False
     message: str | None = None
+    html: bool = False
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | int | None) -> Fault:
@@ -290,7 +293,8 @@ class Fault:
             return cls()
         if isinstance(data, int):
             data = {"status": data}
-        unknown = set(data) - {"status", "retry_after", "latency", "drop", "truncate", "message"}
+        known = {"status", "retry_after", "latency", "drop", "truncate", "message", "html"}
+        unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
         status = data.get("status")
@@ -305,6 +309,7 @@ class Fault:
             drop=bool(data.get("drop", False)),
             truncate=bool(data.get("truncate", False)),
             message=data.get("message"),
+            html=bool(data.get("html", False)),
         )
 
     def error(self) -> ApiError | None:
@@ -346,6 +351,7 @@ class User:
     token: str
     library: list[MediaItem]
     has_photos_account: bool = True
+    has_picker_scope: bool = True
     _index: dict[str, MediaItem] = field(default_factory=dict, repr=False, compare=False)
     _indexed: tuple[int, int] = field(default=(0, -1), repr=False, compare=False)
 
@@ -471,10 +477,13 @@ class Backend:
         count: int | None = None,
         items: Sequence[MediaItem] | None = None,
         has_photos_account: bool = True,
+        has_picker_scope: bool = True,
     ) -> list[MediaItem]:
         """Give ``token``'s user a new library: ``items``, or ``count`` generated from ``seed``.
 
-        ``has_photos_account=False`` makes sessions.create answer FAILED_PRECONDITION for them.
+        ``has_photos_account=False`` makes sessions.create answer FAILED_PRECONDITION for them;
+        ``has_picker_scope=False`` makes their token one without the picker scope: every call
+        answers 403 "Request had insufficient authentication scopes."
         Returns the library.
         """
         user = self.user(token)
@@ -488,10 +497,25 @@ class Backend:
         with self._lock:
             user.library = library
             user.has_photos_account = has_photos_account
+            user.has_picker_scope = has_picker_scope
         return list(library)
 
     def library(self, token: str) -> list[MediaItem]:
         return list(self.user(token).library)
+
+    def set_processing_status(self, token: str, item_id: str, status: str) -> MediaItem:
+        """Move a video of ``token``'s library to ``PROCESSING``, ``READY`` or ``FAILED``
+        (say, to let a test see a video finish processing between two listings)."""
+        if status not in ("PROCESSING", "READY", "FAILED"):
+            raise ValueError(f"status must be PROCESSING, READY or FAILED, not {status!r}")
+        user = self.user(token)
+        with self._lock:
+            item = user.item(item_id)
+            if item is None or not item.is_video:
+                raise ValueError(f"{item_id!r} is not a video in this user's library")
+            changed = replace(item, processing_status=cast(ProcessingStatus, status))
+            user.library = [changed if i.id == item_id else i for i in user.library]
+            return changed
 
     def session(self, session_id: str) -> Session:
         """The session with this id (any owner); ``KeyError`` if there is none."""
@@ -627,7 +651,10 @@ class Backend:
                 reason="CREDENTIALS_MISSING",
                 headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
             )
-        return self.user(token)
+        user = self.user(token)
+        if not user.has_picker_scope:
+            raise ApiError("PERMISSION_DENIED", "Request had insufficient authentication scopes.")
+        return user
 
     def _owned_session(self, token: str, session_id: str) -> Session:
         session = self._sessions.get(session_id)

@@ -302,6 +302,9 @@ class Emulator:
     def library(self, token: str) -> list[MediaItem]:
         return self.backend.library(token)
 
+    def set_processing_status(self, token: str, item_id: str, status: str) -> MediaItem:
+        return self.backend.set_processing_status(token, item_id, status)
+
     def pick(
         self, session_id: str, item_ids: Sequence[str] | None = None, *, first: int | None = None
     ) -> list[str]:
