@@ -168,26 +168,81 @@ def _logout(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# -- the offline demo ------------------------------------------------------------------------
+# -- the emulator and the demo ---------------------------------------------------------------
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    """Serve the Picker emulator on loopback until interrupted (Ctrl-C or SIGTERM)."""
+    import signal
+    import threading
+
+    from picker_discovery.testing.backend import FakeClock
+    from picker_discovery.testing.emulator import Emulator
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    settings = {"poll_interval": args.poll_interval, "seed": args.seed}
+    with Emulator(
+        port=args.port, media_port=args.media_port, clock=FakeClock(ticking=True), **settings
+    ) as emulator:
+        print(f"Picker emulator on {emulator.url} (media {emulator.media_url})", flush=True)
+        print(f"discovery document: {emulator.discovery_url}", flush=True)
+        print("controls under /_control/; Ctrl-C stops", flush=True)
+        print(
+            f"try: picker-discovery --endpoint {emulator.url} sessions create",
+            flush=True,
+        )
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """Build the service offline and delete a session twice against canned answers."""
+    """The main job against an emulator this command starts: no network, no account.
+
+    create -> the "user" picks (the emulator's control API, as the page's Done button would)
+    -> wait as the server's polling config says -> list every page -> delete, then show that
+    deleting again is a SessionNotFound.
+    """
+    import google.oauth2.credentials
+
     from picker_discovery.client import PickerClient
     from picker_discovery.errors import SessionNotFound
-    from picker_discovery.service import build
-    from picker_discovery.testing import canned
+    from picker_discovery.testing.backend import FakeClock
+    from picker_discovery.testing.emulator import Emulator
 
-    http = canned.sequence("sessions.delete", "sessions.delete.not_found")
     document, source = discovery.load_document()
     print(f"discovery document: {source} revision {document.get('revision')}")
-    with build(http=http) as service:
-        client = PickerClient(service)
-        session_id = canned.SESSION_ID
-        client.delete_session(session_id)
-        print(f"deleted session {session_id}")
+    with Emulator(clock=FakeClock(ticking=True), poll_interval="0.2s") as emulator:
+        print(f"emulator: {emulator.url} (media {emulator.media_url})")
+        client = PickerClient(
+            credentials=google.oauth2.credentials.Credentials(token="emulator-token"),
+            client_options={"api_endpoint": emulator.url},
+        )
+        with client.picking_session(max_item_count=8) as session:
+            assert session.id is not None
+            print(f"created session {session.id}\n  pick at {session.picker_uri}")
+
+            def user_picks(state: Any) -> None:
+                if not state.media_items_set:
+                    picked = emulator.pick(state.id, first=7)
+                    print(f"  (the user picks {len(picked)} items and taps Done)")
+
+            picked = client.wait_for_selection(session, timeout=60, on_poll=user_picks)
+            print(f"mediaItemsSet is {picked.media_items_set}")
+            items = client.list_media_items(session, page_size=3)
+            for item in items:
+                media = item.media_file
+                assert media is not None
+                kind = item.type.value if item.type else "?"
+                print(f"  {kind:5} {media.mime_type or '?':15} {media.filename!r}")
+            print(f"listed {len(items)} items")
+        print(f"deleted session {session.id}")
         try:
-            client.delete_session(session_id)
+            client.delete_session(session.id)
         except SessionNotFound as exc:
             print(f"deleting it again: {type(exc).__name__}: {exc}")
         else:
@@ -278,7 +333,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept a rootUrl on this host (an emulator's), repeatable",
     )
 
-    command(commands, "demo", "run the main job offline, with no account", _demo)
+    emulator = command(
+        commands,
+        "emulator",
+        "serve the Picker API emulator on 127.0.0.1 until interrupted",
+        _emulator,
+    )
+    emulator.add_argument("--port", type=int, default=0, help="API port (default: a free one)")
+    emulator.add_argument(
+        "--media-port", type=int, default=0, help="media (baseUrl) port (default: a free one)"
+    )
+    emulator.add_argument("--poll-interval", default="5s", help="pollingConfig.pollInterval")
+    emulator.add_argument("--seed", default="0", help="seed of the fake libraries")
+    command(commands, "demo", "run the whole flow against an emulator it starts, no account", _demo)
     return parser  # fmt: skip
 
 

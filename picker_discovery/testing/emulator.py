@@ -1,0 +1,329 @@
+"""The loopback emulator: the fake Picker service over real HTTP on 127.0.0.1.
+
+::
+
+    from picker_discovery.testing import Emulator
+    with Emulator() as emu:
+        service = emu.build(token="alice")          # picker_discovery.build() pointed at it
+        session = service.sessions().create(body={}).execute()
+        emu.pick(session["id"], first=3)            # or open session["pickerUri"] in a browser
+        ...
+
+Two servers, two ports: the API origin (the four methods under ``/v1/``, the discovery
+document at ``/$discovery/rest?version=v1`` with ``rootUrl`` pointing here, the picking page
+under ``/pick/`` and the control endpoints under ``/_control/``) and a separate media origin
+serving each item's ``baseUrl``. Both answer through one :class:`~.backend.Backend`, which the
+tests may also drive directly (``emu.backend``, or the shortcuts on :class:`Emulator`).
+
+Each server runs its connections on a bounded pool of worker threads; :meth:`Emulator.stop`
+(or leaving the ``with`` block) closes the listening sockets and every open connection and
+waits for the workers, so no thread outlives the emulator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from types import TracebackType
+from typing import Any
+
+from picker_discovery.testing.app import App, Request, Response
+from picker_discovery.testing.backend import Attempt, Backend, FakeClock, Fault
+from picker_discovery.testing.library import MediaItem
+
+__all__ = ["Emulator"]
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+IDLE_TIMEOUT = 30.0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "picker-emulator"
+    sys_version = ""
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(IDLE_TIMEOUT)
+        # Headers and body go out in separate writes: without this, Nagle's algorithm and the
+        # client's delayed ACK add about 40 ms to every answer.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Method, path and status only: never headers or the query, so never a token.
+        path = urllib.parse.urlsplit(self.path).path
+        logger.debug("%s %s %s -> %s", self.server.origin, self.command, path, code)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s: %s", self.server.origin, format % args)
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self.send_error(413, "request body too large for the emulator")
+            return
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        request = Request(self.command, self.path, headers, body, self.server.origin)
+        try:
+            response = self.server.app.handle(request)
+        except Exception:
+            logger.exception("the emulator failed on %s %s", self.command, request.path)
+            self.send_error(500, "the emulator failed; see its log")
+            return
+        self._send(response)
+
+    def _send(self, response: Response) -> None:
+        if response.latency:
+            time.sleep(response.latency)
+        if response.drop:
+            self.close_connection = True
+            self._shutdown_socket()
+            return
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(response.payload.length))
+        if response.truncate:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        if response.truncate:
+            self.wfile.write(response.body[: response.payload.length // 2])
+            self.wfile.flush()
+            self._shutdown_socket()
+            return
+        for chunk in response.payload.chunks():
+            self.wfile.write(chunk)
+
+    def _shutdown_socket(self) -> None:
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = _serve
+
+
+class _Server(HTTPServer):
+    """An HTTP server handling each connection on a bounded pool of threads."""
+
+    allow_reuse_address = True
+    request_queue_size = 128  # the default 5 resets connections when many clients start at once
+
+    def __init__(self, address: tuple[str, int], app: App, origin: str, workers: int) -> None:
+        self.app = app
+        self.origin = origin
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"emu-{origin}")
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        self._pool.submit(self._work, request, client_address)
+
+    def _work(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open.discard(request)
+            self.shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.debug("connection from %s ended with an error", client_address, exc_info=True)
+
+    def close_all(self) -> None:
+        """Stop accepting, end open connections and wait for the workers."""
+        self.server_close()
+        with self._open_lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Emulator:
+    """The fake Picker service on loopback ports, as a context manager.
+
+    Args:
+        port, media_port: where to listen; 0 (the default) picks free ports.
+        host: the address to bind, ``127.0.0.1`` by default (loopback only).
+        backend: a backend to serve; by default a new one with ``clock`` and ``settings``.
+        clock: the backend's clock; by default a frozen :class:`FakeClock`.
+        workers: the most connections served at once per origin.
+        settings: :class:`~.backend.BackendConfig` fields for a new backend.
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        media_port: int = 0,
+        host: str = "127.0.0.1",
+        backend: Backend | None = None,
+        clock: FakeClock | None = None,
+        workers: int = 64,
+        **settings: Any,
+    ) -> None:
+        if backend is not None and (clock is not None or settings):
+            raise ValueError("pass a backend, or the clock and settings for a new one, not both")
+        self.backend = backend if backend is not None else Backend(clock=clock, **settings)
+        self.app = App(self.backend)
+        self._host = host
+        self._ports = (port, media_port)
+        self._workers = workers
+        self._servers: list[_Server] = []
+        self._threads: list[threading.Thread] = []
+
+    # -- life cycle -----------------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        """Bind both ports, point the backend's URLs at them and serve in the background."""
+        if self._servers:
+            raise RuntimeError("the emulator is already running")
+        api = _Server((self._host, self._ports[0]), self.app, "api", self._workers)
+        try:
+            media = _Server((self._host, self._ports[1]), self.app, "media", self._workers)
+        except OSError:
+            api.close_all()
+            raise
+        self._servers = [api, media]
+        self.backend.configure(
+            api_root=self.url,
+            picker_uri_prefix=f"{self.url}pick/",
+            media_root=f"{self.media_url}ppa/",
+        )
+        for server in self._servers:
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"emulator-{server.origin}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+        logger.info("Picker emulator serving %s (media %s)", self.url, self.media_url)
+        return self
+
+    def stop(self) -> None:
+        """Stop both servers and wait for their threads. Safe to call twice."""
+        for server in self._servers:
+            server.shutdown()
+        for thread in self._threads:
+            thread.join()
+        for server in self._servers:
+            server.close_all()
+        self._servers, self._threads = [], []
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._servers)
+
+    def _address(self, index: int) -> tuple[str, int]:
+        if not self._servers:
+            raise RuntimeError("the emulator is not running; use it in a with block or start()")
+        host, port = self._servers[index].server_address[:2]
+        return str(host), int(port)
+
+    @property
+    def port(self) -> int:
+        return self._address(0)[1]
+
+    @property
+    def media_port(self) -> int:
+        return self._address(1)[1]
+
+    @property
+    def url(self) -> str:
+        """The API origin, ``http://127.0.0.1:PORT/``: pass it as ``api_endpoint``."""
+        host, port = self._address(0)
+        return f"http://{host}:{port}/"
+
+    @property
+    def media_url(self) -> str:
+        """The media origin baseUrls live on, ``http://127.0.0.1:MEDIA_PORT/``."""
+        host, port = self._address(1)
+        return f"http://{host}:{port}/"
+
+    @property
+    def discovery_url(self) -> str:
+        return f"{self.url}$discovery/rest?version=v1"
+
+    def build(self, token: str = "emulator-token", **kwargs: Any) -> Any:
+        """``picker_discovery.build()`` aimed at this emulator, authorized as ``token``."""
+        import google.oauth2.credentials
+
+        from picker_discovery.service import build
+
+        credentials = google.oauth2.credentials.Credentials(token=token)
+        return build(credentials=credentials, client_options={"api_endpoint": self.url}, **kwargs)
+
+    # -- controls (the same as the /_control/ endpoints) ----------------------------------------
+
+    def reset(self) -> None:
+        self.backend.reset()
+
+    def seed_library(self, token: str, **kwargs: Any) -> Any:
+        return self.backend.seed_library(token, **kwargs)
+
+    def library(self, token: str) -> list[MediaItem]:
+        return self.backend.library(token)
+
+    def set_processing_status(self, token: str, item_id: str, status: str) -> MediaItem:
+        return self.backend.set_processing_status(token, item_id, status)
+
+    def pick(
+        self, session_id: str, item_ids: Sequence[str] | None = None, *, first: int | None = None
+    ) -> list[str]:
+        return self.backend.pick(session_id, item_ids, first=first)
+
+    def expire_session(self, session_id: str) -> None:
+        self.backend.expire_session(session_id)
+
+    def expire_base_urls(self, session_id: str) -> None:
+        self.backend.expire_base_urls(session_id)
+
+    def advance(self, seconds: float | timedelta) -> datetime:
+        return self.backend.advance(seconds)
+
+    def set_faults(
+        self, method: str, faults: Iterable[Fault | int | Mapping[str, Any] | None]
+    ) -> None:
+        self.backend.set_faults(method, faults)
+
+    def clear_faults(self) -> None:
+        self.backend.clear_faults()
+
+    def attempts(self, method: str | None = None) -> list[Attempt]:
+        return self.backend.attempts(method)

@@ -1,0 +1,97 @@
+"""pytest fixtures for code that calls the Picker API; registered as the ``picker_discovery``
+plugin, so installing picker-discovery makes them available in every test session.
+
+=========================  ===================================================================
+fixture                    what it gives
+=========================  ===================================================================
+``picker_clock``           a frozen :class:`~.backend.FakeClock` (advance it; never sleep)
+``picker_backend``         a fresh in-memory :class:`~.backend.Backend` on ``picker_clock``
+``picker_http``            a :class:`~.transport.FakeHttp` on the backend, as ``fake-token``
+``picker_service``         ``picker_discovery.build(http=picker_http)``: no sockets
+``picker_client``          a ``PickerClient`` over ``picker_service``
+``picker_emulator``        a running loopback :class:`~.emulator.Emulator` on the same backend
+``picker_emulator_service``  ``picker_discovery.build()`` against the emulator over real HTTP,
+                           with ``Credentials(token="emulator-token")``
+``picker_emulator_client``   a ``PickerClient`` over ``picker_emulator_service``
+``picker_canned``          the :mod:`~picker_discovery.testing.canned` module (HttpMock answers)
+=========================  ===================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from picker_discovery.testing.backend import Backend, FakeClock
+from picker_discovery.testing.emulator import Emulator
+from picker_discovery.testing.transport import FakeHttp
+
+EMULATOR_TOKEN = "emulator-token"
+
+
+@pytest.fixture
+def picker_clock() -> FakeClock:
+    """A frozen fake clock for the fake Picker service."""
+    return FakeClock()
+
+
+@pytest.fixture
+def picker_backend(picker_clock: FakeClock) -> Backend:
+    """A fresh fake Picker service (users, libraries, sessions, faults) in memory."""
+    return Backend(clock=picker_clock)
+
+
+@pytest.fixture
+def picker_http(picker_backend: Backend) -> FakeHttp:
+    """An httplib2.Http stand-in answering from ``picker_backend`` as the user ``fake-token``."""
+    return FakeHttp(picker_backend)
+
+
+@pytest.fixture
+def picker_service(picker_http: FakeHttp) -> Iterator[Any]:
+    """The photospicker v1 ``Resource``, talking to ``picker_http``."""
+    from picker_discovery.service import build
+
+    with build(http=picker_http) as service:
+        yield service
+
+
+@pytest.fixture
+def picker_client(picker_service: Any) -> Any:
+    """A ``PickerClient`` over ``picker_service``."""
+    from picker_discovery.client import PickerClient
+
+    return PickerClient(picker_service)
+
+
+@pytest.fixture
+def picker_emulator(picker_backend: Backend) -> Iterator[Emulator]:
+    """The loopback emulator serving ``picker_backend``; stopped after the test."""
+    with Emulator(backend=picker_backend) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def picker_emulator_service(picker_emulator: Emulator) -> Iterator[Any]:
+    """The photospicker v1 ``Resource`` against the emulator, as ``emulator-token``."""
+    with picker_emulator.build(EMULATOR_TOKEN) as service:
+        yield service
+
+
+@pytest.fixture
+def picker_emulator_client(picker_emulator_service: Any) -> Any:
+    """A ``PickerClient`` against the emulator, as ``emulator-token``."""
+    from picker_discovery.client import PickerClient
+
+    return PickerClient(picker_emulator_service)
+
+
+@pytest.fixture
+def picker_canned() -> ModuleType:
+    """The canned HttpMock answers: ``picker_canned.sequence("sessions.delete", ...)``."""
+    from picker_discovery.testing import canned
+
+    return canned

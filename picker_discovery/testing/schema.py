@@ -1,0 +1,157 @@
+"""Check JSON values against the ``schemas`` of a discovery document.
+
+A small validator, just enough for the photospicker document: object, array, string, integer,
+number and boolean types, ``$ref``, ``enum``, the formats ``int32``, ``int64`` (a decimal
+string), ``float``/``double``, ``google-datetime`` (RFC 3339) and ``google-duration`` (seconds
+with up to nine fractional digits and an ``s`` suffix), and no unknown fields (discovery
+schemas without ``additionalProperties`` are closed).
+
+The fake backend checks every success answer with it, so an answer the real client could not
+have received fails loudly in tests instead of passing silently::
+
+    validator = SchemaValidator(document)
+    validator.validate("PickingSession", body)   # raises SchemaError naming the bad field
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["DATETIME_RE", "DURATION_RE", "SchemaError", "SchemaValidator"]
+
+DATETIME_RE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+DURATION_RE = re.compile(r"^-?\d+(\.\d{1,9})?s$")
+_INT64_RE = re.compile(r"^-?\d+$")
+_INT32 = (-(2**31), 2**31 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+class SchemaError(ValueError):
+    """A value does not match its schema; ``path`` names the field (``$.mediaItems[0].id``)."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class SchemaValidator:
+    """Validate values against the named schemas of one discovery document."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        schemas = document.get("schemas")
+        if not isinstance(schemas, Mapping):
+            raise ValueError("the discovery document has no schemas")
+        self._schemas: Mapping[str, Any] = schemas
+
+    @property
+    def names(self) -> list[str]:
+        """The schema names the document defines."""
+        return sorted(self._schemas)
+
+    def properties(self, schema_name: str) -> list[str]:
+        """The field names of the object schema ``schema_name``."""
+        return sorted(self._resolve({"$ref": schema_name}, schema_name).get("properties", {}))
+
+    def validate(self, schema_name: str, value: Any) -> None:
+        """Raise :class:`SchemaError` unless ``value`` matches the schema ``schema_name``."""
+        self._check({"$ref": schema_name}, value, "$")
+
+    def is_valid(self, schema_name: str, value: Any) -> bool:
+        """Whether ``value`` matches the schema ``schema_name``."""
+        try:
+            self.validate(schema_name, value)
+        except SchemaError:
+            return False
+        return True
+
+    def _resolve(self, schema: Mapping[str, Any], path: str) -> Mapping[str, Any]:
+        seen: set[str] = set()
+        while "$ref" in schema:
+            name = schema["$ref"]
+            if name in seen or name not in self._schemas:
+                raise SchemaError(path, f"refers to the unknown or cyclic schema {name!r}")
+            seen.add(name)
+            schema = self._schemas[name]
+        return schema
+
+    def _check(self, schema: Mapping[str, Any], value: Any, path: str) -> None:
+        schema = self._resolve(schema, path)
+        kind = schema.get("type")
+        if kind == "object":
+            self._check_object(schema, value, path)
+        elif kind == "array":
+            if not isinstance(value, list):
+                raise SchemaError(path, f"expected an array, got {_kind(value)}")
+            for index, item in enumerate(value):
+                self._check(schema.get("items", {}), item, f"{path}[{index}]")
+        elif kind == "string":
+            self._check_string(schema, value, path)
+        elif kind == "integer":
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise SchemaError(path, f"expected an integer, got {_kind(value)}")
+            low, high = _INT64 if schema.get("format") == "int64" else _INT32
+            if schema.get("format") in ("uint32", "uint64"):
+                low = 0
+            if not low <= value <= high:
+                raise SchemaError(path, f"{value} is out of range for {schema.get('format')}")
+        elif kind == "number":
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise SchemaError(path, f"expected a number, got {_kind(value)}")
+        elif kind == "boolean":
+            if not isinstance(value, bool):
+                raise SchemaError(path, f"expected a boolean, got {_kind(value)}")
+        elif kind == "any" or kind is None:
+            return
+        else:
+            raise SchemaError(path, f"the schema has the unsupported type {kind!r}")
+
+    def _check_object(self, schema: Mapping[str, Any], value: Any, path: str) -> None:
+        if not isinstance(value, Mapping):
+            raise SchemaError(path, f"expected an object, got {_kind(value)}")
+        properties: Mapping[str, Any] = schema.get("properties", {})
+        additional = schema.get("additionalProperties")
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise SchemaError(path, f"has the non-string key {key!r}")
+            if key in properties:
+                self._check(properties[key], item, f"{path}.{key}")
+            elif isinstance(additional, Mapping):
+                self._check(additional, item, f"{path}.{key}")
+            else:
+                raise SchemaError(f"{path}.{key}", "is not a field of this schema")
+
+    def _check_string(self, schema: Mapping[str, Any], value: Any, path: str) -> None:
+        if not isinstance(value, str):
+            raise SchemaError(path, f"expected a string, got {_kind(value)}")
+        enum = schema.get("enum")
+        if enum is not None and value not in enum:
+            raise SchemaError(path, f"{value!r} is not one of {', '.join(enum)}")
+        fmt = schema.get("format")
+        if fmt in ("int64", "uint64"):
+            if not _INT64_RE.match(value):
+                raise SchemaError(path, f"{value!r} is not a decimal {fmt} string")
+            low, high = (0, 2**64 - 1) if fmt == "uint64" else _INT64
+            if not low <= int(value) <= high:
+                raise SchemaError(path, f"{value!r} is out of range for {fmt}")
+        elif fmt == "google-datetime":
+            if not DATETIME_RE.match(value):
+                raise SchemaError(path, f"{value!r} is not an RFC 3339 timestamp")
+        elif fmt == "google-duration" and not DURATION_RE.match(value):
+            raise SchemaError(path, f"{value!r} is not a duration like '3.5s'")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__

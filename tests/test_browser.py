@@ -1,0 +1,119 @@
+"""The picking page in a real browser: headless Chromium driven by Selenium.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them when missing).
+Without them a developer's run skips these tests, saying so; under CI (``CI`` set) that is a
+failure instead, so a missing browser can never pass unnoticed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from picker_discovery.testing import Emulator
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+TOKEN = "browser-user"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
+    if missing:
+        message = f"no browser for the picking page tests: {', '.join(missing)} not found"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (install Debian's chromium and chromium-driver)")
+        pytest.skip(message + "; apt-get install chromium chromium-driver to run them")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ):
+        options.add_argument(flag)
+    profile = tempfile.mkdtemp(prefix="picker-browser-")
+    options.add_argument(f"--user-data-dir={profile}")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(driver: Any, condition: Any) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, 20).until(condition)
+
+
+def test_pick_two_in_the_browser(browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    with Emulator() as emulator, emulator.build(TOKEN) as service:
+        session = service.sessions().create(body={"pickingConfig": {"maxItemCount": "2"}})
+        session = session.execute()
+        browser.get(session["pickerUri"])
+        boxes = browser.find_elements(By.CSS_SELECTOR, "input[name=item]")
+        assert len(boxes) == len(emulator.backend.library(TOKEN))
+        done = browser.find_element(By.ID, "done")
+        assert done.get_attribute("disabled") is not None  # nothing picked yet
+        # every thumbnail loads as a real image
+        loaded = browser.execute_script(
+            "return Array.from(document.images).slice(0, 8)"
+            ".map(function (i) { return i.complete && i.naturalWidth > 0; })"
+        )
+        assert loaded == [True] * 8
+        boxes[4].click()
+        boxes[2].click()
+        assert boxes[0].get_attribute("disabled") is not None  # the page holds the limit
+        assert browser.find_element(By.ID, "count").text == "2 of at most 2 selected"
+        done.click()
+        wait_for(browser, lambda d: d.title == "Done")
+        assert "You picked 2 items" in browser.find_element(By.TAG_NAME, "body").text
+        got = service.sessions().get(sessionId=session["id"]).execute()
+        assert got["mediaItemsSet"] is True
+        page = service.mediaItems().list(sessionId=session["id"]).execute()
+        library = emulator.backend.library(TOKEN)
+        assert [i["id"] for i in page["mediaItems"]] == [library[2].id, library[4].id]
+        browser.get(session["pickerUri"])
+        assert "410" in browser.title  # the pickerUri stops working after Done
+
+
+def test_autoclose_closes_the_tab(browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    with Emulator() as emulator, emulator.build(TOKEN) as service:
+        session = service.sessions().create(body={}).execute()
+        browser.get(f"{emulator.url}_control/sessions")  # any page of the origin, as the app's
+        opener = browser.current_window_handle
+        browser.execute_script(
+            "window.open(arguments[0], 'picker');", session["pickerUri"] + "/autoclose"
+        )
+        wait_for(browser, lambda d: len(d.window_handles) == 2)
+        picker = next(h for h in browser.window_handles if h != opener)
+        browser.switch_to.window(picker)
+        wait_for(browser, lambda d: d.find_elements(By.ID, "done"))
+        browser.find_elements(By.CSS_SELECTOR, "input[name=item]")[0].click()
+        browser.find_element(By.ID, "done").click()
+        wait_for(browser, lambda d: len(d.window_handles) == 1)  # window.close() ran
+        browser.switch_to.window(opener)
+        got = service.sessions().get(sessionId=session["id"]).execute()
+        assert got["mediaItemsSet"] is True
