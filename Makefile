@@ -3,10 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo install clean generate
-
-# Lint what exists: bench/ and examples/ are planned but may not be there yet.
-LINT_PATHS := $(wildcard picker_discovery tests tools bench examples)
+.PHONY: test lint typecheck pytest demo install clean generate bench
 
 # Lint what exists: bench/ and examples/ are planned but may not be there yet.
 LINT_PATHS := $(wildcard picker_discovery tests tools bench examples)
@@ -35,6 +32,16 @@ test: lint typecheck pytest
 # Regenerate picker_discovery/models.py from the bundled discovery document.
 generate: $(STAMP)
 	$(BIN)/python tools/generate_models.py
+
+# Every benchmark in bench/, each printing both sides and their ratio (bench/README.md has a
+# run's results). Not part of `make test`: timings belong in measurements, not assertions.
+BENCH_SCRIPTS := $(filter-out bench/_%,$(sort $(wildcard bench/*.py)))
+
+bench: $(STAMP)
+	@for script in $(BENCH_SCRIPTS); do \
+		echo "== $$script"; \
+		$(BIN)/python $$script || exit 1; \
+	done
 
 demo: $(STAMP)
 	$(BIN)/picker-discovery demo

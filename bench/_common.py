@@ -1,0 +1,106 @@
+"""Helpers shared by the benchmark scripts: medians, one printed line per figure, a document.
+
+Every figure is printed on one line, both sides and their ratio (ours / theirs), so a run's
+output can be pasted into bench/README.md as it is. Nothing here asserts: a missed target is
+printed as ``MISSED``, never raised.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import statistics
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+DOCUMENT_PATH = Path(__file__).resolve().parent.parent / "discovery_cache" / "photospicker.v1.json"
+
+
+def document() -> dict[str, Any]:
+    """The bundled discovery document, parsed: what both sides build their service from."""
+    data: dict[str, Any] = json.loads(DOCUMENT_PATH.read_text(encoding="utf-8"))
+    return data
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def verdict(value: float, low: float | None, high: float | None) -> str:
+    """``met`` or ``MISSED`` for a target range (either end may be open)."""
+    if (low is not None and value < low) or (high is not None and value > high):
+        return "MISSED"
+    return "met"
+
+
+def figure(
+    name: str,
+    ours: float,
+    theirs: float,
+    unit: str,
+    *,
+    ours_label: str = "ours",
+    theirs_label: str = "theirs",
+    target: str = "",
+    met: str = "",
+    precision: int = 3,
+) -> None:
+    """Print one figure: both sides, the ratio ours/theirs, and the target if there is one."""
+    ratio = ours / theirs if theirs else float("inf")
+    line = (
+        f"{name}: {ours_label} {ours:.{precision}f} {unit} | "
+        f"{theirs_label} {theirs:.{precision}f} {unit} | ratio {ratio:.3f}"
+    )
+    if target:
+        line += f" | target {target}: {met or '?'}"
+    print(line, flush=True)
+
+
+def note(text: str) -> None:
+    """A line of context (sizes, rounds) printed before the figures."""
+    print(f"# {text}", flush=True)
+
+
+@contextmanager
+def quiet_gc() -> Iterator[None]:
+    """Collect before a timed block and keep the collector out of it."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def interleaved(
+    rounds: int,
+    ours: Callable[[], float],
+    theirs: Callable[[], float],
+) -> tuple[list[float], list[float]]:
+    """Run both sides ``rounds`` times, alternating which goes first; collect what each returns.
+
+    Each callable returns the figure of one round (say, seconds per call); alternating the order
+    spreads warm-up, caches and machine noise evenly over both sides.
+    """
+    mine: list[float] = []
+    other: list[float] = []
+    for index in range(rounds):
+        if index % 2 == 0:
+            mine.append(ours())
+            other.append(theirs())
+        else:
+            other.append(theirs())
+            mine.append(ours())
+    return mine, other
+
+
+def timed(call: Callable[[], object], repeat: int) -> float:
+    """Seconds per call of ``call`` run ``repeat`` times in a row, the collector held off."""
+    with quiet_gc():
+        start = time.perf_counter()
+        for _ in range(repeat):
+            call()
+        return (time.perf_counter() - start) / repeat

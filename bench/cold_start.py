@@ -1,0 +1,85 @@
+"""Cold start: a new process that imports picker_discovery and builds the service (and one that
+runs ``picker-discovery --help``) against one that only imports ``googleapiclient.discovery``.
+
+Each run is a fresh interpreter (byte code already compiled: one untimed run of each first).
+The sides are interleaved, the order rotating each round; printed are the median wall times
+of ``--runs`` runs and the ratio (target: at most 1.10). A bare ``python -c pass`` is timed
+too, for scale.
+
+    .venv/bin/python bench/cold_start.py --runs 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import _common
+
+TARGET = 1.10
+BUILD = (
+    "import httplib2, picker_discovery; "
+    "service = picker_discovery.build(http=httplib2.Http()); "
+    "service.sessions().get(sessionId='x')"
+)
+PLAIN = "import googleapiclient.discovery"
+
+
+def commands() -> dict[str, list[str]]:
+    python = sys.executable
+    script = Path(python).with_name("picker-discovery")
+    return {
+        "bare": [python, "-c", "pass"],
+        "plain": [python, "-c", PLAIN],
+        "build": [python, "-c", BUILD],
+        "help": [str(script), "--help"],
+    }
+
+
+def run_once(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=40, help="runs of each command (default 40)")
+    args = parser.parse_args()
+    cmds = commands()
+    names = list(cmds)
+    for name in names:
+        run_once(cmds[name])  # compile byte code, warm the page cache
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for index in range(args.runs):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(run_once(cmds[name]))
+    med = {name: _common.median(values) * 1000 for name, values in times.items()}
+    _common.note(
+        f"cold start: {args.runs} runs of each command, interleaved; median wall ms; "
+        f"bare interpreter ({sys.executable} -c pass): {med['bare']:.1f} ms"
+    )
+    for name, label in (
+        ("build", "import picker_discovery + build()"),
+        ("help", "picker-discovery --help"),
+    ):
+        ratio = med[name] / med["plain"]
+        _common.figure(
+            f"cold start, {label}",
+            med[name],
+            med["plain"],
+            "ms",
+            ours_label="ours",
+            theirs_label="import googleapiclient.discovery",
+            target=f"<= {TARGET}",
+            met=_common.verdict(ratio, None, TARGET),
+            precision=1,
+        )
+
+
+if __name__ == "__main__":
+    main()
