@@ -1,37 +1,96 @@
-"""picker-discovery: the Google Photos Picker API (photospicker v1) from Python, offline-ready."""
+"""picker-discovery: the Google Photos Picker API (photospicker v1) from Python, offline-ready.
 
-from picker_discovery import errors, models
-from picker_discovery.client import PickerClient, check_session_id
-from picker_discovery.clock import Clock, FakeClock, SystemClock
-from picker_discovery.discovery import SCOPE, DiscoveryDocumentError, refresh
-from picker_discovery.errors import (
-    FailedPrecondition,
-    NotFound,
-    PermissionDenied,
-    PickerError,
-    PickerHttpError,
-    PickingCancelled,
-    PickingTimeout,
-    RepeatedPageToken,
-    ResourceExhausted,
-    ServerError,
-    SessionNotFound,
-    Unauthenticated,
-)
-from picker_discovery.models import (
-    MediaFile,
-    MediaFileMetadata,
-    MediaType,
-    PhotoMetadata,
-    PickedMediaItem,
-    PickingConfig,
-    PickingSession,
-    PollingConfig,
-    ProcessingStatus,
-    VideoMetadata,
-)
-from picker_discovery.retry import RetryPolicy
-from picker_discovery.service import build
+The public names are imported on first use (PEP 562), so ``import picker_discovery`` and
+``picker_discovery.build()`` load only what building needs, and ``picker-discovery --help``
+loads neither googleapiclient nor the models: bench/cold_start.py measures this.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from picker_discovery import errors, models
+    from picker_discovery.client import PickerClient, check_session_id
+    from picker_discovery.clock import Clock, FakeClock, SystemClock
+    from picker_discovery.discovery import SCOPE, DiscoveryDocumentError, refresh
+    from picker_discovery.errors import (
+        FailedPrecondition,
+        NotFound,
+        PermissionDenied,
+        PickerError,
+        PickerHttpError,
+        PickingCancelled,
+        PickingTimeout,
+        RepeatedPageToken,
+        ResourceExhausted,
+        ServerError,
+        SessionNotFound,
+        Unauthenticated,
+    )
+    from picker_discovery.models import (
+        MediaFile,
+        MediaFileMetadata,
+        MediaType,
+        PhotoMetadata,
+        PickedMediaItem,
+        PickingConfig,
+        PickingSession,
+        PollingConfig,
+        ProcessingStatus,
+        VideoMetadata,
+    )
+    from picker_discovery.retry import RetryPolicy
+    from picker_discovery.service import build
+
+# Where each public name lives: the module to import the first time the name is asked for.
+_WHERE: dict[str, str] = {
+    "errors": "picker_discovery.errors",
+    "models": "picker_discovery.models",
+    "PickerClient": "picker_discovery.client",
+    "check_session_id": "picker_discovery.client",
+    "Clock": "picker_discovery.clock",
+    "FakeClock": "picker_discovery.clock",
+    "SystemClock": "picker_discovery.clock",
+    "SCOPE": "picker_discovery.discovery",
+    "DiscoveryDocumentError": "picker_discovery.discovery",
+    "refresh": "picker_discovery.discovery",
+    **dict.fromkeys(
+        (
+            "FailedPrecondition",
+            "NotFound",
+            "PermissionDenied",
+            "PickerError",
+            "PickerHttpError",
+            "PickingCancelled",
+            "PickingTimeout",
+            "RepeatedPageToken",
+            "ResourceExhausted",
+            "ServerError",
+            "SessionNotFound",
+            "Unauthenticated",
+        ),
+        "picker_discovery.errors",
+    ),
+    **dict.fromkeys(
+        (
+            "MediaFile",
+            "MediaFileMetadata",
+            "MediaType",
+            "PhotoMetadata",
+            "PickedMediaItem",
+            "PickingConfig",
+            "PickingSession",
+            "PollingConfig",
+            "ProcessingStatus",
+            "VideoMetadata",
+        ),
+        "picker_discovery.models",
+    ),
+    "RetryPolicy": "picker_discovery.retry",
+    "build": "picker_discovery.service",
+}
 
 __all__ = [
     "SCOPE",
@@ -70,3 +129,17 @@ __all__ = [
     "refresh",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'picker_discovery' has no attribute {name!r}")
+    module = importlib.import_module(where)
+    value = module if where.rsplit(".", 1)[1] == name else getattr(module, name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
