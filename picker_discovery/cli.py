@@ -275,7 +275,7 @@ def _emulator(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from picker_discovery.testing.backend import FakeClock
+    from picker_discovery.clock import FakeClock
     from picker_discovery.testing.emulator import Emulator
 
     stop = threading.Event()
@@ -309,8 +309,8 @@ def _demo(args: argparse.Namespace) -> int:
     import google.oauth2.credentials
 
     from picker_discovery.client import PickerClient
+    from picker_discovery.clock import FakeClock
     from picker_discovery.errors import SessionNotFound
-    from picker_discovery.testing.backend import FakeClock
     from picker_discovery.testing.emulator import Emulator
 
     document, source = discovery.load_document()
