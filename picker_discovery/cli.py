@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -168,6 +169,104 @@ def _logout(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- talking to the API ---------------------------------------------------------------------
+
+ENDPOINT_ENV = "PICKER_DISCOVERY_ENDPOINT"
+TOKEN_ENV = "PICKER_DISCOVERY_TOKEN"
+
+
+def _client(args: argparse.Namespace) -> Any:
+    """A PickerClient for the chosen endpoint, signed in as the user.
+
+    The access token comes from ``PICKER_DISCOVERY_TOKEN`` (handy for the emulator; never a
+    command-line argument, where other users could read it) or else from the token file that
+    ``login`` stored.
+    """
+    import google.oauth2.credentials
+
+    from picker_discovery import auth
+    from picker_discovery.client import PickerClient
+
+    token = os.environ.get(TOKEN_ENV)
+    credentials: Any
+    if token:
+        credentials = google.oauth2.credentials.Credentials(token=token)
+    else:
+        credentials = auth.load_credentials(args.token_file)
+        if credentials is None:
+            raise CommandError(
+                "not signed in: run 'picker-discovery login --client-secrets FILE' "
+                f"(or set {TOKEN_ENV} for the emulator)",
+                EXIT_AUTH,
+            )
+    options = {"api_endpoint": args.endpoint} if args.endpoint else None
+    return PickerClient(credentials=credentials, client_options=options)
+
+
+def _session_data(session: Any) -> dict[str, Any]:
+    data: dict[str, Any] = session.to_dict()
+    return data
+
+
+def _session_text(session: Any) -> str:
+    lines = [f"session   {session.id}"]
+    if session.picker_uri:
+        lines.append(f"pick at   {session.picker_uri}")
+    lines.append(f"picked    {'yes' if session.media_items_set else 'not yet'}")
+    if session.expire_time:
+        lines.append(f"expires   {session.expire_time.isoformat()}")
+    config = session.polling_config
+    if config is not None and config.poll_interval is not None:
+        timeout = config.timeout_in.total_seconds() if config.timeout_in else 0
+        lines.append(
+            f"polling   every {config.poll_interval.total_seconds():g} s, for {timeout:g} s more"
+        )
+    if session.picking_config and session.picking_config.max_item_count:
+        lines.append(f"at most   {session.picking_config.max_item_count} items")
+    return "\n".join(lines)
+
+
+def _sessions_create(args: argparse.Namespace) -> int:
+    session = _client(args).create_session(max_item_count=args.max_items)
+    emit(args, _session_data(session), _session_text(session))
+    return EXIT_OK
+
+
+def _sessions_get(args: argparse.Namespace) -> int:
+    session = _client(args).get_session(args.session_id)
+    emit(args, _session_data(session), _session_text(session))
+    return EXIT_OK
+
+
+def _sessions_delete(args: argparse.Namespace) -> int:
+    _client(args).delete_session(args.session_id, missing_ok=args.missing_ok)
+    emit(args, {"deleted": args.session_id}, f"deleted session {args.session_id}")
+    return EXIT_OK
+
+
+def _item_line(item: Any) -> str:
+    media = item.media_file
+    kind = item.type.value if item.type else "?"
+    name = media.filename if media else None
+    mime = media.mime_type if media else None
+    created = item.create_time.isoformat() if item.create_time else "?"
+    return f"{kind:5}  {mime or '?':16} {created:25}  {name!r}  {item.id}"
+
+
+def _items_list(args: argparse.Namespace) -> int:
+    client = _client(args)
+    if args.json:
+        items = [item.to_dict() for item in client.iter_media_items(args.session_id)]
+        emit(args, items, "")
+        return EXIT_OK
+    count = 0
+    for item in client.iter_media_items(args.session_id):
+        print(_item_line(item))
+        count += 1
+    print(f"{count} item(s)")
+    return EXIT_OK
+
+
 # -- the emulator and the demo ---------------------------------------------------------------
 
 
@@ -176,7 +275,7 @@ def _emulator(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from picker_discovery.testing.backend import FakeClock
+    from picker_discovery.clock import FakeClock
     from picker_discovery.testing.emulator import Emulator
 
     stop = threading.Event()
@@ -210,8 +309,8 @@ def _demo(args: argparse.Namespace) -> int:
     import google.oauth2.credentials
 
     from picker_discovery.client import PickerClient
+    from picker_discovery.clock import FakeClock
     from picker_discovery.errors import SessionNotFound
-    from picker_discovery.testing.backend import FakeClock
     from picker_discovery.testing.emulator import Emulator
 
     document, source = discovery.load_document()
@@ -257,6 +356,18 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
     common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    api = argparse.ArgumentParser(add_help=False)
+    api.add_argument(
+        "--endpoint",
+        default=os.environ.get(ENDPOINT_ENV),
+        metavar="URL",
+        help=f"the API root, e.g. an emulator's (default: ${ENDPOINT_ENV}, else Google's)",
+    )
+    api.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="the token stored by login (default: in the user config directory)",
+    )
 
     parser = argparse.ArgumentParser(
         prog="picker-discovery",
@@ -266,14 +377,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def group(name: str, help_text: str) -> Any:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        return sub.add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION")
+
     def command(
-        parent: Any, name: str, help_text: str, func: Callable[[argparse.Namespace], int]
+        parent: Any,
+        name: str,
+        help_text: str,
+        func: Callable[[argparse.Namespace], int],
+        *,
+        talks_to_api: bool = False,
     ) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = parent.add_parser(
             name,
             help=help_text,
             description=help_text,
-            parents=[common],
+            parents=[common, api] if talks_to_api else [common],
             epilog=EXIT_CODES_HELP,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
@@ -303,22 +423,36 @@ def build_parser() -> argparse.ArgumentParser:
     logout = command(commands, "logout", "forget the stored token", _logout)
     logout.add_argument("--token-file", metavar="PATH", help="the token file to remove")
 
-    disc = commands.add_parser(
-        "discovery",
-        help="the discovery document: show, path, verify, refresh",
-        description="Where the discovery document comes "
-        "from, what it holds, and refreshing it from the live service.",
+    sessions = group("sessions", "create, get or delete a picking session")
+    create = command(
+        sessions, "create", "create a picking session", _sessions_create, talks_to_api=True
     )
-    disc_commands = disc.add_subparsers(dest="discovery_command", required=True, metavar="ACTION")
+    create.add_argument(
+        "--max-items", type=int, metavar="N", help="the most items the user may pick (1-2000)"
+    )
+    get = command(sessions, "get", "show a session's state", _sessions_get, talks_to_api=True)
+    get.add_argument("session_id", metavar="SESSION_ID")
+    delete = command(sessions, "delete", "delete a session", _sessions_delete, talks_to_api=True)
+    delete.add_argument("session_id", metavar="SESSION_ID")
+    delete.add_argument(
+        "--missing-ok", action="store_true", help="succeed when the session is already gone"
+    )
+    items = group("items", "list the items picked in a session")
+    listing = command(
+        items, "list", "list every picked item, all pages", _items_list, talks_to_api=True
+    )
+    listing.add_argument("session_id", metavar="SESSION_ID")
+
+    disc = group("discovery", "the discovery document: show, path, verify, refresh")
     for name, help_text, func in (
         ("show", "the document in use: source, revision, methods", _discovery_show),
         ("path", "the path of the document in use", _discovery_path),
         ("verify", "check the document and build every method offline", _discovery_verify),
     ):
-        sub = command(disc_commands, name, help_text, func)
+        sub = command(disc, name, help_text, func)
         sub.add_argument("--document", metavar="PATH", help="use this document instead")
     refresh = command(
-        disc_commands, "refresh", "fetch the live document into the user cache", _discovery_refresh
+        disc, "refresh", "fetch the live document into the user cache", _discovery_refresh
     )
     refresh.add_argument(
         "--url",
@@ -346,7 +480,34 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--poll-interval", default="5s", help="pollingConfig.pollInterval")
     emulator.add_argument("--seed", default="0", help="seed of the fake libraries")
     command(commands, "demo", "run the whole flow against an emulator it starts, no account", _demo)
-    return parser  # fmt: skip
+    return parser
+
+
+def _exit_code(exc: BaseException) -> int:
+    """The exit code an error deserves (see the module docs)."""
+    import google.auth.exceptions
+
+    from picker_discovery import errors
+
+    if isinstance(exc, CommandError):
+        return exc.code
+    if isinstance(exc, errors.SessionNotFound):
+        return EXIT_NOT_FOUND
+    not_allowed = (
+        errors.Unauthenticated,
+        errors.PermissionDenied,
+        PermissionError,
+        google.auth.exceptions.RefreshError,
+    )
+    if isinstance(exc, not_allowed):
+        return EXIT_AUTH
+    if isinstance(exc, errors.PickingTimeout):
+        return EXIT_TIMEOUT
+    if isinstance(exc, (ValueError, TypeError)) and not isinstance(
+        exc, discovery.DiscoveryDocumentError
+    ):
+        return EXIT_USAGE
+    return EXIT_FAILED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -361,21 +522,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except CommandError as exc:
+    except Exception as exc:
+        import google.auth.exceptions
+        import httplib2
+
+        from picker_discovery.errors import PickerError
+
+        expected = (
+            CommandError,
+            PickerError,
+            OSError,
+            ValueError,
+            TypeError,
+            httplib2.HttpLib2Error,
+            google.auth.exceptions.GoogleAuthError,
+        )
+        if not isinstance(exc, expected):
+            raise
         print(f"error: {exc}", file=sys.stderr)
-        return exc.code
-    except discovery.DiscoveryDocumentError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except PermissionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_AUTH
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _exit_code(exc)
 
 
 if __name__ == "__main__":

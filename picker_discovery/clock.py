@@ -44,34 +44,75 @@ class SystemClock:
 
 
 class FakeClock:
-    """A clock that moves only when slept on; thread-safe. For tests.
+    """A clock tests control; thread-safe. The client and the test kit's backend both take it.
 
-    ``sleeps`` records every requested sleep, in order. ``on_sleep`` (if set) is called with
-    the seconds after the clock has moved, e.g. to set a cancel event at some point.
+    Frozen by default: time moves only when :meth:`advance`, :meth:`set` or :meth:`sleep` is
+    called, so waiting and retrying take no real time, and a client and a fake backend sharing
+    one clock see the same simulated time. ``sleeps`` records every requested sleep in order;
+    ``on_sleep`` (if set) is called with the seconds after the clock has moved, e.g. to set a
+    cancel event at some point.
+
+    With ``ticking=True`` it follows real time from ``start`` and :meth:`advance` jumps ahead
+    of it (what a long-running emulator wants: polling counts down, yet a test can skip an
+    hour); sleeping on a ticking clock really waits.
     """
 
-    def __init__(self, start: datetime | None = None) -> None:
+    def __init__(self, start: datetime | None = None, *, ticking: bool = False) -> None:
+        if start is None:
+            start = (
+                datetime.now(timezone.utc).replace(microsecond=0)
+                if ticking
+                else datetime(2026, 11, 30, 10, 0, 0, tzinfo=timezone.utc)
+            )
+        if start.tzinfo is None:
+            raise ValueError("give the clock an aware datetime (with tzinfo), e.g. in UTC")
         self._lock = threading.Lock()
-        self._elapsed = 0.0
-        self._start = start or datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)
+        self._start = start
+        self._offset = 0.0
+        self._ticking = ticking
+        self._origin = time.monotonic()
         self.sleeps: list[float] = []
         self.on_sleep: Callable[[float], None] | None = None
 
+    @property
+    def ticking(self) -> bool:
+        return self._ticking
+
+    def _elapsed(self) -> float:
+        real = time.monotonic() - self._origin if self._ticking else 0.0
+        return self._offset + real
+
     def monotonic(self) -> float:
         with self._lock:
-            return self._elapsed
+            return self._elapsed()
 
     def now(self) -> datetime:
         with self._lock:
-            return self._start + timedelta(seconds=self._elapsed)
+            return self._start + timedelta(seconds=self._elapsed())
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float | timedelta) -> datetime:
+        """Move the clock forward (never back) and return the new time."""
+        step = seconds.total_seconds() if isinstance(seconds, timedelta) else float(seconds)
+        if step < 0:
+            raise ValueError(f"the clock only moves forward; cannot advance by {step} s")
         with self._lock:
-            self._elapsed += seconds
+            self._offset += step
+        return self.now()
+
+    def set(self, when: datetime) -> None:
+        """Jump to ``when`` (a frozen clock stays there)."""
+        if when.tzinfo is None:
+            raise ValueError("give the clock an aware datetime (with tzinfo), e.g. in UTC")
+        with self._lock:
+            elapsed = self._elapsed()
+            self._start = when - timedelta(seconds=elapsed)
 
     def sleep(self, seconds: float, cancel: threading.Event | None = None) -> None:
         with self._lock:
             self.sleeps.append(seconds)
-            self._elapsed += max(0.0, seconds)
+            if not self._ticking:
+                self._offset += max(0.0, seconds)
+        if self._ticking and seconds > 0:
+            (cancel if cancel is not None else threading.Event()).wait(seconds)
         if self.on_sleep is not None:
             self.on_sleep(seconds)

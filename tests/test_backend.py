@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from picker_discovery.clock import FakeClock
 from picker_discovery.testing.backend import (
     ApiError,
     Backend,
-    FakeClock,
     Fault,
     format_duration,
     parse_duration,
@@ -44,7 +44,7 @@ def test_create_answers_a_polling_session(backend: Backend) -> None:
     assert session["pollingConfig"] == {"pollInterval": "5s", "timeoutIn": "1800s"}
     assert session["pickingConfig"] == {"maxItemCount": "2000"}
     assert session["mediaItemsSet"] is False
-    assert session["expireTime"] == "2026-01-08T12:00:00.000000Z"  # 7 days on the frozen clock
+    assert session["expireTime"] == "2026-12-07T10:00:00.000000Z"  # 7 days on the frozen clock
     backend.validator.validate("PickingSession", session)
 
 

@@ -9,13 +9,13 @@
 Nothing here needs Pillow until an image is drawn (install the ``testing`` extra for that).
 """
 
+from picker_discovery.clock import FakeClock
 from picker_discovery.testing import canned
 from picker_discovery.testing.backend import (
     ApiError,
     Attempt,
     Backend,
     BackendConfig,
-    FakeClock,
     Fault,
 )
 from picker_discovery.testing.emulator import Emulator

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
 from picker_discovery import discovery
+from picker_discovery.clock import FakeClock
 from picker_discovery.testing.library import MediaItem, ProcessingStatus, generate_library
 from picker_discovery.testing.schema import DURATION_RE, SchemaValidator
 
@@ -42,7 +43,6 @@ __all__ = [
     "Attempt",
     "Backend",
     "BackendConfig",
-    "FakeClock",
     "Fault",
     "Session",
     "User",
@@ -140,55 +140,6 @@ class ApiError(Exception):
 
 
 # --- time --------------------------------------------------------------------------------------
-
-
-class FakeClock:
-    """A clock tests control.
-
-    Frozen by default: time moves only when :meth:`advance` or :meth:`set` is called. With
-    ``ticking=True`` it follows real time from ``start`` and :meth:`advance` jumps ahead of it
-    (what a long-running emulator wants: polling counts down, yet a test can skip an hour).
-    """
-
-    def __init__(self, start: datetime | None = None, *, ticking: bool = False) -> None:
-        if start is None:
-            start = (
-                datetime.now(timezone.utc).replace(microsecond=0)
-                if ticking
-                else datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
-            )
-        if start.tzinfo is None:
-            raise ValueError("give the clock an aware datetime (with tzinfo), e.g. in UTC")
-        self._start = start
-        self._offset = timedelta(0)
-        self._ticking = ticking
-        self._origin = time.monotonic()
-        self._lock = threading.Lock()
-
-    @property
-    def ticking(self) -> bool:
-        return self._ticking
-
-    def now(self) -> datetime:
-        with self._lock:
-            elapsed = timedelta(seconds=time.monotonic() - self._origin) if self._ticking else None
-            return self._start + self._offset + (elapsed or timedelta(0))
-
-    def advance(self, seconds: float | timedelta) -> datetime:
-        """Move the clock forward (never back) and return the new time."""
-        step = seconds if isinstance(seconds, timedelta) else timedelta(seconds=seconds)
-        if step < timedelta(0):
-            raise ValueError(f"the clock only moves forward; cannot advance by {step}")
-        with self._lock:
-            self._offset += step
-        return self.now()
-
-    def set(self, when: datetime) -> None:
-        """Jump to ``when`` (a frozen clock stays there)."""
-        if when.tzinfo is None:
-            raise ValueError("give the clock an aware datetime (with tzinfo), e.g. in UTC")
-        with self._lock:
-            self._start, self._offset, self._origin = when, timedelta(0), time.monotonic()
 
 
 def format_time(when: datetime) -> str:

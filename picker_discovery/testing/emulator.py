@@ -35,8 +35,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
 from typing import Any
 
+from picker_discovery.clock import FakeClock
 from picker_discovery.testing.app import App, Request, Response
-from picker_discovery.testing.backend import Attempt, Backend, FakeClock, Fault
+from picker_discovery.testing.backend import Attempt, Backend, Fault
 from picker_discovery.testing.library import MediaItem
 
 __all__ = ["Emulator"]

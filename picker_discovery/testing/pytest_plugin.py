@@ -4,7 +4,7 @@ plugin, so installing picker-discovery makes them available in every test sessio
 =========================  ===================================================================
 fixture                    what it gives
 =========================  ===================================================================
-``picker_clock``           a frozen :class:`~.backend.FakeClock` (advance it; never sleep)
+``picker_clock``           a frozen :class:`~picker_discovery.FakeClock` (advance it; never sleep)
 ``picker_backend``         a fresh in-memory :class:`~.backend.Backend` on ``picker_clock``
 ``picker_http``            a :class:`~.transport.FakeHttp` on the backend, as ``fake-token``
 ``picker_service``         ``picker_discovery.build(http=picker_http)``: no sockets
@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from picker_discovery.testing.backend import Backend, FakeClock
+from picker_discovery.clock import FakeClock
+from picker_discovery.testing.backend import Backend
 from picker_discovery.testing.emulator import Emulator
 from picker_discovery.testing.transport import FakeHttp
 
@@ -60,11 +61,15 @@ def picker_service(picker_http: FakeHttp) -> Iterator[Any]:
 
 
 @pytest.fixture
-def picker_client(picker_service: Any) -> Any:
-    """A ``PickerClient`` over ``picker_service``."""
+def picker_client(picker_service: Any, picker_clock: FakeClock) -> Any:
+    """A ``PickerClient`` over ``picker_service``, on the backend's clock.
+
+    Its waits and retry sleeps move ``picker_clock`` instead of taking real time, so the
+    backend sees the same simulated time pass (polling timeouts, expiry, baseUrl lifetime).
+    """
     from picker_discovery.client import PickerClient
 
-    return PickerClient(picker_service)
+    return PickerClient(picker_service, clock=picker_clock)
 
 
 @pytest.fixture
@@ -82,11 +87,11 @@ def picker_emulator_service(picker_emulator: Emulator) -> Iterator[Any]:
 
 
 @pytest.fixture
-def picker_emulator_client(picker_emulator_service: Any) -> Any:
-    """A ``PickerClient`` against the emulator, as ``emulator-token``."""
+def picker_emulator_client(picker_emulator_service: Any, picker_clock: FakeClock) -> Any:
+    """A ``PickerClient`` against the emulator, as ``emulator-token``, on the backend's clock."""
     from picker_discovery.client import PickerClient
 
-    return PickerClient(picker_emulator_service)
+    return PickerClient(picker_emulator_service, clock=picker_clock)
 
 
 @pytest.fixture
