@@ -1,8 +1,8 @@
 """Waiting: requests sent and CPU used while waiting for a pick that never comes.
 
 Simulated: ``PickerClient.wait_for_selection(session, timeout=60)`` against the in-process fake
-(pollInterval 5 s), on a fake clock the client and the fake share (each client sleep advances
-the fake's clock), so 60 s pass in no real time. Printed: the ``sessions.get`` requests the fake
+(pollInterval 5 s), on one FakeClock the client and the fake share (a client sleep moves
+the fake's time), so 60 s pass in no real time. Printed: the ``sessions.get`` requests the fake
 received against the 60 / 5 = 12 the server asked for (target 12 +- 1), and the process CPU
 time of the wait (``time.process_time``, the fake's serving included) as a share of the 60
 simulated seconds (target: well under 1 %), next to a plain googleapiclient loop that sends
@@ -30,21 +30,9 @@ from googleapiclient.discovery import build_from_document
 from picker_discovery import PickerClient, PickingTimeout
 from picker_discovery.clock import Clock, FakeClock, SystemClock
 from picker_discovery.testing import Backend, Emulator, FakeHttp
-from picker_discovery.testing.backend import FakeClock as BackendClock
 
 TOKEN = "bench-token"
 CPU_TARGET = 0.01
-
-
-def shared_clock(backend: Backend) -> FakeClock:
-    """A client clock whose sleeps move the backend's clock by as much."""
-    clock = FakeClock(start=backend.now())
-
-    def follow(seconds: float) -> None:
-        backend.advance(max(0.0, seconds))
-
-    clock.on_sleep = follow
-    return clock
 
 
 def plain_wait(service: Any, sid: str, clock: Clock, timeout: float) -> int:
@@ -77,7 +65,7 @@ def simulated(rounds: int, seconds: float) -> None:
     plain = build_from_document(_common.document(), http=FakeHttp(backend, token=TOKEN))
 
     def ours() -> tuple[float, int, float]:
-        clock = shared_clock(backend)
+        clock = backend.clock
         client = PickerClient(http=FakeHttp(backend, token=TOKEN), clock=clock)
         session = client.create_session()
         backend.clear_attempts()
@@ -88,7 +76,7 @@ def simulated(rounds: int, seconds: float) -> None:
         return cpu, len(backend.attempts("sessions.get")), clock.monotonic() - start
 
     def theirs() -> tuple[float, int, float]:
-        clock = shared_clock(backend)
+        clock = backend.clock
         sid = plain.sessions().create(body={}).execute()["id"]
         backend.clear_attempts()
         start = clock.monotonic()
@@ -143,7 +131,7 @@ def simulated(rounds: int, seconds: float) -> None:
 
 
 def real(seconds: float, interval: float) -> None:
-    with Emulator(clock=BackendClock(ticking=True), poll_interval=interval) as emulator:
+    with Emulator(clock=FakeClock(ticking=True), poll_interval=interval) as emulator:
         credentials = google.oauth2.credentials.Credentials(token=TOKEN)
         options = {"api_endpoint": emulator.url}
         client = PickerClient(credentials=credentials, client_options=options)
