@@ -828,21 +828,37 @@ class _Refresher:
     def available(self) -> bool:
         return self._relist is not None
 
-    def lookup(self, item_id: str, newer_than: float) -> ListedItem | None:
-        """The item from a listing made after ``newer_than``; None if it is no longer listed."""
+    def lookup(
+        self, item_id: str, newer_than: float, stale_url: str | None = None
+    ) -> ListedItem | None:
+        """The item as the session lists it now; None if it is no longer listed.
+
+        The last re-listing is reused when it is newer than ``newer_than`` or gave the item a
+        baseUrl other than ``stale_url`` (the one that just failed); otherwise the session is
+        listed again. So one re-listing renews every item whose URL expired at the same time.
+        """
         if self._relist is None:
             raise RuntimeError("no relist callable")
         with self._lock:
-            if self._stamp is None or self._stamp <= newer_than:
-                stamp = self._clock()
-                items: dict[str, ListedItem] = {}
-                for entry in self._relist():
-                    listed = _listed(entry, stamp)
-                    raw_id = listed.item.get("id")
-                    if isinstance(raw_id, str):
-                        items[raw_id] = listed
-                self._stamp, self._items = stamp, items
-                self.count += 1
+            cached = self._items.get(item_id) if self._stamp is not None else None
+            if cached is not None and (
+                cached.listed_at > newer_than
+                or (
+                    stale_url is not None and _get(cached.item, "mediaFile", "baseUrl") != stale_url
+                )
+            ):
+                return cached
+            if self._stamp is not None and self._stamp > newer_than and cached is None:
+                return None  # a listing made after this item's has it no more
+            stamp = self._clock()
+            items: dict[str, ListedItem] = {}
+            for entry in self._relist():
+                listed = _listed(entry, stamp)
+                raw_id = listed.item.get("id")
+                if isinstance(raw_id, str):
+                    items[raw_id] = listed
+            self._stamp, self._items = stamp, items
+            self.count += 1
             return self._items.get(item_id)
 
 
@@ -907,7 +923,8 @@ class Downloader:
             before use (Google documents 60 minutes).
         wait_interval, wait_timeout: with ``not_ready="wait"``, how often to re-list the
             session and how long to wait in all for a video to become READY.
-        chunk_size: bytes read and written at a time.
+        chunk_size: bytes read and written at a time. A connection that drops loses at most
+            this much of what it received (urllib3 discards a short read), so keep it modest.
         timeout: ``(connect, read)`` seconds for each request.
         clock, sleep: injectable monotonic clock and sleep (for waits), for tests.
     """
@@ -924,7 +941,7 @@ class Downloader:
         url_lifetime: float = 55 * 60,
         wait_interval: float = 10.0,
         wait_timeout: float = 600.0,
-        chunk_size: int = 1 << 20,
+        chunk_size: int = 1 << 16,
         timeout: tuple[float, float] = (10.0, 60.0),
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -1215,7 +1232,10 @@ class Downloader:
                 listed = self._renew(job, run, listed)
         return self._fetch(job, run, listed, session)
 
-    def _renew(self, job: _Job, run: _Run, listed: ListedItem) -> ListedItem:
+    def _renew(
+        self, job: _Job, run: _Run, listed: ListedItem, *, expired: bool = False
+    ) -> ListedItem:
+        """The item from a newer listing (``expired``: its baseUrl was just refused)."""
         if not run.refresher.available:
             raise MediaUrlExpired(
                 f"item {job.item_id!r} ({job.filename}): its baseUrl has expired and no relist "
@@ -1223,7 +1243,8 @@ class Downloader:
                 item_id=job.item_id,
                 filename=job.filename,
             )
-        fresh = run.refresher.lookup(job.item_id, newer_than=listed.listed_at)
+        stale = _get(listed.item, "mediaFile", "baseUrl") if expired else None
+        fresh = run.refresher.lookup(job.item_id, listed.listed_at, stale)
         if fresh is None:
             raise MediaUrlExpired(
                 f"item {job.item_id!r} ({job.filename}): its baseUrl has expired and the item "
@@ -1282,8 +1303,8 @@ class Downloader:
             out.truncate()
             offset, total, content_type, resumable, etag = 0, None, None, False, None
 
-        def renew(listed: ListedItem) -> ListedItem:
-            fresh = self._renew(job, run, listed)
+        def renew(listed: ListedItem, expired: bool = False) -> ListedItem:
+            fresh = self._renew(job, run, listed, expired=expired)
             if offset and etag is None:
                 restart()  # without If-Range, a new URL's bytes may not continue the old ones
             return fresh
@@ -1330,7 +1351,7 @@ class Downloader:
                             )
                         renewals += 1
                         attempt -= 1  # a renewal is not a failed attempt
-                        listed = renew(listed)
+                        listed = renew(listed, expired=True)
                         continue
                     if status in _RETRY_STATUS:
                         retry_after = _retry_after(response.headers.get("Retry-After"))
