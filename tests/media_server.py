@@ -12,7 +12,8 @@ Authorization header went). A request without ``Authorization: Bearer <token>`` 
 request under an expired generation gets 403. ``Range: bytes=N-`` is honoured (206 with
 Content-Range) unless the item says otherwise. Per-key faults are consumed one per request:
 ``("status", code, headers)``, ``("drop", n)`` (send the headers and ``n`` bytes, then close),
-``("redirect", url)``. A ``gate`` (a Barrier) makes requests wait for each other, which proves
+``("redirect", url)``, ``("ignore_range",)`` (answer 200 with everything), ``("bad_range",)``
+(a 206 starting one byte later than asked). A ``gate`` (a Barrier) makes requests wait for each other, which proves
 concurrency without timing anything.
 """
 
@@ -225,6 +226,10 @@ class MediaServer:
                 ranged = False
             else:
                 start = int(range_match.group(1))
+        if fault and fault[0] == "ignore_range":
+            ranged, start = False, 0
+        if ranged and fault and fault[0] == "bad_range":
+            start += 1  # answers bytes the client did not ask for
         if ranged and start >= item.size:
             return self._simple(h, 416, {"Content-Range": f"bytes */{item.size}"})
         h.send_response(206 if ranged else 200)

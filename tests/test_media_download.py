@@ -396,6 +396,20 @@ def test_without_range_support_a_drop_restarts(server: MediaServer, tmp_path: Pa
     assert sha(tmp_path / "a.jpg") == digest("p1", 1_000_000)
 
 
+@pytest.mark.parametrize("answer", ["ignore_range", "bad_range"])
+def test_a_resume_the_server_will_not_honour_restarts(
+    server: MediaServer, tmp_path: Path, answer: str
+) -> None:
+    item = photo(server, "p1", "a.jpg", 1_000_000)
+    server.items["p1"].faults = [("drop", 300_000), (answer,)]
+    result = make(server).download_items([item], tmp_path)
+    assert result.ok, result.failed
+    assert sha(tmp_path / "a.jpg") == digest("p1", 1_000_000)
+    ranges = [r.headers.get("Range") for r in server.requests]
+    expected_tail = [] if answer == "ignore_range" else [None]  # a bad 206 costs an attempt
+    assert ranges == [None, "bytes=262144-", *expected_tail]
+
+
 def test_503_then_200_honours_retry_after(server: MediaServer, tmp_path: Path) -> None:
     item = photo(server, "p1", "a.jpg")
     server.items["p1"].faults = [("status", 503, {"Retry-After": "7"})]
@@ -462,6 +476,30 @@ def test_expired_urls_are_renewed_by_one_relist(server: MediaServer, tmp_path: P
     assert result.ok
     assert server.paths() == ["/g1/p1=d", "/g2/p1=d", "/g1/p2=d", "/g2/p2=d"]
     assert len(relists) == 1  # p2's renewal came from the same re-listing
+
+
+def test_listing_calls_never_overlap(server: MediaServer, tmp_path: Path) -> None:
+    """list_page may be backed by a googleapiclient service, which is not thread-safe."""
+    items = [photo(server, f"p{i}", f"{i}.jpg") for i in range(8)]
+    server.expired.add("g1")
+    busy = threading.Lock()
+    calls = [0]
+
+    def list_page(session_id: str, token: str | None) -> Mapping[str, Any]:
+        if not busy.acquire(blocking=False):
+            raise AssertionError("list_page called while another call was running")
+        try:
+            calls[0] += 1
+            generation = "g1" if calls[0] == 1 else "g2"
+            return {"mediaItems": [renewed(raw, server, generation) for raw in items]}
+        finally:
+            busy.release()
+
+    server.gate = threading.Barrier(4, timeout=10)  # four 403s arrive together
+    result = make(server, workers=4).download_session("S1", tmp_path, list_page)
+    assert result.ok, result.failed
+    assert len(result.downloaded) == 8
+    assert calls[0] == 2  # the first listing, and one re-listing for all eight
 
 
 def test_a_url_listed_too_long_ago_is_renewed_before_use(
