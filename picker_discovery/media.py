@@ -1244,7 +1244,16 @@ class Downloader:
                 filename=job.filename,
             )
         stale = _get(listed.item, "mediaFile", "baseUrl") if expired else None
-        fresh = run.refresher.lookup(job.item_id, listed.listed_at, stale)
+        try:
+            fresh = run.refresher.lookup(job.item_id, listed.listed_at, stale)
+        except Exception as exc:
+            raise MediaUrlExpired(
+                f"item {job.item_id!r} ({job.filename}): re-listing the session to renew its "
+                f"baseUrl failed ({type(exc).__name__}: {exc}); the session may have expired: "
+                "check it, or create a new session and pick again",
+                item_id=job.item_id,
+                filename=job.filename,
+            ) from exc
         if fresh is None:
             raise MediaUrlExpired(
                 f"item {job.item_id!r} ({job.filename}): its baseUrl has expired and the item "

@@ -533,6 +533,18 @@ def test_an_item_gone_from_the_session_fails_clearly(server: MediaServer, tmp_pa
     assert "no longer in the session" in str(error)
 
 
+def test_a_failing_relist_fails_the_item_clearly(server: MediaServer, tmp_path: Path) -> None:
+    server.expired.add("g1")
+
+    def relist() -> list[dict[str, Any]]:
+        raise RuntimeError("session expired")
+
+    result = make(server).download_items([photo(server, "p1", "a.jpg")], tmp_path, relist=relist)
+    error = result.failed[0].error
+    assert isinstance(error, errors.MediaUrlExpired)
+    assert "re-listing the session" in str(error) and "session expired" in str(error)
+
+
 def test_renewing_is_bounded(server: MediaServer, tmp_path: Path) -> None:
     raw = photo(server, "p1", "a.jpg")
     server.expired.update({"g1", "g2"})

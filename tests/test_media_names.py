@@ -272,6 +272,21 @@ def test_simple_retry_backoff_and_retry_after() -> None:
     assert all(0.5 <= (jittered.delay(1, None) or 0) <= 1.0 for _ in range(50))
 
 
+def test_retry_after_seconds_and_dates() -> None:
+    import email.utils
+    import time
+
+    from picker_discovery.media import _retry_after
+
+    assert _retry_after("7") == 7.0
+    assert _retry_after(" 120 ") == 120.0
+    assert _retry_after(None) is None and _retry_after("") is None
+    assert _retry_after("soon") is None
+    later = email.utils.formatdate(time.time() + 90, usegmt=True)
+    assert 80 <= (_retry_after(later) or 0) <= 91
+    assert _retry_after(email.utils.formatdate(time.time() - 90, usegmt=True)) == 0.0
+
+
 def test_iter_media_items_is_lazy_and_stamps_pages() -> None:
     calls: list[str | None] = []
     pages: dict[str | None, Mapping[str, Any]] = {
