@@ -36,7 +36,8 @@ How a download runs:
   followed by hand, each hop checked;
 * each file is written to a hidden ``.<name>.part-<random>`` in the target folder, checked
   against Content-Length, fsynced, then renamed into place with :func:`os.replace`, so a final
-  name never holds a partial file;
+  name never holds a partial file. An error removes the part file; only a killed process leaves
+  one behind, hidden, and the next run that completes that item removes it;
 * "complete" is recorded in a manifest, ``.picker-downloads.jsonl`` in the folder: one JSON line
   per finished file (item id, variant, name, size, Content-Type), written and fsynced just
   before the rename. A rerun skips an item whose manifest entry names a file that exists with
@@ -733,6 +734,12 @@ class _Folder:
             if not name.startswith(".") and name not in owned:
                 self._taken.add(os.path.splitext(name)[0].casefold())
         self._claims: dict[tuple[str, str], str] = {}
+        # Part files a killed run left behind, by the prefix of their stem.
+        self._stale: dict[str, list[str]] = {}
+        for name in os.listdir(path):
+            match = _PART.fullmatch(name)
+            if match:
+                self._stale.setdefault(match.group(1), []).append(name)
 
     def complete(self, item_id: str, variant: str) -> Path | None:
         entry = self.entries.get((item_id, variant))
@@ -782,7 +789,7 @@ class _Folder:
             self.entries[(entry.item_id, entry.variant)] = entry
 
     def open_part(self, stem: str) -> tuple[Path, IO[bytes]]:
-        prefix = "." + _truncate_utf8(stem, MAX_NAME_BYTES - 20)
+        prefix = _part_prefix(stem)
         while True:
             part = self.path / f"{prefix}.part-{secrets.token_hex(4)}"
             try:
@@ -790,6 +797,14 @@ class _Folder:
             except FileExistsError:
                 continue
             return part, os.fdopen(fd, "wb")
+
+    def drop_stale_parts(self, stem: str) -> None:
+        """Remove part files an earlier, killed run left for this stem."""
+        with self._lock:
+            names = self._stale.pop(_part_prefix(stem), [])
+        for name in names:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path / name)
 
     def fsync(self) -> None:
         if os.name != "posix":
@@ -802,6 +817,11 @@ class _Folder:
 
 
 _O_BINARY: int = getattr(os, "O_BINARY", 0)
+_PART = re.compile(r"(\..+)\.part-[0-9a-f]{8}", re.DOTALL)
+
+
+def _part_prefix(stem: str) -> str:
+    return "." + _truncate_utf8(stem, MAX_NAME_BYTES - 20)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1287,6 +1307,7 @@ class Downloader:
                 os.unlink(part)
             raise
         run.folder.fsync()
+        run.folder.drop_stale_parts(job.stem)
         return Downloaded(job.item_id, target, size, content_type, job.variant)
 
     def _stream(

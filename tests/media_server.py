@@ -12,7 +12,8 @@ Authorization header went). A request without ``Authorization: Bearer <token>`` 
 request under an expired generation gets 403. ``Range: bytes=N-`` is honoured (206 with
 Content-Range) unless the item says otherwise. Per-key faults are consumed one per request:
 ``("status", code, headers)``, ``("drop", n)`` (send the headers and ``n`` bytes, then close),
-``("redirect", url)``, ``("ignore_range",)`` (answer 200 with everything), ``("bad_range",)``
+``("redirect", url)``, ``("stall", n)`` (send ``n`` bytes, set ``stalled``, wait for
+``release``, then close), ``("ignore_range",)`` (answer 200 with everything), ``("bad_range",)``
 (a 206 starting one byte later than asked). A ``gate`` (a Barrier) makes requests wait for each other, which proves
 concurrency without timing anything.
 """
@@ -111,6 +112,8 @@ class MediaServer:
         self.requests: list[Request] = []
         self.expired: set[str] = set()
         self.gate: threading.Barrier | None = None
+        self.stalled = threading.Event()  # set when a ("stall", n) fault has sent its n bytes
+        self.release = threading.Event()  # then the answer waits for this, and ends short
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -243,7 +246,7 @@ class MediaServer:
             h.send_header("Content-Range", f"bytes {start}-{item.size - 1}/{item.size}")
         h.end_headers()
         limit = item.size
-        if fault and fault[0] == "drop":
+        if fault and fault[0] in ("drop", "stall"):
             limit = min(item.size, start + fault[1])
         chunks = list(_chunk_bounds(start, limit))
         block = _block(key)
@@ -253,6 +256,9 @@ class MediaServer:
             for data in _content(block, lo, hi):
                 h.wfile.write(data)
         h.wfile.flush()
+        if fault and fault[0] == "stall":
+            self.stalled.set()
+            self.release.wait(30)
         if limit < item.size:
             h.close_connection = True
 

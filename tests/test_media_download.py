@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import subprocess
+import sys
 import threading
 import unicodedata
 from collections.abc import Iterator, Mapping
@@ -328,6 +330,64 @@ def test_interrupted_download_leaves_no_file_and_a_rerun_completes_it(
     second = make(server).download_items([item], tmp_path)
     assert [d.path.name for d in second.downloaded] == ["big.jpg"]
     assert sha(tmp_path / "big.jpg") == digest("p1", 3_000_000)
+
+
+KILLED_CLIENT = r"""
+import sys
+
+import requests
+from google.auth.transport.requests import AuthorizedSession
+from google.oauth2.credentials import Credentials
+
+from picker_discovery.media import Downloader
+
+origin, url, folder, token = sys.argv[1:5]
+
+
+def factory():
+    session = AuthorizedSession(Credentials(token=token))
+    session.trust_env = False
+    return session
+
+
+item = {"id": "p1", "type": "PHOTO", "mediaFile": {"baseUrl": url, "filename": "big.jpg"}}
+Downloader(session_factory=factory, allowed_hosts=[origin]).download_items([item], folder)
+"""
+
+
+def test_a_killed_run_leaves_no_file_under_its_final_name(
+    server: MediaServer, tmp_path: Path
+) -> None:
+    item = photo(server, "p1", "big.jpg", 3_000_000)
+    server.items["p1"].faults = [("stall", 1_000_000)]
+    args = [
+        sys.executable,
+        "-c",
+        KILLED_CLIENT,
+        server.origin,
+        server.url("p1"),
+        str(tmp_path),
+        TOKEN,
+    ]
+    client = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert server.stalled.wait(60), "the client never reached the stall"
+        client.kill()  # SIGKILL: no finally blocks, no cleanup
+        client.wait(30)
+    finally:
+        server.release.set()
+        if client.poll() is None:
+            client.kill()
+        if client.stderr is not None:
+            client.stderr.close()
+    left = files(tmp_path)
+    assert visible(tmp_path) == []  # nothing under a final name, not even a manifest line
+    assert len(left) == 1 and left[0].startswith(".big.part-")
+
+    result = make(server).download_items([item], tmp_path)
+    assert [d.path.name for d in result.downloaded] == ["big.jpg"]
+    assert sha(tmp_path / "big.jpg") == digest("p1", 3_000_000)
+    assert files(tmp_path) == [MANIFEST_NAME, "big.jpg"]  # the stale part file is gone too
 
 
 def test_a_failing_progress_callback_leaves_no_partial_file(
