@@ -74,9 +74,10 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol, runtime_checkable
+from typing import IO, Any, Literal, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -157,7 +158,8 @@ class ListedItem:
 
 
 ItemLike = Mapping[str, Any] | _HasRaw | ListedItem
-"""An item as the API answers it (a dict), a typed model with a ``.raw`` dict, or a ListedItem."""
+"""An item as the API answers it (a dict), a typed model (its ``.raw`` dict, or ``.to_dict()``
+when built in code), or a ListedItem."""
 
 
 def _raw(item: object) -> Mapping[str, Any]:
@@ -168,6 +170,10 @@ def _raw(item: object) -> Mapping[str, Any]:
     raw = getattr(item, "raw", None)
     if isinstance(raw, Mapping) and raw:
         return raw
+    to_dict = getattr(item, "to_dict", None)  # a typed model built in code has an empty .raw
+    data = to_dict() if callable(to_dict) else None
+    if isinstance(data, Mapping) and data:
+        return data
     raise TypeError(
         "expected a PickedMediaItem as the API returns it (a dict), or an object with a "
         f"non-empty .raw dict, not {type(item).__name__}"
@@ -530,57 +536,87 @@ class HostAllowlist:
 # Retries
 
 
-@runtime_checkable
 class RetryPolicyLike(Protocol):
-    """What the downloader needs from a retry policy (``picker_discovery.retry.RetryPolicy``
-    is meant to satisfy it once merged).
+    """What the downloader asks of a retry policy: the shape of ``RetryPolicy.retry_delay``.
 
-    ``delay(attempt, retry_after)`` is asked after failed attempt number ``attempt`` (1-based);
-    it returns the seconds to wait before the next attempt, or ``None`` to give up.
-    ``retry_after`` is the server's Retry-After in seconds, when it sent one. ``sleep`` waits.
+    ``retry_delay`` is asked after failed attempt number ``attempt`` (1-based), with the
+    ``status`` and ``headers`` of an error answer, or the ``exception`` of a transport failure
+    (always a builtin ``ConnectionError``: the downloader decides what counts as a dropped
+    connection). It returns the seconds to wait before the next attempt, or ``None`` to give
+    up. The downloader sleeps (with its ``sleep``) and counts. ``picker_discovery.retry``'s
+    ``RetryPolicy`` has this method, so it can be passed as it is.
     """
 
-    def delay(self, attempt: int, retry_after: float | None) -> float | None: ...
+    def retry_delay(
+        self,
+        attempt: int,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, Any] | None = None,
+        exception: BaseException | None = None,
+    ) -> float | None: ...
 
-    def sleep(self, seconds: float) -> None: ...
 
-
-@dataclass
+@dataclass(frozen=True)
 class SimpleRetry:
-    """Exponential backoff with full jitter, honouring Retry-After, for media bytes.
+    """The default retry policy for bytes, a small stand-in for ``RetryPolicy`` (same fields).
 
-    Waits ``initial * multiplier**(attempt-1)`` capped at ``maximum``, scaled by a random
-    factor in ``[1 - jitter, 1]``; a Retry-After from the server wins when it is longer (capped
-    at ``max_retry_after``). Gives up after ``max_attempts`` attempts in all. ``sleep_fn`` and
-    ``rng`` are injectable for tests.
+    Waits ``initial_delay * multiplier**(attempt-1)``, capped at ``max_delay``, plus up to
+    ``jitter`` of itself at random; never less than a ``Retry-After`` (seconds or an HTTP date),
+    and never less than ``rate_limit_delay`` after a 429 (Google asks for 30 s). A Retry-After
+    longer than ``max_retry_after`` ends the retries. Gives up after ``max_attempts`` attempts
+    in all. ``random`` is injectable for predictable jitter in tests.
     """
 
     max_attempts: int = 5
-    initial: float = 1.0
-    maximum: float = 32.0
+    initial_delay: float = 1.0
     multiplier: float = 2.0
-    jitter: float = 0.5
+    max_delay: float = 32.0
+    jitter: float = 0.1
+    rate_limit_delay: float = 30.0
     max_retry_after: float = 300.0
-    sleep_fn: Callable[[float], None] = time.sleep
-    rng: random.Random = field(default_factory=random.Random)
+    retry_statuses: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
+    random: Callable[[], float] = field(default=random.random, compare=False, repr=False)
 
-    def delay(self, attempt: int, retry_after: float | None) -> float | None:
+    def __post_init__(self) -> None:
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
+            raise TypeError(f"max_attempts must be an int, not {self.max_attempts!r}")
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts}")
+
+    def retry_delay(
+        self,
+        attempt: int,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, Any] | None = None,
+        exception: BaseException | None = None,
+    ) -> float | None:
         if attempt >= self.max_attempts:
             return None
-        backoff = min(self.maximum, self.initial * self.multiplier ** (attempt - 1))
-        backoff *= 1.0 - self.jitter * self.rng.random()
-        if retry_after is not None:
-            backoff = max(backoff, min(retry_after, self.max_retry_after))
-        return backoff
+        if exception is None and status not in self.retry_statuses:
+            return None
+        delay = min(self.max_delay, self.initial_delay * self.multiplier ** (attempt - 1))
+        delay *= 1.0 + self.jitter * self.random()
+        asked = _retry_after(_header(headers, "Retry-After")) if exception is None else None
+        if asked is not None:
+            if asked > self.max_retry_after:
+                return None
+            delay = max(delay, asked)
+        if status == 429:
+            delay = max(delay, self.rate_limit_delay)
+        return delay
 
-    def sleep(self, seconds: float) -> None:
-        self.sleep_fn(seconds)
 
-
-_THROTTLE_WAIT = 30.0  # after a 429 without Retry-After, wait at least this (Google's advice)
+def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if isinstance(key, str) and key.lower() == name.lower():
+            return str(value)
+    return None
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Seconds asked by a Retry-After value (delay seconds or an HTTP date), else None."""
     if not value:
         return None
     value = value.strip()
@@ -588,9 +624,11 @@ def _retry_after(value: str | None) -> float | None:
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 # --------------------------------------------------------------------------------------------
@@ -891,10 +929,12 @@ class _Cancelled(Exception):
 
 
 class _Retryable(Exception):
-    def __init__(self, why: str, retry_after: float | None = None, code: int | None = None):
+    """An attempt failed in a way worth another: an error status, or a broken body."""
+
+    def __init__(self, why: str, status: int | None = None, headers: Any = None) -> None:
         super().__init__(why)
-        self.retry_after = retry_after
-        self.code = code
+        self.status = status
+        self.headers = headers
 
 
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
@@ -935,7 +975,8 @@ class Downloader:
             thread), e.g. ``lambda: AuthorizedSession(creds)``.
         allowed_hosts: a :class:`HostAllowlist` or its entries; only these receive the token.
         workers: how many items download at once (a bounded thread pool).
-        retry: the retry policy for bytes (:class:`SimpleRetry` by default).
+        retry: the retry policy for bytes (:class:`SimpleRetry` by default;
+            ``picker_discovery.retry.RetryPolicy`` fits too).
         progress: called with a :class:`Progress` after each chunk and each finished item,
             from worker threads but never two calls at once. An exception it raises fails the
             item being downloaded.
@@ -946,7 +987,9 @@ class Downloader:
         chunk_size: bytes read and written at a time. A connection that drops loses at most
             this much of what it received (urllib3 discards a short read), so keep it modest.
         timeout: ``(connect, read)`` seconds for each request.
-        clock, sleep: injectable monotonic clock and sleep (for waits), for tests.
+        clock, sleep: a monotonic clock and a sleep (for retry backoff and waiting for
+            videos), injectable for tests. With the default sleep, waits end early when the
+            run stops (Ctrl-C, or ``fail_fast`` after a failure).
     """
 
     def __init__(
@@ -1246,11 +1289,18 @@ class Downloader:
                         filename=exc.filename,
                         status=exc.status,
                     ) from exc
-                self._sleep(self.wait_interval)
-                if run.stop.is_set():
-                    raise _Cancelled() from exc
+                self._pause(run, self.wait_interval)
                 listed = self._renew(job, run, listed)
         return self._fetch(job, run, listed, session)
+
+    def _pause(self, run: _Run, seconds: float) -> None:
+        """Sleep; with the real sleep, wake early when the run is stopping (Ctrl-C, fail_fast)."""
+        if self._sleep is time.sleep:
+            run.stop.wait(seconds)
+        else:
+            self._sleep(seconds)
+        if run.stop.is_set():
+            raise _Cancelled()
 
     def _renew(
         self, job: _Job, run: _Run, listed: ListedItem, *, expired: bool = False
@@ -1384,10 +1434,7 @@ class Downloader:
                         listed = renew(listed, expired=True)
                         continue
                     if status in _RETRY_STATUS:
-                        retry_after = _retry_after(response.headers.get("Retry-After"))
-                        if status == 429 and retry_after is None:
-                            retry_after = _THROTTLE_WAIT
-                        raise _Retryable(f"HTTP {status}", retry_after, code=status)
+                        raise _Retryable(f"HTTP {status}", status, dict(response.headers))
                     if status == 206:
                         match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
                         whole = match.group(3) if match else None
@@ -1445,14 +1492,20 @@ class Downloader:
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
             ) as exc:
-                retryable = exc if isinstance(exc, _Retryable) else _Retryable(repr(exc))
-                delay = self.retry.delay(attempt, retryable.retry_after)
+                failed_status = exc.status if isinstance(exc, _Retryable) else None
+                if isinstance(exc, _Retryable) and failed_status is not None:
+                    delay = self.retry.retry_delay(
+                        attempt, status=failed_status, headers=exc.headers
+                    )
+                else:  # a dropped connection or a short or misplaced body, as the policy knows it
+                    delay = self.retry.retry_delay(attempt, exception=ConnectionError(str(exc)))
                 if delay is None:
-                    if retryable.code is not None:
+                    if failed_status is not None:
                         raise MediaHttpError(
                             f"item {job.item_id!r} ({job.filename}): the media host answered "
-                            f"{exc} on attempt {attempt}, the last one allowed; try again later",
-                            code=retryable.code,
+                            f"{exc} on attempt {attempt} and the retry policy gave up; try "
+                            "again later",
+                            code=failed_status,
                             item_id=job.item_id,
                             filename=job.filename,
                         ) from exc
@@ -1473,7 +1526,7 @@ class Downloader:
                     type(exc).__name__,
                     delay,
                 )
-                self.retry.sleep(delay)
+                self._pause(run, delay)
             except RefreshError as exc:
                 raise MediaError(
                     f"item {job.item_id!r} ({job.filename}): the access token could not be "

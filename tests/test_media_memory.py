@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from media_server import MediaServer, digest
+
+from tests.media_server import MediaServer, digest
 
 TOKEN = "test-token"
 SIZE = 200 * 1024 * 1024

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +108,14 @@ def test_items_may_be_models_with_raw_or_listed_items() -> None:
     class Model:
         raw: Mapping[str, Any]
 
+    @dataclass(frozen=True)
+    class BuiltInCode:
+        raw: Mapping[str, Any]
+
+        def to_dict(self) -> dict[str, Any]:
+            return item("VIDEO", status="READY")
+
+    assert media_suffix(BuiltInCode({})) == "=dv"
     assert media_suffix(Model(item("PHOTO"))) == "=d"
     assert media_suffix(ListedItem(item("PHOTO"), 0.0)) == "=d"
     with pytest.raises(TypeError, match="raw"):
@@ -264,12 +271,19 @@ def test_allowlist_refuses_bad_entries(entry: str) -> None:
 
 
 def test_simple_retry_backoff_and_retry_after() -> None:
-    policy = SimpleRetry(max_attempts=4, initial=1.0, jitter=0.0, rng=random.Random(0))
-    assert [policy.delay(n, None) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, None]
-    assert policy.delay(1, 7.0) == 7.0
-    assert policy.delay(1, 10_000.0) == policy.max_retry_after
-    jittered = SimpleRetry(jitter=0.5, rng=random.Random(1))
-    assert all(0.5 <= (jittered.delay(1, None) or 0) <= 1.0 for _ in range(50))
+    policy = SimpleRetry(max_attempts=4, initial_delay=1.0, jitter=0.0)
+    dropped = ConnectionError("dropped")
+    assert [policy.retry_delay(n, exception=dropped) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, None]
+    assert policy.retry_delay(1, status=503, headers={"retry-after": "7"}) == 7.0
+    assert policy.retry_delay(1, status=503, headers={"Retry-After": "100000"}) is None
+    assert policy.retry_delay(1, status=429) == 30.0
+    assert policy.retry_delay(1, status=429, headers={"Retry-After": "45"}) == 45.0
+    assert policy.retry_delay(1, status=404) is None
+    assert policy.retry_delay(1, status=408) == 1.0
+    jittered = SimpleRetry(jitter=0.5, random=lambda: 1.0)
+    assert jittered.retry_delay(1, exception=dropped) == 1.5
+    with pytest.raises(ValueError, match="max_attempts"):
+        SimpleRetry(max_attempts=0)
 
 
 def test_retry_after_seconds_and_dates() -> None:
