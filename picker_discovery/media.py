@@ -51,7 +51,8 @@ How a download runs:
   ``url_lifetime``) is renewed by re-listing the session and finding the item by id;
 * 5xx, 429 (honouring Retry-After) and dropped connections are retried under a retry policy,
   resuming with ``Range: bytes=N-`` when the server supports ranges (the Content-Range is
-  checked), else restarting.
+  checked), else restarting. A body without Content-Length that ends early cannot be told from
+  a complete one; media hosts send the length.
 
 Progress goes to an optional callback; nothing is printed, and no token or Authorization header
 is ever logged.
@@ -104,9 +105,11 @@ __all__ = [
     "Downloader",
     "Failed",
     "HostAllowlist",
+    "ItemLike",
     "ListPage",
     "ListedItem",
     "Progress",
+    "ProgressCallback",
     "RetryPolicyLike",
     "SimpleRetry",
     "Size",
@@ -981,7 +984,10 @@ class Downloader:
             from worker threads but never two calls at once. An exception it raises fails the
             item being downloaded.
         url_lifetime: seconds after listing when a baseUrl is treated as expired and renewed
-            before use (Google documents 60 minutes).
+            before use (Google documents 60 minutes). An item's listing time is its
+            :class:`ListedItem` stamp (:func:`iter_media_items` and :meth:`download_session`
+            stamp each page); a plain dict counts from when it was taken from ``items``, which
+            can be later than its page was fetched, so a 401/403 still renews it.
         wait_interval, wait_timeout: with ``not_ready="wait"``, how often to re-list the
             session and how long to wait in all for a video to become READY.
         chunk_size: bytes read and written at a time. A connection that drops loses at most
@@ -1103,8 +1109,11 @@ class Downloader:
         session's items afresh; it renews expired baseUrls (without it, an expired URL fails
         its item). ``not_ready`` says what to do with a video still processing: ``"skip"`` it
         (reported in ``skipped``), ``"wait"`` for it (re-listing every ``wait_interval`` up to
-        ``wait_timeout``), or ``"fail"`` it. With ``fail_fast`` the first failure stops the
-        run: items in progress are cancelled (reported as skipped) and no more are started.
+        ``wait_timeout``; a waiting video holds its worker), or ``"fail"`` it. With
+        ``fail_fast`` the first failure stops the run: items in progress are cancelled
+        (reported as skipped) and no more are started.
+
+        Calls to ``items`` and ``relist`` are serialised by one lock, never concurrent.
         """
         if not_ready not in ("skip", "wait", "fail"):
             raise ValueError(f"not_ready must be 'skip', 'wait' or 'fail', not {not_ready!r}")
