@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import google.auth.credentials
 import pytest
 import requests
 from google.auth.transport.requests import AuthorizedSession
@@ -335,6 +336,7 @@ def test_interrupted_download_leaves_no_file_and_a_rerun_completes_it(
 KILLED_CLIENT = r"""
 import sys
 
+import google.auth.credentials
 import requests
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2.credentials import Credentials
@@ -890,3 +892,61 @@ def test_the_project_retry_policy_fits_once_merged(server: MediaServer, tmp_path
     assert result.ok, result.failed
     assert sleeps == [1.0, 7.0, 30.0]
     assert sha(tmp_path / "a.jpg") == digest("p1", 1_000_000)
+
+
+class RefreshingCredentials(google.auth.credentials.Credentials):
+    """Credentials whose refresh hands out the server's token, counting refreshes."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.token = token
+        self.refreshes = 0
+
+    def refresh(self, request: Any) -> None:
+        self.refreshes += 1
+        self.token = TOKEN
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Downloader(credentials) trusts the environment; keep loopback off any proxy."""
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_a_401_refreshes_the_token_not_the_url(server: MediaServer, tmp_path: Path) -> None:
+    credentials = RefreshingCredentials("stale-token")
+    downloader = Downloader(credentials, allowed_hosts=[server.origin], sleep=Sleeps())
+    relists: list[int] = []
+
+    def relist() -> list[dict[str, Any]]:
+        relists.append(1)
+        return []
+
+    result = downloader.download_items([photo(server, "p1", "a.jpg")], tmp_path, relist=relist)
+    assert result.ok, result.failed
+    assert credentials.refreshes == 1
+    assert [r.authorization for r in server.requests] == ["Bearer stale-token", f"Bearer {TOKEN}"]
+    assert relists == []
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_a_token_that_cannot_be_refreshed_says_sign_in_again(
+    server: MediaServer, tmp_path: Path
+) -> None:
+    item = photo(server, "p1", "a.jpg")
+    server.items["p1"].faults = [("status", 401)]
+    # Static credentials: AuthorizedSession's refresh after the 401 raises RefreshError.
+    downloader = Downloader(Credentials(token=TOKEN), allowed_hosts=[server.origin], sleep=Sleeps())
+    result = downloader.download_items([item], tmp_path)
+    error = result.failed[0].error
+    assert isinstance(error, errors.MediaError)
+    assert "sign in again" in str(error) and TOKEN not in str(error)
