@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import subprocess
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ import google.oauth2.credentials
 import requests
 from googleapiclient.discovery import build_from_document
 
+from picker_discovery.media import Downloader
 from picker_discovery.testing import Emulator, MediaItem
 
 MiB = 1024 * 1024
@@ -137,6 +139,27 @@ def whole_body_loop(items: Sequence[dict[str, Any]], folder: Path) -> int:
             (folder / f"{item['id']}.bin").write_bytes(body)
             written += len(body)
     return written
+
+
+def media_origin(items: Sequence[dict[str, Any]]) -> str:
+    """``http://127.0.0.1:PORT``, where the items' baseUrls live (for the allowlist)."""
+    parts = urllib.parse.urlsplit(items[0]["mediaFile"]["baseUrl"])
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def downloader(items: Sequence[dict[str, Any]], workers: int = 4) -> Downloader:
+    """Our Downloader as a user would make it: credentials, the emulator's media origin allowed."""
+    credentials = google.oauth2.credentials.Credentials(token=TOKEN)
+    return Downloader(credentials, allowed_hosts=[media_origin(items)], workers=workers)
+
+
+def our_download(items: Sequence[dict[str, Any]], folder: Path, workers: int = 4) -> int:
+    """Download the listed items with our Downloader; returns the bytes written."""
+    result = downloader(items, workers).download_items(list(items), folder)
+    result.raise_for_failures()
+    if len(result.downloaded) != len(items):
+        raise RuntimeError(f"downloaded {len(result.downloaded)} of {len(items)} items")
+    return sum(done.size for done in result.downloaded)
 
 
 def curl(items: Sequence[dict[str, Any]], folder: Path, parallel: int = 0) -> int:

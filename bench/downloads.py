@@ -19,30 +19,16 @@ Printed: medians of seconds, or of MiB/s, and the ratios.
 from __future__ import annotations
 
 import argparse
-import importlib
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import _common
 import _media
 
 WORKERS = 4  # the Downloader's default concurrency
-
-
-def our_downloader() -> Any:
-    """``picker_discovery.media.Downloader`` if this checkout has it, else ``None``."""
-    try:
-        return importlib.import_module("picker_discovery.media").Downloader
-    except (ImportError, AttributeError):
-        return None
-
-
-def ours(api_url: str, sid: str, items: Sequence[dict[str, Any]], folder: Path) -> int:
-    raise NotImplementedError("picker_discovery.media is not merged yet")
 
 
 def run(side: Callable[[Path], int]) -> tuple[float, int]:
@@ -87,11 +73,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=_media.MiB, help="bytes per item")
     parser.add_argument("--latency", type=float, default=0.02, help="seconds per media request")
     args = parser.parse_args()
-    downloader = our_downloader()
     total = args.items * args.size
     mib = total / _media.MiB
     with _media.emulator_process(args.items, args.size) as api_url:
-        sid, items = _media.picked_session(api_url)
+        _, items = _media.picked_session(api_url)
         if len(items) != args.items:
             raise SystemExit(f"listed {len(items)} items, not {args.items}")
         _common.note(
@@ -99,48 +84,34 @@ def main() -> None:
             f"{args.rounds} interleaved rounds, medians; emulator in a child process"
         )
         loop: Callable[[Path], int] = lambda folder: _media.whole_body_loop(items, folder)  # noqa: E731
-        mine: Callable[[Path], int] = lambda folder: ours(api_url, sid, items, folder)  # noqa: E731
-        slow = {"loop": loop}
+        mine: Callable[[Path], int] = lambda folder: _media.our_download(items, folder, WORKERS)  # noqa: E731
+        slow = {"loop": loop, "ours": mine}
         fast: dict[str, Callable[[Path], int]] = {
             "loop": loop,
+            "ours": mine,
             "curl": lambda folder: _media.curl(items, folder),
             "curl-parallel": lambda folder: _media.curl(items, folder, parallel=WORKERS),
         }
-        if downloader is not None:
-            slow["ours"] = mine
-            fast["ours"] = mine
         with_latency = measure(api_url, slow, args.rounds, args.latency, total, args.items)
         without = measure(api_url, fast, args.rounds, 0.0, total, args.items)
     label = f"+{args.latency * 1000:g} ms/request"
-    if downloader is not None:
-        _common.figure(
-            f"{args.items} x {args.size // 1024} KiB, {label}, time",
-            with_latency["ours"],
-            with_latency["loop"],
-            "s",
-            ours_label=f"Downloader ({WORKERS} workers)",
-            theirs_label="sequential whole-body loop",
-        )
-        _common.figure(
-            f"{args.items} x {args.size // 1024} KiB, no added latency, throughput",
-            mib / without["ours"],
-            mib / without["curl-parallel"],
-            "MiB/s",
-            ours_label=f"Downloader ({WORKERS} workers)",
-            theirs_label=f"curl --parallel-max {WORKERS}",
-            precision=0,
-        )
-    else:
-        print(
-            f"{args.items} x {args.size // 1024} KiB, {label}, time: Downloader NOT YET "
-            f"MEASURABLE (picker_discovery.media not merged) | sequential whole-body loop "
-            f"{with_latency['loop']:.3f} s"
-        )
-        print(
-            f"{args.items} x {args.size // 1024} KiB, no added latency, throughput: Downloader "
-            f"NOT YET MEASURABLE | curl --parallel-max {WORKERS} "
-            f"{mib / without['curl-parallel']:.0f} MiB/s"
-        )
+    _common.figure(
+        f"{args.items} x {args.size // 1024} KiB, {label}, time",
+        with_latency["ours"],
+        with_latency["loop"],
+        "s",
+        ours_label=f"Downloader ({WORKERS} workers)",
+        theirs_label="sequential whole-body loop",
+    )
+    _common.figure(
+        f"{args.items} x {args.size // 1024} KiB, no added latency, throughput",
+        mib / without["ours"],
+        mib / without["curl-parallel"],
+        "MiB/s",
+        ours_label=f"Downloader ({WORKERS} workers)",
+        theirs_label=f"curl --parallel-max {WORKERS}",
+        precision=0,
+    )
     _common.figure(
         f"{args.items} x {args.size // 1024} KiB, no added latency, throughput",
         mib / without["loop"],
