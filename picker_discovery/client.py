@@ -44,13 +44,13 @@ from typing import Any
 from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
+from picker_discovery._paging import iter_pages
 from picker_discovery.clock import Clock, SystemClock
 from picker_discovery.discovery import SCOPE
 from picker_discovery.errors import (
     PickerError,
     PickingCancelled,
     PickingTimeout,
-    RepeatedPageToken,
     SessionNotFound,
     from_http_error,
 )
@@ -539,24 +539,16 @@ class PickerClient:
         return self._pages(sid, size)
 
     def _pages(self, sid: str, size: int) -> Iterator[PickedMediaItem]:
-        token: str | None = None
-        seen: set[str] = set()
-        pages = 0
-        while True:
-            params: dict[str, Any] = {"sessionId": sid, "pageSize": size}
-            if token:
-                params["pageToken"] = token
-            request = self._service.mediaItems().list(**params)
-            data = self._execute("mediaItems.list", request, session_id=sid)
-            page = ListMediaItemsResponse.from_dict(data)
-            pages += 1
-            yield from page.media_items
-            token = page.next_page_token
-            if not token:
-                return
-            if token in seen:
-                raise RepeatedPageToken(sid, token, pages=pages)
-            seen.add(token)
+        for page in iter_pages(sid, lambda token: self._list_page(sid, token, size)):
+            yield from ListMediaItemsResponse.from_dict(page).media_items
+
+    def _list_page(self, sid: str, token: str | None, size: int = MAX_PAGE_SIZE) -> Any:
+        """One ``mediaItems.list`` call, retried as the policy says; the answer as a dict."""
+        params: dict[str, Any] = {"sessionId": sid, "pageSize": size}
+        if token:
+            params["pageToken"] = token
+        request = self._service.mediaItems().list(**params)
+        return self._execute("mediaItems.list", request, session_id=sid)
 
     def list_media_items(
         self, session_id: PickingSession | str, page_size: int = MAX_PAGE_SIZE
