@@ -31,6 +31,18 @@ then from the HTTP code, so an HTML or otherwise unreadable body still gives the
             ├── Unavailable                  503 UNAVAILABLE
             └── DeadlineExceeded             504 DEADLINE_EXCEEDED
 
+Fetching a picked item's bytes (``picker_discovery.media``) has errors of its own, since media
+hosts answer bare HTTP rather than the API's JSON errors::
+
+    PickerError
+    └── MediaError                           one item's bytes could not be fetched or saved
+        ├── MediaNotReady                    a video still processing (or of unknown status)
+        ├── MediaProcessingFailed            a video whose processing FAILED: never retried
+        ├── UntrustedMediaHost               a URL (or redirect) off the allowlist: nothing sent
+        ├── MediaUrlExpired                  a baseUrl expired and re-listing did not renew it
+        ├── MediaHttpError                   an error status from the media host
+        └── IncompleteDownload               the body ended short of its length, retries spent
+
 This module is a leaf: it imports nothing else from the project.
 """
 
@@ -53,8 +65,14 @@ __all__ = [
     "DeadlineExceeded",
     "ErrorInfo",
     "FailedPrecondition",
+    "IncompleteDownload",
     "Internal",
     "InvalidArgument",
+    "MediaError",
+    "MediaHttpError",
+    "MediaNotReady",
+    "MediaProcessingFailed",
+    "MediaUrlExpired",
     "NotFound",
     "OutOfRange",
     "PermissionDenied",
@@ -70,6 +88,7 @@ __all__ = [
     "Unavailable",
     "Unimplemented",
     "Unknown",
+    "UntrustedMediaHost",
     "from_http_error",
 ]
 
@@ -485,3 +504,98 @@ def from_http_error(
     if cls is NotFound and session_id is not None and body.status == "NOT_FOUND":
         cls = SessionNotFound
     return cls(error.resp, content, error.uri, method_id=method_id, session_id=session_id)
+
+
+# Errors about media bytes. A media host (lh3.googleusercontent.com, ...) is not the API: its
+# answers are bare HTTP without Google's JSON error body, so these are not HttpErrors.
+
+
+class MediaError(PickerError):
+    """One media item's bytes could not be fetched or saved.
+
+    Attributes:
+        item_id: the media item's id, when known.
+        filename: the item's ``mediaFile.filename`` (or the file being written), when known.
+    """
+
+    def __init__(
+        self, message: str, *, item_id: str | None = None, filename: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.item_id = item_id
+        self.filename = filename
+
+
+class MediaNotReady(MediaError):
+    """A video is not ready for ``=dv`` yet: its ``processingStatus`` is not ``READY``.
+
+    Attributes:
+        status: the ``processingStatus`` seen (``"PROCESSING"``, ``"UNSPECIFIED"``, ...), or
+            ``None`` when the item carried none.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        item_id: str | None = None,
+        filename: str | None = None,
+        status: str | None = None,
+    ) -> None:
+        super().__init__(message, item_id=item_id, filename=filename)
+        self.status = status
+
+
+class MediaProcessingFailed(MediaError):
+    """Google Photos could not process this video (``processingStatus`` is ``FAILED``).
+
+    Waiting or retrying will not help; the user can re-upload the video to Google Photos.
+    """
+
+
+class UntrustedMediaHost(MediaError):
+    """A media URL, or a redirect, points at a host that is not on the allowlist.
+
+    Nothing was sent to that host. Attributes: ``url`` (the refused URL).
+    """
+
+    def __init__(
+        self, message: str, *, url: str, item_id: str | None = None, filename: str | None = None
+    ) -> None:
+        super().__init__(message, item_id=item_id, filename=filename)
+        self.url = url
+
+
+class MediaUrlExpired(MediaError):
+    """An item's ``baseUrl`` expired and could not be renewed by re-listing the session."""
+
+
+class MediaHttpError(MediaError):
+    """The media host answered an error status. Attributes: ``code`` (the HTTP status)."""
+
+    def __init__(
+        self, message: str, *, code: int, item_id: str | None = None, filename: str | None = None
+    ) -> None:
+        super().__init__(message, item_id=item_id, filename=filename)
+        self.code = code
+
+
+class IncompleteDownload(MediaError):
+    """The connection kept dropping (or bodies came short) until the retries ran out.
+
+    Attributes: ``received`` (bytes on disk when it gave up), ``expected`` (the full size, when
+    the server said).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        received: int,
+        expected: int | None,
+        item_id: str | None = None,
+        filename: str | None = None,
+    ) -> None:
+        super().__init__(message, item_id=item_id, filename=filename)
+        self.received = received
+        self.expected = expected
