@@ -35,9 +35,11 @@ import threading
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
+from picker_discovery.errors import UntrustedMediaHost
+from picker_discovery.media import DEFAULT_ALLOWED_HOSTS, DownloadResult, HostAllowlist, Size
 from picker_discovery.models import MediaType, PickedMediaItem, PickingSession
 
 if TYPE_CHECKING:
@@ -67,9 +69,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("*.googleusercontent.com",)
-"""Where thumbnails are fetched with the token by default: https on googleusercontent.com."""
 
 QR_MISSING_HINT = "pip install 'picker-discovery[notebook]'"
 """What the session display suggests when segno (for the QR code) is not installed."""
@@ -377,66 +376,6 @@ Fetch = Callable[[str], Thumbnail]
 """Fetches one URL (``baseUrl=w256-h256-c``) with the token; raises on failure."""
 
 
-@runtime_checkable
-class _Allowlist(Protocol):
-    def allows(self, url: str) -> bool: ...
-
-
-def _origin(url: str) -> tuple[str, str, int] | None:
-    if any(ch.isspace() or ch == "\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
-        return None
-    try:
-        parts = urlsplit(url)
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not host or "@" in parts.netloc:
-        return None
-    if not host.isascii() or host.endswith("."):
-        return None
-    return scheme, host, port or (443 if scheme == "https" else 80)
-
-
-class _HostAllowlist:
-    """``*.example.com`` (https, port 443, subdomains only), a host (https) or an origin."""
-
-    def __init__(self, entries: Iterable[str]) -> None:
-        self.entries = tuple([entries] if isinstance(entries, str) else entries)
-        self._suffixes: set[str] = set()
-        self._hosts: set[str] = set()
-        self._origins: set[tuple[str, str, int]] = set()
-        for entry in self.entries:
-            if "://" in entry:
-                origin = _origin(entry)
-                if origin is None or urlsplit(entry).path not in ("", "/"):
-                    raise ValueError(f"allowlist origin must be scheme://host[:port]: {entry!r}")
-                self._origins.add(origin)
-            elif entry.startswith("*."):
-                self._suffixes.add(entry[1:].lower())
-            else:
-                self._hosts.add(entry.lower())
-
-    def allows(self, url: str) -> bool:
-        origin = _origin(url)
-        if origin is None:
-            return False
-        if origin in self._origins:
-            return True
-        scheme, host, port = origin
-        if scheme != "https" or port != 443:
-            return False
-        return host in self._hosts or any(
-            host.endswith(s) and len(host) > len(s) for s in self._suffixes
-        )
-
-
-def _allowlist(allowed_hosts: Iterable[str] | _Allowlist) -> _Allowlist:
-    if isinstance(allowed_hosts, _Allowlist):
-        return allowed_hosts
-    return _HostAllowlist(allowed_hosts)
-
-
 def _content_type(value: str | None) -> str:
     return (value or "").split(";")[0].strip().lower()
 
@@ -453,8 +392,10 @@ class ThumbnailFetcher:
             default; add an origin such as ``http://127.0.0.1:8081`` for the emulator.
         timeout: ``(connect, read)`` seconds per request.
 
-    A URL, or a redirect, to any other host raises :class:`ThumbnailError` before anything
-    is sent there. Redirects are followed by hand so that each hop is checked. Only images
+    A URL, or a redirect, to any other host raises
+    :class:`~picker_discovery.errors.UntrustedMediaHost` before anything is sent there (the
+    allowlist is :class:`picker_discovery.media.HostAllowlist`, the downloader's). Redirects
+    are followed by hand so that each hop is checked. Only images
     (PNG, JPEG, GIF, WebP) of at most 4 MiB are accepted.
     """
 
@@ -463,7 +404,7 @@ class ThumbnailFetcher:
         credentials: Any = None,
         *,
         session_factory: Callable[[], requests.Session] | None = None,
-        allowed_hosts: Iterable[str] | _Allowlist = DEFAULT_ALLOWED_HOSTS,
+        allowed_hosts: HostAllowlist | Iterable[str] = DEFAULT_ALLOWED_HOSTS,
         timeout: tuple[float, float] = (10.0, 30.0),
     ) -> None:
         if (credentials is None) == (session_factory is None):
@@ -476,7 +417,11 @@ class ThumbnailFetcher:
                 return AuthorizedSession(credentials)
 
         self._session_factory = session_factory
-        self.allowlist = _allowlist(allowed_hosts)
+        self.allowlist = (
+            allowed_hosts
+            if isinstance(allowed_hosts, HostAllowlist)
+            else HostAllowlist(allowed_hosts)
+        )
         self.timeout = timeout
         self._local = threading.local()
 
@@ -490,11 +435,7 @@ class ThumbnailFetcher:
     def __call__(self, url: str) -> Thumbnail:
         session = self._session()
         for _ in range(_MAX_REDIRECTS + 1):
-            if not self.allowlist.allows(url):
-                raise ThumbnailError(
-                    "not fetched: the host is not on the allowlist, so the access token was not "
-                    f"sent to it ({_short(url)})"
-                )
+            self.allowlist.check(url)  # UntrustedMediaHost: nothing is sent there
             response = session.get(url, allow_redirects=False, stream=True, timeout=self.timeout)
             try:
                 location = response.headers.get("Location")
@@ -523,11 +464,14 @@ def _short(url: str) -> str:
 
 
 def thumbnail_url(item: PickedMediaItem, size: int = THUMBNAIL_SIZE) -> str | None:
-    """``baseUrl=wS-hS-c`` (cropped to a square), or ``None`` without a baseUrl."""
+    """``baseUrl=wS-hS-c`` (cropped to a square), or ``None`` without a baseUrl.
+
+    Photos and videos alike: image parameters on a video give a still of it.
+    """
     media = item.media_file
     if media is None or not media.base_url:
         return None
-    return f"{media.base_url}=w{size}-h{size}-c"
+    return f"{media.base_url}={Size(size, size, crop=True).variant}"
 
 
 def _check_image(thumbnail: Thumbnail) -> Thumbnail:
@@ -599,6 +543,12 @@ class ItemGrid:
             return _Cell(item, thumbnail=_check_image(self.fetch(url)))
         except ThumbnailError as exc:
             return _Cell(item, error=str(exc))
+        except UntrustedMediaHost as exc:
+            return _Cell(
+                item,
+                error="not fetched: the host is not on the allowlist, so the access token was "
+                f"not sent to it ({_short(exc.url)})",
+            )
         except Exception as exc:  # one broken thumbnail must not hide the others
             logger.warning("thumbnail of item %s failed: %s", item.id, type(exc).__name__)
             return _Cell(item, error=f"no thumbnail: {type(exc).__name__}")
@@ -675,6 +625,8 @@ class Picked:
     session: PickingSession
     items: list[PickedMediaItem]
     grid: ItemGrid
+    downloads: DownloadResult | None = None
+    """What was downloaded, when :func:`pick` was given a ``folder``."""
 
     def _repr_html_(self) -> str:
         return self.grid._repr_html_()
@@ -728,6 +680,38 @@ def _progress_bar(enabled: bool, total: int, desc: str) -> Any:
     return tqdm(total=total, desc=desc, unit="item")
 
 
+def _download(
+    client: PickerClient,
+    session: PickingSession,
+    items: list[PickedMediaItem],
+    folder: str | os.PathLike[str],
+    credentials: Any,
+    allowlist: HostAllowlist,
+    progress: bool,
+) -> DownloadResult:
+    """Download ``items`` with the media module's Downloader, a progress bar per item."""
+    from picker_discovery.media import Downloader, Progress
+
+    if credentials is None:
+        raise ValueError(
+            "pick(folder=...) needs the client's credentials to download; build the client "
+            "with credentials= (a client over a bare http= transport has none)"
+        )
+    bar = _progress_bar(progress, len(items), "downloads")
+
+    def report(update: Progress) -> None:
+        if bar is not None and update.items_done > bar.n:
+            bar.update(update.items_done - bar.n)
+
+    downloader = Downloader(credentials, allowed_hosts=allowlist, progress=report)
+    sid = session.id or ""
+    try:
+        return downloader.download_items(items, folder, relist=lambda: client.list_media_items(sid))
+    finally:
+        if bar is not None:
+            bar.close()
+
+
 def pick(
     client: PickerClient,
     *,
@@ -735,7 +719,7 @@ def pick(
     timeout: float | timedelta | None = 600,
     folder: str | os.PathLike[str] | None = None,
     fetch: Fetch | None = None,
-    allowed_hosts: Collection[str] = DEFAULT_ALLOWED_HOSTS,
+    allowed_hosts: HostAllowlist | Collection[str] = DEFAULT_ALLOWED_HOSTS,
     display: bool = True,
     progress: bool = True,
     on_poll: Callable[[PickingSession], None] | None = None,
@@ -752,8 +736,9 @@ def pick(
         max_items: the most items the user may pick (1 to 2000).
         timeout: give up waiting after this long (``PickingTimeout``); None waits as long as
             the service allows.
-        folder: also download the picked items' bytes there (not available in this version:
-            raises ``NotImplementedError`` before anything is sent).
+        folder: also download the picked items there with
+            :class:`picker_discovery.media.Downloader` (originals; videos still processing are
+            skipped), before the session is deleted. See ``Picked.downloads``.
         fetch: fetches thumbnails; by default a :class:`ThumbnailFetcher` on the client's
             credentials, sending the token only to ``allowed_hosts``.
         allowed_hosts: where thumbnails may be fetched with the token.
@@ -761,10 +746,9 @@ def pick(
         progress: show a progress bar (tqdm) while thumbnails load.
         on_poll, cancel: passed on to :meth:`PickerClient.wait_for_selection`.
     """
-    if folder is not None:
-        raise NotImplementedError(
-            "downloading from pick() needs picker_discovery.media, which this version lacks"
-        )
+    allowlist = (
+        allowed_hosts if isinstance(allowed_hosts, HostAllowlist) else HostAllowlist(allowed_hosts)
+    )
     shown = _Display(display)
     clock = client.clock
     with client.picking_session(max_item_count=max_items) as session:
@@ -784,10 +768,9 @@ def pick(
         final = client.wait_for_selection(session, timeout=timeout, on_poll=polled, cancel=cancel)
         shown.show(SessionView(final, note="listing the picked items…", now=clock.now()))
         items = client.list_media_items(final)
-        if fetch is None:
-            credentials = _credentials_of(client)
-            if credentials is not None:
-                fetch = ThumbnailFetcher(credentials, allowed_hosts=allowed_hosts)
+        credentials = _credentials_of(client)
+        if fetch is None and credentials is not None:
+            fetch = ThumbnailFetcher(credentials, allowed_hosts=allowlist)
         grid = ItemGrid(items, fetch)
         bar = _progress_bar(progress, len(items), "thumbnails")
         try:
@@ -796,7 +779,12 @@ def pick(
             if bar is not None:
                 bar.close()
         count = f"{len(items)} item{'s' if len(items) != 1 else ''}"
+        downloads = None
+        if folder is not None:
+            shown.show(SessionView(final, note=f"{count} picked; downloading…", now=clock.now()))
+            downloads = _download(client, final, items, folder, credentials, allowlist, progress)
+            count += f", {len(downloads.downloaded)} downloaded"
         shown.show(SessionView(final, note=f"{count} picked", now=clock.now()))
-    result = Picked(final, items, grid)
+    result = Picked(final, items, grid, downloads)
     shown.add(grid)
     return result

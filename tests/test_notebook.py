@@ -340,7 +340,9 @@ def test_the_token_never_goes_to_a_host_off_the_allowlist(
 
 
 def test_default_allowlist_is_googleusercontent_over_https_only() -> None:
-    allow = notebook._allowlist(notebook.DEFAULT_ALLOWED_HOSTS)
+    from picker_discovery.media import HostAllowlist
+
+    allow = HostAllowlist(notebook.DEFAULT_ALLOWED_HOSTS)
     assert allow.allows("https://lh3.googleusercontent.com/ppa/x=w256-h256-c")
     for url in (
         "http://lh3.googleusercontent.com/ppa/x",
@@ -420,3 +422,24 @@ def test_a_timeout_deletes_the_session_too(
     with pytest.raises(PickingTimeout):
         pick(picker_client, timeout=30)
     assert picker_backend.sessions() == []
+
+
+def test_pick_downloads_to_a_folder_before_deleting_the_session(
+    picker_emulator: Emulator, picker_emulator_client: PickerClient, tmp_path: Any
+) -> None:
+    def user_picks(state: PickingSession) -> None:
+        if not state.media_items_set:
+            picker_emulator.pick(state.id or "", first=4)
+
+    result = pick(
+        picker_emulator_client,
+        folder=tmp_path,
+        allowed_hosts=[picker_emulator.media_url],
+        on_poll=user_picks,
+        progress=False,
+    )
+    assert result.downloads is not None and result.downloads.ok
+    done = result.downloads.downloaded
+    assert len(done) + len(result.downloads.skipped) == 4
+    assert done and all(d.path.parent == tmp_path and d.path.stat().st_size == d.size for d in done)
+    assert picker_emulator.backend.sessions() == []
