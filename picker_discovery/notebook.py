@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib.util
 import logging
 import threading
 from collections.abc import Callable, Collection, Iterable
@@ -629,7 +630,16 @@ class Picked:
     """What was downloaded, when :func:`pick` was given a ``folder``."""
 
     def _repr_html_(self) -> str:
-        return self.grid._repr_html_()
+        # pick() has shown the grid already; this is the summary, ``.grid`` shows it again.
+        downloaded = ""
+        if self.downloads is not None:
+            downloaded = f", {len(self.downloads.downloaded)} downloaded"
+        return (
+            '<div style="font-family:system-ui,sans-serif">'
+            f"{len(self.items)} item{'' if len(self.items) == 1 else 's'} picked{downloaded} "
+            f"in session <code>{_e(self.session.id or '')}</code>; "
+            "<code>.items</code> has them, <code>.grid</code> shows them.</div>"
+        )
 
     def __repr__(self) -> str:
         return f"<Picked {len(self.items)} items from session {self.session.id!r}>"
@@ -652,6 +662,10 @@ class _Display:
             return
         self._display = display
 
+    @property
+    def active(self) -> bool:
+        return self._display is not None
+
     def show(self, obj: object) -> None:
         if self._display is None:
             return
@@ -670,14 +684,42 @@ def _credentials_of(client: PickerClient) -> Any:
     return getattr(http, "credentials", None)
 
 
-def _progress_bar(enabled: bool, total: int, desc: str) -> Any:
-    if not enabled or total == 0:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc=desc, unit="item")
+class _Progress:
+    """Counts items done: a tqdm bar, or (in a notebook without ipywidgets, where tqdm's
+    notebook bar cannot draw) a note in the live session display; nothing when disabled."""
+
+    def __init__(self, enabled: bool, total: int, desc: str, note: Callable[[str], None]) -> None:
+        self._bar: Any = None
+        self._note: Callable[[str], None] | None = None
+        self._desc, self._total, self.done = desc, total, 0
+        if not enabled or total == 0:
+            return
+        if note is not _ignore and importlib.util.find_spec("ipywidgets") is None:
+            self._note = note
+            note(f"{desc}: 0 of {total}")
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return
+        self._bar = tqdm(total=total, desc=desc, unit="item")
+
+    def update(self, done: int) -> None:
+        if done <= self.done:
+            return
+        if self._bar is not None:
+            self._bar.update(done - self.done)
+        if self._note is not None:
+            self._note(f"{self._desc}: {done} of {self._total}")
+        self.done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _ignore(text: str) -> None:
+    del text
 
 
 def _download(
@@ -687,7 +729,7 @@ def _download(
     folder: str | os.PathLike[str],
     credentials: Any,
     allowlist: HostAllowlist,
-    progress: bool,
+    bar: _Progress,
 ) -> DownloadResult:
     """Download ``items`` with the media module's Downloader, a progress bar per item."""
     from picker_discovery.media import Downloader, Progress
@@ -697,19 +739,16 @@ def _download(
             "pick(folder=...) needs the client's credentials to download; build the client "
             "with credentials= (a client over a bare http= transport has none)"
         )
-    bar = _progress_bar(progress, len(items), "downloads")
 
     def report(update: Progress) -> None:
-        if bar is not None and update.items_done > bar.n:
-            bar.update(update.items_done - bar.n)
+        bar.update(update.items_done)
 
     downloader = Downloader(credentials, allowed_hosts=allowlist, progress=report)
     sid = session.id or ""
     try:
         return downloader.download_items(items, folder, relist=lambda: client.list_media_items(sid))
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
 
 
 def pick(
@@ -743,7 +782,9 @@ def pick(
             credentials, sending the token only to ``allowed_hosts``.
         allowed_hosts: where thumbnails may be fetched with the token.
         display: show the session (with a live status) and the grid, when running in IPython.
-        progress: show a progress bar (tqdm) while thumbnails load.
+        progress: show progress while thumbnails load and items download: a tqdm bar
+            (``tqdm.auto``), or in a notebook without ipywidgets a count in the live
+            session display.
         on_poll, cancel: passed on to :meth:`PickerClient.wait_for_selection`.
     """
     allowlist = (
@@ -772,17 +813,21 @@ def pick(
         if fetch is None and credentials is not None:
             fetch = ThumbnailFetcher(credentials, allowed_hosts=allowlist)
         grid = ItemGrid(items, fetch)
-        bar = _progress_bar(progress, len(items), "thumbnails")
-        try:
-            grid.load(None if bar is None else lambda done, total: bar.update(1))
-        finally:
-            if bar is not None:
-                bar.close()
         count = f"{len(items)} item{'s' if len(items) != 1 else ''}"
+
+        def note(text: str) -> None:
+            shown.show(SessionView(final, note=f"{count} picked; {text}", now=clock.now()))
+
+        live = note if shown.active else _ignore
+        bar = _Progress(progress, len(items), "thumbnails", live)
+        try:
+            grid.load(lambda done, total: bar.update(done))
+        finally:
+            bar.close()
         downloads = None
         if folder is not None:
-            shown.show(SessionView(final, note=f"{count} picked; downloading…", now=clock.now()))
-            downloads = _download(client, final, items, folder, credentials, allowlist, progress)
+            bar = _Progress(progress, len(items), "downloads", live)
+            downloads = _download(client, final, items, folder, credentials, allowlist, bar)
             count += f", {len(downloads.downloaded)} downloaded"
         shown.show(SessionView(final, note=f"{count} picked", now=clock.now()))
     result = Picked(final, items, grid, downloads)

@@ -395,7 +395,8 @@ def test_pick_waits_lists_and_fetches_thumbnails(
     )
     assert result.session.media_items_set
     assert len(result.items) == 3
-    assert len(Page(result._repr_html_()).find("img")) == 3
+    assert len(Page(result.grid._repr_html_()).find("img")) == 3
+    assert "3 items picked" in result._repr_html_()
     assert picker_emulator.backend.sessions() == []  # deleted once done
     assert repr(result).startswith("<Picked 3 items from session ")
 
