@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo install clean generate
+.PHONY: test lint typecheck pytest demo install clean generate screenshots
 
 # Lint what exists: bench/ and examples/ are planned but may not be there yet.
 LINT_PATHS := $(wildcard picker_discovery tests tools bench examples)
@@ -35,6 +35,10 @@ test: lint typecheck pytest
 # Regenerate picker_discovery/models.py from the bundled discovery document.
 generate: $(STAMP)
 	$(BIN)/python tools/generate_models.py
+
+# The README's pictures: notebook displays and the picking page, in headless Chromium.
+screenshots: $(STAMP)
+	$(BIN)/python tools/screenshots.py
 
 demo: $(STAMP)
 	$(BIN)/picker-discovery demo
