@@ -21,9 +21,9 @@ hosts) and embeds the bytes as ``data:`` URIs.
 
 Everything shown is escaped: file names, ids and URIs come from the network.
 
-This module imports nothing beyond the standard library and the models when imported; segno,
-requests, tqdm and IPython are imported when needed. Nothing is printed: displays go through
-IPython's display machinery, and only when IPython is running.
+The models import this module only when a session or item is shown, and it imports segno,
+tqdm and IPython only when they are needed. Nothing is printed: displays go through IPython's
+display machinery, and only when IPython is running.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import importlib.util
 import logging
 import threading
 from collections.abc import Callable, Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -165,22 +166,26 @@ def _is_web_link(uri: str) -> bool:
 # QR code
 
 
-def _qr_image(uri: str, side: int = 164) -> tuple[str, int] | None:
-    """(PNG data URI, its width in pixels) of a QR code of ``uri``; None without segno."""
+def _qr_image(uri: str, side: int = 164) -> tuple[str, int] | str:
+    """(PNG data URI, its width in pixels) of a QR code of ``uri``, or why there is none."""
     try:
         import segno
     except ImportError:
-        return None
-    code = segno.make(uri, micro=False)
+        return f"No QR code: {QR_MISSING_HINT} to scan the link with a phone."
+    try:
+        code = segno.make(uri, micro=False)
+    except segno.DataOverflowError:
+        return f"No QR code: the link is too long for one ({len(uri)} characters)."
     modules = int(code.symbol_size(scale=1, border=4)[0])
     scale = max(2, side // modules)  # whole pixels per module keep the edges sharp
     return str(code.png_data_uri(scale=scale, border=4)), modules * scale
 
 
 def qr_png_data_uri(uri: str) -> str | None:
-    """A ``data:image/png;base64,...`` QR code of ``uri``, or ``None`` when segno is missing."""
+    """A ``data:image/png;base64,...`` QR code of ``uri``; ``None`` without segno, or when
+    ``uri`` is too long for a QR code."""
     image = _qr_image(uri)
-    return None if image is None else image[0]
+    return None if isinstance(image, str) else image[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -265,11 +270,8 @@ def session_html(
     figure = ""
     if qr and can_pick:
         image = _qr_image(uri)
-        if image is None:
-            figure = (
-                '<div style="max-width:180px;color:#57606a;font-size:12px">No QR code: '
-                f"<code>{_e(QR_MISSING_HINT)}</code> to scan the link with a phone.</div>"
-            )
+        if isinstance(image, str):
+            figure = f'<div style="max-width:180px;color:#57606a;font-size:12px">{_e(image)}</div>'
         else:
             data_uri, side = image
             figure = (
@@ -521,17 +523,37 @@ class ItemGrid:
     def __len__(self) -> int:
         return len(self.items)
 
-    def load(self, progress: Callable[[int, int], None] | None = None) -> ItemGrid:
-        """Fetch every thumbnail now (once); ``progress(done, total)`` after each."""
+    def load(
+        self, progress: Callable[[int, int], None] | None = None, *, workers: int = 4
+    ) -> ItemGrid:
+        """Fetch every thumbnail now (once), ``workers`` at a time, keeping the items' order.
+
+        ``progress(done, total)`` is called on this thread after each thumbnail. ``fetch``
+        must be safe to call from several threads when ``workers`` > 1 (a
+        :class:`ThumbnailFetcher` is: each thread gets its own HTTP session).
+        """
         if self._cells is not None:
             return self
-        cells: list[_Cell] = []
         total = len(self.items)
-        for index, item in enumerate(self.items, 1):
-            cells.append(self._cell(item))
-            if progress is not None:
-                progress(index, total)
-        self._cells = cells
+        cells: list[_Cell | None] = [None] * total
+        if workers <= 1 or total <= 1:
+            for index, item in enumerate(self.items):
+                cells[index] = self._cell(item)
+                if progress is not None:
+                    progress(index + 1, total)
+        else:
+            with ThreadPoolExecutor(min(workers, total), "picker-thumbnails") as pool:
+                futures = {pool.submit(self._cell, item): i for i, item in enumerate(self.items)}
+                try:
+                    for done, future in enumerate(as_completed(futures), 1):
+                        cells[futures[future]] = future.result()
+                        if progress is not None:
+                            progress(done, total)
+                except BaseException:  # KeyboardInterrupt too: start no more fetches
+                    for future in futures:
+                        future.cancel()
+                    raise
+        self._cells = [cell for cell in cells if cell is not None]
         return self
 
     def _cell(self, item: PickedMediaItem) -> _Cell:
@@ -758,6 +780,7 @@ def pick(
     timeout: float | timedelta | None = 600,
     folder: str | os.PathLike[str] | None = None,
     fetch: Fetch | None = None,
+    credentials: Any = None,
     allowed_hosts: HostAllowlist | Collection[str] = DEFAULT_ALLOWED_HOSTS,
     display: bool = True,
     progress: bool = True,
@@ -778,8 +801,11 @@ def pick(
         folder: also download the picked items there with
             :class:`picker_discovery.media.Downloader` (originals; videos still processing are
             skipped), before the session is deleted. See ``Picked.downloads``.
-        fetch: fetches thumbnails; by default a :class:`ThumbnailFetcher` on the client's
+        fetch: fetches thumbnails; by default a :class:`ThumbnailFetcher` on the
             credentials, sending the token only to ``allowed_hosts``.
+        credentials: for thumbnails and downloads; by default those the client was built
+            with. A client over a bare ``http=`` transport has none: then the grid shows names
+            only, and ``folder`` raises ``ValueError``.
         allowed_hosts: where thumbnails may be fetched with the token.
         display: show the session (with a live status) and the grid, when running in IPython.
         progress: show progress while thumbnails load and items download: a tqdm bar
@@ -809,7 +835,8 @@ def pick(
         final = client.wait_for_selection(session, timeout=timeout, on_poll=polled, cancel=cancel)
         shown.show(SessionView(final, note="listing the picked items…", now=clock.now()))
         items = client.list_media_items(final)
-        credentials = _credentials_of(client)
+        if credentials is None:
+            credentials = _credentials_of(client)
         if fetch is None and credentials is not None:
             fetch = ThumbnailFetcher(credentials, allowed_hosts=allowlist)
         grid = ItemGrid(items, fetch)

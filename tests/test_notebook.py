@@ -444,3 +444,33 @@ def test_pick_downloads_to_a_folder_before_deleting_the_session(
     assert len(done) + len(result.downloads.skipped) == 4
     assert done and all(d.path.parent == tmp_path and d.path.stat().st_size == d.size for d in done)
     assert picker_emulator.backend.sessions() == []
+
+
+def test_thumbnails_load_in_parallel_and_keep_the_items_order() -> None:
+    import random
+    import time
+
+    threads: set[str] = set()
+    progress: list[tuple[int, int]] = []
+
+    def fetch(url: str) -> Thumbnail:
+        threads.add(threading.current_thread().name)
+        time.sleep(random.uniform(0, 0.02))
+        return Thumbnail(url.encode(), "image/png")
+
+    items = [item(f"https://lh3.googleusercontent.com/{n}", f"{n}.jpg") for n in range(20)]
+    grid = ItemGrid(items, fetch).load(lambda done, total: progress.append((done, total)))
+    sources = [img["src"] for img in Page(grid._repr_html_()).find("img")]
+    assert [data_uri_bytes(src)[1] for src in sources] == [
+        f"https://lh3.googleusercontent.com/{n}=w256-h256-c".encode() for n in range(20)
+    ]
+    assert progress == [(n, 20) for n in range(1, 21)]
+    assert len(threads) > 1
+
+
+def test_a_uri_too_long_for_a_qr_code_still_gets_its_link() -> None:
+    uri = URI + "?" + "x" * 3000
+    page = Page(notebook.session_html(session(pickerUri=uri), now=NOW))
+    assert [a["href"] for a in page.find("a")] == [uri]
+    assert page.find("img") == []
+    assert "too long" in "".join(page.text)
