@@ -1,9 +1,10 @@
-"""Per-user directories on each platform (a leaf: no other project import)."""
+"""Per-user directories, and writing files there safely (a leaf: no other project import)."""
 
 from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 APP = "picker-discovery"
@@ -30,3 +31,23 @@ def user_config_dir() -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / APP
     return _xdg("XDG_CONFIG_HOME", ".config") / APP
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a temporary file renamed into place.
+
+    A reader sees the old file or the new one, never a half-written one; a failure (or an
+    interruption) leaves no temporary file behind. The file is created with mode 0600 (by
+    ``mkstemp``), so a secret written this way is never readable by others.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import uuid
 import webbrowser
 from collections.abc import Callable
@@ -116,18 +115,7 @@ def save_credentials(
     """Write ``credentials`` as an authorized-user JSON file readable by its owner only."""
     path = Path(token_path) if token_path is not None else default_token_path()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    data = credentials.to_json().encode("utf-8")
-    # mkstemp creates the file with mode 0600, so the token is never readable by others.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _dirs.write_atomically(path, credentials.to_json().encode("utf-8"))  # mode 0600
     logger.info("stored the OAuth token at %s", path)
     return path
 

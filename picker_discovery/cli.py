@@ -267,6 +267,135 @@ def _items_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- pick: the whole job for a person --------------------------------------------------------
+
+MEDIA_HOSTS_ENV = "PICKER_DISCOVERY_MEDIA_HOSTS"
+
+
+def _qr_text(uri: str) -> str | None:
+    """The URI as a QR code drawn with text, or None without the ``cli`` extra (segno)."""
+    try:
+        import segno
+    except ImportError:
+        return None
+    import io
+
+    out = io.StringIO()
+    segno.make(uri, error="m").terminal(out=out, compact=True)
+    return out.getvalue()
+
+
+class _StatusLine:
+    """One line on stderr rewritten in place on a terminal; plain lines elsewhere."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self._width = 0
+
+    def show(self, text: str) -> None:
+        if self.tty:
+            sys.stderr.write("\r" + text.ljust(self._width))
+            self._width = len(text)
+            sys.stderr.flush()
+
+    def done(self, text: str) -> None:
+        if self.tty:
+            sys.stderr.write("\r" + " " * self._width + "\r")
+        print(text, file=sys.stderr)
+
+
+def _progress_bar(total_items: int | None) -> tuple[Any, Callable[[Any], None]]:
+    """A tqdm bar of bytes across all items, and the Progress callback that feeds it."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None, lambda progress: None
+    bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc="downloading", file=sys.stderr)
+    seen: dict[str, int] = {}
+
+    def update(progress: Any) -> None:
+        step = progress.bytes_done - seen.get(progress.item_id, 0)
+        seen[progress.item_id] = progress.bytes_done
+        total = progress.items_total or total_items
+        bar.set_description(f"{progress.items_done}/{total or '?'} items", refresh=False)
+        bar.update(step)
+
+    return bar, update
+
+
+def _pick(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from picker_discovery.media import Size
+
+    size = None
+    if args.size:
+        width, _, height = args.size.lower().partition("x")
+        if not (width.isdigit() and height.isdigit()):
+            raise CommandError(f"--size must look like 1024x768, not {args.size!r}", EXIT_USAGE)
+        size = Size(int(width), int(height), crop=args.crop)
+    folder = Path(args.dest)
+    media_hosts = [h for h in (args.media_host or []) if h]
+    client = _client(args)
+    status = _StatusLine()
+    with client.picking_session(max_item_count=args.max_items) as session:
+        uri = session.picker_uri or ""
+        if args.autoclose and uri:
+            uri = uri.rstrip("/") + "/autoclose"
+        print(f"Pick your photos here:\n  {uri}", file=sys.stderr)
+        qr = _qr_text(uri) if not args.no_qr else None
+        if qr:
+            print(qr, file=sys.stderr)
+        polls = 0
+
+        def on_poll(state: Any) -> None:
+            nonlocal polls
+            polls += 1
+            left = ""
+            config = state.polling_config
+            if config is not None and config.timeout_in is not None:
+                left = f", {config.timeout_in.total_seconds():.0f} s left"
+            status.show(f"waiting for your pick (checked {polls} times{left})...")
+
+        picked = client.wait_for_selection(session, timeout=args.timeout, on_poll=on_poll)
+        status.done("picked; downloading" if picked.media_items_set else "")
+        bar, progress = _progress_bar(None)
+        try:
+            result = client.download_session(
+                session,
+                folder,
+                size=size,
+                not_ready=args.not_ready,
+                media_hosts=media_hosts,
+                workers=args.workers,
+                progress=progress,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+    summary = {
+        "session": session.id,
+        "folder": str(folder),
+        "downloaded": [
+            {"id": d.item_id, "path": str(d.path), "bytes": d.size} for d in result.downloaded
+        ],
+        "skipped": [
+            {"id": s.item_id, "reason": s.reason.value, "detail": s.detail} for s in result.skipped
+        ],
+        "failed": [
+            {"id": f.item_id, "filename": f.filename, "reason": f.reason} for f in result.failed
+        ],
+    }
+    lines = [f"downloaded {len(result.downloaded)} file(s) into {folder}"]
+    lines += [f"  skipped {s.item_id}: {s.detail}" for s in result.skipped]
+    lines += [f"  FAILED {f.filename or f.item_id}: {f.reason}" for f in result.failed]
+    if result.listing_error is not None:
+        lines.append(f"  listing the session failed: {result.listing_error}")
+    lines.append(f"deleted session {session.id}")
+    emit(args, summary, "\n".join(lines))
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
 # -- the emulator and the demo ---------------------------------------------------------------
 
 
@@ -287,8 +416,11 @@ def _emulator(args: argparse.Namespace) -> int:
         print(f"Picker emulator on {emulator.url} (media {emulator.media_url})", flush=True)
         print(f"discovery document: {emulator.discovery_url}", flush=True)
         print("controls under /_control/; Ctrl-C stops", flush=True)
+        print("try, in another shell:", flush=True)
         print(
-            f"try: picker-discovery --endpoint {emulator.url} sessions create",
+            f"  {ENDPOINT_ENV}={emulator.url} {TOKEN_ENV}=emulator-token "
+            f"{MEDIA_HOSTS_ENV}={emulator.media_url.rstrip('/')} picker-discovery pick "
+            "--dest picked/",
             flush=True,
         )
         try:
@@ -437,6 +569,40 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument(
         "--missing-ok", action="store_true", help="succeed when the session is already gone"
     )
+    pick = command(
+        commands,
+        "pick",
+        "create a session, wait for your pick, download it, delete the session",
+        _pick,
+        talks_to_api=True,
+    )
+    pick.add_argument("--dest", default=".", metavar="FOLDER", help="where files go (default .)")
+    pick.add_argument("--max-items", type=int, metavar="N", help="the most items to pick")
+    pick.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="give up waiting after this long"
+    )
+    pick.add_argument("--size", metavar="WxH", help="download images scaled into this box")
+    pick.add_argument("--crop", action="store_true", help="with --size, crop to exactly it")
+    pick.add_argument(
+        "--not-ready",
+        choices=["skip", "wait", "fail"],
+        default="skip",
+        help="videos still processing: skip them (default), wait for them, or fail",
+    )
+    pick.add_argument("--workers", type=int, default=4, help="downloads at once (default 4)")
+    pick.add_argument("--no-qr", action="store_true", help="do not draw the QR code")
+    pick.add_argument(
+        "--autoclose", action="store_true", help="let the Photos tab close itself when done"
+    )
+    pick.add_argument(
+        "--media-host",
+        action="append",
+        default=[h for h in os.environ.get(MEDIA_HOSTS_ENV, "").split(",") if h],
+        metavar="ORIGIN",
+        help="also send the token to this media origin, e.g. an emulator's "
+        f"http://127.0.0.1:PORT (repeatable; default ${MEDIA_HOSTS_ENV})",
+    )
+
     items = group("items", "list the items picked in a session")
     listing = command(
         items, "list", "list every picked item, all pages", _items_list, talks_to_api=True

@@ -37,20 +37,20 @@ import re
 import threading
 import unicodedata
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
+from picker_discovery._paging import iter_pages
 from picker_discovery.clock import Clock, SystemClock
 from picker_discovery.discovery import SCOPE
 from picker_discovery.errors import (
     PickerError,
     PickingCancelled,
     PickingTimeout,
-    RepeatedPageToken,
     SessionNotFound,
     from_http_error,
 )
@@ -62,6 +62,9 @@ from picker_discovery.models import (
 )
 from picker_discovery.retry import RetryPolicy, is_transport_error, is_unsent_error
 from picker_discovery.service import build
+
+if TYPE_CHECKING:
+    from picker_discovery.media import Downloaded, Downloader, DownloadResult, Size, Skipped
 
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
@@ -143,13 +146,19 @@ def _session_id_of(session: object) -> str:
     return check_session_id(session)
 
 
+def _scoped(credentials: Any) -> Any:
+    """``credentials`` with the picker scope, where they need scopes (service accounts)."""
+    import google.auth.credentials
+
+    return google.auth.credentials.with_scopes_if_required(credentials, [SCOPE])
+
+
 def _authorized_http_factory(credentials: Any) -> Callable[[], Any]:
     """A factory of per-thread transports: ``AuthorizedHttp`` over a fresh ``httplib2.Http``."""
-    import google.auth.credentials
     import google_auth_httplib2
     from googleapiclient.http import build_http
 
-    scoped = google.auth.credentials.with_scopes_if_required(credentials, [SCOPE])
+    scoped = _scoped(credentials)
 
     def factory() -> Any:
         return google_auth_httplib2.AuthorizedHttp(scoped, http=build_http())
@@ -204,6 +213,10 @@ class PickerClient:
                     http_factory = _authorized_http_factory(credentials)
         elif credentials is not None or http is not None or client_options is not None:
             raise ValueError("pass either a service or the arguments to build one, not both")
+        if credentials is None:
+            # A service built from credentials carries them on its AuthorizedHttp.
+            credentials = getattr(getattr(service, "_http", None), "credentials", None)
+        self._credentials = _scoped(credentials) if credentials is not None else None
         self._service = service
         self._http_factory = http_factory
         self._local = threading.local()
@@ -539,27 +552,101 @@ class PickerClient:
         return self._pages(sid, size)
 
     def _pages(self, sid: str, size: int) -> Iterator[PickedMediaItem]:
-        token: str | None = None
-        seen: set[str] = set()
-        pages = 0
-        while True:
-            params: dict[str, Any] = {"sessionId": sid, "pageSize": size}
-            if token:
-                params["pageToken"] = token
-            request = self._service.mediaItems().list(**params)
-            data = self._execute("mediaItems.list", request, session_id=sid)
-            page = ListMediaItemsResponse.from_dict(data)
-            pages += 1
-            yield from page.media_items
-            token = page.next_page_token
-            if not token:
-                return
-            if token in seen:
-                raise RepeatedPageToken(sid, token, pages=pages)
-            seen.add(token)
+        for page in iter_pages(sid, lambda token: self._list_page(sid, token, size)):
+            yield from ListMediaItemsResponse.from_dict(page).media_items
+
+    def _list_page(self, sid: str, token: str | None, size: int = MAX_PAGE_SIZE) -> Any:
+        """One ``mediaItems.list`` call, retried as the policy says; the answer as a dict."""
+        params: dict[str, Any] = {"sessionId": sid, "pageSize": size}
+        if token:
+            params["pageToken"] = token
+        request = self._service.mediaItems().list(**params)
+        return self._execute("mediaItems.list", request, session_id=sid)
 
     def list_media_items(
         self, session_id: PickingSession | str, page_size: int = MAX_PAGE_SIZE
     ) -> list[PickedMediaItem]:
         """Every picked item of a session, from all pages. See :meth:`iter_media_items`."""
         return list(self.iter_media_items(session_id, page_size))
+
+    # -- bytes -----------------------------------------------------------------------------
+
+    def downloader(self, *, media_hosts: Iterable[str] = (), **options: Any) -> Downloader:
+        """A :class:`~picker_discovery.media.Downloader` sending this client's credentials.
+
+        The token goes only to Google's content hosts (``*.googleusercontent.com``) and the
+        origins in ``media_hosts`` (an emulator's media origin, say). ``options`` are the
+        downloader's (``workers``, ``retry``, ``progress``, ``url_lifetime``, ...).
+
+        Raises:
+            PickerError: the client has no credentials to fetch bytes with (it was given a
+                bare ``http`` or a service without credentials).
+        """
+        from picker_discovery.media import DEFAULT_ALLOWED_HOSTS, Downloader
+
+        if self._credentials is None:
+            raise PickerError(
+                "this client has no credentials to fetch media bytes with: build it with "
+                "credentials=..., or make a picker_discovery.media.Downloader yourself"
+            )
+        if not isinstance(self._clock, SystemClock):
+            options.setdefault("clock", self._clock.monotonic)
+            options.setdefault("sleep", self._clock.sleep)
+        allowed = [*DEFAULT_ALLOWED_HOSTS, *media_hosts]
+        return Downloader(self._credentials, allowed_hosts=allowed, **options)
+
+    def download_session(
+        self,
+        session: PickingSession | str,
+        folder: str | os.PathLike[str],
+        *,
+        size: Size | None = None,
+        not_ready: Literal["skip", "wait", "fail"] = "skip",
+        fail_fast: bool = False,
+        media_hosts: Iterable[str] = (),
+        **options: Any,
+    ) -> DownloadResult:
+        """Download every picked item of a session into ``folder``; see :mod:`~.media`.
+
+        The session is listed page by page as downloads proceed (and again when baseUrls
+        expire), through this client, so listing is retried as its policy says.
+        ``options`` go to :meth:`downloader`.
+        """
+        sid = _session_id_of(session)
+        downloader = self.downloader(media_hosts=media_hosts, **options)
+        return downloader.download_session(
+            sid,
+            folder,
+            lambda session_id, token: self._list_page(session_id, token),
+            size=size,
+            not_ready=not_ready,
+            fail_fast=fail_fast,
+        )
+
+    def download(
+        self,
+        item: PickedMediaItem,
+        folder: str | os.PathLike[str],
+        *,
+        session: PickingSession | str | None = None,
+        size: Size | None = None,
+        not_ready: Literal["skip", "wait", "fail"] = "fail",
+        media_hosts: Iterable[str] = (),
+        **options: Any,
+    ) -> Downloaded | Skipped:
+        """Download one picked item into ``folder``.
+
+        Given its ``session``, an expired baseUrl is renewed by listing the session again.
+
+        Raises:
+            MediaError: the item could not be downloaded (see :mod:`picker_discovery.errors`).
+        """
+        relist = None
+        if session is not None:
+            sid = _session_id_of(session)
+
+            def relist() -> Iterator[PickedMediaItem]:
+                return self._pages(sid, MAX_PAGE_SIZE)
+
+        downloader = self.downloader(media_hosts=media_hosts, **options)
+        return downloader.download(item, folder, relist=relist, size=size, not_ready=not_ready)

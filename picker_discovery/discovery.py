@@ -23,7 +23,6 @@ import http.client as http_client
 import json
 import logging
 import os
-import tempfile
 import threading
 import urllib.parse
 from collections.abc import Collection, Mapping
@@ -302,24 +301,10 @@ def refresh(
     validate_document(document, url, allowed_hosts=allowed_hosts)
     if not document.get("auth", {}).get("oauth2", {}).get("scopes"):
         document["auth"] = copy.deepcopy(dict(SCOPE_BLOCK))
-    _write_atomically(target, json.dumps(document, indent=2, sort_keys=True).encode() + b"\n")
+    _dirs.write_atomically(target, json.dumps(document, indent=2, sort_keys=True).encode() + b"\n")
     logger.info(
         "stored the refreshed discovery document (revision %s) at %s",
         document.get("revision"),
         target,
     )
     return target
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -61,12 +61,10 @@ is ever logged.
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import json
 import logging
 import mimetypes
 import os
-import random
 import re
 import secrets
 import threading
@@ -75,7 +73,6 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
@@ -85,6 +82,7 @@ import requests
 import urllib3.util
 from google.auth.exceptions import RefreshError
 
+from picker_discovery._paging import iter_pages
 from picker_discovery.errors import (
     IncompleteDownload,
     MediaError,
@@ -92,9 +90,9 @@ from picker_discovery.errors import (
     MediaNotReady,
     MediaProcessingFailed,
     MediaUrlExpired,
-    PickerError,
     UntrustedMediaHost,
 )
+from picker_discovery.retry import RetryPolicy
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
@@ -110,8 +108,6 @@ __all__ = [
     "ListedItem",
     "Progress",
     "ProgressCallback",
-    "RetryPolicyLike",
-    "SimpleRetry",
     "Size",
     "SkipReason",
     "Skipped",
@@ -239,25 +235,18 @@ def iter_media_items(
     """Yield a session's items page by page, each stamped with when its page was asked for.
 
     Pages are fetched lazily, as the items are consumed. A page token seen twice ends the
-    listing with a :class:`~picker_discovery.errors.PickerError` rather than looping forever.
+    listing with :class:`~picker_discovery.errors.RepeatedPageToken` rather than looping.
     """
-    token: str | None = None
-    seen: set[str] = set()
-    while True:
+    stamp = 0.0
+
+    def fetch(token: str | None) -> Mapping[str, Any]:
+        nonlocal stamp
         stamp = clock()
-        page = list_page(session_id, token)
+        return list_page(session_id, token)
+
+    for page in iter_pages(session_id, fetch):
         for raw in page.get("mediaItems") or ():
             yield ListedItem(raw, stamp)
-        next_token = page.get("nextPageToken")
-        if not next_token:
-            return
-        if next_token in seen:
-            raise PickerError(
-                f"mediaItems.list for session {session_id!r} returned page token "
-                f"{next_token!r} twice; stopped listing to avoid an endless loop"
-            )
-        seen.add(next_token)
-        token = next_token
 
 
 # --------------------------------------------------------------------------------------------
@@ -537,101 +526,6 @@ class HostAllowlist:
 
 # --------------------------------------------------------------------------------------------
 # Retries
-
-
-class RetryPolicyLike(Protocol):
-    """What the downloader asks of a retry policy: the shape of ``RetryPolicy.retry_delay``.
-
-    ``retry_delay`` is asked after failed attempt number ``attempt`` (1-based), with the
-    ``status`` and ``headers`` of an error answer, or the ``exception`` of a transport failure
-    (always a builtin ``ConnectionError``: the downloader decides what counts as a dropped
-    connection). It returns the seconds to wait before the next attempt, or ``None`` to give
-    up. The downloader sleeps (with its ``sleep``) and counts. ``picker_discovery.retry``'s
-    ``RetryPolicy`` has this method, so it can be passed as it is.
-    """
-
-    def retry_delay(
-        self,
-        attempt: int,
-        *,
-        status: int | None = None,
-        headers: Mapping[str, Any] | None = None,
-        exception: BaseException | None = None,
-    ) -> float | None: ...
-
-
-@dataclass(frozen=True)
-class SimpleRetry:
-    """The default retry policy for bytes, a small stand-in for ``RetryPolicy`` (same fields).
-
-    Waits ``initial_delay * multiplier**(attempt-1)``, capped at ``max_delay``, plus up to
-    ``jitter`` of itself at random; never less than a ``Retry-After`` (seconds or an HTTP date),
-    and never less than ``rate_limit_delay`` after a 429 (Google asks for 30 s). A Retry-After
-    longer than ``max_retry_after`` ends the retries. Gives up after ``max_attempts`` attempts
-    in all. ``random`` is injectable for predictable jitter in tests.
-    """
-
-    max_attempts: int = 5
-    initial_delay: float = 1.0
-    multiplier: float = 2.0
-    max_delay: float = 32.0
-    jitter: float = 0.1
-    rate_limit_delay: float = 30.0
-    max_retry_after: float = 300.0
-    retry_statuses: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
-    random: Callable[[], float] = field(default=random.random, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
-            raise TypeError(f"max_attempts must be an int, not {self.max_attempts!r}")
-        if self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts}")
-
-    def retry_delay(
-        self,
-        attempt: int,
-        *,
-        status: int | None = None,
-        headers: Mapping[str, Any] | None = None,
-        exception: BaseException | None = None,
-    ) -> float | None:
-        if attempt >= self.max_attempts:
-            return None
-        if exception is None and status not in self.retry_statuses:
-            return None
-        delay = min(self.max_delay, self.initial_delay * self.multiplier ** (attempt - 1))
-        delay *= 1.0 + self.jitter * self.random()
-        asked = _retry_after(_header(headers, "Retry-After")) if exception is None else None
-        if asked is not None:
-            if asked > self.max_retry_after:
-                return None
-            delay = max(delay, asked)
-        if status == 429:
-            delay = max(delay, self.rate_limit_delay)
-        return delay
-
-
-def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
-    for key, value in (headers or {}).items():
-        if isinstance(key, str) and key.lower() == name.lower():
-            return str(value)
-    return None
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds asked by a Retry-After value (delay seconds or an HTTP date), else None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 # --------------------------------------------------------------------------------------------
@@ -978,8 +872,8 @@ class Downloader:
             thread), e.g. ``lambda: AuthorizedSession(creds)``.
         allowed_hosts: a :class:`HostAllowlist` or its entries; only these receive the token.
         workers: how many items download at once (a bounded thread pool).
-        retry: the retry policy for bytes (:class:`SimpleRetry` by default;
-            ``picker_discovery.retry.RetryPolicy`` fits too).
+        retry: the :class:`~picker_discovery.retry.RetryPolicy` for bytes (the default one:
+            5 attempts, backoff from 1 s, ``Retry-After`` honoured, 30 s after a 429).
         progress: called with a :class:`Progress` after each chunk and each finished item,
             from worker threads but never two calls at once. An exception it raises fails the
             item being downloaded.
@@ -1005,7 +899,7 @@ class Downloader:
         session_factory: Callable[[], requests.Session] | None = None,
         allowed_hosts: HostAllowlist | Iterable[str] = DEFAULT_ALLOWED_HOSTS,
         workers: int = 4,
-        retry: RetryPolicyLike | None = None,
+        retry: RetryPolicy | None = None,
         progress: ProgressCallback | None = None,
         url_lifetime: float = 55 * 60,
         wait_interval: float = 10.0,
@@ -1036,7 +930,7 @@ class Downloader:
             else HostAllowlist(allowed_hosts)
         )
         self.workers = workers
-        self.retry: RetryPolicyLike = retry if retry is not None else SimpleRetry()
+        self.retry = retry if retry is not None else RetryPolicy()
         self._progress = progress
         self.url_lifetime = url_lifetime
         self.wait_interval = wait_interval

@@ -117,3 +117,41 @@ def test_autoclose_closes_the_tab(browser: Any) -> None:
         browser.switch_to.window(opener)
         got = service.sessions().get(sessionId=session["id"]).execute()
         assert got["mediaItemsSet"] is True
+
+
+def test_a_person_picks_in_the_browser_while_the_client_waits_then_downloads(
+    browser: Any, tmp_path: Any
+) -> None:
+    """The whole job with a real browser: the client's wait ends when Done is pressed."""
+    import threading
+
+    from google.oauth2.credentials import Credentials
+    from selenium.webdriver.common.by import By
+
+    from picker_discovery import PickerClient
+
+    with Emulator(poll_interval="0.2s") as emulator:
+        client = PickerClient(
+            credentials=Credentials(token=TOKEN), client_options={"api_endpoint": emulator.url}
+        )
+        with client.picking_session(max_item_count=3) as session:
+            waited: list[Any] = []
+            waiter = threading.Thread(
+                target=lambda: waited.append(client.wait_for_selection(session, timeout=60))
+            )
+            waiter.start()
+            assert session.picker_uri is not None
+            browser.get(session.picker_uri)
+            boxes = browser.find_elements(By.CSS_SELECTOR, "input[name=item]")
+            for box in boxes[:3]:
+                box.click()
+            browser.find_element(By.ID, "done").click()
+            wait_for(browser, lambda d: d.title == "Done")
+            waiter.join(timeout=30)
+            assert not waiter.is_alive() and waited[0].media_items_set
+            result = client.download_session(
+                session, tmp_path, media_hosts=[emulator.media_url.rstrip("/")]
+            )
+        assert result.ok and len(result.downloaded) + len(result.skipped) == 3
+        assert all(d.path.exists() for d in result.downloaded)
+        assert emulator.backend.sessions(TOKEN) == []

@@ -29,11 +29,11 @@ from picker_discovery.media import (
     Downloader,
     ListedItem,
     Progress,
-    SimpleRetry,
     Size,
     Skipped,
     SkipReason,
 )
+from picker_discovery.retry import RetryPolicy
 from tests.media_server import PNG, MediaServer, digest
 
 TOKEN = "test-token"
@@ -68,7 +68,7 @@ class Sleeps(list[float]):
 def make(server: MediaServer, sleeps: Sleeps | None = None, **kwargs: Any) -> Downloader:
     sleeps = sleeps if sleeps is not None else Sleeps()
     kwargs.setdefault("allowed_hosts", [server.origin])
-    kwargs.setdefault("retry", SimpleRetry(max_attempts=3, random=lambda: 0.0))
+    kwargs.setdefault("retry", RetryPolicy(max_attempts=3, random=lambda: 0.0))
     kwargs.setdefault("sleep", sleeps)
     return Downloader(session_factory=session_factory, **kwargs)
 
@@ -877,13 +877,10 @@ def test_constructor_checks() -> None:
         Downloader(session_factory=session_factory, url_lifetime=0)
 
 
-def test_the_project_retry_policy_fits_once_merged(server: MediaServer, tmp_path: Path) -> None:
-    """picker_discovery.retry.RetryPolicy (branch flow) must work as ``retry=`` as it is.
-
-    Skipped until that module is on this branch; after the merge it runs.
-    """
-    retry = pytest.importorskip("picker_discovery.retry")
-    policy = retry.RetryPolicy(max_attempts=3, jitter=0.0)
+def test_drops_503_and_429_on_one_run_follow_the_retry_policy(
+    server: MediaServer, tmp_path: Path
+) -> None:
+    policy = RetryPolicy(max_attempts=3, jitter=0.0)
     items = [photo(server, "p1", "a.jpg", 1_000_000), photo(server, "p2", "b.jpg")]
     server.items["p1"].faults = [("drop", 300_000)]
     server.items["p2"].faults = [("status", 503, {"Retry-After": "7"}), ("status", 429)]

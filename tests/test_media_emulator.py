@@ -19,9 +19,7 @@ import pytest
 from google.oauth2.credentials import Credentials
 
 from picker_discovery.media import Downloader, SkipReason
-
-emulator = pytest.importorskip("picker_discovery.testing.emulator")
-library = pytest.importorskip("picker_discovery.testing.library")
+from picker_discovery.testing import emulator, library
 
 TOKEN = "alice"
 SMALL = 150_000  # keeps the run fast; the generated sizes reach 40 MiB

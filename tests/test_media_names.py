@@ -13,7 +13,6 @@ from picker_discovery.media import (
     MAX_NAME_BYTES,
     HostAllowlist,
     ListedItem,
-    SimpleRetry,
     Size,
     extension_for,
     iter_media_items,
@@ -267,38 +266,7 @@ def test_allowlist_refuses_bad_entries(entry: str) -> None:
         HostAllowlist([entry])
 
 
-# -- retry policy and listing -----------------------------------------------------------------
-
-
-def test_simple_retry_backoff_and_retry_after() -> None:
-    policy = SimpleRetry(max_attempts=4, initial_delay=1.0, jitter=0.0)
-    dropped = ConnectionError("dropped")
-    assert [policy.retry_delay(n, exception=dropped) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, None]
-    assert policy.retry_delay(1, status=503, headers={"retry-after": "7"}) == 7.0
-    assert policy.retry_delay(1, status=503, headers={"Retry-After": "100000"}) is None
-    assert policy.retry_delay(1, status=429) == 30.0
-    assert policy.retry_delay(1, status=429, headers={"Retry-After": "45"}) == 45.0
-    assert policy.retry_delay(1, status=404) is None
-    assert policy.retry_delay(1, status=408) == 1.0
-    jittered = SimpleRetry(jitter=0.5, random=lambda: 1.0)
-    assert jittered.retry_delay(1, exception=dropped) == 1.5
-    with pytest.raises(ValueError, match="max_attempts"):
-        SimpleRetry(max_attempts=0)
-
-
-def test_retry_after_seconds_and_dates() -> None:
-    import email.utils
-    import time
-
-    from picker_discovery.media import _retry_after
-
-    assert _retry_after("7") == 7.0
-    assert _retry_after(" 120 ") == 120.0
-    assert _retry_after(None) is None and _retry_after("") is None
-    assert _retry_after("soon") is None
-    later = email.utils.formatdate(time.time() + 90, usegmt=True)
-    assert 80 <= (_retry_after(later) or 0) <= 91
-    assert _retry_after(email.utils.formatdate(time.time() - 90, usegmt=True)) == 0.0
+# -- listing -----------------------------------------------------------------
 
 
 def test_iter_media_items_is_lazy_and_stamps_pages() -> None:
@@ -327,7 +295,7 @@ def test_iter_media_items_stops_on_a_repeated_page_token() -> None:
     def list_page(session_id: str, token: str | None) -> Mapping[str, Any]:
         return {"mediaItems": [{"id": "a"}], "nextPageToken": "same"}
 
-    with pytest.raises(errors.PickerError, match="twice"):
+    with pytest.raises(errors.RepeatedPageToken, match="repeated a page token"):
         list(iter_media_items("S", list_page))
 
 
