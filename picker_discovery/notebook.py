@@ -33,7 +33,7 @@ import html
 import importlib.util
 import logging
 import threading
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -428,6 +428,25 @@ class ThumbnailFetcher:
         self.timeout = timeout
         self._local = threading.local()
 
+    @classmethod
+    def for_client(
+        cls, client: PickerClient, *, media_hosts: Iterable[str] = ()
+    ) -> ThumbnailFetcher:
+        """A fetcher sending ``client``'s credentials to Google's content hosts and
+        ``media_hosts`` (origins such as an emulator's ``media_url``), like
+        :meth:`PickerClient.downloader`.
+
+        Raises:
+            ValueError: the client has no credentials (it was built over a bare transport).
+        """
+        credentials = _credentials_of(client)
+        if credentials is None:
+            raise ValueError(
+                "this client has no credentials to fetch thumbnails with: build it with "
+                "credentials=..., or pass ThumbnailFetcher(credentials) yourself"
+            )
+        return cls(credentials, allowed_hosts=[*DEFAULT_ALLOWED_HOSTS, *media_hosts])
+
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
@@ -702,8 +721,8 @@ class _Display:
 
 
 def _credentials_of(client: PickerClient) -> Any:
-    http = getattr(client.service, "_http", None)
-    return getattr(http, "credentials", None)
+    """The credentials the client sends (it keeps them for its downloader), or None."""
+    return getattr(client, "_credentials", None)
 
 
 class _Progress:
@@ -744,35 +763,6 @@ def _ignore(text: str) -> None:
     del text
 
 
-def _download(
-    client: PickerClient,
-    session: PickingSession,
-    items: list[PickedMediaItem],
-    folder: str | os.PathLike[str],
-    credentials: Any,
-    allowlist: HostAllowlist,
-    bar: _Progress,
-) -> DownloadResult:
-    """Download ``items`` with the media module's Downloader, a progress bar per item."""
-    from picker_discovery.media import Downloader, Progress
-
-    if credentials is None:
-        raise ValueError(
-            "pick(folder=...) needs the client's credentials to download; build the client "
-            "with credentials= (a client over a bare http= transport has none)"
-        )
-
-    def report(update: Progress) -> None:
-        bar.update(update.items_done)
-
-    downloader = Downloader(credentials, allowed_hosts=allowlist, progress=report)
-    sid = session.id or ""
-    try:
-        return downloader.download_items(items, folder, relist=lambda: client.list_media_items(sid))
-    finally:
-        bar.close()
-
-
 def pick(
     client: PickerClient,
     *,
@@ -781,7 +771,7 @@ def pick(
     folder: str | os.PathLike[str] | None = None,
     fetch: Fetch | None = None,
     credentials: Any = None,
-    allowed_hosts: HostAllowlist | Collection[str] = DEFAULT_ALLOWED_HOSTS,
+    media_hosts: Iterable[str] = (),
     display: bool = True,
     progress: bool = True,
     on_poll: Callable[[PickingSession], None] | None = None,
@@ -799,23 +789,23 @@ def pick(
         timeout: give up waiting after this long (``PickingTimeout``); None waits as long as
             the service allows.
         folder: also download the picked items there with
-            :class:`picker_discovery.media.Downloader` (originals; videos still processing are
+            :meth:`PickerClient.download_session` (originals; videos still processing are
             skipped), before the session is deleted. See ``Picked.downloads``.
         fetch: fetches thumbnails; by default a :class:`ThumbnailFetcher` on the
-            credentials, sending the token only to ``allowed_hosts``.
-        credentials: for thumbnails and downloads; by default those the client was built
-            with. A client over a bare ``http=`` transport has none: then the grid shows names
-            only, and ``folder`` raises ``ValueError``.
-        allowed_hosts: where thumbnails may be fetched with the token.
+            credentials, sending the token only to ``*.googleusercontent.com`` (https) and
+            ``media_hosts``.
+        credentials: for thumbnails; by default those the client was built with. A client
+            over a bare ``http=`` transport has none: then the grid shows names only.
+        media_hosts: origins besides Google's content hosts that may receive the token, for
+            thumbnails and downloads: an emulator's ``media_url``, say.
         display: show the session (with a live status) and the grid, when running in IPython.
         progress: show progress while thumbnails load and items download: a tqdm bar
             (``tqdm.auto``), or in a notebook without ipywidgets a count in the live
             session display.
         on_poll, cancel: passed on to :meth:`PickerClient.wait_for_selection`.
     """
-    allowlist = (
-        allowed_hosts if isinstance(allowed_hosts, HostAllowlist) else HostAllowlist(allowed_hosts)
-    )
+    hosts = list(media_hosts)
+    allowlist = HostAllowlist([*DEFAULT_ALLOWED_HOSTS, *hosts])  # checks the entries now
     shown = _Display(display)
     clock = client.clock
     with client.picking_session(max_item_count=max_items) as session:
@@ -854,7 +844,15 @@ def pick(
         downloads = None
         if folder is not None:
             bar = _Progress(progress, len(items), "downloads", live)
-            downloads = _download(client, final, items, folder, credentials, allowlist, bar)
+            try:
+                downloads = client.download_session(
+                    final,
+                    folder,
+                    media_hosts=hosts,
+                    progress=lambda update: bar.update(update.items_done),
+                )
+            finally:
+                bar.close()
             count += f", {len(downloads.downloaded)} downloaded"
         shown.show(SessionView(final, note=f"{count} picked", now=clock.now()))
     result = Picked(final, items, grid, downloads)

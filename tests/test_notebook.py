@@ -369,6 +369,16 @@ def test_a_fetch_that_answers_a_non_image_is_not_embedded() -> None:
     assert HOSTILE in "".join(page.text)
 
 
+def test_for_client_needs_credentials_and_allows_google_and_the_media_hosts(
+    picker_client: PickerClient, picker_emulator: Emulator
+) -> None:
+    with pytest.raises(ValueError, match="no credentials"):
+        ThumbnailFetcher.for_client(picker_client)  # built over FakeHttp: no credentials
+    client = PickerClient(picker_emulator.build("emulator-token"))
+    fetch = ThumbnailFetcher.for_client(client, media_hosts=[picker_emulator.media_url])
+    assert fetch.allowlist.entries == ("*.googleusercontent.com", picker_emulator.media_url)
+
+
 def test_grid_without_fetch_lists_names() -> None:
     grid = ItemGrid([item("https://lh3.googleusercontent.com/x", kind="VIDEO")])
     assert repr(grid) == "<ItemGrid of 1 item (1 video)>"
@@ -389,7 +399,7 @@ def test_pick_waits_lists_and_fetches_thumbnails(
     result = pick(
         picker_emulator_client,
         max_items=5,
-        allowed_hosts=[picker_emulator.media_url],
+        media_hosts=[picker_emulator.media_url],
         on_poll=user_picks,
         progress=False,
     )
@@ -435,7 +445,7 @@ def test_pick_downloads_to_a_folder_before_deleting_the_session(
     result = pick(
         picker_emulator_client,
         folder=tmp_path,
-        allowed_hosts=[picker_emulator.media_url],
+        media_hosts=[picker_emulator.media_url],
         on_poll=user_picks,
         progress=False,
     )
