@@ -484,3 +484,66 @@ def test_a_uri_too_long_for_a_qr_code_still_gets_its_link() -> None:
     assert [a["href"] for a in page.find("a")] == [uri]
     assert page.find("img") == []
     assert "too long" in "".join(page.text)
+
+
+class FakeDisplay:
+    """Stands in for IPython.display.display: records what is shown and every update."""
+
+    def __init__(self) -> None:
+        self.shown: list[object] = []
+        self.updates: list[object] = []
+
+    def __call__(self, obj: object, display_id: bool = False) -> Any:
+        self.shown.append(obj)
+        recorder = self
+
+        class Handle:
+            def update(self, new: object) -> None:
+                recorder.updates.append(new)
+
+        return Handle() if display_id else None
+
+
+def test_pick_shows_a_live_status_in_ipython(
+    picker_emulator: Emulator, picker_emulator_client: PickerClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import IPython
+    import IPython.display
+
+    display = FakeDisplay()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    monkeypatch.setattr(IPython.display, "display", display)
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)  # no ipywidgets
+
+    def user_picks(state: PickingSession) -> None:
+        if not state.media_items_set:
+            picker_emulator.pick(state.id or "", first=3)
+
+    result = pick(
+        picker_emulator_client, media_hosts=[picker_emulator.media_url], on_poll=user_picks
+    )
+    first, grid = display.shown
+    assert isinstance(first, notebook.SessionView) and first.note == "waiting…"
+    assert grid is result.grid
+    notes = [u.note for u in display.updates if isinstance(u, notebook.SessionView)]
+    assert notes[0] == "polled 1 time, 5 s so far"
+    assert "3 items picked; thumbnails: 3 of 3" in notes
+    assert notes[-1] == "3 items picked"
+    assert "waiting for the user to pick" in display.updates[0]._repr_html_()  # type: ignore[attr-defined]
+
+
+def test_pick_outside_ipython_shows_progress_with_tqdm(
+    picker_emulator: Emulator,
+    picker_emulator_client: PickerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def user_picks(state: PickingSession) -> None:
+        if not state.media_items_set:
+            picker_emulator.pick(state.id or "", first=2)
+
+    pick(picker_emulator_client, media_hosts=[picker_emulator.media_url], on_poll=user_picks)
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing printed
+    assert "thumbnails: 100%" in captured.err and "2/2" in captured.err
