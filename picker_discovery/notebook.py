@@ -853,8 +853,10 @@ def pick(
                 )
             finally:
                 bar.close()
-            count += f", {len(downloads.downloaded)} downloaded"
-        shown.show(SessionView(final, note=f"{count} picked", now=clock.now()))
+        done = f"{count} picked"
+        if downloads is not None:
+            done += f", {len(downloads.downloaded)} downloaded"
+        shown.show(SessionView(final, note=done, now=clock.now()))
     result = Picked(final, items, grid, downloads)
     shown.add(grid)
     return result

@@ -454,6 +454,7 @@ def test_pick_downloads_to_a_folder_before_deleting_the_session(
     assert len(done) + len(result.downloads.skipped) == 4
     assert done and all(d.path.parent == tmp_path and d.path.stat().st_size == d.size for d in done)
     assert picker_emulator.backend.sessions() == []
+    assert f"4 items picked, {len(done)} downloaded" in result._repr_html_()
 
 
 def test_thumbnails_load_in_parallel_and_keep_the_items_order() -> None:
