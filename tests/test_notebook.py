@@ -70,11 +70,15 @@ def data_uri_bytes(uri: str) -> tuple[str, bytes]:
 
 
 def qr_text(png: bytes) -> str:
-    """Decode a QR code PNG with purepix, a pure-Python decoder (no network, no C library)."""
-    from purepix import qr
-    from purepix.codecs import png as png_codec
+    """Decode a QR code PNG with zxing-cpp (a decoder of its own, unrelated to segno)."""
+    import io
 
-    return str(qr.decode_text(png_codec.loads(png)))
+    import zxingcpp
+    from PIL import Image
+
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)).convert("L"))
+    assert found, "no QR code found in the image"
+    return str(found[0].text)
 
 
 def qr_modules(png: bytes) -> list[list[bool]]:
