@@ -38,10 +38,16 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
-from picker_discovery.errors import UntrustedMediaHost
-from picker_discovery.media import DEFAULT_ALLOWED_HOSTS, DownloadResult, HostAllowlist, Size
+from picker_discovery.errors import MediaHttpError, UntrustedMediaHost
+from picker_discovery.media import (
+    DEFAULT_ALLOWED_HOSTS,
+    DownloadResult,
+    HostAllowlist,
+    Size,
+    open_allowed,
+)
 from picker_discovery.models import MediaType, PickedMediaItem, PickingSession
 
 if TYPE_CHECKING:
@@ -78,7 +84,6 @@ QR_MISSING_HINT = "pip install 'picker-discovery[notebook]'"
 THUMBNAIL_SIZE = 256
 _IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 _MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024
-_MAX_REDIRECTS = 5
 
 
 def _e(value: object) -> str:
@@ -439,7 +444,7 @@ class ThumbnailFetcher:
         Raises:
             ValueError: the client has no credentials (it was built over a bare transport).
         """
-        credentials = _credentials_of(client)
+        credentials = client.credentials
         if credentials is None:
             raise ValueError(
                 "this client has no credentials to fetch thumbnails with: build it with "
@@ -455,29 +460,22 @@ class ThumbnailFetcher:
         return session
 
     def __call__(self, url: str) -> Thumbnail:
-        session = self._session()
-        for _ in range(_MAX_REDIRECTS + 1):
-            self.allowlist.check(url)  # UntrustedMediaHost: nothing is sent there
-            response = session.get(url, allow_redirects=False, stream=True, timeout=self.timeout)
-            try:
-                location = response.headers.get("Location")
-                if response.status_code in (301, 302, 303, 307, 308) and location:
-                    url = urljoin(url, location)
-                    continue
-                if response.status_code != 200:
-                    raise ThumbnailError(f"the media host answered HTTP {response.status_code}")
-                kind = _content_type(response.headers.get("Content-Type"))
-                if kind not in _IMAGE_TYPES:
-                    raise ThumbnailError(f"not an image: Content-Type {kind or 'missing'}")
-                data = bytearray()
-                for chunk in response.iter_content(1 << 16):
-                    data += chunk
-                    if len(data) > _MAX_THUMBNAIL_BYTES:
-                        raise ThumbnailError("the thumbnail is larger than 4 MiB")
-                return Thumbnail(bytes(data), kind)
-            finally:
-                response.close()
-        raise ThumbnailError(f"more than {_MAX_REDIRECTS} redirects")
+        try:
+            response = open_allowed(self._session(), url, self.allowlist, timeout=self.timeout)
+        except MediaHttpError as exc:
+            raise ThumbnailError(str(exc)) from exc
+        with response:
+            if response.status_code != 200:
+                raise ThumbnailError(f"the media host answered HTTP {response.status_code}")
+            kind = _content_type(response.headers.get("Content-Type"))
+            if kind not in _IMAGE_TYPES:
+                raise ThumbnailError(f"not an image: Content-Type {kind or 'missing'}")
+            data = bytearray()
+            for chunk in response.iter_content(1 << 16):
+                data += chunk
+                if len(data) > _MAX_THUMBNAIL_BYTES:
+                    raise ThumbnailError("the thumbnail is larger than 4 MiB")
+            return Thumbnail(bytes(data), kind)
 
 
 def _short(url: str) -> str:
@@ -720,11 +718,6 @@ class _Display:
             self._display(obj)
 
 
-def _credentials_of(client: PickerClient) -> Any:
-    """The credentials the client sends (it keeps them for its downloader), or None."""
-    return getattr(client, "_credentials", None)
-
-
 class _Progress:
     """Counts items done: a tqdm bar, or (in a notebook without ipywidgets, where tqdm's
     notebook bar cannot draw) a note in the live session display; nothing when disabled."""
@@ -826,7 +819,7 @@ def pick(
         shown.show(SessionView(final, note="listing the picked items…", now=clock.now()))
         items = client.list_media_items(final)
         if credentials is None:
-            credentials = _credentials_of(client)
+            credentials = client.credentials
         if fetch is None and credentials is not None:
             fetch = ThumbnailFetcher(credentials, allowed_hosts=allowlist)
         grid = ItemGrid(items, fetch)
