@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo install clean generate bench
+.PHONY: test lint typecheck pytest demo install clean generate screenshots bench
 
 # Lint what exists: bench/ and examples/ are planned but may not be there yet.
 LINT_PATHS := $(wildcard picker_discovery tests tools bench examples)
@@ -42,6 +42,10 @@ bench: $(STAMP)
 		echo "== $$script"; \
 		$(BIN)/python $$script || exit 1; \
 	done
+
+# The README's pictures: notebook displays and the picking page, in headless Chromium.
+screenshots: $(STAMP)
+	$(BIN)/python tools/screenshots.py
 
 demo: $(STAMP)
 	$(BIN)/picker-discovery demo

@@ -244,6 +244,11 @@ class PickerClient:
         return self._service
 
     @property
+    def credentials(self) -> Any:
+        """The google-auth credentials this client sends (scoped), or None over a bare ``http``."""
+        return self._credentials
+
+    @property
     def clock(self) -> Clock:
         """The clock the client waits and retries by."""
         return self._clock

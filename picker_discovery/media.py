@@ -114,6 +114,7 @@ __all__ = [
     "extension_for",
     "iter_media_items",
     "media_suffix",
+    "open_allowed",
     "safe_stem",
 ]
 
@@ -862,6 +863,44 @@ class _Run:
     items_total: int | None = None
 
 
+def open_allowed(
+    session: requests.Session,
+    url: str,
+    allowlist: HostAllowlist,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timeout: tuple[float, float] = (10.0, 60.0),
+    item_id: str | None = None,
+    filename: str | None = None,
+) -> requests.Response:
+    """GET ``url`` as a stream, following redirects by hand so every hop is checked first.
+
+    ``session`` attaches the token; no request goes to a URL ``allowlist`` refuses, whether
+    given or redirected to (:class:`~picker_discovery.errors.UntrustedMediaHost` instead).
+    The caller closes the answer.
+
+    Raises:
+        UntrustedMediaHost: a URL or redirect off the allowlist; nothing was sent there.
+        MediaHttpError: more than a handful of redirects.
+    """
+    for _ in range(_MAX_REDIRECTS + 1):
+        allowlist.check(url, item_id=item_id, filename=filename)
+        response = session.get(
+            url, headers=headers, stream=True, allow_redirects=False, timeout=timeout
+        )
+        location = response.headers.get("Location")
+        if response.status_code not in _REDIRECT_STATUS or not location:
+            return response
+        response.close()
+        url = urljoin(url, location)
+    raise MediaHttpError(
+        f"item {item_id!r} ({filename}): more than {_MAX_REDIRECTS} redirects",
+        code=310,
+        item_id=item_id,
+        filename=filename,
+    )
+
+
 class Downloader:
     """Downloads picked items' bytes; see the module's documentation for what it guarantees.
 
@@ -1441,20 +1480,12 @@ class Downloader:
     def _open(
         self, job: _Job, session: requests.Session, url: str, headers: dict[str, str]
     ) -> requests.Response:
-        """GET ``url``, following redirects by hand so every hop is checked before sending."""
-        for _ in range(_MAX_REDIRECTS + 1):
-            self.allowlist.check(url, item_id=job.item_id, filename=job.filename)
-            response = session.get(
-                url, headers=headers, stream=True, allow_redirects=False, timeout=self.timeout
-            )
-            location = response.headers.get("Location")
-            if response.status_code not in _REDIRECT_STATUS or not location:
-                return response
-            response.close()
-            url = urljoin(url, location)
-        raise MediaHttpError(
-            f"item {job.item_id!r} ({job.filename}): more than {_MAX_REDIRECTS} redirects",
-            code=310,
+        return open_allowed(
+            session,
+            url,
+            self.allowlist,
+            headers=headers,
+            timeout=self.timeout,
             item_id=job.item_id,
             filename=job.filename,
         )

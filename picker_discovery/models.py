@@ -303,6 +303,18 @@ class PickedMediaItem:
         w.enum("type", self.type)
         return w.data
 
+    def __repr__(self) -> str:
+        """A short repr: item_repr() of picker_discovery.notebook."""
+        from picker_discovery.notebook import item_repr
+
+        return item_repr(self)
+
+    def _repr_html_(self) -> str:
+        """How Jupyter shows it: item_html() of picker_discovery.notebook."""
+        from picker_discovery.notebook import item_html
+
+        return item_html(self)
+
 
 @dataclass(frozen=True, slots=True)
 class PickingConfig:
@@ -411,6 +423,18 @@ class PickingSession:
         w.message("pickingConfig", self.picking_config)
         w.message("pollingConfig", self.polling_config)
         return w.data
+
+    def __repr__(self) -> str:
+        """A short repr: session_repr() of picker_discovery.notebook."""
+        from picker_discovery.notebook import session_repr
+
+        return session_repr(self)
+
+    def _repr_html_(self) -> str:
+        """How Jupyter shows it: session_html() of picker_discovery.notebook."""
+        from picker_discovery.notebook import session_html
+
+        return session_html(self)
 
 
 @dataclass(frozen=True, slots=True)

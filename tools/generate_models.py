@@ -29,6 +29,12 @@ WIDTH = 100
 
 # Enum names where the property name alone would make a poor class name.
 ENUM_NAMES: Mapping[tuple[str, str], str] = {("PickedMediaItem", "type"): "MediaType"}
+# Models that show themselves in notebooks: (short repr, HTML) functions of
+# picker_discovery.notebook. They are imported when called, never when models.py is imported.
+DISPLAYS: Mapping[str, tuple[str, str]] = {
+    "PickingSession": ("session_repr", "session_html"),
+    "PickedMediaItem": ("item_repr", "item_html"),
+}
 UNKNOWN_DOC = "A value this version of the library does not know; ``raw`` holds it as sent."
 
 
@@ -215,6 +221,22 @@ def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> l
     ]
     lines += [f"        {f.write}" for f in fields]
     lines.append("        return w.data")
+    if name in DISPLAYS:
+        short, rich = DISPLAYS[name]
+        lines += [
+            "",
+            "    def __repr__(self) -> str:",
+            f'        """A short repr: {short}() of picker_discovery.notebook."""',
+            f"        from picker_discovery.notebook import {short}",
+            "",
+            f"        return {short}(self)",
+            "",
+            "    def _repr_html_(self) -> str:",
+            f'        """How Jupyter shows it: {rich}() of picker_discovery.notebook."""',
+            f"        from picker_discovery.notebook import {rich}",
+            "",
+            f"        return {rich}(self)",
+        ]
     return lines
 
 
@@ -231,7 +253,8 @@ def render(document: Mapping[str, Any]) -> str:
         fields = []
         for prop_name in sorted(properties):
             f, enum = field_for(name, prop_name, properties[prop_name])
-            if f.attr in ("extra", "raw", "from_dict", "to_dict", "JSON_FIELDS"):
+            generated = ("extra", "raw", "from_dict", "to_dict", "JSON_FIELDS", "_repr_html_")
+            if f.attr in generated:
                 raise SystemExit(f"{name}.{prop_name}: clashes with a generated name")
             fields.append(f)
             if enum:

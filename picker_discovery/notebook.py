@@ -1,0 +1,855 @@
+"""Picker sessions and picked items in Jupyter: rich displays, thumbnails and a one-call flow.
+
+::
+
+    from picker_discovery.notebook import pick
+
+    result = pick(client, max_items=10, timeout=600)  # shows the link and a QR code, waits
+    result.items                                        # the picked PickedMediaItem list
+    result.grid                                         # a grid of their thumbnails
+
+A :class:`~picker_discovery.models.PickingSession` shows itself in a notebook (its
+``_repr_html_`` calls :func:`session_html`): status, expiry, polling, the ``pickerUri`` as a
+link that opens a new tab (Google Photos refuses to be shown in an iframe) and a QR code to
+scan with a phone. The QR code needs `segno <https://pypi.org/project/segno/>`_
+(``pip install 'picker-discovery[notebook]'``); without it the display says so.
+
+Thumbnails: a ``baseUrl`` answers only with the bearer token, which an ``<img src=...>`` in the
+browser cannot send. :class:`ItemGrid` fetches each ``baseUrl=w256-h256-c`` with a ``fetch``
+function (by default a :class:`ThumbnailFetcher`, which sends the token only to allowlisted
+hosts) and embeds the bytes as ``data:`` URIs.
+
+Everything shown is escaped: file names, ids and URIs come from the network.
+
+The models import this module only when a session or item is shown, and it imports segno,
+tqdm and IPython only when they are needed. Nothing is printed: displays go through IPython's
+display machinery, and only when IPython is running.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib.util
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from picker_discovery.errors import MediaHttpError, UntrustedMediaHost
+from picker_discovery.media import (
+    DEFAULT_ALLOWED_HOSTS,
+    DownloadResult,
+    HostAllowlist,
+    Size,
+    open_allowed,
+)
+from picker_discovery.models import MediaType, PickedMediaItem, PickingSession
+
+if TYPE_CHECKING:
+    import os
+
+    import requests
+
+    from picker_discovery.client import PickerClient
+
+__all__ = [
+    "DEFAULT_ALLOWED_HOSTS",
+    "QR_MISSING_HINT",
+    "Fetch",
+    "ItemGrid",
+    "Picked",
+    "SessionView",
+    "Thumbnail",
+    "ThumbnailError",
+    "ThumbnailFetcher",
+    "item_html",
+    "item_repr",
+    "pick",
+    "qr_png_data_uri",
+    "session_html",
+    "session_repr",
+    "thumbnail_url",
+]
+
+logger = logging.getLogger(__name__)
+
+QR_MISSING_HINT = "pip install 'picker-discovery[notebook]'"
+"""What the session display suggests when segno (for the QR code) is not installed."""
+
+THUMBNAIL_SIZE = 256
+_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+_MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024
+
+
+def _e(value: object) -> str:
+    """Escape any value for HTML text and attribute values (quotes included)."""
+    return html.escape(str(value), quote=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Words for times and durations
+
+
+def _utc(when: datetime) -> datetime:
+    return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _span(delta: timedelta) -> str:
+    """``timedelta`` in at most two units: ``6 days 23 hours``, ``4 min 10 s``, ``3.5 s``."""
+    seconds = abs(delta.total_seconds())
+    if seconds < 60:
+        text = f"{seconds:.1f}".rstrip("0").rstrip(".")
+        return f"{text} s"
+    units = (("day", 86400), ("hour", 3600), ("min", 60), ("s", 1))
+    parts: list[str] = []
+    rest = int(seconds)
+    for name, size in units:
+        count, rest = divmod(rest, size)
+        if count or parts:
+            if count:
+                plural = "s" if count != 1 and name in ("day", "hour") else ""
+                parts.append(f"{count} {name}{plural}")
+            if len(parts) == 2 or (parts and not count):
+                break
+    return " ".join(parts[:2])
+
+
+def _stamp(when: datetime) -> str:
+    return _utc(when).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _expiry(session: PickingSession, now: datetime) -> tuple[str, str]:
+    """(relative, absolute) words for the session's expireTime."""
+    if session.expire_time is None:
+        return "unknown", "the service sent no expireTime"
+    left = _utc(session.expire_time) - _utc(now)
+    relative = f"in {_span(left)}" if left.total_seconds() > 0 else f"{_span(left)} ago"
+    return relative, _stamp(session.expire_time)
+
+
+def _polling(session: PickingSession) -> str:
+    config = session.polling_config
+    if config is None:
+        return "none (the service stops sending it once items are picked)"
+    every = f"every {_span(config.poll_interval)}" if config.poll_interval is not None else ""
+    if config.timeout_in is None:
+        limit = ""
+    elif config.timeout_in.total_seconds() <= 0:
+        limit = "stop polling now (timeoutIn is 0)"
+    else:
+        limit = f"for up to {_span(config.timeout_in)}"
+    return ", ".join(p for p in (every, limit) if p) or "not given"
+
+
+def _status(session: PickingSession, now: datetime) -> tuple[str, str]:
+    """(word, colour) for the session's state."""
+    if session.expire_time is not None and _utc(session.expire_time) <= _utc(now):
+        return "expired", "#b3261e"
+    if session.media_items_set:
+        return "picked", "#1e7f34"
+    return "waiting for the user to pick", "#8a5a00"
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(timezone.utc)
+
+
+def _is_web_link(uri: str) -> bool:
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+# --------------------------------------------------------------------------------------------
+# QR code
+
+
+def _qr_image(uri: str, side: int = 164) -> tuple[str, int] | str:
+    """(PNG data URI, its width in pixels) of a QR code of ``uri``, or why there is none."""
+    try:
+        import segno
+    except ImportError:
+        return f"No QR code: {QR_MISSING_HINT} to scan the link with a phone."
+    try:
+        code = segno.make(uri, micro=False)
+    except segno.DataOverflowError:
+        return f"No QR code: the link is too long for one ({len(uri)} characters)."
+    modules = int(code.symbol_size(scale=1, border=4)[0])
+    scale = max(2, side // modules)  # whole pixels per module keep the edges sharp
+    return str(code.png_data_uri(scale=scale, border=4)), modules * scale
+
+
+def qr_png_data_uri(uri: str) -> str | None:
+    """A ``data:image/png;base64,...`` QR code of ``uri``; ``None`` without segno, or when
+    ``uri`` is too long for a QR code."""
+    image = _qr_image(uri)
+    return None if isinstance(image, str) else image[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Sessions
+
+
+def session_repr(session: PickingSession) -> str:
+    """A short, plain ``repr`` for a session: what identifies it and where it stands."""
+    expires = (
+        _utc(session.expire_time).isoformat().replace("+00:00", "Z")
+        if session.expire_time is not None
+        else None
+    )
+    return (
+        f"PickingSession(id={session.id!r}, media_items_set={session.media_items_set!r}, "
+        f"expire_time={expires!r}, picker_uri={session.picker_uri!r})"
+    )
+
+
+_BOX = (
+    "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:14px;color:#1f1f1f;"
+    "background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:12px 16px;"
+    "display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start;max-width:720px"
+)
+_TH = "text-align:left;padding:2px 12px 2px 0;color:#57606a;font-weight:normal;vertical-align:top"
+_TD = "text-align:left;padding:2px 0;vertical-align:top"
+
+
+def session_html(
+    session: PickingSession,
+    *,
+    now: datetime | None = None,
+    qr: bool = True,
+    note: str | None = None,
+) -> str:
+    """The notebook display of a session, as an HTML fragment; every value is escaped.
+
+    Args:
+        now: the time to count the expiry from (the client's clock); the wall clock by default.
+        qr: include a QR code of the ``pickerUri`` (needs segno) while the user can still pick.
+        note: one more line of status text (say, how long the wait has run).
+    """
+    when = _now(now)
+    word, colour = _status(session, when)
+    relative, absolute = _expiry(session, when)
+    rows = [
+        (
+            "status",
+            f'<span style="color:{colour};font-weight:600">{_e(word)}</span>'
+            + (f' <span style="color:#57606a">· {_e(note)}</span>' if note else ""),
+        ),
+        ("expires", f"{_e(relative)} <span style='color:#57606a'>({_e(absolute)})</span>"),
+        ("polling", _e(_polling(session))),
+    ]
+    config = session.picking_config
+    if config is not None and config.max_item_count is not None:
+        rows.append(("at most", f"{_e(config.max_item_count)} items"))
+    rows.append(("session id", f"<code>{_e(session.id or '(none)')}</code>"))
+    table = "".join(
+        f'<tr><th style="{_TH}">{_e(name)}</th><td style="{_TD}">{value}</td></tr>'
+        for name, value in rows
+    )
+    uri = session.picker_uri or ""
+    can_pick = bool(uri) and not session.media_items_set and word != "expired"
+    if not uri:
+        link = "<p>The service sent no pickerUri.</p>"
+    elif not can_pick:
+        link = (
+            "<p style='color:#57606a'>The picker link has stopped working (the user tapped Done "
+            f"or the session expired): <code>{_e(uri)}</code></p>"
+        )
+    elif _is_web_link(uri):
+        link = (
+            f'<p><a href="{_e(uri)}" target="_blank" rel="noopener noreferrer" '
+            'style="font-weight:600">Open Google Photos to pick</a> '
+            '<span style="color:#57606a">(opens a new tab: Google Photos cannot be shown '
+            "inside the notebook)</span></p>"
+            f'<p style="font-size:12px;word-break:break-all;color:#57606a">{_e(uri)}</p>'
+        )
+    else:  # not http(s): never make it a link
+        link = f"<p>pickerUri (not a web link, not linked): <code>{_e(uri)}</code></p>"
+    figure = ""
+    if qr and can_pick:
+        image = _qr_image(uri)
+        if isinstance(image, str):
+            figure = f'<div style="max-width:180px;color:#57606a;font-size:12px">{_e(image)}</div>'
+        else:
+            data_uri, side = image
+            figure = (
+                '<figure style="margin:0;text-align:center">'
+                f'<img class="picker-qr" src="{_e(data_uri)}" width="{side}" height="{side}" '
+                f'alt="QR code of the picker link" title="{_e(uri)}" '
+                'style="image-rendering:pixelated;display:block">'
+                '<figcaption style="font-size:12px;color:#57606a">scan with a phone</figcaption>'
+                "</figure>"
+            )
+    return (
+        f'<div class="picker-session" style="{_BOX}">'
+        '<div style="flex:1 1 360px;min-width:0">'
+        '<div style="font-weight:600;font-size:15px;margin-bottom:6px">'
+        "Google Photos picking session</div>"
+        f'<table style="border-collapse:collapse">{table}</table>{link}</div>{figure}</div>'
+    )
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """A session with a line of live status, as :func:`pick` shows it while waiting."""
+
+    session: PickingSession
+    note: str | None = None
+    now: datetime | None = None
+
+    def _repr_html_(self) -> str:
+        return session_html(self.session, now=self.now, note=self.note)
+
+    def __repr__(self) -> str:
+        note = f" {self.note}" if self.note else ""
+        return session_repr(self.session) + note
+
+
+# --------------------------------------------------------------------------------------------
+# Items
+
+
+def _filename(item: PickedMediaItem) -> str:
+    media = item.media_file
+    return (media.filename if media is not None else None) or "(no file name)"
+
+
+def item_repr(item: PickedMediaItem) -> str:
+    """A short, plain ``repr`` for a picked item."""
+    media = item.media_file
+    kind = item.type.value if item.type is not None else None
+    return (
+        f"PickedMediaItem(id={item.id!r}, type={kind!r}, "
+        f"filename={media.filename if media else None!r}, "
+        f"mime_type={media.mime_type if media else None!r})"
+    )
+
+
+def _item_facts(item: PickedMediaItem) -> str:
+    media = item.media_file
+    bits = [item.type.value if item.type is not None else "?"]
+    if media is not None and media.mime_type:
+        bits.append(media.mime_type)
+    meta = media.media_file_metadata if media is not None else None
+    if meta is not None and meta.width and meta.height:
+        bits.append(f"{meta.width} x {meta.height}")
+    if meta is not None and meta.video_metadata is not None:
+        status = meta.video_metadata.processing_status
+        if status is not None:
+            bits.append(status.value.lower())
+    return " · ".join(bits)
+
+
+def item_html(item: PickedMediaItem) -> str:
+    """One picked item as HTML (no thumbnail: that needs the token; see :class:`ItemGrid`)."""
+    created = _stamp(item.create_time) if item.create_time else "unknown"
+    return (
+        f'<div class="picker-item" style="{_BOX}"><div>'
+        f'<div style="font-weight:600;word-break:break-all">{_e(_filename(item))}</div>'
+        f'<div style="color:#57606a">{_e(_item_facts(item))} · created {_e(created)}</div>'
+        f'<div style="font-size:12px;color:#57606a">id <code>{_e(item.id or "")}</code></div>'
+        "<div style='font-size:12px;color:#57606a'>Thumbnails need the access token: show "
+        "<code>picker_discovery.notebook.ItemGrid(items, fetch=...)</code>.</div>"
+        "</div></div>"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Fetching thumbnails
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """The bytes of an image and their Content-Type."""
+
+    data: bytes
+    content_type: str
+
+    def data_uri(self) -> str:
+        return f"data:{self.content_type};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+class ThumbnailError(Exception):
+    """A thumbnail could not be fetched (the grid shows the message instead)."""
+
+
+Fetch = Callable[[str], Thumbnail]
+"""Fetches one URL (``baseUrl=w256-h256-c``) with the token; raises on failure."""
+
+
+def _content_type(value: str | None) -> str:
+    return (value or "").split(";")[0].strip().lower()
+
+
+class ThumbnailFetcher:
+    """Fetches thumbnails with the bearer token, only from allowlisted hosts.
+
+    Args:
+        credentials: google-auth credentials holding the picker scope; each thread gets an
+            ``AuthorizedSession`` on them (which refreshes the token when it can).
+        session_factory: instead of ``credentials``, makes a ``requests.Session`` that
+            attaches the token.
+        allowed_hosts: where the token may go: ``*.googleusercontent.com`` over https by
+            default; add an origin such as ``http://127.0.0.1:8081`` for the emulator.
+        timeout: ``(connect, read)`` seconds per request.
+
+    A URL, or a redirect, to any other host raises
+    :class:`~picker_discovery.errors.UntrustedMediaHost` before anything is sent there (the
+    allowlist is :class:`picker_discovery.media.HostAllowlist`, the downloader's). Redirects
+    are followed by hand so that each hop is checked. Only images
+    (PNG, JPEG, GIF, WebP) of at most 4 MiB are accepted.
+    """
+
+    def __init__(
+        self,
+        credentials: Any = None,
+        *,
+        session_factory: Callable[[], requests.Session] | None = None,
+        allowed_hosts: HostAllowlist | Iterable[str] = DEFAULT_ALLOWED_HOSTS,
+        timeout: tuple[float, float] = (10.0, 30.0),
+    ) -> None:
+        if (credentials is None) == (session_factory is None):
+            raise ValueError("pass either credentials or a session_factory (exactly one)")
+        if session_factory is None:
+
+            def session_factory() -> requests.Session:
+                from google.auth.transport.requests import AuthorizedSession
+
+                return AuthorizedSession(credentials)
+
+        self._session_factory = session_factory
+        self.allowlist = (
+            allowed_hosts
+            if isinstance(allowed_hosts, HostAllowlist)
+            else HostAllowlist(allowed_hosts)
+        )
+        self.timeout = timeout
+        self._local = threading.local()
+
+    @classmethod
+    def for_client(
+        cls, client: PickerClient, *, media_hosts: Iterable[str] = ()
+    ) -> ThumbnailFetcher:
+        """A fetcher sending ``client``'s credentials to Google's content hosts and
+        ``media_hosts`` (origins such as an emulator's ``media_url``), like
+        :meth:`PickerClient.downloader`.
+
+        Raises:
+            ValueError: the client has no credentials (it was built over a bare transport).
+        """
+        credentials = client.credentials
+        if credentials is None:
+            raise ValueError(
+                "this client has no credentials to fetch thumbnails with: build it with "
+                "credentials=..., or pass ThumbnailFetcher(credentials) yourself"
+            )
+        return cls(credentials, allowed_hosts=[*DEFAULT_ALLOWED_HOSTS, *media_hosts])
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._session_factory()
+            self._local.session = session
+        return session
+
+    def __call__(self, url: str) -> Thumbnail:
+        try:
+            response = open_allowed(self._session(), url, self.allowlist, timeout=self.timeout)
+        except MediaHttpError as exc:
+            raise ThumbnailError(str(exc)) from exc
+        with response:
+            if response.status_code != 200:
+                raise ThumbnailError(f"the media host answered HTTP {response.status_code}")
+            kind = _content_type(response.headers.get("Content-Type"))
+            if kind not in _IMAGE_TYPES:
+                raise ThumbnailError(f"not an image: Content-Type {kind or 'missing'}")
+            data = bytearray()
+            for chunk in response.iter_content(1 << 16):
+                data += chunk
+                if len(data) > _MAX_THUMBNAIL_BYTES:
+                    raise ThumbnailError("the thumbnail is larger than 4 MiB")
+            return Thumbnail(bytes(data), kind)
+
+
+def _short(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/…" if parts.netloc else "an unusable URL"
+
+
+def thumbnail_url(item: PickedMediaItem, size: int = THUMBNAIL_SIZE) -> str | None:
+    """``baseUrl=wS-hS-c`` (cropped to a square), or ``None`` without a baseUrl.
+
+    Photos and videos alike: image parameters on a video give a still of it.
+    """
+    media = item.media_file
+    if media is None or not media.base_url:
+        return None
+    return f"{media.base_url}={Size(size, size, crop=True).variant}"
+
+
+def _check_image(thumbnail: Thumbnail) -> Thumbnail:
+    kind = _content_type(thumbnail.content_type)
+    if kind not in _IMAGE_TYPES:
+        raise ThumbnailError(f"not an image: Content-Type {kind or 'missing'}")
+    return Thumbnail(thumbnail.data, kind)
+
+
+# --------------------------------------------------------------------------------------------
+# The grid
+
+
+@dataclass
+class _Cell:
+    item: PickedMediaItem
+    thumbnail: Thumbnail | None = None
+    error: str | None = None
+
+
+class ItemGrid:
+    """Picked items as a grid of thumbnails, each embedded as a ``data:`` URI.
+
+    Args:
+        items: the picked items (as :meth:`PickerClient.list_media_items` returns them).
+        fetch: fetches one thumbnail URL with the token, e.g. a :class:`ThumbnailFetcher`;
+            without it the grid shows names only.
+        size: the thumbnail's side in pixels (``=wS-hS-c``).
+
+    Thumbnails are fetched once, by :meth:`load` or on first display; a baseUrl lasts about
+    an hour and ends when the session is deleted, so load before deleting the session.
+    """
+
+    def __init__(
+        self,
+        items: Iterable[PickedMediaItem],
+        fetch: Fetch | None = None,
+        *,
+        size: int = THUMBNAIL_SIZE,
+    ) -> None:
+        self.items: list[PickedMediaItem] = list(items)
+        self.fetch = fetch
+        self.size = size
+        self._cells: list[_Cell] | None = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def load(
+        self, progress: Callable[[int, int], None] | None = None, *, workers: int = 4
+    ) -> ItemGrid:
+        """Fetch every thumbnail now (once), ``workers`` at a time, keeping the items' order.
+
+        ``progress(done, total)`` is called on this thread after each thumbnail. ``fetch``
+        must be safe to call from several threads when ``workers`` > 1 (a
+        :class:`ThumbnailFetcher` is: each thread gets its own HTTP session).
+        """
+        if self._cells is not None:
+            return self
+        total = len(self.items)
+        cells: list[_Cell | None] = [None] * total
+        if workers <= 1 or total <= 1:
+            for index, item in enumerate(self.items):
+                cells[index] = self._cell(item)
+                if progress is not None:
+                    progress(index + 1, total)
+        else:
+            with ThreadPoolExecutor(min(workers, total), "picker-thumbnails") as pool:
+                futures = {pool.submit(self._cell, item): i for i, item in enumerate(self.items)}
+                try:
+                    for done, future in enumerate(as_completed(futures), 1):
+                        cells[futures[future]] = future.result()
+                        if progress is not None:
+                            progress(done, total)
+                except BaseException:  # KeyboardInterrupt too: start no more fetches
+                    for future in futures:
+                        future.cancel()
+                    raise
+        self._cells = [cell for cell in cells if cell is not None]
+        return self
+
+    def _cell(self, item: PickedMediaItem) -> _Cell:
+        if self.fetch is None:
+            return _Cell(item, error="no thumbnail: no fetch function with the token")
+        url = thumbnail_url(item, self.size)
+        if url is None:
+            return _Cell(item, error="no thumbnail: the item has no baseUrl")
+        try:
+            return _Cell(item, thumbnail=_check_image(self.fetch(url)))
+        except ThumbnailError as exc:
+            return _Cell(item, error=str(exc))
+        except UntrustedMediaHost as exc:
+            return _Cell(
+                item,
+                error="not fetched: the host is not on the allowlist, so the access token was "
+                f"not sent to it ({_short(exc.url)})",
+            )
+        except Exception as exc:  # one broken thumbnail must not hide the others
+            logger.warning("thumbnail of item %s failed: %s", item.id, type(exc).__name__)
+            return _Cell(item, error=f"no thumbnail: {type(exc).__name__}")
+
+    @property
+    def failures(self) -> list[tuple[PickedMediaItem, str]]:
+        """Items whose thumbnail could not be shown, with why (after :meth:`load`)."""
+        return [(c.item, c.error) for c in self.load()._cells or () if c.error is not None]
+
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for item in self.items:
+            kind = item.type.value if item.type is not None else "unknown"
+            counts[kind] = counts.get(kind, 0) + 1
+        kinds = ", ".join(f"{n} {k.lower()}" for k, n in sorted(counts.items()))
+        loaded = ""
+        if self._cells is not None:
+            shown = sum(1 for c in self._cells if c.thumbnail is not None)
+            loaded = f", {shown} thumbnails"
+        count = f"{len(self.items)} item{'' if len(self.items) == 1 else 's'}"
+        return f"<ItemGrid of {count} ({kinds or 'none'}){loaded}>"
+
+    def _repr_html_(self) -> str:
+        cells = self.load()._cells or []
+        side = 160
+        parts = []
+        for cell in cells:
+            name = _filename(cell.item)
+            if cell.thumbnail is not None:
+                picture = (
+                    f'<img src="{_e(cell.thumbnail.data_uri())}" alt="{_e(name)}" '
+                    f'width="{side}" height="{side}" '
+                    f'style="display:block;width:{side}px;height:{side}px;object-fit:cover;'
+                    'border-radius:4px;background:#eee">'
+                )
+            else:
+                picture = (
+                    f'<div style="width:{side}px;height:{side}px;border-radius:4px;'
+                    "background:#f0f0f0;color:#57606a;font-size:12px;display:flex;"
+                    "align-items:center;justify-content:center;text-align:center;padding:8px;"
+                    f'box-sizing:border-box">{_e(cell.error or "")}</div>'
+                )
+            badge = ""
+            if cell.item.type == MediaType.VIDEO:
+                badge = (
+                    '<span style="position:absolute;top:6px;left:6px;background:rgba(0,0,0,.6);'
+                    'color:#fff;font-size:11px;padding:1px 6px;border-radius:8px">▶ video</span>'
+                )
+            parts.append(
+                f'<figure style="margin:0;width:{side}px;position:relative" title="{_e(name)}">'
+                f"{picture}{badge}"
+                '<figcaption style="font-size:12px;white-space:nowrap;overflow:hidden;'
+                f'text-overflow:ellipsis">{_e(name)}</figcaption>'
+                f'<div style="font-size:11px;color:#57606a">{_e(_item_facts(cell.item))}</div>'
+                "</figure>"
+            )
+        if not parts:
+            parts.append("<p>No items were picked.</p>")
+        return (
+            '<div class="picker-items" style="font-family:system-ui,-apple-system,\'Segoe UI\','
+            "sans-serif;display:grid;grid-template-columns:repeat(auto-fill,minmax("
+            f'{side}px,1fr));gap:12px;max-width:900px">{"".join(parts)}</div>'
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# The whole flow
+
+
+@dataclass
+class Picked:
+    """What :func:`pick` returns: the session as last seen, the items and their grid."""
+
+    session: PickingSession
+    items: list[PickedMediaItem]
+    grid: ItemGrid
+    downloads: DownloadResult | None = None
+    """What was downloaded, when :func:`pick` was given a ``folder``."""
+
+    def _repr_html_(self) -> str:
+        # pick() has shown the grid already; this is the summary, ``.grid`` shows it again.
+        downloaded = ""
+        if self.downloads is not None:
+            downloaded = f", {len(self.downloads.downloaded)} downloaded"
+        return (
+            '<div style="font-family:system-ui,sans-serif">'
+            f"{len(self.items)} item{'' if len(self.items) == 1 else 's'} picked{downloaded} "
+            f"in session <code>{_e(self.session.id or '')}</code>; "
+            "<code>.items</code> has them, <code>.grid</code> shows them.</div>"
+        )
+
+    def __repr__(self) -> str:
+        return f"<Picked {len(self.items)} items from session {self.session.id!r}>"
+
+
+class _Display:
+    """An updatable IPython display, or nothing outside IPython."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._handle: Any = None
+        self._display: Any = None
+        if not enabled:
+            return
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:
+            return
+        if get_ipython() is None:
+            return
+        self._display = display
+
+    @property
+    def active(self) -> bool:
+        return self._display is not None
+
+    def show(self, obj: object) -> None:
+        if self._display is None:
+            return
+        if self._handle is None:
+            self._handle = self._display(obj, display_id=True)
+        else:
+            self._handle.update(obj)
+
+    def add(self, obj: object) -> None:
+        if self._display is not None:
+            self._display(obj)
+
+
+class _Progress:
+    """Counts items done: a tqdm bar, or (in a notebook without ipywidgets, where tqdm's
+    notebook bar cannot draw) a note in the live session display; nothing when disabled."""
+
+    def __init__(self, enabled: bool, total: int, desc: str, note: Callable[[str], None]) -> None:
+        self._bar: Any = None
+        self._note: Callable[[str], None] | None = None
+        self._desc, self._total, self.done = desc, total, 0
+        if not enabled or total == 0:
+            return
+        if note is not _ignore and importlib.util.find_spec("ipywidgets") is None:
+            self._note = note
+            note(f"{desc}: 0 of {total}")
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return
+        self._bar = tqdm(total=total, desc=desc, unit="item")
+
+    def update(self, done: int) -> None:
+        if done <= self.done:
+            return
+        if self._bar is not None:
+            self._bar.update(done - self.done)
+        if self._note is not None:
+            self._note(f"{self._desc}: {done} of {self._total}")
+        self.done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _ignore(text: str) -> None:
+    del text
+
+
+def pick(
+    client: PickerClient,
+    *,
+    max_items: int | None = None,
+    timeout: float | timedelta | None = 600,
+    folder: str | os.PathLike[str] | None = None,
+    fetch: Fetch | None = None,
+    credentials: Any = None,
+    media_hosts: Iterable[str] = (),
+    display: bool = True,
+    progress: bool = True,
+    on_poll: Callable[[PickingSession], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Picked:
+    """Create a session, show it, wait for the user, list and show the picked items.
+
+    Runs inside :meth:`PickerClient.picking_session`, so the session is deleted however this
+    ends: picked, timed out, failed, or stopped with the notebook's stop button
+    (``KeyboardInterrupt``). Thumbnails are fetched before the session is deleted (its baseUrls
+    stop working then).
+
+    Args:
+        max_items: the most items the user may pick (1 to 2000).
+        timeout: give up waiting after this long (``PickingTimeout``); None waits as long as
+            the service allows.
+        folder: also download the picked items there with
+            :meth:`PickerClient.download_session` (originals; videos still processing are
+            skipped), before the session is deleted. See ``Picked.downloads``.
+        fetch: fetches thumbnails; by default a :class:`ThumbnailFetcher` on the
+            credentials, sending the token only to ``*.googleusercontent.com`` (https) and
+            ``media_hosts``.
+        credentials: for thumbnails; by default those the client was built with. A client
+            over a bare ``http=`` transport has none: then the grid shows names only.
+        media_hosts: origins besides Google's content hosts that may receive the token, for
+            thumbnails and downloads: an emulator's ``media_url``, say.
+        display: show the session (with a live status) and the grid, when running in IPython.
+        progress: show progress while thumbnails load and items download: a tqdm bar
+            (``tqdm.auto``), or in a notebook without ipywidgets a count in the live
+            session display.
+        on_poll, cancel: passed on to :meth:`PickerClient.wait_for_selection`.
+    """
+    hosts = list(media_hosts)
+    allowlist = HostAllowlist([*DEFAULT_ALLOWED_HOSTS, *hosts])  # checks the entries now
+    shown = _Display(display)
+    clock = client.clock
+    with client.picking_session(max_item_count=max_items) as session:
+        started = clock.monotonic()
+        polls = 0
+        shown.show(SessionView(session, note="waiting…", now=clock.now()))
+
+        def polled(state: PickingSession) -> None:
+            nonlocal polls
+            polls += 1
+            waited = _span(timedelta(seconds=clock.monotonic() - started))
+            note = f"polled {polls} time{'s' if polls != 1 else ''}, {waited} so far"
+            shown.show(SessionView(state, note=note, now=clock.now()))
+            if on_poll is not None:
+                on_poll(state)
+
+        final = client.wait_for_selection(session, timeout=timeout, on_poll=polled, cancel=cancel)
+        shown.show(SessionView(final, note="listing the picked items…", now=clock.now()))
+        items = client.list_media_items(final)
+        if credentials is None:
+            credentials = client.credentials
+        if fetch is None and credentials is not None:
+            fetch = ThumbnailFetcher(credentials, allowed_hosts=allowlist)
+        grid = ItemGrid(items, fetch)
+        count = f"{len(items)} item{'s' if len(items) != 1 else ''}"
+
+        def note(text: str) -> None:
+            shown.show(SessionView(final, note=f"{count} picked; {text}", now=clock.now()))
+
+        live = note if shown.active else _ignore
+        bar = _Progress(progress, len(items), "thumbnails", live)
+        try:
+            grid.load(lambda done, total: bar.update(done))
+        finally:
+            bar.close()
+        downloads = None
+        if folder is not None:
+            bar = _Progress(progress, len(items), "downloads", live)
+            try:
+                downloads = client.download_session(
+                    final,
+                    folder,
+                    media_hosts=hosts,
+                    progress=lambda update: bar.update(update.items_done),
+                )
+            finally:
+                bar.close()
+        done = f"{count} picked"
+        if downloads is not None:
+            done += f", {len(downloads.downloaded)} downloaded"
+        shown.show(SessionView(final, note=done, now=clock.now()))
+    result = Picked(final, items, grid, downloads)
+    shown.add(grid)
+    return result
