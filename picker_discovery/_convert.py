@@ -14,19 +14,20 @@ Private: the generated :mod:`picker_discovery.models` is the public face.
 
 from __future__ import annotations
 
-import copy
 import enum
 import math
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
-__all__ = ["Reader", "UnknownEnum", "Writer", "freeze"]
+__all__ = ["FrozenMap", "Reader", "UnknownEnum", "Writer", "freeze", "thaw"]
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)")
+_EMPTY: Mapping[str, Any] = MappingProxyType({})  # shared by every empty extra and raw
 
 
 E = TypeVar("E", bound="UnknownEnum")
@@ -51,9 +52,72 @@ class _Model(Protocol):
 M = TypeVar("M")
 
 
+class FrozenMap(Mapping[str, Any]):
+    """A read-only JSON object: its objects are FrozenMaps and its arrays tuples, all the way.
+
+    Made once per answer by :func:`freeze`; the models nested in it share its parts instead of
+    copying them again. :func:`thaw` turns it back into plain ``dict``/``list`` JSON.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def items(self) -> ItemsView[str, Any]:
+        return self._data.items()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+
+def _freeze_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return FrozenMap({str(k): _freeze_value(v) for k, v in value.items()})
+    if kind is list:
+        return tuple(_freeze_value(v) for v in value)
+    if isinstance(value, FrozenMap):
+        return value
+    if isinstance(value, Mapping):
+        return FrozenMap({str(k): _freeze_value(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze_value(v) for v in value)
+    return value
+
+
 def freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A read-only deep copy of ``data``."""
-    return MappingProxyType(copy.deepcopy(dict(data))) if data else _EMPTY
+    """A deeply read-only copy of ``data``; one that is already frozen is returned as it is."""
+    if not data:
+        return _EMPTY
+    frozen: Mapping[str, Any] = _freeze_value(data)
+    return frozen
+
+
+def thaw(value: Any) -> Any:
+    """Plain JSON values (``dict``, ``list``) from frozen ones, e.g. for ``json.dumps``."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [thaw(v) for v in value]
+    return value
 
 
 class Reader:
@@ -63,7 +127,8 @@ class Reader:
         if not isinstance(data, Mapping):
             raise TypeError(f"{schema} must be a JSON object (a mapping), not {_kind(data)}")
         self.schema = schema
-        self.data = data
+        # Frozen once at the outermost model; nested models get parts of it, already frozen.
+        self.data = freeze(data)
         self.known = frozenset(known)
 
     def _fail(self, name: str, expected: str) -> ValueError:
@@ -129,6 +194,11 @@ class Reader:
         value = self.string(name)
         if value is None:
             return None
+        if _RFC3339.fullmatch(value):
+            try:  # the standard library's parser: fast, and on Python 3.11+ it reads "Z"
+                return datetime.fromisoformat(value).astimezone(timezone.utc)
+            except ValueError:
+                pass  # Python 3.10, or a value out of range: protobuf says what is wrong
         stamp = timestamp_pb2.Timestamp()
         try:
             stamp.FromJsonString(value)
@@ -173,7 +243,7 @@ class Reader:
         value = self._get(name)
         if value is None:
             return ()
-        if not isinstance(value, list):
+        if not isinstance(value, tuple):  # a JSON array, frozen
             raise self._fail(name, "a JSON array")
         out = []
         for index, item in enumerate(value):
@@ -186,17 +256,18 @@ class Reader:
 
     def extra(self) -> Mapping[str, Any]:
         """The fields the schema does not describe, kept as they came."""
-        return freeze({k: v for k, v in self.data.items() if k not in self.known})
+        unknown = {k: v for k, v in self.data.items() if k not in self.known}
+        return FrozenMap(unknown) if unknown else _EMPTY
 
     def raw(self) -> Mapping[str, Any]:
-        return freeze(self.data)
+        return self.data
 
 
 class Writer:
     """Writes typed values back as the JSON object of a schema, leaving out unset fields."""
 
     def __init__(self, extra: Mapping[str, Any], raw: Mapping[str, Any]) -> None:
-        self.data: dict[str, Any] = copy.deepcopy(dict(extra))
+        self.data: dict[str, Any] = thaw(extra)
         self.raw = raw
 
     def value(self, name: str, value: str | bool | float | None) -> None:

@@ -218,6 +218,10 @@ class PickerClient:
             credentials = getattr(getattr(service, "_http", None), "credentials", None)
         self._credentials = _scoped(credentials) if credentials is not None else None
         self._service = service
+        # googleapiclient rebuilds a resource's methods on every service.sessions() call;
+        # the resources hold no per-request state, so one of each serves every thread.
+        self._sessions = service.sessions()
+        self._media_items = service.mediaItems()
         self._http_factory = http_factory
         self._local = threading.local()
         self._shared_lock = threading.Lock()
@@ -364,7 +368,7 @@ class PickerClient:
         params: dict[str, Any] = {"body": body}
         if request_id is not None:
             params["requestId"] = _check_request_id(request_id)
-        request = self._service.sessions().create(**params)
+        request = self._sessions.create(**params)
         data = self._execute("sessions.create", request, session_id=None, idempotent=False)
         session = PickingSession.from_dict(data)
         if not session.id:
@@ -386,7 +390,7 @@ class PickerClient:
         return self._get(_session_id_of(session_id), None)
 
     def _get(self, sid: str, cancel: threading.Event | None) -> PickingSession:
-        request = self._service.sessions().get(sessionId=sid)
+        request = self._sessions.get(sessionId=sid)
         data = self._execute("sessions.get", request, session_id=sid, cancel=cancel)
         return PickingSession.from_dict(data)
 
@@ -404,7 +408,7 @@ class PickerClient:
             PickerHttpError: any other error answer, as its domain class.
         """
         sid = _session_id_of(session_id)
-        request = self._service.sessions().delete(sessionId=sid)
+        request = self._sessions.delete(sessionId=sid)
         try:
             self._execute(
                 "sessions.delete", request, session_id=sid, not_found_after_failure_ok=True
@@ -565,7 +569,7 @@ class PickerClient:
         params: dict[str, Any] = {"sessionId": sid, "pageSize": size}
         if token:
             params["pageToken"] = token
-        request = self._service.mediaItems().list(**params)
+        request = self._media_items.list(**params)
         return self._execute("mediaItems.list", request, session_id=sid)
 
     def list_media_items(

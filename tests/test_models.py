@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from picker_discovery import models
+from picker_discovery._convert import thaw
 from picker_discovery.models import (
     ListMediaItemsResponse,
     MediaType,
@@ -161,7 +162,8 @@ def test_unknown_fields_are_kept_in_extra_and_written_back() -> None:
     data["pickingConfig"]["showZeroState"] = True
     data["newField"] = {"nested": [1, 2]}
     session = PickingSession.from_dict(data)
-    assert session.extra == {"newField": {"nested": [1, 2]}}
+    assert thaw(session.extra) == {"newField": {"nested": [1, 2]}}
+    assert session.extra["newField"]["nested"] == (1, 2)  # read-only all the way down
     assert session.picking_config is not None
     assert session.picking_config.show_zero_state is True
     again = PickingSession.from_dict(session.to_dict())
@@ -227,3 +229,33 @@ def test_malformed_nested_values() -> None:
         ListMediaItemsResponse.from_dict({"mediaItems": [{}, "x"]})
     with pytest.raises(TypeError, match="PickingSession must be a JSON object"):
         PickingSession.from_dict([])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2025-02-27T23:34:05Z",
+        "2025-02-27T23:34:05.466Z",
+        "2025-02-27T23:34:05.123456789Z",
+        "2025-02-27T23:34:05.5+05:30",
+        "2025-02-27T23:34:05-08:00",
+        "1970-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999999Z",
+    ],
+)
+def test_timestamps_parse_as_protobuf_parses_them(stamp: str) -> None:
+    from google.protobuf import timestamp_pb2
+
+    expected = timestamp_pb2.Timestamp()
+    expected.FromJsonString(stamp)
+    item = PickedMediaItem.from_dict({"createTime": stamp})
+    assert item.create_time == expected.ToDatetime(tzinfo=timezone.utc)
+    assert item.create_time is not None and item.create_time.tzinfo is timezone.utc
+
+
+@pytest.mark.parametrize(
+    "stamp", ["2025-02-27", "2025-02-27 23:34:05Z", "20250227T233405Z", "2025-02-30T00:00:00Z"]
+)
+def test_what_is_not_rfc_3339_is_refused(stamp: str) -> None:
+    with pytest.raises(ValueError, match=r"PickedMediaItem\.createTime must be an RFC 3339"):
+        PickedMediaItem.from_dict({"createTime": stamp})
