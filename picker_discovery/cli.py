@@ -434,10 +434,13 @@ def _emulator(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     """The main job against an emulator this command starts: no network, no account.
 
-    create -> the "user" picks (the emulator's control API, as the page's Done button would)
-    -> wait as the server's polling config says -> list every page -> delete, then show that
-    deleting again is a SessionNotFound.
+    create -> the "user" picks photos with awkward names and three videos (one failed, one
+    still processing, one ready) through the emulator's control API, as the page's Done button
+    would -> wait as the server's polling config says -> list every page -> download into a
+    temporary folder -> delete, then show that deleting again is a SessionNotFound.
     """
+    import tempfile
+
     import google.oauth2.credentials
 
     from picker_discovery.client import PickerClient
@@ -447,30 +450,52 @@ def _demo(args: argparse.Namespace) -> int:
 
     document, source = discovery.load_document()
     print(f"discovery document: {source} revision {document.get('revision')}")
+    token = "emulator-token"
     with Emulator(clock=FakeClock(ticking=True), poll_interval="0.2s") as emulator:
         print(f"emulator: {emulator.url} (media {emulator.media_url})")
+        library = emulator.library(token)
+        videos = [item for item in library if item.is_video]
+        photos = [item.id for item in library if not item.is_video][:8]
+        choice = [
+            *photos,
+            next(v.id for v in videos if v.processing_status == "FAILED"),
+            next(v.id for v in videos if v.processing_status == "PROCESSING"),
+            min((v for v in videos if v.processing_status == "READY"), key=lambda v: v.size).id,
+        ]
         client = PickerClient(
-            credentials=google.oauth2.credentials.Credentials(token="emulator-token"),
+            credentials=google.oauth2.credentials.Credentials(token=token),
             client_options={"api_endpoint": emulator.url},
         )
-        with client.picking_session(max_item_count=8) as session:
+        with client.picking_session(max_item_count=len(choice)) as session:
             assert session.id is not None
             print(f"created session {session.id}\n  pick at {session.picker_uri}")
 
             def user_picks(state: Any) -> None:
                 if not state.media_items_set:
-                    picked = emulator.pick(state.id, first=7)
+                    picked = emulator.pick(state.id, choice)
                     print(f"  (the user picks {len(picked)} items and taps Done)")
 
             picked = client.wait_for_selection(session, timeout=60, on_poll=user_picks)
             print(f"mediaItemsSet is {picked.media_items_set}")
-            items = client.list_media_items(session, page_size=3)
+            items = client.list_media_items(session, page_size=5)
             for item in items:
                 media = item.media_file
                 assert media is not None
                 kind = item.type.value if item.type else "?"
                 print(f"  {kind:5} {media.mime_type or '?':15} {media.filename!r}")
             print(f"listed {len(items)} items")
+            with tempfile.TemporaryDirectory(prefix="picker-demo-") as folder:
+                result = client.download_session(
+                    session, folder, media_hosts=[emulator.media_url.rstrip("/")]
+                )
+                for done in result.downloaded:
+                    print(f"  downloaded {done.path.name!r} ({done.size:,} bytes)")
+                for skipped in result.skipped:
+                    print(f"  skipped: {skipped.detail}")
+                for failed in result.failed:
+                    print(f"  FAILED {failed.filename!r}: {failed.reason}")
+            if not result.ok:
+                raise CommandError("the demo's download failed")
         print(f"deleted session {session.id}")
         try:
             client.delete_session(session.id)

@@ -19,9 +19,13 @@ def test_demo_runs_the_whole_flow_against_its_own_emulator(
 ) -> None:
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "(the user picks 7 items and taps Done)" in out
+    assert "(the user picks 11 items and taps Done)" in out
     assert "mediaItemsSet is True" in out
-    assert "listed 7 items" in out
+    assert "listed 11 items" in out
+    assert out.count("  downloaded ") == 9  # 8 photos and the READY video
+    assert "downloaded '_._etc_passwd.jpg'" in out and "downloaded 'IMG_0001 (2).JPG'" in out
+    assert "Google Photos failed to process it" in out
+    assert "processingStatus PROCESSING" in out
     assert out.count("PHOTO") + out.count("VIDEO") >= 7
     assert "'../../etc/passwd.jpg'" in out
     assert re.search(r"deleted session [0-9a-f-]{36}", out)
