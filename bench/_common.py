@@ -14,9 +14,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 DOCUMENT_PATH = Path(__file__).resolve().parent.parent / "discovery_cache" / "photospicker.v1.json"
+
+
+T = TypeVar("T")
 
 
 def document() -> dict[str, Any]:
@@ -77,16 +80,16 @@ def quiet_gc() -> Iterator[None]:
 
 def interleaved(
     rounds: int,
-    ours: Callable[[], float],
-    theirs: Callable[[], float],
-) -> tuple[list[float], list[float]]:
+    ours: Callable[[], T],
+    theirs: Callable[[], T],
+) -> tuple[list[T], list[T]]:
     """Run both sides ``rounds`` times, alternating which goes first; collect what each returns.
 
     Each callable returns the figure of one round (say, seconds per call); alternating the order
     spreads warm-up, caches and machine noise evenly over both sides.
     """
-    mine: list[float] = []
-    other: list[float] = []
+    mine: list[T] = []
+    other: list[T] = []
     for index in range(rounds):
         if index % 2 == 0:
             mine.append(ours())

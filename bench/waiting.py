@@ -85,7 +85,7 @@ def simulated(rounds: int, seconds: float) -> None:
         cpu = time.process_time() - cpu
         return cpu, len(backend.attempts("sessions.get")), clock.monotonic() - start
 
-    mine, other = _interleave(rounds, ours, theirs)
+    mine, other = _common.interleaved(rounds, ours, theirs)
     interval = backend.config.poll_interval.total_seconds()
     expected = seconds / interval
     _common.note(
@@ -150,7 +150,7 @@ def real(seconds: float, interval: float) -> None:
             backend.clear_attempts()
             return _real_run(lambda: plain_wait(plain, sid, SystemClock(), seconds), backend)
 
-        (mine,), (other,) = _interleave(1, ours, theirs)
+        (mine,), (other,) = _common.interleaved(1, ours, theirs)
     _common.note(
         f"real wait: {seconds:g} s at pollInterval {interval:g} s over the loopback emulator; "
         f"requests: ours {mine[1]}, plain loop {other[1]}; CPU of the waiting thread only"
@@ -176,23 +176,6 @@ def _real_run(wait: Callable[[], object], backend: Backend) -> tuple[float, int,
     cpu = time.thread_time() - cpu
     wall = time.perf_counter() - start
     return cpu, len(backend.attempts("sessions.get")), wall
-
-
-def _interleave(
-    rounds: int,
-    ours: Callable[[], tuple[float, int, float]],
-    theirs: Callable[[], tuple[float, int, float]],
-) -> tuple[list[tuple[float, int, float]], list[tuple[float, int, float]]]:
-    mine: list[tuple[float, int, float]] = []
-    other: list[tuple[float, int, float]] = []
-    for index in range(rounds):
-        if index % 2 == 0:
-            mine.append(ours())
-            other.append(theirs())
-        else:
-            other.append(theirs())
-            mine.append(ours())
-    return mine, other
 
 
 def main() -> None:

@@ -111,6 +111,7 @@ __all__ = [
     "Size",
     "SkipReason",
     "Skipped",
+    "authorized_sessions",
     "extension_for",
     "iter_media_items",
     "media_suffix",
@@ -493,6 +494,11 @@ class HostAllowlist:
                     raise ValueError(f"allowlist host must be a bare host name: {entry!r}")
                 self._hosts.add(entry.lower())
 
+    @classmethod
+    def of(cls, entries: HostAllowlist | Iterable[str]) -> HostAllowlist:
+        """``entries`` as an allowlist (an allowlist is returned as it is)."""
+        return entries if isinstance(entries, HostAllowlist) else cls(entries)
+
     def allows(self, url: str) -> bool:
         """Whether ``url`` may be sent the bearer token."""
         origin = _origin(url)
@@ -863,6 +869,28 @@ class _Run:
     items_total: int | None = None
 
 
+def authorized_sessions(
+    credentials: Any, session_factory: Callable[[], requests.Session] | None
+) -> Callable[[], requests.Session]:
+    """A maker of ``requests`` sessions that attach the token: ``session_factory`` itself,
+    or google-auth's ``AuthorizedSession`` on ``credentials`` (which refreshes the token).
+
+    Raises:
+        ValueError: both or neither were given.
+    """
+    if (credentials is None) == (session_factory is None):
+        raise ValueError("pass either credentials or a session_factory (exactly one)")
+    if session_factory is not None:
+        return session_factory
+
+    def make() -> requests.Session:
+        from google.auth.transport.requests import AuthorizedSession
+
+        return AuthorizedSession(credentials)
+
+    return make
+
+
 def open_allowed(
     session: requests.Session,
     url: str,
@@ -948,14 +976,7 @@ class Downloader:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if (credentials is None) == (session_factory is None):
-            raise ValueError("pass either credentials or a session_factory (exactly one)")
-        if session_factory is None:
-            from google.auth.transport.requests import AuthorizedSession
-
-            def session_factory() -> requests.Session:
-                return AuthorizedSession(credentials)
-
+        session_factory = authorized_sessions(credentials, session_factory)
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be a positive int, not {workers!r}")
         if not url_lifetime > 0:
@@ -963,11 +984,7 @@ class Downloader:
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be positive, not {chunk_size!r}")
         self._session_factory = session_factory
-        self.allowlist = (
-            allowed_hosts
-            if isinstance(allowed_hosts, HostAllowlist)
-            else HostAllowlist(allowed_hosts)
-        )
+        self.allowlist = HostAllowlist.of(allowed_hosts)
         self.workers = workers
         self.retry = retry if retry is not None else RetryPolicy()
         self._progress = progress

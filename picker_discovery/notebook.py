@@ -46,6 +46,7 @@ from picker_discovery.media import (
     DownloadResult,
     HostAllowlist,
     Size,
+    authorized_sessions,
     open_allowed,
 )
 from picker_discovery.models import MediaType, PickedMediaItem, PickingSession
@@ -415,21 +416,8 @@ class ThumbnailFetcher:
         allowed_hosts: HostAllowlist | Iterable[str] = DEFAULT_ALLOWED_HOSTS,
         timeout: tuple[float, float] = (10.0, 30.0),
     ) -> None:
-        if (credentials is None) == (session_factory is None):
-            raise ValueError("pass either credentials or a session_factory (exactly one)")
-        if session_factory is None:
-
-            def session_factory() -> requests.Session:
-                from google.auth.transport.requests import AuthorizedSession
-
-                return AuthorizedSession(credentials)
-
-        self._session_factory = session_factory
-        self.allowlist = (
-            allowed_hosts
-            if isinstance(allowed_hosts, HostAllowlist)
-            else HostAllowlist(allowed_hosts)
-        )
+        self._session_factory = authorized_sessions(credentials, session_factory)
+        self.allowlist = HostAllowlist.of(allowed_hosts)
         self.timeout = timeout
         self._local = threading.local()
 
