@@ -166,6 +166,68 @@ def _authorized_http_factory(credentials: Any) -> Callable[[], Any]:
     return factory
 
 
+class _SendOnceHttp:
+    """An ``httplib2.Http``-shaped transport over google-auth's ``AuthorizedSession`` that
+    sends each request exactly once.
+
+    httplib2 quietly sends a request again when the connection drops before the answer, POST
+    included, so a ``sessions.create`` whose answer was lost could make a second session.
+    requests (urllib3) does not resend, so ``create`` goes through this when the client holds
+    credentials. Network failures are raised as the built-in exceptions the retry policy reads:
+    ``ConnectionRefusedError`` when nothing was sent, ``TimeoutError``, ``ConnectionError``.
+    """
+
+    def __init__(self, credentials: Any, timeout: tuple[float, float] = (10.0, 60.0)) -> None:
+        from google.auth.transport.requests import AuthorizedSession
+
+        self._session = AuthorizedSession(credentials)
+        self._timeout = timeout
+
+    def request(
+        self,
+        uri: str,
+        method: str = "GET",
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        **_: Any,
+    ) -> tuple[Any, bytes]:
+        import httplib2
+        import requests
+
+        try:
+            answer = self._session.request(
+                method,
+                uri,
+                data=body,
+                headers=dict(headers or {}),
+                allow_redirects=False,
+                timeout=self._timeout,
+            )
+        except requests.exceptions.ConnectTimeout as exc:
+            raise ConnectionRefusedError(f"could not connect to {uri}: {exc}") from exc
+        except requests.exceptions.Timeout as exc:
+            raise TimeoutError(f"no answer from {uri} in time: {exc}") from exc
+        except requests.exceptions.ConnectionError as exc:
+            if _never_sent(exc):
+                raise ConnectionRefusedError(f"could not connect to {uri}: {exc}") from exc
+            raise ConnectionError(f"the connection to {uri} failed: {exc}") from exc
+        info = {key.lower(): value for key, value in answer.headers.items()}
+        info["status"] = str(answer.status_code)
+        return httplib2.Response(info), answer.content
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether a requests failure happened before the request left (no connection made)."""
+    import urllib3.exceptions
+
+    cause = exc.args[0] if exc.args else None  # urllib3's MaxRetryError, carrying the reason
+    reason = getattr(cause, "reason", cause)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
 class PickerClient:
     """A small, careful facade over the photospicker v1 service.
 
@@ -259,8 +321,18 @@ class PickerClient:
 
     # -- sending ---------------------------------------------------------------------------
 
-    def _send(self, request: Any) -> Any:
-        """Execute once, on this thread's transport or, lacking a factory, the shared one."""
+    def _send(self, request: Any, *, once: bool = False) -> Any:
+        """Execute once, on this thread's transport or, lacking a factory, the shared one.
+
+        With ``once`` (a request that must not reach the server twice) and credentials, the
+        request goes through a transport that never resends by itself (:class:`_SendOnceHttp`).
+        """
+        if once and self._credentials is not None:
+            http = getattr(self._local, "once_http", None)
+            if http is None:
+                http = _SendOnceHttp(self._credentials)
+                self._local.once_http = http
+            return request.execute(http=http, num_retries=0)
         if self._http_factory is not None:
             http = getattr(self._local, "http", None)
             if http is None:
@@ -295,7 +367,7 @@ class PickerClient:
         while True:
             attempt += 1
             try:
-                return self._send(request)
+                return self._send(request, once=not idempotent)
             except HttpError as exc:
                 error = from_http_error(exc, method_id=request.methodId, session_id=session_id)
                 if not_found_after_failure_ok and maybe_done and isinstance(error, SessionNotFound):

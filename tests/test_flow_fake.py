@@ -122,3 +122,46 @@ def test_retry_timing_over_real_http_from_the_emulators_report() -> None:
         # 503, then 503 asking for 7 s, then two unpicked polls 2 s apart, then the picked one
         assert gaps(emulator.backend, "sessions.get") == [1.0, 7.0, 2.0, 2.0]
         assert emulator.backend.sessions("alice") == []
+
+
+def test_a_create_whose_answer_is_lost_is_sent_once() -> None:
+    """httplib2 would send the POST again by itself, leaving a second session behind."""
+    from google.oauth2.credentials import Credentials
+
+    with Emulator() as emulator:
+        emulator.set_faults("sessions.create", [{"drop": True}])
+        with emulator.build("carol") as plain:  # googleapiclient over httplib2, retries off
+            plain.sessions().create(body={}).execute(num_retries=0)
+        assert len(emulator.attempts("sessions.create")) == 2  # a silent resend hid the drop
+        assert len(emulator.backend.sessions("carol")) == 2  # and left an orphan session
+
+        emulator.backend.clear_attempts()
+        client = PickerClient(
+            credentials=Credentials(token="dave"), client_options={"api_endpoint": emulator.url}
+        )
+        emulator.set_faults("sessions.create", [{"drop": True}])
+        with pytest.raises(ConnectionError, match="connection"):
+            client.create_session()
+        assert len(emulator.attempts("sessions.create")) == 1
+        assert len(emulator.backend.sessions("dave")) == 1  # made, but its answer was lost
+        assert client.create_session().id is not None  # the next create works as usual
+
+
+def test_a_create_that_could_not_connect_is_retried() -> None:
+    import socket
+
+    from google.oauth2.credentials import Credentials
+
+    with socket.socket() as probe:  # a port nobody listens on once this block ends
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    clock = FakeClock()
+    client = PickerClient(
+        credentials=Credentials(token="erin"),
+        client_options={"api_endpoint": f"http://127.0.0.1:{port}/"},
+        clock=clock,
+        retry=RetryPolicy(max_attempts=3, random=lambda: 0.0),
+    )
+    with pytest.raises(ConnectionRefusedError):
+        client.create_session()
+    assert clock.sleeps == [1.0, 2.0]
