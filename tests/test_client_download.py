@@ -17,10 +17,11 @@ from picker_discovery.testing import Emulator, FakeHttp, generate_library
 TOKEN = "bob"
 
 
+pytestmark = pytest.mark.usefixtures("no_proxy")
+
+
 @pytest.fixture
-def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
+def emulator() -> Iterator[Emulator]:
     with Emulator(clock=FakeClock()) as running:
         items = [
             dataclasses.replace(item, size=min(item.size, 120_000))

@@ -904,20 +904,6 @@ class RefreshingCredentials(google.auth.credentials.Credentials):
         self.token = TOKEN
 
 
-@pytest.fixture
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Downloader(credentials) trusts the environment; keep loopback off any proxy."""
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.mark.usefixtures("no_proxy")
 def test_a_401_refreshes_the_token_not_the_url(server: MediaServer, tmp_path: Path) -> None:
     credentials = RefreshingCredentials("stale-token")
