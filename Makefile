@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo install clean generate screenshots bench
+.PHONY: test lint typecheck pytest fuzz demo install clean generate screenshots bench
 
 # Lint what exists: bench/ and examples/ are planned but may not be there yet.
 LINT_PATHS := $(wildcard picker_discovery tests tools bench examples)
@@ -28,6 +28,11 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The property-based tests (marked `fuzz`) with many more examples than `make test` runs;
+# Hypothesis prints the number of examples each property ran.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -m fuzz --hypothesis-show-statistics
 
 # Regenerate picker_discovery/models.py from the bundled discovery document.
 generate: $(STAMP)

@@ -1,10 +1,25 @@
 """Fixtures shared by the test modules."""
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.loopback import server
 
 __all__ = ["no_proxy", "server"]
+
+# Property-based tests of every parser of outside input. `make test` runs a modest number of
+# examples per property; `make fuzz` selects the deep profile (HYPOTHESIS_PROFILE=fuzz).
+settings.register_profile("default", max_examples=100, deadline=None)
+settings.register_profile(
+    "fuzz",
+    max_examples=5000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 PROXY_VARIABLES = (
     "HTTP_PROXY",
