@@ -701,7 +701,7 @@ def _field(data: Mapping[str, Any], key: str, kind: type, required: bool = True)
     if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, kind):
-        raise ValueError(f"{key!r} is not a {kind.__name__}")
+        raise ValueError(f"{key!r} is not {'an integer' if kind is int else 'a string'}")
     return value
 
 
@@ -927,9 +927,12 @@ class _Folder:
         """Append ``entry`` to the manifest in one write (so runs sharing it never interleave)."""
         line = entry.to_line()
         with self._lock:
-            fd = self._open_manifest(os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            fd = self._open_manifest(os.O_RDWR | os.O_APPEND | os.O_CREAT)
             assert fd is not None
             try:
+                end = os.fstat(fd).st_size
+                if end and os.lseek(fd, end - 1, os.SEEK_SET) >= 0 and os.read(fd, 1) != b"\n":
+                    line = b"\n" + line  # a line a crash cut short must not swallow this one
                 written = os.write(fd, line)
                 if written != len(line):
                     raise OSError(errno.EIO, "short write to the download manifest")
