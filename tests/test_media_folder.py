@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from picker_discovery import errors, media
+from picker_discovery import errors
 from picker_discovery.media import MANIFEST_NAME, Progress, SkipReason, extension_for
 from tests.media_server import MediaServer, digest
 from tests.test_media_download import TOKEN, files, make, photo, sha, visible
@@ -93,7 +93,7 @@ def no_hard_links(*args: Any, **kwargs: Any) -> None:
 def test_without_hard_links_the_file_is_copied_in_beside_what_appeared(
     server: MediaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(media.os, "link", no_hard_links)
+    monkeypatch.setattr(os, "link", no_hard_links)
     items = [photo(server, "p1", "a.jpg", SIZE), photo(server, "p2", "b.jpg", 1000)]
 
     def plant() -> None:
