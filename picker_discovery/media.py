@@ -35,24 +35,42 @@ How a download runs:
   :class:`~picker_discovery.errors.UntrustedMediaHost` and nothing is sent there. Redirects are
   followed by hand, each hop checked;
 * each file is written to a hidden ``.<name>.part-<random>`` in the target folder, checked
-  against Content-Length, fsynced, then renamed into place with :func:`os.replace`, so a final
-  name never holds a partial file. An error removes the part file; only a killed process leaves
-  one behind, hidden, and the next run that completes that item removes it;
+  against the length the server announced, fsynced, then hard-linked into place (and the part
+  removed), so a final name never holds a partial file and nothing is ever replaced: a name
+  that is taken when the file is placed, by a user's file, a symlink or another run's file,
+  leaves it alone and the file gets the next free name. Where the file system has no hard
+  links (FAT, some shares) the file is copied into a target created exclusively. An error
+  removes the part file; only a killed process leaves one behind, hidden, and a later run that
+  completes that item removes it (never one a live run still holds: part files are locked);
+* the folder is used through one open descriptor, and the manifest, part files and targets
+  are opened without following symbolic links (``O_NOFOLLOW``; a best-effort check where the
+  platform lacks it). A symlink at the manifest stops the run with a
+  :class:`~picker_discovery.errors.MediaError`;
 * "complete" is recorded in a manifest, ``.picker-downloads.jsonl`` in the folder: one JSON line
-  per finished file (item id, variant, name, size, Content-Type), written and fsynced just
-  before the rename. A rerun skips an item whose manifest entry names a file that exists with
-  the recorded size; anything else is fetched again. Files the manifest does not know are never
-  overwritten: a new item whose name they hold gets ``name (2).ext``;
+  per finished file (item id, variant, stem, name, size, Content-Type, modification time),
+  written in one append and fsynced just before the file is placed. Every field of every line
+  is validated when read (one safe name in the folder, an allowed extension, whole numbers in
+  range); a line that fails, or is cut short or not UTF-8, is skipped with a logged warning. A
+  rerun skips an item whose recorded file is still there as a regular file with the recorded
+  size and time; a recorded file that is gone is fetched again under its name; one that
+  changed is the user's now, kept, and the item gets the next free name;
 * names come from ``mediaFile.filename`` made safe (:func:`safe_stem`), unique within the folder
-  in item order (``IMG.jpg``, ``IMG (2).jpg``; uniqueness is by stem, so names stay unique
-  whatever extension the answers bring), with the extension of the answer's Content-Type;
+  in item order (``IMG.jpg``, ``IMG (2).jpg``; uniqueness is by stem, ignoring case and Unicode
+  normalization, so ``Café`` NFC and NFD are one name and names stay unique whatever extension
+  the answers bring), with the extension of the answer's Content-Type from an allowlist of
+  image and video types: any other type (``text/html``, ``image/svg+xml``, scripts) gives
+  ``.bin``;
 * several items download at once (``workers``, default 4) while the session is listed page by
   page as downloads proceed; an expired baseUrl (401/403, or listed longer ago than
   ``url_lifetime``) is renewed by re-listing the session and finding the item by id;
 * 5xx, 429 (honouring Retry-After) and dropped connections are retried under a retry policy,
-  resuming with ``Range: bytes=N-`` when the server supports ranges (the Content-Range is
-  checked), else restarting. A body without Content-Length that ends early cannot be told from
-  a complete one; media hosts send the length.
+  resuming with ``Range: bytes=N-`` when the server supports ranges, else restarting. A ``206``
+  must start where the file ends and lie within the announced total; one that covers less than
+  asked is continued at once with a new Range request (no failure); a total that differs from
+  the one announced before means the file changed, and the download starts again (counted
+  against the policy). No file is ever recorded with a length other than the total the server
+  announced. A body without any length (no Content-Length, no total) that ends early cannot be
+  told from a complete one; media hosts send the length.
 
 Progress goes to an optional callback; nothing is printed, and no token or Authorization header
 is ever logged.
