@@ -35,24 +35,42 @@ How a download runs:
   :class:`~picker_discovery.errors.UntrustedMediaHost` and nothing is sent there. Redirects are
   followed by hand, each hop checked;
 * each file is written to a hidden ``.<name>.part-<random>`` in the target folder, checked
-  against Content-Length, fsynced, then renamed into place with :func:`os.replace`, so a final
-  name never holds a partial file. An error removes the part file; only a killed process leaves
-  one behind, hidden, and the next run that completes that item removes it;
+  against the length the server announced, fsynced, then hard-linked into place (and the part
+  removed), so a final name never holds a partial file and nothing is ever replaced: a name
+  that is taken when the file is placed, by a user's file, a symlink or another run's file,
+  leaves it alone and the file gets the next free name. Where the file system has no hard
+  links (FAT, some shares) the file is copied into a target created exclusively. An error
+  removes the part file; only a killed process leaves one behind, hidden, and a later run that
+  completes that item removes it (never one a live run still holds: part files are locked);
+* the folder is used through one open descriptor, and the manifest, part files and targets
+  are opened without following symbolic links (``O_NOFOLLOW``; a best-effort check where the
+  platform lacks it). A symlink at the manifest stops the run with a
+  :class:`~picker_discovery.errors.MediaError`;
 * "complete" is recorded in a manifest, ``.picker-downloads.jsonl`` in the folder: one JSON line
-  per finished file (item id, variant, name, size, Content-Type), written and fsynced just
-  before the rename. A rerun skips an item whose manifest entry names a file that exists with
-  the recorded size; anything else is fetched again. Files the manifest does not know are never
-  overwritten: a new item whose name they hold gets ``name (2).ext``;
+  per finished file (item id, variant, stem, name, size, Content-Type, modification time),
+  written in one append and fsynced just before the file is placed. Every field of every line
+  is validated when read (one safe name in the folder, an allowed extension, whole numbers in
+  range); a line that fails, or is cut short or not UTF-8, is skipped with a logged warning. A
+  rerun skips an item whose recorded file is still there as a regular file with the recorded
+  size and time; a recorded file that is gone is fetched again under its name; one that
+  changed is the user's now, kept, and the item gets the next free name;
 * names come from ``mediaFile.filename`` made safe (:func:`safe_stem`), unique within the folder
-  in item order (``IMG.jpg``, ``IMG (2).jpg``; uniqueness is by stem, so names stay unique
-  whatever extension the answers bring), with the extension of the answer's Content-Type;
+  in item order (``IMG.jpg``, ``IMG (2).jpg``; uniqueness is by stem, ignoring case and Unicode
+  normalization, so ``Café`` NFC and NFD are one name and names stay unique whatever extension
+  the answers bring), with the extension of the answer's Content-Type from an allowlist of
+  image and video types: any other type (``text/html``, ``image/svg+xml``, scripts) gives
+  ``.bin``;
 * several items download at once (``workers``, default 4) while the session is listed page by
   page as downloads proceed; an expired baseUrl (401/403, or listed longer ago than
   ``url_lifetime``) is renewed by re-listing the session and finding the item by id;
 * 5xx, 429 (honouring Retry-After) and dropped connections are retried under a retry policy,
-  resuming with ``Range: bytes=N-`` when the server supports ranges (the Content-Range is
-  checked), else restarting. A body without Content-Length that ends early cannot be told from
-  a complete one; media hosts send the length.
+  resuming with ``Range: bytes=N-`` when the server supports ranges, else restarting. A ``206``
+  must start where the file ends and lie within the announced total; one that covers less than
+  asked is continued at once with a new Range request (no failure); a total that differs from
+  the one announced before means the file changed, and the download starts again (counted
+  against the policy). No file is ever recorded with a length other than the total the server
+  announced. A body without any length (no Content-Length, no total) that ends early cannot be
+  told from a complete one; media hosts send the length.
 
 Progress goes to an optional callback; nothing is printed, and no token or Authorization header
 is ever logged.
@@ -61,12 +79,14 @@ is ever logged.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
-import mimetypes
 import os
 import re
 import secrets
+import stat
+import sys
 import threading
 import time
 import unicodedata
@@ -336,12 +356,14 @@ def media_suffix(item: ItemLike, size: Size | None = None) -> str:
 # --------------------------------------------------------------------------------------------
 # File names
 
-_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
+_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
     f"{prefix}{digit}" for prefix in ("COM", "LPT") for digit in "123456789\u00b9\u00b2\u00b3"
 }
 # Bidirectional controls can make "gpj.exe" display as "exe.jpg".
 _INVISIBLE = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
 _WINDOWS_UNSAFE = set('<>:"|?*')
+# Control characters, lone surrogates (which no file system can store) and line separators.
+_DROPPED_CATEGORIES = {"Cc", "Cs", "Zl", "Zp"}
 
 
 def _truncate_utf8(text: str, limit: int) -> str:
@@ -355,24 +377,27 @@ def _tidy(stem: str) -> str:
     return stem.strip(" .")
 
 
+def _dropped(ch: str) -> bool:
+    return unicodedata.category(ch) in _DROPPED_CATEGORIES or ch in _INVISIBLE
+
+
 def safe_stem(filename: str | None, fallback: str) -> str:
     """A file name without extension, safe on Linux, macOS and Windows, from ``filename``.
 
-    NFC-normalised; path separators and characters Windows refuses become ``_``; control and
-    bidirectional-override characters are dropped; runs of dots become one dot and leading and
-    trailing dots and spaces go (so no hidden files, no ``..``); a Windows device name (``CON``,
-    ``com1``, ``LPT3.tar``) gets a ``_`` prefix; at most ``MAX_NAME_BYTES - 10`` UTF-8 bytes.
-    The original extension is dropped: the answer's Content-Type chooses it. An empty result
-    becomes ``fallback``, made safe the same way (then ``"item"``).
+    NFC-normalised; path separators and characters Windows refuses become ``_``; control,
+    line-separator, bidirectional-override characters and lone surrogates are dropped; runs of
+    dots become one dot and leading and trailing dots and spaces go (so no hidden files, no
+    ``..``); a Windows device name (``CON``, ``com1``, ``LPT3.tar``) gets a ``_`` prefix; at
+    most ``MAX_NAME_BYTES - 10`` UTF-8 bytes. The original extension is dropped: the answer's
+    Content-Type chooses it. An empty result becomes ``fallback``, made safe the same way (then
+    ``"item"``).
     """
-    name = unicodedata.normalize("NFC", filename or "")
+    name = unicodedata.normalize("NFC", "".join(ch for ch in filename or "" if not _dropped(ch)))
     cleaned = []
     for ch in name:
         if ch in "/\\" or ch in _WINDOWS_UNSAFE:
             cleaned.append("_")
-        elif unicodedata.category(ch) == "Cc" or ch in _INVISIBLE:
-            continue
-        else:
+        elif not _dropped(ch):
             cleaned.append(ch)
     name = re.sub(r"\.{2,}", ".", "".join(cleaned))  # no ".." anywhere, even mid-name
     stem, ext = os.path.splitext(name)
@@ -387,6 +412,29 @@ def safe_stem(filename: str | None, fallback: str) -> str:
     return stem
 
 
+def _is_safe_stem(stem: str) -> bool:
+    """Whether ``stem`` could have come from :func:`safe_stem` (and a ``" (n)"`` suffix)."""
+    return (
+        bool(stem)
+        and stem == _tidy(stem)
+        and ".." not in stem
+        and stem == unicodedata.normalize("NFC", stem)
+        and not any(ch in "/\\" or ch in _WINDOWS_UNSAFE or _dropped(ch) for ch in stem)
+        and len(stem.encode("utf-8")) <= MAX_NAME_BYTES - _EXT_BYTES
+        and stem.split(".")[0].rstrip(" ").upper() not in _RESERVED
+    )
+
+
+def _name_key(name: str) -> str:
+    """What two names share when a file system may take them for one file: case and Unicode
+    normalization (NFC ``é`` and NFD ``e`` + accent) are ignored, as on macOS and Windows."""
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", name).casefold())
+
+
+# The only extensions a file is saved with: image and video types, and ``.bin``. A type off
+# this list (``text/html``, ``image/svg+xml``, ``application/javascript``, ``text/x-sh``, ...)
+# is saved as ``.bin``, whatever the item's filename says, so a file manager never opens a
+# server's answer as a page or runs it as a script.
 _EXTENSIONS: dict[str, tuple[str, ...]] = {
     # The first is used; any of them keeps the original file's spelling (".JPG", ".jpeg").
     "image/jpeg": (".jpg", ".jpeg", ".jpe"),
@@ -413,25 +461,26 @@ _EXTENSIONS: dict[str, tuple[str, ...]] = {
     "video/x-ms-wmv": (".wmv",),
     "application/octet-stream": (".bin",),
 }
+_ALLOWED_EXTENSIONS: frozenset[str] = frozenset(
+    ext for choices in _EXTENSIONS.values() for ext in choices
+)
+# Every extension a downloaded file can get (lower case; the original's spelling may be kept).
 
 
 def extension_for(content_type: str | None, original: str | None = None) -> str:
     """The file extension for a Content-Type (``image/jpeg`` → ``.jpg``), ``.bin`` if unknown.
 
-    When ``original`` (the item's filename) already ends in an extension of that type, its
-    spelling is kept (``IMG_1.JPG`` stays ``.JPG``).
+    Only image and video types have extensions (an allowlist); any other type,
+    or none, gives ``.bin``. When ``original`` (the item's filename) already ends in an
+    extension of that type, its spelling is kept (``IMG_1.JPG`` stays ``.JPG``).
     """
     mime = (content_type or "").split(";")[0].strip().lower()
-    choices = list(_EXTENSIONS.get(mime, ()))
-    if not choices and mime:
-        guessed = mimetypes.guess_extension(mime, strict=False)
-        if guessed and re.fullmatch(r"\.[A-Za-z0-9]{1,9}", guessed):
-            choices = [guessed]
+    choices = _EXTENSIONS.get(mime)
     if not choices:
         return ".bin"
     if original:
         ext = os.path.splitext(original)[1]
-        if ext.lower() in choices and re.fullmatch(r"\.[A-Za-z0-9]{1,9}", ext):
+        if ext.isascii() and ext.lower() in choices:
             return ext
     return choices[0]
 
@@ -626,144 +675,435 @@ ProgressCallback = Callable[[Progress], None]
 # --------------------------------------------------------------------------------------------
 # The manifest and the names in a folder
 
+_MAX_INT = 2**63 - 1
+_MAX_ID_CHARS = 4096
+_MAX_CONTENT_TYPE_CHARS = 1024
+_MAX_MANIFEST_LINE = 64 * 1024  # bytes; far above any line the writer writes
+_MAX_WARNINGS = 10  # bad manifest lines warned about one by one, then counted
+_VARIANT_RE = re.compile(r"dv?|w\d{1,5}-h\d{1,5}(-c)?")
+
 
 @dataclass(frozen=True)
 class _Entry:
+    """One manifest line: an item's file, as the downloader wrote it."""
+
     item_id: str
     variant: str
     stem: str
     name: str
     size: int
     content_type: str
+    mtime_ns: int | None = None  # None in lines written before it was recorded
+
+    def to_line(self) -> bytes:
+        data: dict[str, Any] = {
+            "id": self.item_id,
+            "variant": self.variant,
+            "stem": self.stem,
+            "name": self.name,
+            "size": self.size,
+            "content_type": self.content_type,
+        }
+        if self.mtime_ns is not None:
+            data["mtime_ns"] = self.mtime_ns
+        # ASCII: a lone surrogate in an id stays a valid, readable escape.
+        return (json.dumps(data, ensure_ascii=True, allow_nan=False) + "\n").encode("ascii")
 
 
-def _read_manifest(path: Path) -> dict[tuple[str, str], _Entry]:
-    entries: dict[tuple[str, str], _Entry] = {}
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a manifest holds")
+
+
+def _field(data: Mapping[str, Any], key: str, kind: type, required: bool = True) -> Any:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ValueError(f"{key!r} is not {'an integer' if kind is int else 'a string'}")
+    return value
+
+
+def _parse_entry(line: bytes) -> _Entry:
+    """A manifest line as an entry; ValueError says why a line is not one we wrote.
+
+    Every field is checked: ``stem`` and ``name`` must be one safe name in the folder (no
+    separator, no ``..``, no leading dot, nothing :func:`safe_stem` would change), the name's
+    extension on the allowlist, numbers whole and in range.
+    """
+    if len(line) > _MAX_MANIFEST_LINE:
+        raise ValueError("the line is too long")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return entries
-    for line in lines:
+        data = json.loads(line.decode("utf-8"), parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("the line nests too deeply") from None
+    if not isinstance(data, dict):
+        raise ValueError("the line is not a JSON object")
+    item_id = _field(data, "id", str)
+    if not item_id or len(item_id) > _MAX_ID_CHARS:
+        raise ValueError("'id' is empty or too long")
+    variant = _field(data, "variant", str)
+    if not _VARIANT_RE.fullmatch(variant):
+        raise ValueError("'variant' is not one the downloader asks for")
+    stem = _field(data, "stem", str)
+    if not _is_safe_stem(stem):
+        raise ValueError("'stem' is not a safe file name")
+    name = _field(data, "name", str)
+    ext = name[len(stem) :] if name.startswith(stem) else ""
+    if not (ext.isascii() and ext.lower() in _ALLOWED_EXTENSIONS):
+        raise ValueError("'name' is not the stem with an allowed extension")
+    size = _field(data, "size", int)
+    if not 0 <= size <= _MAX_INT:
+        raise ValueError("'size' is out of range")
+    content_type = _field(data, "content_type", str, required=False) or ""
+    if len(content_type) > _MAX_CONTENT_TYPE_CHARS:
+        raise ValueError("'content_type' is too long")
+    mtime_ns = _field(data, "mtime_ns", int, required=False)
+    if mtime_ns is not None and not -_MAX_INT <= mtime_ns <= _MAX_INT:
+        raise ValueError("'mtime_ns' is out of range")
+    return _Entry(item_id, variant, stem, name, size, content_type, mtime_ns)
+
+
+def _read_manifest(lines: Iterable[bytes], where: object) -> dict[tuple[str, str], _Entry]:
+    """The entries of a manifest's lines, later lines winning; bad lines are skipped with a
+    logged warning (the first few by line number, then a count)."""
+    entries: dict[tuple[str, str], _Entry] = {}
+    bad = 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
         try:
-            data = json.loads(line)
-            entry = _Entry(
-                item_id=str(data["id"]),
-                variant=str(data["variant"]),
-                stem=str(data["stem"]),
-                name=str(data["name"]),
-                size=int(data["size"]),
-                content_type=str(data.get("content_type", "")),
-            )
-        except (ValueError, KeyError, TypeError):
-            continue  # a line cut short by a crash, or not ours
-        if Path(entry.name).name != entry.name or entry.name.startswith("."):
-            continue  # never trust a manifest to point outside the folder
+            entry = _parse_entry(line.rstrip(b"\r\n"))
+        except ValueError as exc:
+            bad += 1
+            if bad <= _MAX_WARNINGS:
+                _log.warning("download manifest %s, line %d skipped: %s", where, number, exc)
+            continue
         entries[(entry.item_id, entry.variant)] = entry
+    if bad > _MAX_WARNINGS:
+        _log.warning("download manifest %s: %d bad lines skipped in all", where, bad)
     return entries
 
 
-class _Folder:
-    """The target folder: its manifest, the names taken, and writing files into it."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.manifest_path = path / MANIFEST_NAME
-        self.entries = _read_manifest(self.manifest_path)
-        self._lock = threading.Lock()
-        owned = {entry.name for entry in self.entries.values()}
-        self._taken = {entry.stem.casefold() for entry in self.entries.values()}
-        for name in os.listdir(path):
-            if not name.startswith(".") and name not in owned:
-                self._taken.add(os.path.splitext(name)[0].casefold())
-        self._claims: dict[tuple[str, str], str] = {}
-        # Part files a killed run left behind, by the prefix of their stem.
-        self._stale: dict[str, list[str]] = {}
-        for name in os.listdir(path):
-            match = _PART.fullmatch(name)
-            if match:
-                self._stale.setdefault(match.group(1), []).append(name)
-
-    def complete(self, item_id: str, variant: str) -> Path | None:
-        entry = self.entries.get((item_id, variant))
-        if entry is None:
-            return None
-        target = self.path / entry.name
-        try:
-            return target if target.is_file() and target.stat().st_size == entry.size else None
-        except OSError:
-            return None
-
-    def claim(self, item_id: str, variant: str, stem: str) -> str:
-        """A stem unique in the folder for this item, the same on every run over one listing."""
-        key = (item_id, variant)
-        if key in self._claims:
-            return self._claims[key]
-        entry = self.entries.get(key)
-        if entry is not None:
-            self._claims[key] = entry.stem
-            return entry.stem
-        candidate, n = stem, 1
-        while candidate.casefold() in self._taken:
-            n += 1
-            tail = f" ({n})"
-            candidate = _tidy(_truncate_utf8(stem, MAX_NAME_BYTES - _EXT_BYTES - len(tail))) + tail
-        self._taken.add(candidate.casefold())
-        self._claims[key] = candidate
-        return candidate
-
-    def record(self, entry: _Entry) -> None:
-        line = json.dumps(
-            {
-                "id": entry.item_id,
-                "variant": entry.variant,
-                "stem": entry.stem,
-                "name": entry.name,
-                "size": entry.size,
-                "content_type": entry.content_type,
-            },
-            ensure_ascii=False,
-        )
-        with self._lock:
-            with open(self.manifest_path, "a", encoding="utf-8") as manifest:
-                manifest.write(line + "\n")
-                manifest.flush()
-                os.fsync(manifest.fileno())
-            self.entries[(entry.item_id, entry.variant)] = entry
-
-    def open_part(self, stem: str) -> tuple[Path, IO[bytes]]:
-        prefix = _part_prefix(stem)
-        while True:
-            part = self.path / f"{prefix}.part-{secrets.token_hex(4)}"
-            try:
-                fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
-            except FileExistsError:
-                continue
-            return part, os.fdopen(fd, "wb")
-
-    def drop_stale_parts(self, stem: str) -> None:
-        """Remove part files an earlier, killed run left for this stem."""
-        with self._lock:
-            names = self._stale.pop(_part_prefix(stem), [])
-        for name in names:
-            with contextlib.suppress(OSError):
-                os.unlink(self.path / name)
-
-    def fsync(self) -> None:
-        if os.name != "posix":
-            return
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 _O_BINARY: int = getattr(os, "O_BINARY", 0)
+_O_NOFOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC: int = getattr(os, "O_CLOEXEC", 0)
+_O_NONBLOCK: int = getattr(os, "O_NONBLOCK", 0)
+_O_DIRECTORY: int = getattr(os, "O_DIRECTORY", 0)
+# Names resolved against an open descriptor of the folder, where the platform can: a folder
+# renamed or swapped for a symlink mid-run then still receives nothing outside it.
+_DIR_FD = {os.open, os.stat, os.link, os.unlink} <= os.supports_dir_fd and (
+    os.listdir in os.supports_fd
+)
 _PART = re.compile(r"(\..+)\.part-[0-9a-f]{8}", re.DOTALL)
+# Errors from os.link that mean "this file system has no hard links" (FAT, some network
+# shares); anything else is a real error.
+_NO_HARD_LINKS = {
+    getattr(errno, name)
+    for name in ("EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV", "EMLINK", "EINVAL")
+    if hasattr(errno, name)
+}
 
 
 def _part_prefix(stem: str) -> str:
     return "." + _truncate_utf8(stem, MAX_NAME_BYTES - 20)
+
+
+def _try_lock(fd: int) -> bool:
+    """Take an exclusive advisory lock on ``fd`` without waiting (always True off POSIX)."""
+    if sys.platform == "win32":
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+class _Folder:
+    """The target folder: its manifest, the names taken, and writing files into it.
+
+    Nothing in it is ever replaced: the manifest, part files and targets are opened without
+    following symbolic links, relative to the folder's descriptor, and a finished file is
+    hard-linked into place (never renamed over anything), so a name that is taken, by a file
+    the user put there or changed or by another run, is left alone and the file gets the
+    next free name.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.manifest_path = path / MANIFEST_NAME
+        self._fd: int | None = None
+        if _DIR_FD:
+            self._fd = os.open(path, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+        try:
+            self.entries = self._load_manifest()
+            listing = os.listdir(self._fd if self._fd is not None else path)
+        except BaseException:
+            self.close()
+            raise
+        self._lock = threading.Lock()  # the manifest and the in-memory entries
+        self._names_lock = threading.Lock()
+        self._taken = {_name_key(entry.stem) for entry in self.entries.values()}
+        for name in listing:
+            if not name.startswith("."):
+                self._taken.add(_name_key(os.path.splitext(name)[0]))
+        self._claims: dict[tuple[str, str], str] = {}
+        # Part files a killed run left behind, by the prefix of their stem.
+        self._stale: dict[str, list[str]] = {}
+        for name in listing:
+            match = _PART.fullmatch(name)
+            if match:
+                self._stale.setdefault(match.group(1), []).append(name)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    # -- file operations relative to the folder, never following a symlink -------------------
+
+    def _open(self, name: str, flags: int, mode: int = 0o666) -> int:
+        flags |= _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY
+        if self._fd is not None:
+            return os.open(name, flags, mode, dir_fd=self._fd)
+        if not _O_NOFOLLOW and os.path.islink(self.path / name):  # best effort without it
+            raise OSError(errno.ELOOP, "a symbolic link", str(self.path / name))
+        return os.open(self.path / name, flags, mode)
+
+    def lstat(self, name: str) -> os.stat_result:
+        if self._fd is not None:
+            return os.stat(name, dir_fd=self._fd, follow_symlinks=False)
+        return os.lstat(self.path / name)
+
+    def unlink(self, name: str) -> None:
+        if self._fd is not None:
+            os.unlink(name, dir_fd=self._fd)
+        else:
+            os.unlink(self.path / name)
+
+    def _link(self, source: str, target: str) -> None:
+        if self._fd is not None:
+            os.link(source, target, src_dir_fd=self._fd, dst_dir_fd=self._fd)
+        else:
+            os.link(self.path / source, self.path / target)
+
+    def fsync(self) -> None:
+        if os.name != "posix":
+            return
+        fd = self._fd if self._fd is not None else os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            if fd != self._fd:
+                os.close(fd)
+
+    # -- the manifest --------------------------------------------------------------------------
+
+    def _refuse_manifest(self, why: str) -> MediaError:
+        return MediaError(
+            f"the download manifest {self.manifest_path} is {why}; refusing to read or write "
+            "through it. Remove it (a rerun then fetches every item again) or download to "
+            "another folder",
+            filename=str(self.manifest_path),
+        )
+
+    def _open_manifest(self, flags: int) -> int | None:
+        try:
+            fd = self._open(MANIFEST_NAME, flags | _O_NONBLOCK, 0o644)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                if stat.S_ISLNK(self.lstat(MANIFEST_NAME).st_mode):
+                    raise self._refuse_manifest("a symbolic link") from exc
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise self._refuse_manifest("not a regular file")
+        return fd
+
+    def _load_manifest(self) -> dict[tuple[str, str], _Entry]:
+        fd = self._open_manifest(os.O_RDONLY)
+        if fd is None:
+            return {}
+        with os.fdopen(fd, "rb") as manifest:
+
+            def lines() -> Iterator[bytes]:
+                while line := manifest.readline(_MAX_MANIFEST_LINE + 1):
+                    if len(line) > _MAX_MANIFEST_LINE and not line.endswith(b"\n"):
+                        while (rest := manifest.readline(_MAX_MANIFEST_LINE)) and not (
+                            rest.endswith(b"\n")
+                        ):
+                            pass  # skip the rest of an overlong line
+                    yield line
+
+            return _read_manifest(lines(), self.manifest_path)
+
+    def record(self, entry: _Entry) -> None:
+        """Append ``entry`` to the manifest in one write (so runs sharing it never interleave)."""
+        line = entry.to_line()
+        with self._lock:
+            fd = self._open_manifest(os.O_RDWR | os.O_APPEND | os.O_CREAT)
+            assert fd is not None
+            try:
+                end = os.fstat(fd).st_size
+                if end and os.lseek(fd, end - 1, os.SEEK_SET) >= 0 and os.read(fd, 1) != b"\n":
+                    line = b"\n" + line  # a line a crash cut short must not swallow this one
+                written = os.write(fd, line)
+                if written != len(line):
+                    raise OSError(errno.EIO, "short write to the download manifest")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self.entries[(entry.item_id, entry.variant)] = entry
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def _state(self, entry: _Entry) -> Literal["ours", "missing", "other"]:
+        """Whether the entry's file is there as written ("ours"), gone, or something else
+        now: changed (size or modification time), replaced, or not a regular file."""
+        try:
+            found = self.lstat(entry.name)
+        except FileNotFoundError:
+            return "missing"
+        except OSError:
+            return "other"
+        if (
+            stat.S_ISREG(found.st_mode)
+            and found.st_size == entry.size
+            and entry.mtime_ns in (None, found.st_mtime_ns)
+        ):
+            return "ours"
+        return "other"
+
+    def complete(self, item_id: str, variant: str) -> Path | None:
+        """The item's file when a previous run wrote it and it is unchanged, else None."""
+        entry = self.entries.get((item_id, variant))
+        if entry is None or self._state(entry) != "ours":
+            return None
+        return self.path / entry.name
+
+    def claim(self, item_id: str, variant: str, stem: str) -> str:
+        """A stem unique in the folder for this item, the same on every run over one listing.
+
+        An item the manifest knows keeps its stem while its file is there unchanged or gone;
+        once the user changed or replaced that file, the name is theirs and the item gets the
+        next free one.
+        """
+        key = (item_id, variant)
+        with self._names_lock:
+            if key in self._claims:
+                return self._claims[key]
+            entry = self.entries.get(key)
+            if entry is not None and self._state(entry) != "other":
+                self._claims[key] = entry.stem
+                return entry.stem
+            return self._next_free(key, stem)
+
+    def reclaim(self, item_id: str, variant: str, stem: str, taken: str) -> str:
+        """A new stem for an item whose claimed name ``taken`` turned out to be in use."""
+        with self._names_lock:
+            self._taken.add(_name_key(taken))
+            return self._next_free((item_id, variant), stem)
+
+    def _next_free(self, key: tuple[str, str], stem: str) -> str:
+        candidate, n = stem, 1
+        while _name_key(candidate) in self._taken:
+            n += 1
+            tail = f" ({n})"
+            candidate = _tidy(_truncate_utf8(stem, MAX_NAME_BYTES - _EXT_BYTES - len(tail))) + tail
+        self._taken.add(_name_key(candidate))
+        self._claims[key] = candidate
+        return candidate
+
+    # -- writing files -------------------------------------------------------------------------
+
+    def open_part(self, stem: str) -> tuple[str, IO[bytes]]:
+        """A new hidden part file for ``stem``, created exclusively and locked while open."""
+        prefix = _part_prefix(stem)
+        while True:
+            part = f"{prefix}.part-{secrets.token_hex(4)}"
+            try:
+                fd = self._open(part, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+            _try_lock(fd)  # tells a concurrent run's drop_stale_parts that it is live
+            return part, os.fdopen(fd, "w+b")
+
+    def place(self, part: str, out: IO[bytes], target: str) -> None:
+        """Give the finished part file the name ``target``, unless that name is taken.
+
+        Raises FileExistsError when ``target`` exists (whoever made it, whenever): nothing
+        is ever replaced. Uses a hard link, then removes the part's name; where the file
+        system has no hard links, creates ``target`` exclusively and copies the bytes.
+        """
+        try:
+            self._link(part, target)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+            _log.debug("no hard links in %s (%s): copying into place", self.path, exc)
+            self._copy_into_place(out, target)
+        out.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.unlink(part)
+
+    def _copy_into_place(self, out: IO[bytes], target: str) -> None:
+        fd = self._open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb", closefd=False) as copy:
+                out.seek(0)
+                while chunk := out.read(1 << 20):
+                    copy.write(chunk)
+                copy.flush()
+                mtime = os.fstat(out.fileno()).st_mtime_ns
+                if os.utime in os.supports_fd:
+                    os.utime(fd, ns=(mtime, mtime))
+                else:
+                    os.utime(self.path / target, ns=(mtime, mtime))
+                os.fsync(fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                self.unlink(target)  # created exclusively above: it is ours to remove
+            raise
+        finally:
+            os.close(fd)
+
+    def drop_stale_parts(self, stem: str) -> None:
+        """Remove part files an earlier, killed run left for this stem (a part file a live
+        run still holds open is locked, and left alone)."""
+        with self._lock:
+            names = self._stale.pop(_part_prefix(stem), [])
+        for name in names:
+            with contextlib.suppress(OSError):
+                fd = self._open(name, os.O_RDONLY | _O_NONBLOCK)
+                try:
+                    if _try_lock(fd):
+                        self.unlink(name)
+                finally:
+                    os.close(fd)
+
+    def settle(self, part: str, out: IO[bytes]) -> tuple[int, int]:
+        """Flush and fsync a finished part file; return its size and modification time.
+
+        The time is rounded down to an even second first, which every file system stores
+        exactly (FAT keeps two-second steps), so a later run reads back the value recorded.
+        """
+        out.flush()
+        fd = out.fileno()
+        mtime = os.fstat(fd).st_mtime_ns
+        mtime -= mtime % 2_000_000_000
+        if os.utime in os.supports_fd:
+            os.utime(fd, ns=(mtime, mtime))
+        else:
+            os.utime(self.path / part, ns=(mtime, mtime))
+        os.fsync(fd)
+        found = os.fstat(fd)
+        return found.st_size, found.st_mtime_ns
 
 
 # --------------------------------------------------------------------------------------------
@@ -845,7 +1185,7 @@ _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 _REDIRECT_STATUS = {301, 302, 303, 307, 308}
 _MAX_REDIRECTS = 5
 _MAX_URL_RENEWALS = 2
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+_CONTENT_RANGE = re.compile(r"bytes (\d{1,19})-(\d{1,19})/(\d{1,19}|\*)", re.ASCII)
 
 
 @dataclass
@@ -855,7 +1195,8 @@ class _Job:
     item_id: str
     filename: str | None
     variant: str
-    stem: str
+    stem: str  # the name claimed in the folder, without extension
+    base: str  # the safe stem it was made from, for the next free name
 
 
 @dataclass
@@ -1153,6 +1494,7 @@ class Downloader:
                     run.stop.set()  # on KeyboardInterrupt, workers stop at their next chunk
                     raise
         finally:
+            run.folder.close()
             for opened in sessions:
                 opened.close()
         for _, outcome in sorted(outcomes, key=lambda pair: pair[0]):
@@ -1171,9 +1513,16 @@ class Downloader:
         item_id = _item_id(raw)
         _base_url(raw)
         filename = _filename(raw)
+        if len(item_id) > _MAX_ID_CHARS:
+            raise MediaError(
+                f"a picked media item's id is {len(item_id)} characters long; the listing "
+                "answer is malformed",
+                filename=filename,
+            )
         variant = _variant(raw, run.size)
-        stem = run.folder.claim(item_id, variant, safe_stem(filename, item_id))
-        return _Job(index, listed, item_id, filename, variant, stem)
+        base = safe_stem(filename, item_id)
+        stem = run.folder.claim(item_id, variant, base)
+        return _Job(index, listed, item_id, filename, variant, stem, base)
 
     def _report(
         self, run: _Run, job: _Job, done: int, total: int | None, finished: bool = False
@@ -1215,6 +1564,7 @@ class Downloader:
     ) -> Downloaded | Skipped:
         present = run.folder.complete(job.item_id, job.variant)
         if present is not None:
+            run.folder.drop_stale_parts(job.stem)  # a run killed between link and unlink
             return Skipped(
                 job.item_id,
                 SkipReason.ALREADY_PRESENT,
@@ -1300,24 +1650,34 @@ class Downloader:
         listed: ListedItem,
         session: Callable[[], requests.Session],
     ) -> Downloaded:
-        part, out = run.folder.open_part(job.stem)
+        folder = run.folder
+        part, out = folder.open_part(job.stem)
         try:
             with out:
-                size, content_type = self._stream(job, run, listed, session, out)
-                out.flush()
-                os.fsync(out.fileno())
-            name = job.stem + extension_for(content_type, job.filename)
-            entry = _Entry(job.item_id, job.variant, job.stem, name, size, content_type)
-            run.folder.record(entry)  # before the rename: a name in place is always recorded
-            target = run.folder.path / name
-            os.replace(part, target)
+                _, content_type = self._stream(job, run, listed, session, out)
+                size, mtime_ns = folder.settle(part, out)
+                ext = extension_for(content_type, job.filename)
+                recorded_type = content_type[:_MAX_CONTENT_TYPE_CHARS]
+                stem = job.stem
+                while True:
+                    name = stem + ext
+                    # Recorded before it is placed: a name in place is always recorded.
+                    folder.record(
+                        _Entry(job.item_id, job.variant, stem, name, size, recorded_type, mtime_ns)
+                    )
+                    try:
+                        folder.place(part, out, name)
+                        break
+                    except FileExistsError:
+                        _log.debug("item %s: %s is taken, trying another name", job.item_id, name)
+                        stem = folder.reclaim(job.item_id, job.variant, job.base, stem)
         except BaseException:
             with contextlib.suppress(OSError):
-                os.unlink(part)
+                folder.unlink(part)
             raise
-        run.folder.fsync()
-        run.folder.drop_stale_parts(job.stem)
-        return Downloaded(job.item_id, target, size, content_type, job.variant)
+        folder.fsync()
+        folder.drop_stale_parts(job.stem)
+        return Downloaded(job.item_id, folder.path / name, size, content_type, job.variant)
 
     def _stream(
         self,
@@ -1328,171 +1688,7 @@ class Downloader:
         out: IO[bytes],
     ) -> tuple[int, str]:
         """Write the item's bytes to ``out``; return (size, Content-Type)."""
-        offset = 0  # bytes in ``out``
-        total: int | None = None  # the full size, once a server said
-        content_type: str | None = None
-        resumable = False  # the server answered 206 or advertised Accept-Ranges: bytes
-        etag: str | None = None  # a strong validator, which lets a resume survive a new URL
-        attempt = 0
-        renewals = 0
-
-        def restart() -> None:
-            nonlocal offset, total, content_type, resumable, etag
-            out.seek(0)
-            out.truncate()
-            offset, total, content_type, resumable, etag = 0, None, None, False, None
-
-        def renew(listed: ListedItem, expired: bool = False) -> ListedItem:
-            fresh = self._renew(job, run, listed, expired=expired)
-            if offset and etag is None:
-                restart()  # without If-Range, a new URL's bytes may not continue the old ones
-            return fresh
-
-        while True:
-            if run.stop.is_set():
-                raise _Cancelled()
-            if run.refresher.available and self._clock() - listed.listed_at >= self.url_lifetime:
-                _log.debug("item %s: baseUrl listed too long ago, renewing it", job.item_id)
-                listed = renew(listed)
-            attempt += 1
-            url = _base_url(listed.item) + "=" + job.variant
-            headers = {"Accept-Encoding": "identity"}
-            if offset and not resumable:
-                restart()
-            if offset:
-                headers["Range"] = f"bytes={offset}-"
-                if etag:
-                    headers["If-Range"] = etag
-            try:
-                response = self._open(job, session(), url, headers)
-                try:
-                    status = response.status_code
-                    if status in (401, 403):
-                        if not run.refresher.available:
-                            raise MediaUrlExpired(
-                                f"item {job.item_id!r} ({job.filename}): the media host answered "
-                                f"HTTP {status}: the baseUrl has probably expired (or the token "
-                                "lacks the photospicker scope); pass a relist callable to renew "
-                                "baseUrls, or list the session again and retry",
-                                item_id=job.item_id,
-                                filename=job.filename,
-                            )
-                        if renewals >= _MAX_URL_RENEWALS:
-                            raise MediaHttpError(
-                                f"item {job.item_id!r} ({job.filename}): the media host still "
-                                f"answered HTTP {status} after renewing the baseUrl {renewals} "
-                                "times; check that the token holds the "
-                                "photospicker.mediaitems.readonly scope and that the session "
-                                "has not expired",
-                                code=status,
-                                item_id=job.item_id,
-                                filename=job.filename,
-                            )
-                        renewals += 1
-                        attempt -= 1  # a renewal is not a failed attempt
-                        listed = renew(listed, expired=True)
-                        continue
-                    if status in _RETRY_STATUS:
-                        raise _Retryable(f"HTTP {status}", status, dict(response.headers))
-                    if status == 206:
-                        match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
-                        whole = match.group(3) if match else None
-                        if (
-                            match is None
-                            or int(match.group(1)) != offset
-                            or (whole != "*" and total is not None and int(whole or 0) != total)
-                        ):
-                            resumable = False  # restart from the beginning on the next attempt
-                            raise _Retryable("the server answered an unexpected Content-Range")
-                        if whole is not None and whole != "*":
-                            total = int(whole)
-                    elif status == 200:
-                        if offset:
-                            restart()  # the server ignored the Range (or If-Range failed)
-                        length = response.headers.get("Content-Length", "")
-                        total = int(length) if length.isdigit() else None
-                    else:
-                        raise MediaHttpError(
-                            f"item {job.item_id!r} ({job.filename}): the media host answered "
-                            f"HTTP {status} {response.reason or ''}".rstrip()
-                            + "; the item may no longer be available",
-                            code=status,
-                            item_id=job.item_id,
-                            filename=job.filename,
-                        )
-                    if content_type is None:
-                        content_type = response.headers.get("Content-Type") or _get(
-                            listed.item, "mediaFile", "mimeType"
-                        )
-                    encoding = response.headers.get("Content-Encoding", "").strip().lower()
-                    if encoding not in ("", "identity"):
-                        # Asked for identity; a coded body cannot be checked or resumed by size.
-                        total, resumable = None, False
-                    elif status == 206 or (
-                        response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
-                    ):
-                        resumable = True
-                    tag = response.headers.get("ETag")
-                    etag = tag if tag and not tag.startswith("W/") else None
-                    for chunk in response.iter_content(self.chunk_size):
-                        if run.stop.is_set():
-                            raise _Cancelled()
-                        out.write(chunk)
-                        offset += len(chunk)
-                        self._report(run, job, offset, total)
-                    if total is not None and offset != total:
-                        raise _Retryable(f"the body ended at {offset} of {total} bytes")
-                    return offset, content_type or "application/octet-stream"
-                finally:
-                    response.close()
-            except (
-                _Retryable,
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-            ) as exc:
-                failed_status = exc.status if isinstance(exc, _Retryable) else None
-                if isinstance(exc, _Retryable) and failed_status is not None:
-                    delay = self.retry.retry_delay(
-                        attempt, status=failed_status, headers=exc.headers
-                    )
-                else:  # a dropped connection or a short or misplaced body, as the policy knows it
-                    delay = self.retry.retry_delay(attempt, exception=ConnectionError(str(exc)))
-                if delay is None:
-                    if failed_status is not None:
-                        raise MediaHttpError(
-                            f"item {job.item_id!r} ({job.filename}): the media host answered "
-                            f"{exc} on attempt {attempt} and the retry policy gave up; try "
-                            "again later",
-                            code=failed_status,
-                            item_id=job.item_id,
-                            filename=job.filename,
-                        ) from exc
-                    raise IncompleteDownload(
-                        f"item {job.item_id!r} ({job.filename}): the download kept failing "
-                        f"({exc}) and stopped after {attempt} attempts with {offset} of "
-                        f"{total if total is not None else 'an unknown number of'} bytes; run "
-                        "again to retry it",
-                        received=offset,
-                        expected=total,
-                        item_id=job.item_id,
-                        filename=job.filename,
-                    ) from exc
-                _log.debug(
-                    "item %s: attempt %d failed (%s), retrying in %.1f s",
-                    job.item_id,
-                    attempt,
-                    type(exc).__name__,
-                    delay,
-                )
-                self._pause(run, delay)
-            except RefreshError as exc:
-                raise MediaError(
-                    f"item {job.item_id!r} ({job.filename}): the access token could not be "
-                    f"refreshed ({exc}); sign in again",
-                    item_id=job.item_id,
-                    filename=job.filename,
-                ) from exc
+        return _Transfer(self, job, run, listed, session, out).run()
 
     def _open(
         self, job: _Job, session: requests.Session, url: str, headers: dict[str, str]
@@ -1506,3 +1702,276 @@ class Downloader:
             item_id=job.item_id,
             filename=job.filename,
         )
+
+
+class _Transfer:
+    """One item's bytes into its part file: a small state machine over HTTP answers.
+
+    State: ``offset`` (bytes in the file), ``total`` (the whole file's size, once a server
+    said it), whether the server resumes (``resumable``) and its strong ``etag``, and the
+    ``attempt`` and ``renewals`` counted against the retry policy. :meth:`run` makes one
+    request after another until the file holds exactly ``total`` bytes:
+
+    * ``200``: the whole file; its Content-Length is the total (a resume the server ignored
+      starts the file again);
+    * ``206``: the range must start where the file ends and lie within the announced total.
+      A range shorter than asked is no failure: the next request continues from where it
+      ended. A total other than the one announced before means the file changed: start
+      again. A ``*`` total is learnt from a later answer, or from the ``416`` past the end;
+    * ``401``/``403`` renews the baseUrl; ``408``/``429``/``5xx`` and broken bodies are
+      retried as the policy says, resuming where possible; anything else fails the item.
+    """
+
+    def __init__(
+        self,
+        downloader: Downloader,
+        job: _Job,
+        run: _Run,
+        listed: ListedItem,
+        session: Callable[[], requests.Session],
+        out: IO[bytes],
+    ) -> None:
+        self.downloader, self.job, self.run_, self.listed = downloader, job, run, listed
+        self.session, self.out = session, out
+        self.offset = 0
+        self.total: int | None = None
+        self.content_type: str | None = None
+        self.resumable = False  # the server answered 206 or advertised Accept-Ranges: bytes
+        self.etag: str | None = None  # a strong validator: a resume may survive a new URL
+        self.attempt = 0
+        self.renewals = 0
+
+    def run(self) -> tuple[int, str]:
+        """Fetch until complete; return (size, Content-Type)."""
+        job, run, downloader = self.job, self.run_, self.downloader
+        while True:
+            if run.stop.is_set():
+                raise _Cancelled()
+            if (
+                run.refresher.available
+                and downloader._clock() - self.listed.listed_at >= downloader.url_lifetime
+            ):
+                _log.debug("item %s: baseUrl listed too long ago, renewing it", job.item_id)
+                self._renew()
+            self.attempt += 1
+            try:
+                if self._request():
+                    return self.offset, self.content_type or "application/octet-stream"
+                self.attempt -= 1  # a renewal or a continuation is not a failed attempt
+            except (
+                _Retryable,
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
+                self._back_off(exc)
+            except RefreshError as exc:
+                raise MediaError(
+                    f"item {job.item_id!r} ({job.filename}): the access token could not be "
+                    f"refreshed ({exc}); sign in again",
+                    item_id=job.item_id,
+                    filename=job.filename,
+                ) from exc
+
+    def _restart(self) -> None:
+        self.out.seek(0)
+        self.out.truncate()
+        self.offset, self.total, self.content_type, self.resumable, self.etag = (
+            0,
+            None,
+            None,
+            False,
+            None,
+        )
+
+    def _renew(self, expired: bool = False) -> None:
+        fresh = self.downloader._renew(self.job, self.run_, self.listed, expired=expired)
+        if self.offset and self.etag is None:
+            self._restart()  # without If-Range, a new URL's bytes may not continue the old ones
+        self.listed = fresh
+
+    def _request(self) -> bool:
+        """One request; True when the file is complete, False to ask again at once."""
+        job = self.job
+        url = _base_url(self.listed.item) + "=" + job.variant
+        headers = {"Accept-Encoding": "identity"}
+        if self.offset and not self.resumable:
+            self._restart()
+        if self.offset:
+            headers["Range"] = f"bytes={self.offset}-"
+            if self.etag:
+                headers["If-Range"] = self.etag
+        response = self.downloader._open(job, self.session(), url, headers)
+        try:
+            status = response.status_code
+            if status in (401, 403):
+                self._expired(status)
+                return False
+            if status in _RETRY_STATUS:
+                raise _Retryable(f"HTTP {status}", status, dict(response.headers))
+            if status == 416 and self.offset:
+                return self._past_the_end(response.headers.get("Content-Range", ""))
+            end: int | None
+            if status == 206:
+                end = self._check_range(response.headers.get("Content-Range", ""))
+            elif status == 200:
+                if self.offset:
+                    self._restart()  # the server ignored the Range (or If-Range failed)
+                self.total = _whole_number(response.headers.get("Content-Length", ""))
+                end = self.total
+            else:
+                raise MediaHttpError(
+                    f"item {job.item_id!r} ({job.filename}): the media host answered "
+                    f"HTTP {status} {response.reason or ''}".rstrip()
+                    + "; the item may no longer be available",
+                    code=status,
+                    item_id=job.item_id,
+                    filename=job.filename,
+                )
+            if self.content_type is None:
+                self.content_type = response.headers.get("Content-Type") or _get(
+                    self.listed.item, "mediaFile", "mimeType"
+                )
+            encoding = response.headers.get("Content-Encoding", "").strip().lower()
+            if encoding not in ("", "identity"):
+                # Asked for identity; a coded body cannot be checked or resumed by size.
+                self.total, self.resumable, end = None, False, None
+            elif status == 206 or (
+                response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
+            ):
+                self.resumable = True
+            tag = response.headers.get("ETag")
+            self.etag = tag if tag and not tag.startswith("W/") else None
+            self._receive(response, end)
+            if status == 200 or self.offset == self.total:
+                return True
+            _log.debug(
+                "item %s: the server sent bytes up to %d of %s; asking for the rest",
+                job.item_id,
+                self.offset,
+                self.total if self.total is not None else "an unknown total",
+            )
+            return False
+        finally:
+            response.close()
+
+    def _expired(self, status: int) -> None:
+        job = self.job
+        if not self.run_.refresher.available:
+            raise MediaUrlExpired(
+                f"item {job.item_id!r} ({job.filename}): the media host answered "
+                f"HTTP {status}: the baseUrl has probably expired (or the token "
+                "lacks the photospicker scope); pass a relist callable to renew "
+                "baseUrls, or list the session again and retry",
+                item_id=job.item_id,
+                filename=job.filename,
+            )
+        if self.renewals >= _MAX_URL_RENEWALS:
+            raise MediaHttpError(
+                f"item {job.item_id!r} ({job.filename}): the media host still "
+                f"answered HTTP {status} after renewing the baseUrl {self.renewals} "
+                "times; check that the token holds the "
+                "photospicker.mediaitems.readonly scope and that the session "
+                "has not expired",
+                code=status,
+                item_id=job.item_id,
+                filename=job.filename,
+            )
+        self.renewals += 1
+        self._renew(expired=True)
+
+    def _check_range(self, header: str) -> int:
+        """Check a 206's Content-Range against the file so far; return where it ends."""
+        match = _CONTENT_RANGE.fullmatch(header.strip())
+        if match is None:
+            self.resumable = False  # restart from the beginning on the next attempt
+            raise _Retryable(f"the server answered 206 with a Content-Range of {header[:80]!r}")
+        first, last = int(match.group(1)), int(match.group(2))
+        size = None if match.group(3) == "*" else int(match.group(3))
+        bound = size if size is not None else self.total
+        if first != self.offset or last < first or (bound is not None and last >= bound):
+            self.resumable = False
+            raise _Retryable(
+                f"the server answered bytes {first}-{last}/{match.group(3)} when asked for "
+                f"the bytes from {self.offset}"
+            )
+        if size is not None and self.total is not None and size != self.total:
+            self.resumable = False
+            raise _Retryable(
+                f"the file's size changed from {self.total} to {size} bytes between requests"
+            )
+        if size is not None:
+            self.total = size
+        return last + 1
+
+    def _past_the_end(self, header: str) -> bool:
+        """A 416 to a resume: complete if the file is exactly as long as the server says."""
+        match = re.fullmatch(r"bytes \*/(\d{1,19})", header.strip(), re.ASCII)
+        size = int(match.group(1)) if match else None
+        if size is not None and size == self.offset and self.total in (None, size):
+            self.total = size
+            return True
+        self.resumable = False
+        raise _Retryable(
+            f"the server cannot serve the bytes from {self.offset} (it says the file is "
+            f"{size if size is not None else 'of unknown size'} bytes now)"
+        )
+
+    def _receive(self, response: requests.Response, end: int | None) -> None:
+        """Append the body to the file; it must end exactly at ``end`` when that is known."""
+        job, run = self.job, self.run_
+        for chunk in response.iter_content(self.downloader.chunk_size):
+            if run.stop.is_set():
+                raise _Cancelled()
+            if end is not None and self.offset + len(chunk) > end:
+                self.resumable = False
+                raise _Retryable(f"the server sent more than the {end} bytes it announced")
+            self.out.write(chunk)
+            self.offset += len(chunk)
+            self.downloader._report(run, job, self.offset, self.total)
+        if end is not None and self.offset != end:
+            raise _Retryable(f"the body ended at {self.offset} of {end} bytes")
+
+    def _back_off(self, exc: Exception) -> None:
+        job, attempt = self.job, self.attempt
+        failed_status = exc.status if isinstance(exc, _Retryable) else None
+        if isinstance(exc, _Retryable) and failed_status is not None:
+            delay = self.downloader.retry.retry_delay(
+                attempt, status=failed_status, headers=exc.headers
+            )
+        else:  # a dropped connection or a short or misplaced body, as the policy knows it
+            delay = self.downloader.retry.retry_delay(attempt, exception=ConnectionError(str(exc)))
+        if delay is None:
+            if failed_status is not None:
+                raise MediaHttpError(
+                    f"item {job.item_id!r} ({job.filename}): the media host answered "
+                    f"{exc} on attempt {attempt} and the retry policy gave up; try "
+                    "again later",
+                    code=failed_status,
+                    item_id=job.item_id,
+                    filename=job.filename,
+                ) from exc
+            raise IncompleteDownload(
+                f"item {job.item_id!r} ({job.filename}): the download kept failing "
+                f"({exc}) and stopped after {attempt} attempts with {self.offset} of "
+                f"{self.total if self.total is not None else 'an unknown number of'} bytes; "
+                "run again to retry it",
+                received=self.offset,
+                expected=self.total,
+                item_id=job.item_id,
+                filename=job.filename,
+            ) from exc
+        _log.debug(
+            "item %s: attempt %d failed (%s), retrying in %.1f s",
+            job.item_id,
+            attempt,
+            type(exc).__name__,
+            delay,
+        )
+        self.downloader._pause(self.run_, delay)
+
+
+def _whole_number(text: str) -> int | None:
+    """A header's non-negative ASCII integer (``Content-Length``), else None."""
+    text = text.strip()
+    return int(text) if re.fullmatch(r"\d{1,19}", text, re.ASCII) else None

@@ -297,17 +297,18 @@ def test_rerun_skips_complete_files_without_any_request(
     assert files(tmp_path) == [MANIFEST_NAME, "a (2).jpg", "a.jpg"]
 
 
-def test_a_changed_or_missing_file_is_fetched_again_under_its_name(
+def test_a_missing_file_is_fetched_again_under_its_name_a_changed_one_is_kept(
     server: MediaServer, tmp_path: Path
 ) -> None:
     items = [photo(server, "p1", "a.jpg", 500), photo(server, "p2", "a.jpg", 600)]
     make(server).download_items(items, tmp_path)
-    (tmp_path / "a.jpg").write_bytes(b"truncated")
+    (tmp_path / "a.jpg").write_bytes(b"edited")  # the user changed it: it is theirs now
     (tmp_path / "a (2).jpg").unlink()
 
     result = make(server).download_items(items, tmp_path)
-    assert [d.path.name for d in result.downloaded] == ["a.jpg", "a (2).jpg"]
-    assert sha(tmp_path / "a.jpg") == digest("p1", 500)
+    assert [d.path.name for d in result.downloaded] == ["a (3).jpg", "a (2).jpg"]
+    assert (tmp_path / "a.jpg").read_bytes() == b"edited"
+    assert sha(tmp_path / "a (3).jpg") == digest("p1", 500)
     assert sha(tmp_path / "a (2).jpg") == digest("p2", 600)
 
 

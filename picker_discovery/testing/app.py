@@ -22,6 +22,8 @@ Control endpoints (JSON in, JSON out; for tests in other processes)::
     POST   /_control/config               {any BackendConfig field: value}
     POST   /_control/faults               {"method", "faults": [503, {"status": 503,
                                             "retry_after": 1}, {"drop": true}, null, ...]}
+                                           (for "media" also {"short_range": 4096},
+                                            {"size_delta": 100}, {"hide_total": true})
     DELETE /_control/faults
     GET    /_control/attempts             -> {"attempts": [{"method", "httpMethod", "path",
                                                "time", "monotonic"}]}
@@ -220,7 +222,7 @@ class App:
             response = _api_error(error)
         else:
             try:
-                response = self._route(request)
+                response = self._route(request, fault)
             except ApiError as exc:
                 response = _api_error(exc)
         if fault is not None:
@@ -241,9 +243,9 @@ class App:
             return "mediaItems.list"
         return None
 
-    def _route(self, request: Request) -> Response:
+    def _route(self, request: Request, fault: Fault | None = None) -> Response:
         if request.origin == "media":
-            return self._media(request)
+            return self._media(request, fault)
         path, verb = request.path, request.method
         if path.startswith("/_control/"):
             return self._control(request)
@@ -318,7 +320,7 @@ class App:
 
     # -- media ----------------------------------------------------------------------------------
 
-    def _media(self, request: Request) -> Response:
+    def _media(self, request: Request, fault: Fault | None = None) -> Response:
         if request.method not in ("GET", "HEAD"):
             return _html(405, google_html_error(405, request.path))
         match = None
@@ -335,11 +337,15 @@ class App:
             content_type, payload = self._media_payload(item, opts)
         except ValueError as exc:
             return _html(400, f"<!DOCTYPE html><title>Error 400</title>{html.escape(str(exc))}")
+        tag = opts or "base"
+        if fault is not None and fault.size_delta:
+            payload = _resized(payload, fault.size_delta)
+            tag += f"-resized{fault.size_delta:+d}"
         headers = {
             "Content-Type": content_type,
             "Accept-Ranges": "bytes",
             "Cache-Control": "private, max-age=86400, no-transform",
-            "ETag": f'"{item.id[:16]}-{opts or "base"}"',
+            "ETag": f'"{item.id[:16]}-{tag}"',
         }
         if opts in ("d", "dv"):
             headers["Content-Disposition"] = "attachment"
@@ -350,9 +356,13 @@ class App:
                 {"Content-Range": f"bytes */{payload.length}", "Content-Type": "text/plain"},
                 Payload.of(b""),
             )
+        if fault is not None and fault.short_range is not None and payload.length:
+            start, end = wanted if isinstance(wanted, tuple) else (0, payload.length)
+            wanted = start, min(end, start + fault.short_range)
         if isinstance(wanted, tuple):
             start, end = wanted
-            headers["Content-Range"] = f"bytes {start}-{end - 1}/{payload.length}"
+            total = "*" if fault is not None and fault.hide_total else str(payload.length)
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
             part = Payload(end - start, lambda s, e: payload.chunks(start + s, start + e))
             return Response(206, headers, part)
         return Response(200, headers, payload)
@@ -533,6 +543,23 @@ class App:
             ]
             return _json(200, {"sessions": sessions})
         return _json(404, {"error": {"message": f"no control action {verb} {action!r}"}})
+
+
+def _resized(payload: Payload, delta: int) -> Payload:
+    """``payload`` cut, or lengthened with filler, by ``delta`` bytes (a changed file)."""
+    length = max(0, payload.length + delta)
+    filler = b"resized;"
+
+    def read(start: int, end: int) -> Iterator[bytes]:
+        if start < payload.length:
+            yield from payload.chunks(start, min(end, payload.length))
+        if end > payload.length:
+            first = max(start, payload.length)
+            repeated = filler * ((end - first) // len(filler) + 2)
+            skip = first % len(filler)
+            yield repeated[skip : skip + end - first]
+
+    return Payload(length, read)
 
 
 def _redacted(request: Request) -> str:

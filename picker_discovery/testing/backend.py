@@ -227,6 +227,12 @@ class Fault:
     but send only its first half; ``html``: answer the status with Google's front-end HTML
     error page instead of JSON (as real 502/503s often come). A fault with none of these lets
     the request through.
+
+    For ``media`` only, a served answer can be bent: ``short_range``: send at most this many
+    bytes, as a ``206`` whose Content-Range says so (from the requested start, or 0), as
+    servers that answer in pieces do; ``size_delta``: serve the item as if it had this many
+    bytes more (or, negative, fewer), its total and ETag changed, as a file replaced on the
+    server between two requests; ``hide_total``: a ``206`` gives its total as ``*``.
     """
 
     status: int | None = None
@@ -236,6 +242,24 @@ class Fault:
     truncate: bool = False
     message: str | None = None
     html: bool = False
+    short_range: int | None = None
+    size_delta: int = 0
+    hide_total: bool = False
+
+    def __post_init__(self) -> None:
+        if self.short_range is not None and (
+            isinstance(self.short_range, bool)
+            or not isinstance(self.short_range, int)
+            or self.short_range < 1
+        ):
+            raise ValueError(f"short_range must be a positive int, not {self.short_range!r}")
+        if isinstance(self.size_delta, bool) or not isinstance(self.size_delta, int):
+            raise ValueError(f"size_delta must be an int, not {self.size_delta!r}")
+
+    @property
+    def bends_media(self) -> bool:
+        """Whether this fault changes a media answer (only the ``media`` method has those)."""
+        return self.short_range is not None or bool(self.size_delta) or self.hide_total
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | int | None) -> Fault:
@@ -244,7 +268,18 @@ class Fault:
             return cls()
         if isinstance(data, int):
             data = {"status": data}
-        known = {"status", "retry_after", "latency", "drop", "truncate", "message", "html"}
+        known = {
+            "status",
+            "retry_after",
+            "latency",
+            "drop",
+            "truncate",
+            "message",
+            "html",
+            "short_range",
+            "size_delta",
+            "hide_total",
+        }
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
@@ -261,6 +296,9 @@ class Fault:
             truncate=bool(data.get("truncate", False)),
             message=data.get("message"),
             html=bool(data.get("html", False)),
+            short_range=data.get("short_range"),
+            size_delta=data.get("size_delta", 0),
+            hide_total=bool(data.get("hide_total", False)),
         )
 
     def error(self) -> ApiError | None:
@@ -497,6 +535,11 @@ class Backend:
         for fault in script:
             if fault.status is not None and not 400 <= fault.status <= 599:
                 raise ValueError(f"a fault's status must be 400-599, not {fault.status}")
+            if fault.bends_media and method != "media":
+                raise ValueError(
+                    "short_range, size_delta and hide_total bend media answers: script them "
+                    f"for 'media', not {method!r}"
+                )
         with self._lock:
             self._faults[method] = script
 
