@@ -95,14 +95,10 @@ def url_problem(
             "(no trailing dot, no look-alike characters)"
         )
     loopback = is_loopback(host)
-    if host in {h.lower().strip("[]") for h in allowed_hosts} or (allow_loopback and loopback):
-        if scheme == "http" and not loopback and not allow_insecure_http:
-            return (
-                f"would send the access token over plain http to {host}, which is not a "
-                f"loopback address; {INSECURE_HTTP_HINT}"
-            )
-        return None
-    if host.endswith(GOOGLE_API_SUFFIX):
+    allowed = host in {h.lower().strip("[]") for h in allowed_hosts} or (
+        allow_loopback and loopback
+    )
+    if not allowed and host.endswith(GOOGLE_API_SUFFIX):
         if scheme != "https":
             return (
                 "is not an https *.googleapis.com URL: it would send the access token over "
@@ -111,4 +107,12 @@ def url_problem(
         if port not in (None, 443):
             return f"is not an https *.googleapis.com URL on port 443 (it names port {port})"
         return None
-    return f"is not an https *.googleapis.com URL (its host is {host!r})"
+    if scheme == "http" and not loopback and not allow_insecure_http:
+        return (
+            f"would send the access token over plain http to {host}, which is not a loopback "
+            f"address; {INSECURE_HTTP_HINT}"
+            + ("" if allowed else ", and allow the host (allowed_hosts, --allow-host HOST)")
+        )
+    if not allowed:
+        return f"is not an https *.googleapis.com URL (its host is {host!r})"
+    return None

@@ -355,7 +355,7 @@ def _progress_bar(total_items: int | None) -> tuple[Any, Callable[[Any], None]]:
 def _pick(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from picker_discovery.media import Size
+    from picker_discovery.media import HostAllowlist, Size
 
     size = None
     if args.size:
@@ -365,6 +365,8 @@ def _pick(args: argparse.Namespace) -> int:
         size = Size(int(width), int(height), crop=args.crop)
     folder = Path(args.dest)
     media_hosts = [h for h in (args.media_host or []) if h]
+    # Refuse a media host that would get the token in the clear before a session is made.
+    HostAllowlist(media_hosts, allow_insecure_http=args.allow_insecure_http)
     client = _client(args)
     status = _StatusLine()
     with client.picking_session(max_item_count=args.max_items) as session:
