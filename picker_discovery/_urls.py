@@ -21,6 +21,7 @@ __all__ = ["INSECURE_HTTP_HINT", "is_loopback", "url_problem"]
 GOOGLE_API_SUFFIX = ".googleapis.com"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+PRINTABLE = re.compile(r"[!-\[\]-~]+")  # printable ASCII but the backslash, no space
 
 INSECURE_HTTP_HINT = (
     "to allow plain http to it deliberately, pass allow_insecure_http=True "
@@ -68,7 +69,7 @@ def url_problem(
     """
     if not isinstance(url, str):
         return "is not a string"
-    if not url or any(not ("!" <= ch <= "~") or ch == "\\" for ch in url):
+    if not PRINTABLE.fullmatch(url):
         return (
             "has characters a URL must not have (spaces, backslashes, control or "
             "non-ASCII characters)"

@@ -366,9 +366,9 @@ def _check_path(
         fail(f"has a {field} that is not a string")
     prefix = path.split("{", 1)[0].lower() if template else path.lower()
     problem = None
-    if any(not ("!" <= ch <= "~") or ch == "\\" for ch in path):
+    if path and not _urls.PRINTABLE.fullmatch(path):
         problem = "has spaces, backslashes, control or non-ASCII characters"
-    elif prefix.startswith("//") or ":" in prefix.split("/", 1)[0]:
+    elif prefix.startswith(("//", "http:", "https:")) or "://" in prefix:
         problem = "is an absolute or protocol-relative URL, not a path"
     elif template and "{" in path and any(s.startswith(prefix) for s in ("http:", "https:")):
         problem = "starts with a template expression a parameter could make an absolute URL"

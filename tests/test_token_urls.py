@@ -222,6 +222,25 @@ def test_discovery_verify_fails_on_it(
     assert str(path) in err and field in err
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {(*GET, "path"): "v1/sessions/{+sessionId}:peek", (*GET, "flatPath"): "v1:peek"},
+        {("servicePath",): "photospicker/v1/", ("batchPath",): "batch/photospicker/v1"},
+        {("rootUrl",): "https://PHOTOSPICKER.googleapis.com/", ("mtlsRootUrl",): None},
+        {(*LIST, "path"): "/v1/mediaItems", ("basePath",): "/"},
+    ],
+    ids=["colons-and-reserved-expansion-mid-path", "service-path", "uppercase-host", "slashes"],
+)
+def test_ordinary_documents_are_still_accepted(changes: dict[tuple[str, ...], Any]) -> None:
+    document = changed(changes)
+    if document["mtlsRootUrl"] is None:
+        del document["mtlsRootUrl"]
+    recorder = Recorder()
+    send_every_method(picker_discovery.build(http=recorder, discovery_document=document))
+    assert all(".googleapis.com/" in uri for uri in recorder.uris)
+
+
 def test_the_bundled_document_sends_only_to_google_under_every_endpoint_option(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
