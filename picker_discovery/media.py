@@ -478,7 +478,7 @@ class HostAllowlist:
     def __init__(
         self, entries: Iterable[str] = DEFAULT_ALLOWED_HOSTS, *, allow_insecure_http: bool = False
     ) -> None:
-        from picker_discovery._urls import INSECURE_HTTP_HINT, is_loopback
+        from picker_discovery._urls import is_loopback
 
         if isinstance(entries, str):
             entries = (entries,)
@@ -495,7 +495,9 @@ class HostAllowlist:
                     raise ValueError(
                         f"media host {entry!r} would receive the access token over plain http, "
                         f"and {origin[1]} is not a loopback address; nothing was sent. Use "
-                        f"https, or {INSECURE_HTTP_HINT}"
+                        "https, or allow it deliberately with HostAllowlist([...], "
+                        "allow_insecure_http=True) or PickerClient(allow_insecure_http=True) "
+                        "(command line: --allow-insecure-http)"
                     )
                 self._origins.add(origin)
             elif entry.startswith("*."):

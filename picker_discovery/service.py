@@ -72,7 +72,7 @@ def build(
         if isinstance(client_options, Mapping)
         else getattr(client_options, "api_endpoint", None)
     )
-    if endpoint is not None:
+    if endpoint:  # googleapiclient ignores an empty one too
         _check_endpoint("client_options api_endpoint", endpoint, allowed_hosts, allow_insecure_http)
     if isinstance(discovery_document, Mapping):
         discovery.validate_document(

@@ -275,7 +275,7 @@ def test_a_universe_domain_off_the_allowlist_is_refused(monkeypatch: pytest.Monk
 
 # -- endpoint overrides ---------------------------------------------------------------------
 
-INSECURE_ENDPOINTS = [
+ENDPOINTS_OFF_THE_ALLOWLIST = [
     "http://evil.example/",
     "http://10.0.0.5:8080/",
     "http://[2001:db8::1]/",
@@ -283,6 +283,14 @@ INSECURE_ENDPOINTS = [
     "http://localhost.evil.example:8080/",
     "http://evil@127.0.0.1:8080/",
     "http://127.0.0.1\\@evil.example/",
+    # https, but not where it seems: look-alikes, user info, odd ports, trailing dots
+    "https://evil.example\uff03.googleapis.com/",
+    "https://photospicker.googleapis.com.evil.example/",
+    "https://photospicker.googleapis.com@evil.example/",
+    "https://evil.example@photospicker.googleapis.com/",
+    "https://photospicker.googleapis.com:8443/",
+    "https://photospicker.googleapis.com./",
+    "HTTP://PHOTOSPICKER.GOOGLEAPIS.COM/",
 ]
 LOOPBACK_ENDPOINTS = [
     "http://127.0.0.1:8080/",
@@ -297,8 +305,8 @@ def options_forms(endpoint: str) -> list[Any]:
     return [{"api_endpoint": endpoint}, ClientOptions(api_endpoint=endpoint)]
 
 
-@pytest.mark.parametrize("endpoint", INSECURE_ENDPOINTS)
-def test_an_insecure_endpoint_is_refused_before_anything_is_sent(endpoint: str) -> None:
+@pytest.mark.parametrize("endpoint", ENDPOINTS_OFF_THE_ALLOWLIST)
+def test_an_endpoint_off_the_allowlist_is_refused_before_anything_is_sent(endpoint: str) -> None:
     for options in options_forms(endpoint):
         recorder = Recorder()
         with pytest.raises(ValueError, match="api_endpoint") as caught:
@@ -344,6 +352,7 @@ def test_an_https_endpoint_off_google_needs_its_host_allowed() -> None:
     send_every_method(service)
     assert all(uri.startswith("https://proxy.example/v1/") for uri in recorder.uris)
     picker_discovery.build(http=Recorder(), client_options={"api_endpoint": BUNDLED["rootUrl"]})
+    picker_discovery.build(http=Recorder(), client_options={"api_endpoint": ""})  # ignored
 
 
 @pytest.fixture
