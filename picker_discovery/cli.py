@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from picker_discovery import discovery
+from picker_discovery import _urls, discovery
 
 __all__ = ["main"]
 
@@ -106,6 +106,12 @@ def _discovery_verify(args: argparse.Namespace) -> int:
         "photospicker.sessions.delete": service.sessions().delete(sessionId="s"),
         "photospicker.mediaItems.list": service.mediaItems().list(sessionId="s"),
     }
+    for method_id, request in checks.items():
+        problem = _urls.url_problem(request.uri)
+        if problem is not None:  # load_document refuses such documents; never trust one
+            raise discovery.DiscoveryDocumentError(
+                str(source), f"builds {method_id} as {request.uri!r}, which {problem}"
+            )
     results = {method_id: f"{r.method} {r.uri.split('?')[0]}" for method_id, r in checks.items()}
     text = "\n".join(
         [f"{source}: the photospicker v1 document, every method builds"]
@@ -125,8 +131,11 @@ class _NoNetwork:
 
 
 def _discovery_refresh(args: argparse.Namespace) -> int:
-    path = discovery.refresh(args.url, allowed_hosts=args.allow_host)
-    document, _ = discovery.load_document(path, allowed_hosts=args.allow_host)
+    insecure = args.allow_insecure_http
+    path = discovery.refresh(args.url, allowed_hosts=args.allow_host, allow_insecure_http=insecure)
+    document, _ = discovery.load_document(
+        path, allowed_hosts=args.allow_host, allow_insecure_http=insecure
+    )
     emit(
         args,
         {"path": str(path), "revision": document.get("revision")},
@@ -200,7 +209,27 @@ def _client(args: argparse.Namespace) -> Any:
                 EXIT_AUTH,
             )
     options = {"api_endpoint": args.endpoint} if args.endpoint else None
-    return PickerClient(credentials=credentials, client_options=options)
+    if args.endpoint:
+        problem = _urls.url_problem(
+            args.endpoint,
+            allowed_hosts=args.allow_host,
+            allow_loopback=True,
+            allow_insecure_http=args.allow_insecure_http,
+        )
+        if problem is not None:
+            if problem.startswith("is not an https"):
+                problem += "; if it is genuine, add --allow-host HOST"
+            raise CommandError(
+                f"the endpoint {args.endpoint!r} (--endpoint or ${ENDPOINT_ENV}) {problem}; "
+                "nothing was sent",
+                EXIT_USAGE,
+            )
+    return PickerClient(
+        credentials=credentials,
+        client_options=options,
+        allowed_hosts=args.allow_host,
+        allow_insecure_http=args.allow_insecure_http,
+    )
 
 
 def _session_data(session: Any) -> dict[str, Any]:
@@ -326,7 +355,7 @@ def _progress_bar(total_items: int | None) -> tuple[Any, Callable[[Any], None]]:
 def _pick(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from picker_discovery.media import Size
+    from picker_discovery.media import HostAllowlist, Size
 
     size = None
     if args.size:
@@ -336,6 +365,8 @@ def _pick(args: argparse.Namespace) -> int:
         size = Size(int(width), int(height), crop=args.crop)
     folder = Path(args.dest)
     media_hosts = [h for h in (args.media_host or []) if h]
+    # Refuse a media host that would get the token in the clear before a session is made.
+    HostAllowlist(media_hosts, allow_insecure_http=args.allow_insecure_http)
     client = _client(args)
     status = _StatusLine()
     with client.picking_session(max_item_count=args.max_items) as session:
@@ -521,6 +552,20 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the API root, e.g. an emulator's (default: ${ENDPOINT_ENV}, else Google's)",
     )
     api.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="let the access token go to this host over https besides *.googleapis.com "
+        "(an --endpoint of your own), repeatable",
+    )
+    api.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="let the access token go over plain http to an --endpoint or --media-host that "
+        "is not on this machine (it can be read on the way; loopback needs no flag)",
+    )
+    api.add_argument(
         "--token-file",
         metavar="PATH",
         help="the token stored by login (default: in the user config directory)",
@@ -656,6 +701,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="HOST",
         help="accept a rootUrl on this host (an emulator's), repeatable",
+    )
+    refresh.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="accept a plain http rootUrl on an --allow-host that is not this machine",
     )
 
     emulator = command(

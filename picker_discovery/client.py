@@ -244,6 +244,10 @@ class PickerClient:
             ``sessions.create`` is only ever retried for failures that prove the request was
             never sent, because a retried create can leave a second session behind.
         clock: where time comes from and how to sleep; :class:`SystemClock` by default.
+        allowed_hosts, allow_insecure_http: where the token may go besides https
+            ``*.googleapis.com`` (and, for ``client_options={"api_endpoint": ...}``, loopback
+            addresses): see :func:`picker_discovery.build`. ``allow_insecure_http`` also lets
+            :meth:`downloader` accept ``http://`` media hosts that are not loopback addresses.
     """
 
     def __init__(
@@ -258,6 +262,7 @@ class PickerClient:
         http_factory: Callable[[], Any] | None = None,
         retry: RetryPolicy | Mapping[str, RetryPolicy] | None = None,
         clock: Clock | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         if service is None:
             service = build(
@@ -266,6 +271,7 @@ class PickerClient:
                 client_options=client_options,
                 discovery_document=discovery_document,
                 allowed_hosts=allowed_hosts,
+                allow_insecure_http=allow_insecure_http,
             )
             if http_factory is None and http is None:
                 if credentials is None:
@@ -288,6 +294,7 @@ class PickerClient:
         self._local = threading.local()
         self._shared_lock = threading.Lock()
         self._clock: Clock = clock if clock is not None else SystemClock()
+        self._allow_insecure_http = allow_insecure_http
         self._policies = self._resolve_policies(retry)
 
     @staticmethod
@@ -313,6 +320,11 @@ class PickerClient:
     def credentials(self) -> Any:
         """The google-auth credentials this client sends (scoped), or None over a bare ``http``."""
         return self._credentials
+
+    @property
+    def allow_insecure_http(self) -> bool:
+        """Whether this client may send the token over plain http to hosts off this machine."""
+        return self._allow_insecure_http
 
     @property
     def clock(self) -> Clock:
@@ -656,14 +668,18 @@ class PickerClient:
         """A :class:`~picker_discovery.media.Downloader` sending this client's credentials.
 
         The token goes only to Google's content hosts (``*.googleusercontent.com``) and the
-        origins in ``media_hosts`` (an emulator's media origin, say). ``options`` are the
-        downloader's (``workers``, ``retry``, ``progress``, ``url_lifetime``, ...).
+        origins in ``media_hosts`` (an emulator's media origin, say). An ``http://`` origin
+        must be a loopback address unless the client was made with ``allow_insecure_http``.
+        ``options`` are the downloader's (``workers``, ``retry``, ``progress``,
+        ``url_lifetime``, ...).
 
         Raises:
             PickerError: the client has no credentials to fetch bytes with (it was given a
                 bare ``http`` or a service without credentials).
+            ValueError: a media host is not a valid allowlist entry, or would receive the token
+                over plain http off this machine.
         """
-        from picker_discovery.media import DEFAULT_ALLOWED_HOSTS, Downloader
+        from picker_discovery.media import DEFAULT_ALLOWED_HOSTS, Downloader, HostAllowlist
 
         if self._credentials is None:
             raise PickerError(
@@ -673,7 +689,9 @@ class PickerClient:
         if not isinstance(self._clock, SystemClock):
             options.setdefault("clock", self._clock.monotonic)
             options.setdefault("sleep", self._clock.sleep)
-        allowed = [*DEFAULT_ALLOWED_HOSTS, *media_hosts]
+        allowed = HostAllowlist(
+            [*DEFAULT_ALLOWED_HOSTS, *media_hosts], allow_insecure_http=self._allow_insecure_http
+        )
         return Downloader(self._credentials, allowed_hosts=allowed, **options)
 
     def download_session(

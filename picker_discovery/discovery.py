@@ -13,7 +13,8 @@ logged warning, so a bad refresh can never stop a program that worked with the b
 Each file is parsed once per process: later loads reuse the parsed document for as long as the
 file's size and modification time are unchanged.
 
-This module is a leaf: it imports nothing from the project but the private ``_dirs``.
+This module is a leaf: it imports nothing from the project but the private ``_dirs`` and
+``_urls``.
 """
 
 from __future__ import annotations
@@ -23,17 +24,18 @@ import http.client as http_client
 import json
 import logging
 import os
+import re
 import threading
 import urllib.parse
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import httplib2
 
-from picker_discovery import _dirs
+from picker_discovery import _dirs, _urls
 
 __all__ = [
     "API_NAME",
@@ -125,7 +127,9 @@ _memo: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
 _memo_lock = threading.Lock()
 
 
-def _read_parsed(source: DocumentSource, allowed_hosts: Collection[str]) -> dict[str, Any]:
+def _read_parsed(
+    source: DocumentSource, allowed_hosts: Collection[str], allow_insecure_http: bool
+) -> dict[str, Any]:
     """The parsed and validated document at ``source``, memoized on the file's stat."""
     if source.kind == "bundled":
         key: tuple[int, int] = (0, 0)
@@ -153,7 +157,9 @@ def _read_parsed(source: DocumentSource, allowed_hosts: Collection[str]) -> dict
         document = parse_document(raw, label)
         with _memo_lock:
             _memo[source.location] = (key, document)
-    validate_document(document, label, allowed_hosts=allowed_hosts)
+    validate_document(
+        document, label, allowed_hosts=allowed_hosts, allow_insecure_http=allow_insecure_http
+    )
     return document
 
 
@@ -161,6 +167,7 @@ def load_document(
     path: str | os.PathLike[str] | None = None,
     *,
     allowed_hosts: Collection[str] = (),
+    allow_insecure_http: bool = False,
 ) -> tuple[dict[str, Any], DocumentSource]:
     """Load the document by the search order and say where it came from.
 
@@ -168,17 +175,19 @@ def load_document(
 
     Raises:
         DiscoveryDocumentError: the explicit or environment document, or the bundled one, is
-            missing, not JSON or not the photospicker v1 document.
+            missing, not JSON, not the photospicker v1 document, or could send the token off
+            the allowed hosts (see :func:`validate_document`; a user copy that fails is
+            skipped with a warning).
     """
     source = find_document(path)
     try:
-        document = _read_parsed(source, allowed_hosts)
+        document = _read_parsed(source, allowed_hosts, allow_insecure_http)
     except DiscoveryDocumentError as exc:
         if source.kind != "user-cache":
             raise
         logger.warning("ignoring the refreshed copy and using the bundled document: %s", exc)
         source = DocumentSource("bundled", str(BUNDLED_DOCUMENT))
-        document = _read_parsed(source, allowed_hosts)
+        document = _read_parsed(source, allowed_hosts, allow_insecure_http)
     return copy.deepcopy(document), source
 
 
@@ -205,17 +214,23 @@ def validate_document(
     source: str = "<document>",
     *,
     allowed_hosts: Collection[str] = (),
+    allow_insecure_http: bool = False,
 ) -> None:
     """Check that ``document`` is a usable photospicker v1 discovery document.
 
-    ``rootUrl`` must be an https URL on a ``*.googleapis.com`` host, unless its host is in
-    ``allowed_hosts`` (an emulator, say), where http is accepted too.
+    Every URL a service built from it could send the access token to must be an https URL on
+    a ``*.googleapis.com`` host, unless its host is in ``allowed_hosts`` (an emulator, say):
+    ``rootUrl`` and ``rootUrl`` joined with ``servicePath``, ``batchPath``, ``mtlsRootUrl``
+    (used with ``GOOGLE_API_USE_MTLS_ENDPOINT`` or a client certificate), ``baseUrl`` and
+    ``basePath``, and each method's ``path``, ``flatPath`` and media upload paths, resolved the
+    way googleapiclient resolves them. Plain http is accepted only to a loopback address, or
+    to an allowed host when ``allow_insecure_http`` is true.
 
     Raises:
-        DiscoveryDocumentError: naming ``source`` and the first problem found.
+        DiscoveryDocumentError: naming ``source``, the field and the first problem found.
     """
 
-    def fail(problem: str) -> None:
+    def fail(problem: str) -> NoReturn:
         raise DiscoveryDocumentError(source, problem)
 
     if document.get("kind", "discovery#restDescription") != "discovery#restDescription":
@@ -223,35 +238,165 @@ def validate_document(
     name, version = document.get("name"), document.get("version")
     if (name, version) != (API_NAME, API_VERSION):
         fail(f"describes {name!r} {version!r}, not {API_NAME!r} {API_VERSION!r}")
-    root_url = document.get("rootUrl")
-    if not isinstance(root_url, str):
+    if not isinstance(document.get("rootUrl"), str):
         fail("has no rootUrl")
-    else:
-        parsed = urllib.parse.urlsplit(root_url)
-        host = (parsed.hostname or "").lower()
-        if host in {h.lower() for h in allowed_hosts}:
-            if parsed.scheme not in ("http", "https"):
-                fail(f"has rootUrl {root_url!r}, which is not an http(s) URL")
-        elif parsed.scheme != "https" or not host.endswith(".googleapis.com"):
-            fail(
-                f"has rootUrl {root_url!r}, which is not an https *.googleapis.com URL "
-                "(pass allowed_hosts to accept another host)"
-            )
-    if not isinstance(document.get("servicePath", ""), str):
-        fail("has a servicePath that is not a string")
+    if not isinstance(document.get("servicePath"), str):
+        fail("has no servicePath (a string, '' for none)")
     resources_ = document.get("resources")
     if not isinstance(resources_, Mapping):
         fail("has no resources")
-        return
     for resource, methods in REQUIRED_METHODS.items():
-        described = resources_.get(resource, {}).get("methods", {})
+        described = resources_.get(resource)
+        described = described.get("methods") if isinstance(described, Mapping) else None
         for method in methods:
-            desc = described.get(method)
+            desc = described.get(method) if isinstance(described, Mapping) else None
             method_id = f"{API_NAME}.{resource}.{method}"
             if not isinstance(desc, Mapping):
                 fail(f"lacks the method {method_id}")
             elif not isinstance(desc.get("path"), str) or not desc.get("httpMethod"):
                 fail(f"describes {method_id} without a path or an HTTP method")
+    for field, value, url in _token_urls(document, fail):
+        problem = _urls.url_problem(
+            url, allowed_hosts=allowed_hosts, allow_insecure_http=allow_insecure_http
+        )
+        if problem is not None:
+            shown = f"{value!r}" if value == url else f"{value!r} (resolved to {url!r})"
+            if problem.startswith("is not an https"):
+                problem += " (pass allowed_hosts to accept another host)"
+            fail(f"has {field} {shown}, which {problem}")
+
+
+def _token_urls(
+    document: Mapping[str, Any], fail: Callable[[str], NoReturn]
+) -> Iterator[tuple[str, str, str]]:
+    """``(field, value, url)``: each URL a service built from ``document`` could send the
+    token to, and the field and value it comes from.
+
+    URLs are joined with googleapiclient's own functions, in its order: ``urljoin(rootUrl,
+    servicePath)`` (or ``mtlsRootUrl``) for the base, ``rootUrl + batchPath`` for batches, its
+    ``_urljoin`` of a base and the expanded method path, and its media path for methods with
+    ``mediaUpload``. Fields googleapiclient ignores (``baseUrl``, ``basePath``, upload protocol
+    paths) are checked too: other tools read them.
+    """
+    from googleapiclient import discovery as gdiscovery
+
+    root: str = document["rootUrl"]
+    service_path: str = document["servicePath"]
+    yield "rootUrl", root, root
+    if not urllib.parse.urlsplit(root).path.endswith("/"):
+        fail(f"has rootUrl {root!r}, which does not end with '/' (googleapiclient appends paths)")
+    _check_path(fail, "servicePath", service_path)
+    bases = [_join(fail, "servicePath", root, service_path)]
+    yield "servicePath", service_path, bases[0]
+    mtls_root = document.get("mtlsRootUrl")
+    if mtls_root is not None:
+        if not isinstance(mtls_root, str):
+            fail("has an mtlsRootUrl that is not a string")
+        yield "mtlsRootUrl", mtls_root, mtls_root
+        bases.append(_join(fail, "mtlsRootUrl", mtls_root, service_path))
+        yield "mtlsRootUrl", mtls_root, bases[1]
+    batch_path = document.get("batchPath", "batch")
+    _check_path(fail, "batchPath", batch_path)
+    yield "batchPath", batch_path, f"{root}{batch_path}"
+    if "baseUrl" in document:
+        yield "baseUrl", document["baseUrl"], document["baseUrl"]
+    if "basePath" in document:
+        base_path = document["basePath"]
+        _check_path(fail, "basePath", base_path)
+        yield "basePath", base_path, _join(fail, "basePath", root, base_path)
+    for where, desc in _methods(document, fail):
+        upload = desc.get("mediaUpload")
+        for key in ("path", "flatPath"):
+            if key not in desc:
+                continue
+            field, template = f"{where}.{key}", desc[key]
+            _check_path(fail, field, template, template=True)
+            expanded = _expand(fail, field, template)
+            for base in bases:
+                yield field, template, gdiscovery._urljoin(base, expanded)
+            if key == "path" and isinstance(upload, Mapping) and upload:
+                media = gdiscovery._media_path_url_from_info(
+                    {"rootUrl": root, "servicePath": service_path}, template
+                )
+                for base in bases:
+                    joined = gdiscovery._urljoin(base, _expand(fail, field, media))
+                    yield field, template, gdiscovery._fix_up_media_path_base_url(joined, base)
+        protocols = upload.get("protocols") if isinstance(upload, Mapping) else None
+        for protocol, info in protocols.items() if isinstance(protocols, Mapping) else ():
+            path = info.get("path") if isinstance(info, Mapping) else None
+            if path is not None:
+                field = f"{where}.mediaUpload.protocols.{protocol}.path"
+                _check_path(fail, field, path, template=True)
+                yield field, path, _join(fail, field, root, _expand(fail, field, path))
+
+
+def _methods(
+    document: Mapping[str, Any], fail: Callable[[str], NoReturn]
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """``(field, description)`` of every method, top-level and in nested resources."""
+    pending: list[tuple[str, Any]] = [("", document)]
+    while pending:
+        prefix, node = pending.pop()
+        methods = node.get("methods", {})
+        resources_ = node.get("resources", {})
+        if not isinstance(methods, Mapping) or not isinstance(resources_, Mapping):
+            fail(f"has {prefix or 'top-level '}methods or resources that are not objects")
+        for name, desc in methods.items():
+            if not isinstance(desc, Mapping):
+                fail(f"has {prefix}methods.{name}, which is not an object")
+            yield f"{prefix}methods.{name}", desc
+        for name, resource in resources_.items():
+            if not isinstance(resource, Mapping):
+                fail(f"has {prefix}resources.{name}, which is not an object")
+            pending.append((f"{prefix}resources.{name}.", resource))
+
+
+_EXPRESSION = re.compile(r"\{[^{}]*\}")
+
+
+def _check_path(
+    fail: Callable[[str], NoReturn], field: str, path: object, *, template: bool = False
+) -> None:
+    """Refuse a path that could leave the host it is joined to, whatever the join.
+
+    An absolute or protocol-relative path, a backslash, a dot segment, or (for a URI template)
+    a start a parameter value could complete into an absolute URL, as ``{+name}`` can.
+    """
+    if not isinstance(path, str):
+        fail(f"has a {field} that is not a string")
+    prefix = path.split("{", 1)[0].lower() if template else path.lower()
+    problem = None
+    if path and not _urls.PRINTABLE.fullmatch(path):
+        problem = "has spaces, backslashes, control or non-ASCII characters"
+    elif prefix.startswith(("//", "http:", "https:")) or "://" in prefix:
+        problem = "is an absolute or protocol-relative URL, not a path"
+    elif template and "{" in path and any(s.startswith(prefix) for s in ("http:", "https:")):
+        problem = "starts with a template expression a parameter could make an absolute URL"
+    else:
+        segments = _EXPRESSION.sub("x", path).split("?", 1)[0].split("/")
+        if any(urllib.parse.unquote(s) in (".", "..") for s in segments):
+            problem = "has a '.' or '..' segment"
+    if problem is not None:
+        fail(f"has {field} {path!r}, which {problem}")
+
+
+def _join(fail: Callable[[str], NoReturn], field: str, base: str, path: str) -> str:
+    try:
+        return urllib.parse.urljoin(base, path)
+    except ValueError as exc:
+        fail(f"has a {field} that cannot be joined to {base!r}: {exc}")
+
+
+def _expand(fail: Callable[[str], NoReturn], field: str, template: str) -> str:
+    """``template`` expanded as googleapiclient does, with a placeholder for each variable."""
+    import uritemplate
+
+    try:
+        names = uritemplate.URITemplate(template).variable_names
+        expanded: str = uritemplate.expand(template, {name: "x" for name in names})
+    except Exception as exc:  # uritemplate raises many types on malformed templates
+        fail(f"has {field} {template!r}, which is not a URI template: {exc}")
+    return expanded
 
 
 def refresh(
@@ -261,6 +406,7 @@ def refresh(
     http: Any = None,
     timeout: float = 30.0,
     allowed_hosts: Collection[str] = (),
+    allow_insecure_http: bool = False,
 ) -> Path:
     """Fetch the live document, check it, and store it as the user's copy.
 
@@ -275,7 +421,8 @@ def refresh(
 
     Raises:
         DiscoveryDocumentError: the service could not be reached or answered something that is
-            not the photospicker v1 document. Nothing is written then.
+            not the photospicker v1 document, or one that could send the token off the allowed
+            hosts (see :func:`validate_document`). Nothing is written then.
     """
     target = Path(destination) if destination is not None else user_cache_path()
     client = http if http is not None else httplib2.Http(timeout=timeout)
@@ -298,7 +445,9 @@ def refresh(
             url, f"answer was cut short: {len(content)} of {expected} bytes arrived"
         )
     document = parse_document(content, url)
-    validate_document(document, url, allowed_hosts=allowed_hosts)
+    validate_document(
+        document, url, allowed_hosts=allowed_hosts, allow_insecure_http=allow_insecure_http
+    )
     if not document.get("auth", {}).get("oauth2", {}).get("scopes"):
         document["auth"] = copy.deepcopy(dict(SCOPE_BLOCK))
     _dirs.write_atomically(target, json.dumps(document, indent=2, sort_keys=True).encode() + b"\n")

@@ -515,12 +515,20 @@ class HostAllowlist:
 
     Entries are ``*.example.com`` (https on any subdomain, port 443; the apex and look-alikes
     such as ``evilexample.com`` or ``example.com.evil.net`` do not match), ``host.example.com``
-    (that host over https, port 443) or an origin ``scheme://host[:port]`` (exactly that, http
-    allowed: for an emulator, ``http://127.0.0.1:8080``). URLs with user info, backslashes,
-    control characters, non-ASCII or trailing-dot hosts never match.
+    (that host over https, port 443) or an origin ``scheme://host[:port]`` (exactly that: for
+    an emulator, ``http://127.0.0.1:8080``). URLs with user info, backslashes, control
+    characters, non-ASCII or trailing-dot hosts never match.
+
+    An ``http://`` origin sends the token in the clear, so it must be a loopback address
+    (``127.0.0.0/8``, ``::1``, ``localhost``) unless ``allow_insecure_http`` is true; otherwise
+    the entry is refused with a ``ValueError`` before anything is sent.
     """
 
-    def __init__(self, entries: Iterable[str] = DEFAULT_ALLOWED_HOSTS) -> None:
+    def __init__(
+        self, entries: Iterable[str] = DEFAULT_ALLOWED_HOSTS, *, allow_insecure_http: bool = False
+    ) -> None:
+        from picker_discovery._urls import is_loopback
+
         if isinstance(entries, str):
             entries = (entries,)
         self._suffixes: set[str] = set()
@@ -532,6 +540,14 @@ class HostAllowlist:
                 origin = _origin(entry)
                 if origin is None or urlsplit(entry).path not in ("", "/"):
                     raise ValueError(f"allowlist origin must be scheme://host[:port]: {entry!r}")
+                if origin[0] == "http" and not allow_insecure_http and not is_loopback(origin[1]):
+                    raise ValueError(
+                        f"media host {entry!r} would receive the access token over plain http, "
+                        f"and {origin[1]} is not a loopback address; nothing was sent. Use "
+                        "https, or allow it deliberately with HostAllowlist([...], "
+                        "allow_insecure_http=True) or PickerClient(allow_insecure_http=True) "
+                        "(command line: --allow-insecure-http)"
+                    )
                 self._origins.add(origin)
             elif entry.startswith("*."):
                 suffix = entry[1:].lower()

@@ -427,10 +427,12 @@ class ThumbnailFetcher:
     ) -> ThumbnailFetcher:
         """A fetcher sending ``client``'s credentials to Google's content hosts and
         ``media_hosts`` (origins such as an emulator's ``media_url``), like
-        :meth:`PickerClient.downloader`.
+        :meth:`PickerClient.downloader` (an ``http://`` origin off this machine only if the
+        client was made with ``allow_insecure_http``).
 
         Raises:
-            ValueError: the client has no credentials (it was built over a bare transport).
+            ValueError: the client has no credentials (it was built over a bare transport), or
+                a media host would receive the token over plain http off this machine.
         """
         credentials = client.credentials
         if credentials is None:
@@ -438,7 +440,10 @@ class ThumbnailFetcher:
                 "this client has no credentials to fetch thumbnails with: build it with "
                 "credentials=..., or pass ThumbnailFetcher(credentials) yourself"
             )
-        return cls(credentials, allowed_hosts=[*DEFAULT_ALLOWED_HOSTS, *media_hosts])
+        allowlist = HostAllowlist(
+            [*DEFAULT_ALLOWED_HOSTS, *media_hosts], allow_insecure_http=client.allow_insecure_http
+        )
+        return cls(credentials, allowed_hosts=allowlist)
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -778,7 +783,8 @@ def pick(
         credentials: for thumbnails; by default those the client was built with. A client
             over a bare ``http=`` transport has none: then the grid shows names only.
         media_hosts: origins besides Google's content hosts that may receive the token, for
-            thumbnails and downloads: an emulator's ``media_url``, say.
+            thumbnails and downloads: an emulator's ``media_url``, say. An ``http://`` origin
+            must be a loopback address unless the client allows insecure http.
         display: show the session (with a live status) and the grid, when running in IPython.
         progress: show progress while thumbnails load and items download: a tqdm bar
             (``tqdm.auto``), or in a notebook without ipywidgets a count in the live
@@ -786,7 +792,10 @@ def pick(
         on_poll, cancel: passed on to :meth:`PickerClient.wait_for_selection`.
     """
     hosts = list(media_hosts)
-    allowlist = HostAllowlist([*DEFAULT_ALLOWED_HOSTS, *hosts])  # checks the entries now
+    # Checks the entries now, before a session is made.
+    allowlist = HostAllowlist(
+        [*DEFAULT_ALLOWED_HOSTS, *hosts], allow_insecure_http=client.allow_insecure_http
+    )
     shown = _Display(display)
     clock = client.clock
     with client.picking_session(max_item_count=max_items) as session:

@@ -10,7 +10,7 @@ from typing import Any
 from googleapiclient.discovery import Resource, build_from_document
 from googleapiclient.http import HttpRequest
 
-from picker_discovery import discovery
+from picker_discovery import _urls, discovery
 
 __all__ = ["build"]
 
@@ -33,6 +33,7 @@ def build(
     always_use_jwt_access: bool = False,
     discovery_document: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     allowed_hosts: Collection[str] = (),
+    allow_insecure_http: bool = False,
 ) -> Resource:
     """Build the photospicker v1 service from a local discovery document, with no network.
 
@@ -44,14 +45,21 @@ def build(
     local copy instead.
 
     ``discovery_document`` is a path or an already parsed document; by default the document is
-    found as :func:`picker_discovery.discovery.find_document` describes. ``allowed_hosts`` lets a
-    document whose ``rootUrl`` is not on ``*.googleapis.com`` through (an emulator's, say). To
-    point the service at an emulator, keep the document and pass
-    ``client_options={"api_endpoint": url}``.
+    found as :func:`picker_discovery.discovery.find_document` describes.
+
+    The access token goes only to https ``*.googleapis.com`` hosts, to hosts named in
+    ``allowed_hosts``, and (for an endpoint override) to loopback addresses. Every URL the
+    document could make the service send to is checked before building (see
+    :func:`picker_discovery.discovery.validate_document`), and so is the endpoint the built
+    service really uses. To point the service at an emulator on this machine, keep the document
+    and pass ``client_options={"api_endpoint": "http://127.0.0.1:PORT/"}``. Plain http to any
+    other host is refused unless ``allow_insecure_http`` is true (and the host is allowed).
 
     Raises:
-        DiscoveryDocumentError: the document is missing or not the photospicker v1 document.
-        ValueError: fetching the document was asked for.
+        DiscoveryDocumentError: the document is missing, not the photospicker v1 document, or
+            could send the token off the allowed hosts.
+        ValueError: fetching the document was asked for, or the endpoint override (or the
+            endpoint googleapiclient chose) could send the token off the allowed hosts.
     """
     del cache_discovery, cache, num_retries  # only about fetching, which never happens here
     if discoveryServiceUrl is not None or static_discovery is False:
@@ -59,13 +67,27 @@ def build(
             "picker_discovery.build() never fetches the discovery document; "
             "run picker_discovery.refresh() to update the local copy, then build again"
         )
+    endpoint = (
+        client_options.get("api_endpoint")
+        if isinstance(client_options, Mapping)
+        else getattr(client_options, "api_endpoint", None)
+    )
+    if endpoint:  # googleapiclient ignores an empty one too
+        _check_endpoint("client_options api_endpoint", endpoint, allowed_hosts, allow_insecure_http)
     if isinstance(discovery_document, Mapping):
-        discovery.validate_document(discovery_document, "<mapping>", allowed_hosts=allowed_hosts)
+        discovery.validate_document(
+            discovery_document,
+            "<mapping>",
+            allowed_hosts=allowed_hosts,
+            allow_insecure_http=allow_insecure_http,
+        )
         # googleapiclient adds parameters to the method descriptions it builds from.
         document = copy.deepcopy(dict(discovery_document))
     else:
-        document, _ = discovery.load_document(discovery_document, allowed_hosts=allowed_hosts)
-    return build_from_document(
+        document, _ = discovery.load_document(
+            discovery_document, allowed_hosts=allowed_hosts, allow_insecure_http=allow_insecure_http
+        )
+    service = build_from_document(
         document,
         http=http,
         developerKey=developerKey,
@@ -77,3 +99,27 @@ def build(
         adc_key_path=adc_key_path,
         always_use_jwt_access=always_use_jwt_access,
     )
+    # What googleapiclient settled on, after the mTLS switch and the universe domain.
+    base = getattr(service, "_baseUrl", None)
+    if base is not None and base != endpoint:
+        _check_endpoint("the service's base URL", base, allowed_hosts, allow_insecure_http)
+    return service
+
+
+def _check_endpoint(
+    what: str, url: object, allowed_hosts: Collection[str], allow_insecure_http: bool
+) -> None:
+    """Refuse an endpoint that could send the token off the allowed hosts, before any call."""
+    problem = _urls.url_problem(
+        url,
+        allowed_hosts=allowed_hosts,
+        allow_loopback=True,
+        allow_insecure_http=allow_insecure_http,
+    )
+    if problem is None:
+        return
+    if problem.startswith("is not an https"):
+        problem += (
+            "; if it is genuine, pass allowed_hosts=[its host] (command line: --allow-host HOST)"
+        )
+    raise ValueError(f"{what} {url!r} {problem}; nothing was sent")
