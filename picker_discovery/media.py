@@ -83,6 +83,7 @@ import urllib3.util
 from google.auth.exceptions import RefreshError
 
 from picker_discovery._paging import iter_pages
+from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery.errors import (
     IncompleteDownload,
     MediaError,
@@ -120,6 +121,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+install_log_filter()  # google-auth's records of token refreshes never show a token
 
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("*.googleusercontent.com",)
 """Where the bearer token may go by default: https on any subdomain of googleusercontent.com."""
@@ -1487,6 +1489,7 @@ class Downloader:
                 )
                 self._pause(run, delay)
             except RefreshError as exc:
+                scrub(exc, credential_secrets(getattr(session(), "credentials", None)))
                 raise MediaError(
                     f"item {job.item_id!r} ({job.filename}): the access token could not be "
                     f"refreshed ({exc}); sign in again",
