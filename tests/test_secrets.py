@@ -14,7 +14,10 @@ import dataclasses
 import io
 import json
 import logging
+import os
 import secrets
+import subprocess
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -28,6 +31,7 @@ import httplib2
 import pytest
 from googleapiclient.errors import HttpError
 
+from picker_discovery import auth, cli
 from picker_discovery.client import PickerClient
 from picker_discovery.clock import FakeClock
 from picker_discovery.retry import RetryPolicy
@@ -422,3 +426,119 @@ def test_the_capture_would_see_a_leak(
     with pytest.raises(AssertionError, match="in a log record"):
         assert_nothing_leaked([], every_log, capfd)
     assert leaked(io.StringIO(f"x{REFRESH_TOKEN[:30]}").getvalue())
+
+
+# -- the command line, as a process, with every logger at DEBUG ---------------------------------
+
+DEBUG_CLI = """
+import logging, os, sys
+
+import google.auth.transport.requests
+
+
+class Everything(logging.Formatter):
+    def format(self, record):
+        return super().format(record) + " " + repr(vars(record))
+
+
+handler = logging.StreamHandler()
+handler.setFormatter(Everything("%(levelname)s %(name)s: %(message)s"))
+logging.basicConfig(level=logging.DEBUG, handlers=[handler])
+google_logger = logging.getLogger("google")
+google_logger.setLevel(logging.DEBUG)
+google_logger.addHandler(handler)
+google_logger.propagate = False
+
+# A stored token always refreshes at Google's endpoint: send that to the test's loopback one.
+send = google.auth.transport.requests.Request.__call__
+
+
+def to_loopback(self, url, *args, **kwargs):
+    if url == "https://oauth2.googleapis.com/token":
+        url = os.environ["TEST_TOKEN_URI"]
+    return send(self, url, *args, **kwargs)
+
+
+google.auth.transport.requests.Request.__call__ = to_loopback
+from picker_discovery import cli
+
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def run_cli(
+    emu: Emulator, *argv: str, token: str | None = ACCESS_TOKEN, token_uri: str = ""
+) -> tuple[int, str]:
+    """Run the command line with DEBUG logging everywhere; its exit code, stdout and stderr."""
+    env = {k: v for k, v in os.environ.items() if k != cli.TOKEN_ENV}
+    env.update({cli.ENDPOINT_ENV: emu.url, cli.MEDIA_HOSTS_ENV: emu.media_url.rstrip("/")})
+    env["TEST_TOKEN_URI"] = token_uri
+    if token is not None:
+        env[cli.TOKEN_ENV] = token
+    done = subprocess.run(
+        [sys.executable, "-c", DEBUG_CLI, *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def picker(emu: Emulator, token: str) -> Callable[[], None]:
+    """Picks in the command's session once it exists, as its user would; returns a stopper."""
+    stop = threading.Event()
+
+    def user() -> None:
+        while not stop.wait(0.05):
+            for session in emu.backend.sessions(token):
+                if not session.media_items_set:
+                    with contextlib.suppress(ValueError, KeyError):
+                        emu.pick(session.id, first=3)
+                    return
+
+    thread = threading.Thread(target=user, daemon=True)
+    thread.start()
+
+    def stopper() -> None:
+        stop.set()
+        thread.join()
+
+    return stopper
+
+
+ECHO = f"you sent Bearer {ACCESS_TOKEN}"
+
+
+@pytest.mark.parametrize("status", [400, 401])
+@pytest.mark.parametrize("method", FAULT_METHODS)
+def test_the_command_line_leaks_no_token(tmp_path: Path, method: str, status: int) -> None:
+    with Emulator(clock=FakeClock(datetime.now(timezone.utc)), library_size=6) as emu:
+        emu.backend.configure(poll_interval="0.1s")
+        emu.set_faults(method, [{"status": status, "message": ECHO}] * 9)
+        stop = picker(emu, ACCESS_TOKEN)
+        try:
+            code, output = run_cli(emu, "pick", "--dest", str(tmp_path), "--no-qr", "-v")
+        finally:
+            stop()
+        assert emu.attempts(method), output[-2000:]
+    assert code != cli.EXIT_OK, "the fault never surfaced"
+    assert "DEBUG" in output, "the run logged nothing at DEBUG: the test would prove nothing"
+    assert not leaked(output), output[-3000:]
+
+
+@pytest.mark.parametrize("mode", ["echo", "html", "invalid_grant", "drop"])
+def test_the_command_line_leaks_no_token_when_the_stored_one_cannot_be_refreshed(
+    tmp_path: Path, token_endpoint: TokenEndpoint, mode: str
+) -> None:
+    token_endpoint.mode = mode
+    path = tmp_path / "token.json"
+    stored = credentials(token_endpoint.url)
+    stored.expiry = datetime(2000, 1, 1)
+    auth.save_credentials(stored, path)
+    with Emulator(clock=FakeClock(datetime.now(timezone.utc)), library_size=6) as emu:
+        argv = ["sessions", "create", "-v", "--token-file", str(path)]
+        code, output = run_cli(emu, *argv, token=None, token_uri=token_endpoint.url)
+    assert code in (cli.EXIT_AUTH, cli.EXIT_FAILED), output[-2000:]
+    assert "DEBUG" in output
+    assert not leaked(output), output[-3000:]
