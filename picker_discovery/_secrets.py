@@ -26,9 +26,9 @@ __all__ = ["REDACTED", "credential_secrets", "install_log_filter", "redact", "sc
 REDACTED = "[redacted]"
 _SHORTEST = 8  # shorter values are no secrets worth the name, and would redact common words
 _SECRET_ATTRIBUTES = ("token", "refresh_token", "client_secret", "id_token", "_refresh_token")
-# Google's secrets have recognisable shapes (and are long: short look-alikes are left alone): access tokens (ya29.), refresh tokens (1//, also
-# URL-encoded), authorization codes (4/0), OAuth client secrets (GOCSPX-). A token in a JSON
-# string may carry escaped slashes (1\/\/).
+# Google's secrets have recognisable shapes: access tokens (ya29.), refresh tokens (1//, also
+# URL-encoded), authorization codes (4/0), OAuth client secrets (GOCSPX-). They are long, so
+# short look-alikes are left alone. A token in a JSON string may carry escaped slashes (1\/\/).
 _TOKEN_SHAPES = re.compile(
     r"\b(?:ya29\.[\w.~+/-]{16,}=*"
     r"|1(?://|%2F%2F|\\/\\/)[\w.~+/%-]{16,}"
