@@ -542,3 +542,33 @@ def test_the_command_line_leaks_no_token_when_the_stored_one_cannot_be_refreshed
     assert code in (cli.EXIT_AUTH, cli.EXIT_FAILED), output[-2000:]
     assert "DEBUG" in output
     assert not leaked(output), output[-3000:]
+
+
+def test_no_token_leaks_through_a_redirect_loop(
+    server: Callable[[Any], str],
+    every_log: Everything,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """An endpoint that redirects to itself forever, repeating the request's Authorization
+    header in each body: httplib2 gives up with an error carrying the last body."""
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        body = f"moved; you sent {request.headers.get('Authorization')}".encode()
+        request.send_response(302)
+        request.send_header("Location", request.path)
+        request.send_header("X-Echo", str(request.headers.get("Authorization")))
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    root = server(handle).split("$discovery")[0]
+    client = PickerClient(
+        credentials=google.oauth2.credentials.Credentials(token=ACCESS_TOKEN),
+        client_options={"api_endpoint": root},
+        clock=FakeClock(datetime.now(timezone.utc)),
+        retry=RetryPolicy(max_attempts=2),
+    )
+    with pytest.raises(Exception) as caught:
+        client.get_session("some-session")
+    assert "redirect" in str(caught.value).lower()
+    assert_nothing_leaked(exception_texts(caught.value), every_log, capfd)
