@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
+import stat
 import uuid
 import webbrowser
 from collections.abc import Callable
@@ -23,11 +25,13 @@ import google.auth.transport.requests
 import google.oauth2.credentials
 
 from picker_discovery import _dirs
+from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery.discovery import SCOPE
 
 __all__ = ["TOKEN_FILE_NAME", "load_credentials", "login", "logout", "save_credentials"]
 
 logger = logging.getLogger(__name__)
+install_log_filter()  # requests-oauthlib logs the token exchange at DEBUG
 
 TOKEN_FILE_NAME = "token.json"
 
@@ -100,7 +104,11 @@ def login(
             timeout_seconds=timeout_seconds,
         )
     except Warning as exc:  # oauthlib raises (not warns) when fewer scopes were granted
+        scrub(exc, ())  # it carries the token answer as an attribute
         raise PermissionError(f"{refused} ({exc})") from exc
+    except Exception as exc:
+        scrub(exc, ())  # an OAuth error may carry the token exchange's answer
+        raise
     granted = set(credentials.granted_scopes or credentials.scopes or [])
     if granted and SCOPE not in granted:
         raise PermissionError(refused)
@@ -114,7 +122,7 @@ def save_credentials(
 ) -> Path:
     """Write ``credentials`` as an authorized-user JSON file readable by its owner only."""
     path = Path(token_path) if token_path is not None else default_token_path()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _dirs.make_private_dir(path.parent)
     _dirs.write_atomically(path, credentials.to_json().encode("utf-8"))  # mode 0600
     logger.info("stored the OAuth token at %s", path)
     return path
@@ -128,32 +136,77 @@ def load_credentials(
     """The stored credentials, refreshed (and stored again) when expired; None if absent.
 
     Raises:
+        PermissionError: the token file is open to the group or others (the message gives
+            the ``chmod 600`` that fixes it); it is not read.
         ValueError: the token file is not an authorized-user token.
         google.auth.exceptions.RefreshError: the refresh token was revoked or has expired;
             sign in again.
     """
     path = Path(token_path) if token_path is not None else default_token_path()
     try:
-        info = json.loads(path.read_text("utf-8"))
+        text = _read_private(path)
     except FileNotFoundError:
         return None
+    except PermissionError:
+        raise
     except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read the token file {path}: {exc}; sign in again") from exc
+        raise ValueError(f"cannot read the token file {path}: {exc}; sign in again") from None
+    try:
+        info = json.loads(text)
+    except ValueError as exc:
+        # The decoder's error keeps the whole text (the tokens) as an attribute: not chained.
+        raise ValueError(
+            f"the token file {path} is not JSON ({exc.args[0] if exc.args else 'invalid'}); "
+            "sign in again"
+        ) from None
     try:
         credentials: google.oauth2.credentials.Credentials = (
             google.oauth2.credentials.Credentials.from_authorized_user_info(info, scopes=[SCOPE])
         )
     except ValueError as exc:
+        scrub(exc, _secrets_in(info))
         raise ValueError(f"{path} is not a usable token file ({exc}); sign in again") from exc
     if not credentials.valid and credentials.refresh_token:
         try:
             credentials.refresh(request or google.auth.transport.requests.Request())
         except google.auth.exceptions.RefreshError as exc:
+            # A token endpoint may repeat the refresh token or client secret in its answer.
+            scrub(exc, credential_secrets(credentials))
             raise google.auth.exceptions.RefreshError(
                 f"the token in {path} could not be refreshed ({exc}); sign in again"
             ) from exc
         save_credentials(credentials, path)
     return credentials
+
+
+def _secrets_in(info: Any) -> frozenset[str]:
+    if not isinstance(info, dict):
+        return frozenset()
+    return frozenset(
+        value
+        for key in ("token", "refresh_token", "client_secret", "id_token")
+        if isinstance(value := info.get(key), str)
+    )
+
+
+def _read_private(path: Path) -> str:
+    """The token file's text, if no one but its owner may read or write it (as ssh insists
+    for a private key). The mode is checked on the opened file, so it cannot change between
+    the check and the read.
+
+    Raises:
+        PermissionError: the group or others have access; the message gives the ``chmod``.
+    """
+    with open(path, "rb") as fh:
+        mode = os.fstat(fh.fileno()).st_mode
+        if os.name == "posix" and stat.S_IMODE(mode) & 0o077:
+            raise PermissionError(
+                f"the token file {path} is open to other users (mode "
+                f"{stat.S_IMODE(mode):04o}) and holds your refresh token, so it is not used. "
+                f"Make it yours alone with: chmod 600 {shlex.quote(str(path))} "
+                "(or sign in again if others may have read it)"
+            )
+        return fh.read().decode("utf-8")
 
 
 def logout(token_path: str | os.PathLike[str] | None = None) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from picker_discovery import _urls, discovery
+from picker_discovery._terminal import printable
 
 __all__ = ["main"]
 
@@ -79,11 +80,11 @@ def _discovery_show(args: argparse.Namespace) -> int:
     document, source = discovery.load_document(args.document)
     summary = _document_summary(document, source)
     lines = [
-        f"{summary['name']} {summary['version']} revision {summary['revision']}",
-        f"from     {source}",
-        f"root     {summary['rootUrl']}",
-        f"scopes   {', '.join(summary['scopes']) or '(none)'}",
-        f"methods  {', '.join(summary['methods'])}",
+        printable(f"{summary['name']} {summary['version']} revision {summary['revision']}"),
+        f"from     {printable(source)}",
+        f"root     {printable(summary['rootUrl'])}",
+        f"scopes   {printable(', '.join(summary['scopes']) or '(none)')}",
+        f"methods  {printable(', '.join(summary['methods']))}",
     ]
     emit(args, summary, "\n".join(lines))
     return EXIT_OK
@@ -91,7 +92,7 @@ def _discovery_show(args: argparse.Namespace) -> int:
 
 def _discovery_path(args: argparse.Namespace) -> int:
     _, source = discovery.load_document(args.document)
-    emit(args, {"source": source.kind, "path": source.location}, source.location)
+    emit(args, {"source": source.kind, "path": source.location}, printable(source.location))
     return EXIT_OK
 
 
@@ -114,8 +115,8 @@ def _discovery_verify(args: argparse.Namespace) -> int:
             )
     results = {method_id: f"{r.method} {r.uri.split('?')[0]}" for method_id, r in checks.items()}
     text = "\n".join(
-        [f"{source}: the photospicker v1 document, every method builds"]
-        + [f"  {method_id:<30} {line}" for method_id, line in results.items()]
+        [f"{printable(source)}: the photospicker v1 document, every method builds"]
+        + [f"  {method_id:<30} {printable(line)}" for method_id, line in results.items()]
     )
     emit(
         args, {"source": source.kind, "path": source.location, "ok": True, "methods": results}, text
@@ -139,7 +140,7 @@ def _discovery_refresh(args: argparse.Namespace) -> int:
     emit(
         args,
         {"path": str(path), "revision": document.get("revision")},
-        f"stored revision {document.get('revision')} at {path}",
+        printable(f"stored revision {document.get('revision')} at {path}"),
     )
     return EXIT_OK
 
@@ -151,7 +152,7 @@ def _login(args: argparse.Namespace) -> int:
     from picker_discovery import auth
 
     def show(url: str) -> None:
-        print(f"Open this address to sign in:\n  {url}", file=sys.stderr)
+        print(f"Open this address to sign in:\n  {printable(url)}", file=sys.stderr)
 
     auth.login(
         args.client_secrets,
@@ -238,9 +239,9 @@ def _session_data(session: Any) -> dict[str, Any]:
 
 
 def _session_text(session: Any) -> str:
-    lines = [f"session   {session.id}"]
+    lines = [f"session   {printable(session.id)}"]
     if session.picker_uri:
-        lines.append(f"pick at   {session.picker_uri}")
+        lines.append(f"pick at   {printable(session.picker_uri)}")
     lines.append(f"picked    {'yes' if session.media_items_set else 'not yet'}")
     if session.expire_time:
         lines.append(f"expires   {session.expire_time.isoformat()}")
@@ -251,7 +252,7 @@ def _session_text(session: Any) -> str:
             f"polling   every {config.poll_interval.total_seconds():g} s, for {timeout:g} s more"
         )
     if session.picking_config and session.picking_config.max_item_count:
-        lines.append(f"at most   {session.picking_config.max_item_count} items")
+        lines.append(f"at most   {printable(session.picking_config.max_item_count)} items")
     return "\n".join(lines)
 
 
@@ -269,7 +270,7 @@ def _sessions_get(args: argparse.Namespace) -> int:
 
 def _sessions_delete(args: argparse.Namespace) -> int:
     _client(args).delete_session(args.session_id, missing_ok=args.missing_ok)
-    emit(args, {"deleted": args.session_id}, f"deleted session {args.session_id}")
+    emit(args, {"deleted": args.session_id}, f"deleted session {printable(args.session_id)}")
     return EXIT_OK
 
 
@@ -279,7 +280,8 @@ def _item_line(item: Any) -> str:
     name = media.filename if media else None
     mime = media.mime_type if media else None
     created = item.create_time.isoformat() if item.create_time else "?"
-    return f"{kind:5}  {mime or '?':16} {created:25}  {name!r}  {item.id}"
+    # repr() shows the name quoted, its control characters escaped.
+    return f"{kind:5}  {printable(mime or '?'):16} {created:25}  {name!r}  {printable(item.id)}"
 
 
 def _items_list(args: argparse.Namespace) -> int:
@@ -373,7 +375,7 @@ def _pick(args: argparse.Namespace) -> int:
         uri = session.picker_uri or ""
         if args.autoclose and uri:
             uri = uri.rstrip("/") + "/autoclose"
-        print(f"Pick your photos here:\n  {uri}", file=sys.stderr)
+        print(f"Pick your photos here:\n  {printable(uri)}", file=sys.stderr)
         qr = _qr_text(uri) if not args.no_qr else None
         if qr:
             print(qr, file=sys.stderr)
@@ -423,6 +425,7 @@ def _pick(args: argparse.Namespace) -> int:
     if result.listing_error is not None:
         lines.append(f"  listing the session failed: {result.listing_error}")
     lines.append(f"deleted session {session.id}")
+    lines = [printable(line) for line in lines]
     emit(args, summary, "\n".join(lines))
     return EXIT_OK if result.ok else EXIT_FAILED
 
@@ -499,7 +502,10 @@ def _demo(args: argparse.Namespace) -> int:
         )
         with client.picking_session(max_item_count=len(choice)) as session:
             assert session.id is not None
-            print(f"created session {session.id}\n  pick at {session.picker_uri}")
+            print(
+                f"created session {printable(session.id)}\n"
+                f"  pick at {printable(session.picker_uri)}"
+            )
 
             def user_picks(state: Any) -> None:
                 if not state.media_items_set:
@@ -522,16 +528,16 @@ def _demo(args: argparse.Namespace) -> int:
                 for done in result.downloaded:
                     print(f"  downloaded {done.path.name!r} ({done.size:,} bytes)")
                 for skipped in result.skipped:
-                    print(f"  skipped: {skipped.detail}")
+                    print(f"  skipped: {printable(skipped.detail)}")
                 for failed in result.failed:
-                    print(f"  FAILED {failed.filename!r}: {failed.reason}")
+                    print(f"  FAILED {failed.filename!r}: {printable(failed.reason)}")
             if not result.ok:
                 raise CommandError("the demo's download failed")
-        print(f"deleted session {session.id}")
+        print(f"deleted session {printable(session.id)}")
         try:
             client.delete_session(session.id)
         except SessionNotFound as exc:
-            print(f"deleting it again: {type(exc).__name__}: {exc}")
+            print(f"deleting it again: {type(exc).__name__}: {printable(exc)}")
         else:
             raise CommandError("deleting the session again unexpectedly succeeded")
     return EXIT_OK
@@ -751,12 +757,22 @@ def _exit_code(exc: BaseException) -> int:
     return EXIT_FAILED
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Log lines for a terminal: server text in a message (a session id, a file name) shows
+    its control characters escaped; a traceback keeps its own lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return printable(super().formatMessage(record))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    handler = logging.StreamHandler()
+    handler.setFormatter(_PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        handlers=[handler],
     )
     try:
         return int(args.func(args))
@@ -780,7 +796,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if not isinstance(exc, expected):
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc)}", file=sys.stderr)
         return _exit_code(exc)
 
 

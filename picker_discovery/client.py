@@ -45,6 +45,7 @@ from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
 from picker_discovery._paging import iter_pages
+from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery.clock import Clock, SystemClock
 from picker_discovery.discovery import SCOPE
 from picker_discovery.errors import (
@@ -75,6 +76,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+install_log_filter()
 
 MAX_ITEM_COUNT = 2000
 MAX_PAGE_SIZE = 100
@@ -373,6 +375,37 @@ class PickerClient:
         have reached the server (a transport failure or a 5xx) counts as success: that attempt
         most likely did the work (a delete), and only its answer was lost.
         """
+        try:
+            return self._execute_retrying(
+                method,
+                request,
+                session_id=session_id,
+                idempotent=idempotent,
+                cancel=cancel,
+                not_found_after_failure_ok=not_found_after_failure_ok,
+            )
+        except Exception as exc:
+            # A server, proxy or token endpoint may repeat a token back in its answer, and
+            # HttpError and google-auth copy answers into their exceptions: hide it.
+            scrub(exc, self._secrets())
+            raise
+
+    def _secrets(self) -> frozenset[str]:
+        """The tokens this client's credentials hold now (to keep out of its exceptions)."""
+        if self._credentials is None:
+            return frozenset()
+        return credential_secrets(self._credentials)
+
+    def _execute_retrying(
+        self,
+        method: str,
+        request: Any,
+        *,
+        session_id: str | None,
+        idempotent: bool,
+        cancel: threading.Event | None,
+        not_found_after_failure_ok: bool,
+    ) -> Any:
         policy = self._policies[method]
         attempt = 0
         maybe_done = False

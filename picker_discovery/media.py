@@ -103,6 +103,7 @@ import urllib3.util
 from google.auth.exceptions import RefreshError
 
 from picker_discovery._paging import iter_pages
+from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery.errors import (
     IncompleteDownload,
     MediaError,
@@ -140,6 +141,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+install_log_filter()  # google-auth's records of token refreshes never show a token
 
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("*.googleusercontent.com",)
 """Where the bearer token may go by default: https on any subdomain of googleusercontent.com."""
@@ -1782,6 +1784,7 @@ class _Transfer:
             ) as exc:
                 self._back_off(exc)
             except RefreshError as exc:
+                scrub(exc, credential_secrets(getattr(self.session(), "credentials", None)))
                 raise MediaError(
                     f"item {job.item_id!r} ({job.filename}): the access token could not be "
                     f"refreshed ({exc}); sign in again",

@@ -40,8 +40,11 @@ from __future__ import annotations
 
 import email.utils
 import http.client
+import math
+import numbers
 import random
 import socket
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -49,7 +52,13 @@ from typing import Any
 
 import httplib2
 
-__all__ = ["RetryPolicy", "is_transport_error", "is_unsent_error", "retry_after_seconds"]
+__all__ = [
+    "MAX_RETRY_AFTER",
+    "RetryPolicy",
+    "is_transport_error",
+    "is_unsent_error",
+    "retry_after_seconds",
+]
 
 _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,  # reset, refused, aborted, broken pipe
@@ -78,35 +87,63 @@ def is_unsent_error(exc: BaseException) -> bool:
     return isinstance(exc, _UNSENT_ERRORS)
 
 
+MAX_RETRY_AFTER = 24 * 3600.0
+"""The longest wait a ``Retry-After`` header is read as (a day): anything longer, in
+seconds or as a date, counts as this."""
+
+
 def retry_after_seconds(
     headers: Mapping[str, Any] | None, now: datetime | None = None
 ) -> float | None:
     """The wait a ``Retry-After`` header asks for, in seconds, or ``None`` if there is none.
 
-    Both forms are read: delay seconds (``"30"``) and an HTTP date
-    (``"Wed, 21 Oct 2026 07:28:00 GMT"``), the latter against ``now`` (default: the current
-    UTC time). A date in the past gives 0; a header that is neither gives ``None``.
+    Both forms are read: delay seconds (``"30"``, ASCII digits only, as HTTP defines them)
+    and an HTTP date (``"Wed, 21 Oct 2026 07:28:00 GMT"``), the latter against ``now``
+    (default: the current UTC time; a naive ``now`` is taken as UTC). A date in the past gives
+    0; a header that is neither (a negative or fractional number, other digits, garbage)
+    gives ``None``. The result is never more than :data:`MAX_RETRY_AFTER`. Never raises.
     """
     if not headers:
         return None
     value = None
-    for key, item in headers.items():
-        if isinstance(key, str) and key.lower() == "retry-after":
-            value = item
-            break
+    try:
+        for key, item in headers.items():
+            if isinstance(key, str) and key.lower() == "retry-after":
+                value = item
+                break
+    except Exception:  # a headers object that cannot be read has no usable Retry-After
+        return None
     if value is None:
         return None
-    text = str(value).strip()
-    if text.isdigit():
-        return float(text)
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("latin-1")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip(" \t")
+    if text.isascii() and text.isdigit():
+        # Compare lengths first: int() of a very long string is slow (and refused by Python).
+        digits = text.lstrip("0") or "0"
+        if len(digits) > len(str(int(MAX_RETRY_AFTER))):
+            return MAX_RETRY_AFTER
+        return min(float(int(digits)), MAX_RETRY_AFTER)
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        current = now if now is not None else datetime.now(timezone.utc)
+        if current.tzinfo is None:
+            current = current.replace(tzinfo=timezone.utc)
+        wait = (when - current).total_seconds()
+    except (TypeError, ValueError, IndexError, OverflowError, AttributeError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    current = now if now is not None else datetime.now(timezone.utc)
-    return max(0.0, (when - current).total_seconds())
+    if not math.isfinite(wait):  # pragma: no cover - timedelta seconds are always finite
+        return None
+    return min(max(0.0, wait), MAX_RETRY_AFTER)
+
+
+_SECONDS_FIELDS = ("initial_delay", "max_delay", "jitter", "rate_limit_delay", "max_retry_after")
 
 
 @dataclass(frozen=True)
@@ -140,9 +177,14 @@ class RetryPolicy:
             raise TypeError(f"max_attempts must be an int, not {self.max_attempts!r}")
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts}")
-        for name in ("initial_delay", "max_delay", "jitter", "rate_limit_delay"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative, not {getattr(self, name)}")
+        for name in (*_SECONDS_FIELDS, "multiplier"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name} must be a number, not {value!r}")
+            if math.isnan(value) or math.isinf(value):
+                raise ValueError(f"{name} must be a finite number, not {value}")
+            if value < 0:
+                raise ValueError(f"{name} must not be negative, not {value}")
         if self.multiplier < 1:
             raise ValueError(f"multiplier must be at least 1, not {self.multiplier}")
 
@@ -153,8 +195,16 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """The wait after failed attempt number ``attempt`` (1-based), jitter included."""
-        base = min(self.max_delay, self.initial_delay * self.multiplier ** (attempt - 1))
-        return base * (1.0 + self.jitter * self.random())
+        if self.initial_delay == 0:
+            grown = 0.0
+        else:
+            try:
+                grown = self.initial_delay * self.multiplier ** max(0, attempt - 1)
+            except OverflowError:  # a huge attempt number: the cap applies anyway
+                grown = math.inf
+        base = min(self.max_delay, grown)
+        # Finite even for absurd (but finite) settings whose product would overflow.
+        return min(base * (1.0 + self.jitter * self.random()), sys.float_info.max)
 
     def is_retryable(
         self,

@@ -11,8 +11,11 @@ from googleapiclient.discovery import Resource, build_from_document
 from googleapiclient.http import HttpRequest
 
 from picker_discovery import _urls, discovery
+from picker_discovery._secrets import install_log_filter
 
 __all__ = ["build"]
+
+install_log_filter()  # googleapiclient, google-auth and urllib3 records never show a token
 
 
 def build(

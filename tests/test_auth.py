@@ -213,6 +213,7 @@ def test_missing_and_broken_token_files(tmp_path: Path) -> None:
     assert auth.load_credentials(tmp_path / "absent.json") is None
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
+    broken.chmod(0o600)
     with pytest.raises(ValueError, match="sign in again"):
         auth.load_credentials(broken)
     broken.write_text('{"token": "x"}')
