@@ -242,6 +242,28 @@ def test_out_of_range_values_are_malformed_and_named(
         parse(schema, data)
 
 
+def nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("schema", "data", "message"),
+    [
+        ("PhotoMetadata", {"focalLength": 10**5000}, r"PhotoMetadata\.focalLength .*\(int\)"),
+        ("PickingSession", {"unknown": nested(100_000)}, "PickingSession is nested too deeply"),
+    ],
+    ids=["number-too-long-to-print", "nested-too-deep"],
+)
+def test_values_python_cannot_print_or_copy_are_malformed(
+    schema: str, data: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(MalformedResponse, match=message):
+        parse(schema, data)
+
+
 def test_a_malformed_field_is_still_a_value_error() -> None:
     with pytest.raises(ValueError, match=r"PickingSession\.mediaItemsSet"):
         models.PickingSession.from_dict({"mediaItemsSet": "yes"})
