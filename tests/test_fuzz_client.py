@@ -150,8 +150,17 @@ def test_any_answer_is_a_result_or_a_documented_error(
         (200, b"[" * 100_000, errors.MalformedResponse),
         (200, b"<html>OK</html>", errors.MalformedResponse),
         (200, b"[1, 2]", errors.MalformedResponse),
+        (200, b"", errors.MalformedResponse),
     ],
-    ids=["number-message", "deep-error", "not-utf8", "deep-answer", "html-answer", "list-answer"],
+    ids=[
+        "number-message",
+        "deep-error",
+        "not-utf8",
+        "deep-answer",
+        "html-answer",
+        "list-answer",
+        "empty-answer",
+    ],
 )
 def test_an_unreadable_answer_is_a_picker_error(
     status: int, content: bytes, expected: type[Exception]
@@ -160,6 +169,12 @@ def test_an_unreadable_answer_is_a_picker_error(
     with pytest.raises(expected) as caught:
         client.get_session("s1")
     assert "sessions.get" in str(caught.value)
+
+
+def test_delete_accepts_an_empty_body() -> None:
+    client, http = client_for(({"status": "200"}, b""))
+    client.delete_session("s1")
+    assert len(http.request_sequence) == 1
 
 
 def test_a_surrogate_in_a_session_id_is_refused_before_sending() -> None:
