@@ -7,7 +7,8 @@ floats as numbers or ``"NaN"``/``"Infinity"``. Timestamps and durations are pars
 protobuf's well-known types, so fractional seconds and offsets are handled by well-kept code.
 
 Values are read leniently where proto3 JSON allows several spellings and strictly otherwise: a
-value of the wrong kind raises ``ValueError`` naming the schema and field.
+value of the wrong kind raises :class:`~picker_discovery.errors.MalformedResponse` (a
+``ValueError``) naming the schema and field; no other exception escapes for any JSON value.
 
 Private: the generated :mod:`picker_discovery.models` is the public face.
 """
@@ -23,6 +24,8 @@ from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
 
 from google.protobuf import duration_pb2, timestamp_pb2
+
+from picker_discovery.errors import MalformedResponse
 
 __all__ = ["FrozenMap", "Reader", "UnknownEnum", "Writer", "freeze", "thaw"]
 
@@ -128,12 +131,15 @@ class Reader:
             raise TypeError(f"{schema} must be a JSON object (a mapping), not {_kind(data)}")
         self.schema = schema
         # Frozen once at the outermost model; nested models get parts of it, already frozen.
-        self.data = freeze(data)
+        try:
+            self.data = freeze(data)
+        except RecursionError:
+            raise MalformedResponse(f"{schema} is nested too deeply to read") from None
         self.known = frozenset(known)
 
-    def _fail(self, name: str, expected: str) -> ValueError:
+    def _fail(self, name: str, expected: str) -> MalformedResponse:
         value = self.data[name]
-        return ValueError(
+        return MalformedResponse(
             f"{self.schema}.{name} must be {expected}, not {_kind(value)} {_short(value)}"
         )
 
@@ -167,7 +173,10 @@ class Reader:
             text = value.strip()
             digits = text[1:] if text[:1] in "+-" else text
             if digits.isascii() and digits.isdigit():
-                return int(text)
+                try:
+                    return int(text)
+                except ValueError:  # more digits than Python converts
+                    pass
         raise self._fail(name, "an integer")
 
     def number(self, name: str) -> float | None:
@@ -178,7 +187,11 @@ class Reader:
         if isinstance(value, bool):
             raise self._fail(name, "a number")
         if isinstance(value, (int, float)):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an integer beyond any float
+                pass
+            raise self._fail(name, "a number a float can hold")
         if isinstance(value, str):
             try:
                 number = float(value)
@@ -197,16 +210,16 @@ class Reader:
         if _RFC3339.fullmatch(value):
             try:  # the standard library's parser: fast, and on Python 3.11+ it reads "Z"
                 return datetime.fromisoformat(value).astimezone(timezone.utc)
-            except ValueError:
+            except (ValueError, OverflowError):
                 pass  # Python 3.10, or a value out of range: protobuf says what is wrong
         stamp = timestamp_pb2.Timestamp()
         try:
             stamp.FromJsonString(value)
-        except ValueError as exc:
-            raise ValueError(
+            parsed: datetime = stamp.ToDatetime(tzinfo=timezone.utc)
+        except (ValueError, OverflowError) as exc:
+            raise MalformedResponse(
                 f"{self.schema}.{name} must be an RFC 3339 timestamp, not {value!r}: {exc}"
             ) from exc
-        parsed: datetime = stamp.ToDatetime(tzinfo=timezone.utc)
         return parsed
 
     def duration(self, name: str) -> timedelta | None:
@@ -217,11 +230,11 @@ class Reader:
         duration = duration_pb2.Duration()
         try:
             duration.FromJsonString(value)
-        except ValueError as exc:
-            raise ValueError(
+            parsed: timedelta = duration.ToTimedelta()
+        except (ValueError, OverflowError) as exc:
+            raise MalformedResponse(
                 f"{self.schema}.{name} must be a duration like '3.5s', not {value!r}: {exc}"
             ) from exc
-        parsed: timedelta = duration.ToTimedelta()
         return parsed
 
     def enum(self, name: str, cls: type[E]) -> E | None:
@@ -248,7 +261,7 @@ class Reader:
         out = []
         for index, item in enumerate(value):
             if not isinstance(item, Mapping):
-                raise ValueError(
+                raise MalformedResponse(
                     f"{self.schema}.{name}[{index}] must be a JSON object, not {_kind(item)}"
                 )
             out.append(cls(item))
@@ -335,5 +348,8 @@ def _kind(value: object) -> str:
 
 
 def _short(value: object, limit: int = 60) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an int of too many digits, or nesting too deep
+        return f"({type(value).__name__})"
     return text if len(text) <= limit else text[: limit - 1] + "…"

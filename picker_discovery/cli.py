@@ -546,6 +546,17 @@ def _demo(args: argparse.Namespace) -> int:
 # -- the parser ------------------------------------------------------------------------------
 
 
+def _port(text: str) -> int:
+    """A TCP port for argparse: 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 (any free one) to 65535, not {port}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
@@ -720,9 +731,9 @@ def build_parser() -> argparse.ArgumentParser:
         "serve the Picker API emulator on 127.0.0.1 until interrupted",
         _emulator,
     )
-    emulator.add_argument("--port", type=int, default=0, help="API port (default: a free one)")
+    emulator.add_argument("--port", type=_port, default=0, help="API port (default: a free one)")
     emulator.add_argument(
-        "--media-port", type=int, default=0, help="media (baseUrl) port (default: a free one)"
+        "--media-port", type=_port, default=0, help="media (baseUrl) port (default: a free one)"
     )
     emulator.add_argument("--poll-interval", default="5s", help="pollingConfig.pollInterval")
     emulator.add_argument("--seed", default="0", help="seed of the fake libraries")
@@ -751,7 +762,7 @@ def _exit_code(exc: BaseException) -> int:
     if isinstance(exc, errors.PickingTimeout):
         return EXIT_TIMEOUT
     if isinstance(exc, (ValueError, TypeError)) and not isinstance(
-        exc, discovery.DiscoveryDocumentError
+        exc, (discovery.DiscoveryDocumentError, errors.MalformedResponse)
     ):
         return EXIT_USAGE
     return EXIT_FAILED

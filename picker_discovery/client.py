@@ -49,7 +49,9 @@ from picker_discovery._secrets import credential_secrets, install_log_filter, sc
 from picker_discovery.clock import Clock, SystemClock
 from picker_discovery.discovery import SCOPE
 from picker_discovery.errors import (
+    MalformedResponse,
     PickerError,
+    PickerHttpError,
     PickingCancelled,
     PickingTimeout,
     SessionNotFound,
@@ -94,7 +96,7 @@ def check_session_id(session_id: object) -> str:
 
     A session id goes into the URL path, so anything that could change the path is refused
     before a request is made: non-strings, empty or blank strings, ``/``, control characters,
-    and the dot segments ``.`` and ``..``.
+    lone surrogates (which have no UTF-8 form to send), and the dot segments ``.`` and ``..``.
     """
     if not isinstance(session_id, str):
         raise ValueError(f"session id must be a string, not {type(session_id).__name__}")
@@ -104,6 +106,11 @@ def check_session_id(session_id: object) -> str:
         raise ValueError(f"session id must not contain '/': {session_id!r}")
     if any(unicodedata.category(ch) == "Cc" for ch in session_id):
         raise ValueError(f"session id must not contain control characters: {session_id!r}")
+    if any(unicodedata.category(ch) == "Cs" for ch in session_id):
+        raise ValueError(
+            f"session id must not contain lone surrogates (bytes that were not UTF-8): "
+            f"{session_id!r}"
+        )
     if session_id in (".", ".."):
         raise ValueError(f"session id must not be a dot segment: {session_id!r}")
     return session_id
@@ -230,6 +237,61 @@ def _never_sent(exc: BaseException) -> bool:
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
+class _Recording:
+    """A transport that keeps the last answer, for answers googleapiclient cannot read."""
+
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
+        self.answer: tuple[Any, bytes] | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> tuple[Any, bytes]:
+        resp, content = self.transport.request(*args, **kwargs)
+        self.answer = (resp, content)
+        return resp, content
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
+def _execute_reading(request: Any, http: Any = None) -> Any:
+    """``request.execute`` on ``http``, raising only our errors for an answer it cannot read.
+
+    googleapiclient fails with ``AttributeError``, ``UnicodeDecodeError`` or ``RecursionError``
+    on some answers (an error body whose message is not a string, a body that is not UTF-8,
+    JSON nested too deep). An error answer is then raised as a :class:`PickerHttpError`, any
+    other as :class:`MalformedResponse`.
+    """
+    recording = _Recording(http if http is not None else request.http)
+    try:
+        return request.execute(http=recording, num_retries=0)
+    except HttpError:
+        raise
+    except Exception as exc:
+        if recording.answer is None:
+            raise  # no answer: the transport failed
+        resp, content = recording.answer
+        if resp.status >= 300:
+            raise PickerHttpError(resp, content, request.uri) from exc
+        raise MalformedResponse(
+            f"{request.methodId} answered HTTP {resp.status} with a body that cannot be read "
+            f"as JSON ({type(exc).__name__}, {len(content)} bytes): check the endpoint the "
+            "client talks to"
+        ) from exc
+
+
+def _json_object(data: Any, method: str, session_id: str | None) -> Mapping[str, Any]:
+    """The answer of a call, which for every method of the API is a JSON object."""
+    if isinstance(data, Mapping):
+        return data
+    if data == "" and method == "sessions.delete":  # its answer is Empty: a body is optional
+        return {}
+    where = f" for session {session_id!r}" if session_id else ""
+    raise MalformedResponse(
+        f"{method}{where} answered a JSON {type(data).__name__} instead of a JSON object: "
+        "check the endpoint the client talks to"
+    )
+
+
 class PickerClient:
     """A small, careful facade over the photospicker v1 service.
 
@@ -346,15 +408,15 @@ class PickerClient:
             if http is None:
                 http = _SendOnceHttp(self._credentials)
                 self._local.once_http = http
-            return request.execute(http=http, num_retries=0)
+            return _execute_reading(request, http)
         if self._http_factory is not None:
             http = getattr(self._local, "http", None)
             if http is None:
                 http = self._http_factory()
                 self._local.http = http
-            return request.execute(http=http, num_retries=0)
+            return _execute_reading(request, http)
         with self._shared_lock:
-            return request.execute(num_retries=0)
+            return _execute_reading(request)
 
     def _sleep(self, seconds: float, cancel: threading.Event | None) -> None:
         self._clock.sleep(seconds, cancel)
@@ -412,7 +474,7 @@ class PickerClient:
         while True:
             attempt += 1
             try:
-                return self._send(request, once=not idempotent)
+                return _json_object(self._send(request, once=not idempotent), method, session_id)
             except HttpError as exc:
                 error = from_http_error(exc, method_id=request.methodId, session_id=session_id)
                 if not_found_after_failure_ok and maybe_done and isinstance(error, SessionNotFound):

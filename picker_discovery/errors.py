@@ -10,6 +10,7 @@ then from the HTTP code, so an HTML or otherwise unreadable body still gives the
     ├── PickingTimeout                       waiting for the user's pick ran out of time
     ├── PickingCancelled                     another thread cancelled the wait
     ├── RepeatedPageToken                    mediaItems.list sent a page token twice
+    ├── MalformedResponse (ValueError)       an answer that is not what the schema describes
     └── PickerHttpError (HttpError)
         ├── ClientError                      4xx
         │   ├── InvalidArgument              400 INVALID_ARGUMENT
@@ -68,6 +69,7 @@ __all__ = [
     "IncompleteDownload",
     "Internal",
     "InvalidArgument",
+    "MalformedResponse",
     "MediaError",
     "MediaHttpError",
     "MediaNotReady",
@@ -177,6 +179,16 @@ class RepeatedPageToken(PickerError):
         )
 
 
+class MalformedResponse(PickerError, ValueError):
+    """An answer the client cannot read: not JSON, not an object, or a field of the wrong kind.
+
+    The service (or whatever answers at the endpoint) sent something the photospicker schema
+    does not allow; the message names the method or the schema and field. It is a
+    ``ValueError`` too, which is what the models' ``from_dict`` raise for a malformed field.
+    Check the endpoint the client talks to; report it if it is Google's.
+    """
+
+
 @dataclass(frozen=True)
 class ErrorInfo:
     """The ``google.rpc.ErrorInfo`` detail of an error body: why, in machine-readable form."""
@@ -199,7 +211,7 @@ def _parse_body(content: bytes) -> _Body:
     text = content.decode("utf-8", errors="replace")
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         return _Body(text=text)
     if isinstance(data, list) and data and isinstance(data[0], Mapping):
         data = data[0]  # batch-style bodies: a list of error objects
@@ -215,7 +227,9 @@ def _parse_body(content: bytes) -> _Body:
     code = error.get("code")
     if not isinstance(status, str) or not status:
         # Without the wrapper, "code" is a google.rpc.Code number rather than an HTTP code.
-        status = _GRPC_CODES.get(code) if error is data and isinstance(code, int) else None
+        status = None
+        if error is data and isinstance(code, int) and not isinstance(code, bool):
+            status = _GRPC_CODES.get(code)
     details = error.get("details")
     message = error.get("message")
     return _Body(
@@ -264,6 +278,22 @@ class PickerHttpError(HttpError, PickerError):  # type: ignore[misc]
         self.error_info: ErrorInfo | None = _error_info(body.details)
         self.method_id = method_id
         self.session_id = session_id
+
+    def _get_reason(self) -> str:
+        """``HttpError.reason``: googleapiclient's reading of the body, or ours where it fails.
+
+        googleapiclient's own reader raises on some bodies (a ``message`` that is not a
+        string, JSON nested too deep); an error about an error must still be raised.
+        """
+        try:
+            reason = super()._get_reason()
+        except (AttributeError, TypeError, ValueError, RecursionError):
+            reason = None
+        if isinstance(reason, str):
+            return reason
+        body = _parse_body(self.content)
+        self.error_details = body.details or body.message
+        return body.message or str(self.resp.reason or "")
 
     @property
     def error_reason(self) -> str | None:

@@ -87,12 +87,14 @@ class RecordingRequest:
     """Stands in for an HttpRequest: records the transport each execute() was given."""
 
     methodId = "photospicker.sessions.get"
+    http: Any = None  # the service's own transport
 
     def __init__(self) -> None:
         self.transports: list[Any] = []
 
     def execute(self, http: Any = None, num_retries: int = 0) -> dict[str, Any]:
-        self.transports.append(http)
+        # The client hands over its transport wrapped, to keep answers it cannot read.
+        self.transports.append(getattr(http, "transport", http))
         return {}
 
 
