@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from picker_discovery.discovery import SCOPE, DiscoveryDocumentError, refresh
     from picker_discovery.errors import (
         FailedPrecondition,
+        MalformedResponse,
         NotFound,
         PermissionDenied,
         PickerError,
@@ -59,6 +60,7 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(
         (
             "FailedPrecondition",
+            "MalformedResponse",
             "NotFound",
             "PermissionDenied",
             "PickerError",
@@ -98,6 +100,7 @@ __all__ = [
     "DiscoveryDocumentError",
     "FailedPrecondition",
     "FakeClock",
+    "MalformedResponse",
     "MediaFile",
     "MediaFileMetadata",
     "MediaType",
