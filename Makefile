@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest fuzz demo install clean generate screenshots bench
+.PHONY: test lint typecheck pytest fuzz demo datecheck install clean generate screenshots bench
 
 # Lint what exists: bench/ and examples/ are planned but may not be there yet.
 LINT_PATHS := $(wildcard picker_discovery tests tools bench examples)
@@ -54,6 +54,24 @@ screenshots: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/picker-discovery demo
+
+# The demo, the README's emulator example and the tests of clocks, canned answers and emulator
+# flows, with the system date ten years ahead (Debian's faketime), so that code depending on the
+# date it was written fails the build. Monotonic time stays real: Python's timed waits hang when
+# libfaketime fakes it (and its time.sleep fails with EINVAL then, so these runs wait on events).
+DATESHIFT ?= +3650d
+FAKETIME := FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f $(DATESHIFT)
+DATECHECK_TESTS := tests/test_dates.py tests/test_quickstart.py tests/test_canned.py \
+	tests/test_flow_fake.py tests/test_backend.py tests/test_models.py
+
+datecheck: $(STAMP)
+	@command -v faketime >/dev/null || { echo "datecheck needs faketime: apt-get install faketime"; exit 1; }
+	@shifted=$$($(FAKETIME) $(BIN)/python -c 'import datetime; print(datetime.date.today())'); \
+	echo "date under faketime: $$shifted"; \
+	test "$${shifted%%-*}" -gt "$$(date -u +%Y)" || { echo "faketime did not move the date"; exit 1; }
+	$(FAKETIME) $(BIN)/picker-discovery demo
+	$(FAKETIME) $(BIN)/python examples/emulator_quickstart.py
+	$(FAKETIME) $(BIN)/pytest -q $(DATECHECK_TESTS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -52,22 +52,26 @@ class FakeClock:
     ``on_sleep`` (if set) is called with the seconds after the clock has moved, e.g. to set a
     cancel event at some point.
 
-    With ``ticking=True`` it follows real time from ``start`` and :meth:`advance` jumps ahead
-    of it (what a long-running emulator wants: polling counts down, yet a test can skip an
-    hour); sleeping on a ticking clock really waits.
+    It starts at the real current time (UTC; whole seconds when frozen) unless given ``start``,
+    so it works on any date; a test that asserts exact timestamps pins ``start``.
+
+    With ``ticking=True`` it follows real time and :meth:`advance` jumps ahead of it (what a
+    long-running emulator wants: polling counts down, yet a test can skip an hour); sleeping on
+    a ticking clock really waits. Its :meth:`now` keeps the distance it started at (or was
+    :meth:`set` to) from the wall clock, plus what it was advanced by, so an emulator on it
+    agrees with a client on the real clock for as long as it runs, even across a suspend or a
+    wall-clock correction; its :meth:`monotonic` follows ``time.monotonic``.
     """
 
     def __init__(self, start: datetime | None = None, *, ticking: bool = False) -> None:
+        wall = datetime.now(timezone.utc)
         if start is None:
-            start = (
-                datetime.now(timezone.utc).replace(microsecond=0)
-                if ticking
-                else datetime(2026, 11, 30, 10, 0, 0, tzinfo=timezone.utc)
-            )
+            start = wall if ticking else wall.replace(microsecond=0)
         if start.tzinfo is None:
             raise ValueError("give the clock an aware datetime (with tzinfo), e.g. in UTC")
         self._lock = threading.Lock()
-        self._start = start
+        self._start = start  # frozen: the time at offset 0
+        self._from_wall = start - wall  # ticking: how far ahead of the wall clock it runs
         self._offset = 0.0
         self._ticking = ticking
         self._origin = time.monotonic()
@@ -88,7 +92,11 @@ class FakeClock:
 
     def now(self) -> datetime:
         with self._lock:
-            return self._start + timedelta(seconds=self._elapsed())
+            if self._ticking:
+                return (
+                    datetime.now(timezone.utc) + self._from_wall + timedelta(seconds=self._offset)
+                )
+            return self._start + timedelta(seconds=self._offset)
 
     def advance(self, seconds: float | timedelta) -> datetime:
         """Move the clock forward (never back) and return the new time."""
@@ -104,8 +112,11 @@ class FakeClock:
         if when.tzinfo is None:
             raise ValueError("give the clock an aware datetime (with tzinfo), e.g. in UTC")
         with self._lock:
-            elapsed = self._elapsed()
-            self._start = when - timedelta(seconds=elapsed)
+            if self._ticking:
+                wall = datetime.now(timezone.utc) + timedelta(seconds=self._offset)
+                self._from_wall = when - wall
+            else:
+                self._start = when - timedelta(seconds=self._offset)
 
     def sleep(self, seconds: float, cancel: threading.Event | None = None) -> None:
         with self._lock:

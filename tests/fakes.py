@@ -7,6 +7,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import httplib2
@@ -111,12 +112,16 @@ def session_body(
     picked: bool = False,
     poll_interval: str | None = "5s",
     timeout_in: str | None = "1800s",
-    expire_time: str = "2026-12-07T10:00:00Z",
+    expire_time: str | None = None,
 ) -> dict[str, Any]:
-    """A PickingSession body; the polling config is left out when picked or both are None."""
+    """A PickingSession body; the polling config is left out when picked or both are None.
+
+    It expires 7 days from now unless ``expire_time`` says otherwise (see :func:`stamp`).
+    """
     body: dict[str, Any] = canned.body("sessions.create")
     body["mediaItemsSet"] = picked
-    body["expireTime"] = expire_time
+    if expire_time is not None:
+        body["expireTime"] = expire_time
     polling: dict[str, str] = {}
     if poll_interval is not None:
         polling["pollInterval"] = poll_interval
@@ -127,6 +132,11 @@ def session_body(
     else:
         body["pollingConfig"] = polling
     return body
+
+
+def stamp(when: datetime) -> str:
+    """``when`` as an RFC 3339 timestamp, as the API writes ``expireTime``."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def session(**kwargs: Any) -> CannedResponse:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -37,14 +37,15 @@ def backend() -> Backend:
     return Backend(clock=FakeClock())
 
 
-def test_create_answers_a_polling_session(backend: Backend) -> None:
+def test_create_answers_a_polling_session() -> None:
+    backend = Backend(clock=FakeClock(start=datetime(2031, 5, 4, 10, 0, tzinfo=timezone.utc)))
     session = backend.create_session(TOKEN, {})
     assert UUID_RE.match(session["id"])
     assert session["pickerUri"] == f"https://photos.google.com/integration/picker/{session['id']}"
     assert session["pollingConfig"] == {"pollInterval": "5s", "timeoutIn": "1800s"}
     assert session["pickingConfig"] == {"maxItemCount": "2000"}
     assert session["mediaItemsSet"] is False
-    assert session["expireTime"] == "2026-12-07T10:00:00.000000Z"  # 7 days on the frozen clock
+    assert session["expireTime"] == "2031-05-11T10:00:00.000000Z"  # 7 days on the frozen clock
     backend.validator.validate("PickingSession", session)
 
 

@@ -24,7 +24,7 @@ from picker_discovery.errors import (
 )
 from picker_discovery.models import MediaType, PickingSession
 from picker_discovery.testing import canned
-from tests.fakes import RoutingHttp, ScriptedHttp, Step, page, session
+from tests.fakes import RoutingHttp, ScriptedHttp, Step, page, session, stamp
 
 SID = canned.SESSION_ID
 
@@ -223,8 +223,8 @@ def test_timeout_in_zero_stops_at_once() -> None:
 
 
 def test_expire_time_ends_the_wait() -> None:
-    clock = FakeClock()  # 2026-11-30T10:00:00Z
-    expires = "2026-11-30T10:00:07Z"
+    clock = FakeClock()
+    expires = stamp(clock.now() + timedelta(seconds=7))
     client, _ = client_for(session(expire_time=expires), session(expire_time=expires), clock=clock)
     with pytest.raises(PickingTimeout, match="expired") as caught:
         client.wait_for_selection(SID)
@@ -234,7 +234,8 @@ def test_expire_time_ends_the_wait() -> None:
 
 def test_an_already_expired_session_is_not_waited_for() -> None:
     clock = FakeClock()
-    client, _ = client_for(session(expire_time="2026-11-30T09:59:00Z"), clock=clock)
+    expired = stamp(clock.now() - timedelta(minutes=1))
+    client, _ = client_for(session(expire_time=expired), clock=clock)
     with pytest.raises(PickingTimeout) as caught:
         client.wait_for_selection(SID)
     assert caught.value.reason == "expireTime"

@@ -23,6 +23,7 @@ from PIL import Image
 import picker_discovery
 from picker_discovery import discovery
 from picker_discovery.client import PickerClient
+from picker_discovery.clock import FakeClock
 from picker_discovery.errors import SessionNotFound
 from picker_discovery.testing import Emulator
 from picker_discovery.testing.library import original_header
@@ -190,9 +191,23 @@ def test_control_endpoints(emulator: Emulator, service: Any) -> None:
     conn.close()
 
 
+@pytest.fixture
+def frozen_emulator() -> Iterator[Emulator]:
+    """An emulator on a frozen clock: its time moves only when the test advances it."""
+    with Emulator(clock=FakeClock()) as running:
+        yield running
+
+
+@pytest.fixture
+def frozen_service(frozen_emulator: Emulator) -> Iterator[Any]:
+    with frozen_emulator.build(TOKEN) as built:
+        yield built
+
+
 def test_fault_script_with_retry_after_and_attempt_times(
-    emulator: Emulator, service: Any, monkeypatch: pytest.MonkeyPatch
+    frozen_emulator: Emulator, frozen_service: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    emulator, service = frozen_emulator, frozen_service
     sleeps: list[float] = []
 
     def fake_sleep(seconds: float) -> None:  # googleapiclient's backoff, on the fake clock

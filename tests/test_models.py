@@ -14,6 +14,7 @@ import pytest
 
 from picker_discovery import models
 from picker_discovery._convert import thaw
+from picker_discovery.clock import FakeClock
 from picker_discovery.models import (
     ListMediaItemsResponse,
     MediaType,
@@ -68,17 +69,19 @@ def test_generator_refuses_a_shape_it_does_not_know() -> None:
 
 
 def test_polling_session_parses_durations_timestamps_and_int64() -> None:
-    session = PickingSession.from_dict(canned.body("sessions.create"))
+    made = datetime(2031, 5, 4, 10, 0, 0, 123456, tzinfo=timezone.utc)
+    clock = FakeClock(start=made)
+    session = PickingSession.from_dict(canned.body("sessions.create", clock=clock))
     assert session.id == canned.SESSION_ID
     assert session.picker_uri == canned.PICKER_URI
     assert session.media_items_set is False
     assert session.polling_config == PollingConfig(
         poll_interval=timedelta(seconds=5), timeout_in=timedelta(seconds=1800)
     )
-    assert session.expire_time == datetime(2026, 12, 7, 10, 0, 0, 123456, tzinfo=timezone.utc)
+    assert session.expire_time == datetime(2031, 5, 11, 10, 0, 0, 123456, tzinfo=timezone.utc)
     assert session.picking_config is not None
     assert session.picking_config.max_item_count == 2000
-    assert session.raw == canned.body("sessions.create")
+    assert session.raw == canned.body("sessions.create", clock=clock)
 
 
 def test_picked_session_has_no_polling_config() -> None:

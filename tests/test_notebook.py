@@ -21,6 +21,7 @@ from picker_discovery.errors import PickingTimeout
 from picker_discovery.models import PickedMediaItem, PickingSession
 from picker_discovery.notebook import ItemGrid, Thumbnail, ThumbnailFetcher, pick
 from picker_discovery.testing import Backend, Emulator, FakeHttp
+from tests.fakes import stamp
 
 NOW = datetime(2026, 11, 30, 10, 0, 0, tzinfo=timezone.utc)
 URI = "https://photos.google.com/integration/picker/2ea3dc54-f352-4d9d-a667-1b497bdf4e52"
@@ -108,7 +109,9 @@ def qr_modules(png: bytes) -> list[list[bool]]:
     [URI, "http://127.0.0.1:45123/pick/2ea3dc54-f352-4d9d-a667-1b497bdf4e52/autoclose"],
 )
 def test_session_html_links_the_uri_and_its_qr_code_decodes_back(uri: str) -> None:
-    html = session(pickerUri=uri)._repr_html_()
+    # _repr_html_ counts from the wall clock, and shows the QR code only while one can pick.
+    expires = stamp(datetime.now(timezone.utc) + timedelta(days=7))
+    html = session(pickerUri=uri, expireTime=expires)._repr_html_()
     page = Page(html)
     links = page.find("a")
     assert [a["href"] for a in links] == [uri]

@@ -391,7 +391,8 @@ def _normalized(settings: Mapping[str, Any]) -> dict[str, Any]:
 class Backend:
     """The fake Picker service: users, libraries, sessions, rules, faults and a clock.
 
-    Thread-safe: one lock guards the state, so the threaded emulator can share it.
+    Thread-safe: one lock guards the state, so the threaded emulator can share it. Its
+    ``clock`` is by default a frozen :class:`FakeClock` at the real current time.
     """
 
     def __init__(

@@ -14,19 +14,28 @@ Google API can answer (bad token, missing scope, disabled API, quota, HTML 5xx p
 
 :func:`sequence` raises :class:`MockExhausted`, naming the requests made, when code sends more
 requests than it was given answers.
+
+The answers work on any date: timestamps that must lie ahead (a session's ``expireTime``, seven
+days after it was made) are computed when an answer is asked for, from the real current time or
+from the ``clock=`` you pass (share a frozen :class:`~picker_discovery.clock.FakeClock` with the
+client, and advancing it ages the session).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
 from googleapiclient.http import HttpMock, HttpMockSequence
 
+from picker_discovery.clock import Clock, SystemClock
+
 __all__ = [
     "RESPONSES",
+    "SESSION_LIFETIME",
     "CannedResponse",
     "MockExhausted",
     "body",
@@ -40,6 +49,8 @@ SESSION_ID = "2ea3dc54-f352-4d9d-a667-1b497bdf4e52"
 PICKER_URI = f"https://photos.google.com/integration/picker/{SESSION_ID}"
 _PHOTO_ID = "AByIYSx8dn2rXQ2BZkHfIsGL3aWMfHNXcU7Q1LVkKLdtfgYpyBvfPp9Nn0Ylc0ox"
 _VIDEO_ID = "ADXtojKp2mJ1cYgSvt5dEuF2kEfGQ3nl8dJ-gM8l7x7ePLdc9RNvuW3qC-4j"
+SESSION_LIFETIME = timedelta(days=7)
+"""How long after it is made a canned session expires (the real service answers about 7 days)."""
 
 
 class CannedResponse(NamedTuple):
@@ -81,16 +92,24 @@ def _error_info(reason: str, domain: str, **metadata: str) -> dict[str, Any]:
     }
 
 
-_POLLING_SESSION = {
-    "id": SESSION_ID,
-    "pickerUri": PICKER_URI,
-    "pollingConfig": {"pollInterval": "5s", "timeoutIn": "1800s"},
-    "expireTime": "2026-12-07T10:00:00.123456Z",
-    "pickingConfig": {"maxItemCount": "2000"},
-    "mediaItemsSet": False,
-}
-_PICKED_SESSION = {k: v for k, v in _POLLING_SESSION.items() if k != "pollingConfig"}
-_PICKED_SESSION["mediaItemsSet"] = True
+def _polling_session(now: datetime) -> CannedResponse:
+    expires = (now + SESSION_LIFETIME).astimezone(timezone.utc)
+    body = {
+        "id": SESSION_ID,
+        "pickerUri": PICKER_URI,
+        "pollingConfig": {"pollInterval": "5s", "timeoutIn": "1800s"},
+        "expireTime": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "pickingConfig": {"maxItemCount": "2000"},
+        "mediaItemsSet": False,
+    }
+    return CannedResponse(200, body)
+
+
+def _picked_session(now: datetime) -> CannedResponse:
+    body = {k: v for k, v in _polling_session(now).body.items() if k != "pollingConfig"}
+    body["mediaItemsSet"] = True
+    return CannedResponse(200, body)
+
 
 _PHOTO = {
     "id": _PHOTO_ID,
@@ -145,9 +164,12 @@ _HTML_404 = (
     "  <ins>That\u2019s all we know.</ins></html>"
 )
 
-RESPONSES: Mapping[str, CannedResponse] = {
+# An answer, or how to make it from the current time (for those with timestamps ahead).
+_Answer = CannedResponse | Callable[[datetime], CannedResponse]
+
+_ANSWERS: Mapping[str, _Answer] = {
     # sessions.create
-    "sessions.create": CannedResponse(200, _POLLING_SESSION),
+    "sessions.create": _polling_session,
     "sessions.create.no_photos_account": CannedResponse(
         400, _error(400, "FAILED_PRECONDITION", "The user does not have a Google Photos account.")
     ),
@@ -164,8 +186,8 @@ RESPONSES: Mapping[str, CannedResponse] = {
         400, _error(400, "INVALID_ARGUMENT", "Invalid value for maxItemCount.")
     ),
     # sessions.get
-    "sessions.get.polling": CannedResponse(200, _POLLING_SESSION),
-    "sessions.get.picked": CannedResponse(200, _PICKED_SESSION),
+    "sessions.get.polling": _polling_session,
+    "sessions.get.picked": _picked_session,
     "sessions.get.not_found": CannedResponse(
         404, _error(404, "NOT_FOUND", "Requested entity was not found.")
     ),
@@ -278,22 +300,51 @@ RESPONSES: Mapping[str, CannedResponse] = {
 }
 
 
-def names() -> list[str]:
-    """The names of every canned answer."""
-    return sorted(RESPONSES)
-
-
-def response(name: str) -> CannedResponse:
-    """The canned answer called ``name``; a ``KeyError`` lists the names there are."""
+def _made(name: str, now: datetime) -> CannedResponse:
     try:
-        return RESPONSES[name]
+        answer = _ANSWERS[name]
     except KeyError:
         raise KeyError(f"no canned response {name!r}; there are: {', '.join(names())}") from None
+    return answer if isinstance(answer, CannedResponse) else answer(now)
 
 
-def body(name: str) -> Any:
-    """A fresh copy of the JSON body of the canned answer called ``name``."""
-    return copy.deepcopy(response(name).body)
+def _now(clock: Clock | None) -> datetime:
+    return (clock if clock is not None else SystemClock()).now()
+
+
+class _Responses(Mapping[str, CannedResponse]):
+    """The canned answers by name, each made when it is looked up (timestamps from now)."""
+
+    def __getitem__(self, name: str) -> CannedResponse:
+        return _made(name, _now(None))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_ANSWERS)
+
+    def __len__(self) -> int:
+        return len(_ANSWERS)
+
+
+RESPONSES: Mapping[str, CannedResponse] = _Responses()
+"""Every canned answer by name; ``response(name, clock=...)`` makes one on another clock."""
+
+
+def names() -> list[str]:
+    """The names of every canned answer."""
+    return sorted(_ANSWERS)
+
+
+def response(name: str, *, clock: Clock | None = None) -> CannedResponse:
+    """The canned answer called ``name``, its timestamps counted from ``clock`` (default: now).
+
+    A ``KeyError`` lists the names there are.
+    """
+    return _made(name, _now(clock))
+
+
+def body(name: str, *, clock: Clock | None = None) -> Any:
+    """A fresh copy of the JSON body of the canned answer called ``name`` (see :func:`response`)."""
+    return copy.deepcopy(response(name, clock=clock).body)
 
 
 class MockExhausted(AssertionError):
@@ -338,12 +389,24 @@ class ClosableHttpMockSequence(HttpMockSequence):  # type: ignore[misc]
         self.closed = True
 
 
-def mock(name: str) -> ClosableHttpMock:
-    """An ``HttpMock`` that answers every request with the canned answer ``name``."""
-    return ClosableHttpMock(response(name))
+def mock(name: str, *, clock: Clock | None = None) -> ClosableHttpMock:
+    """An ``HttpMock`` that answers every request with the canned answer ``name``.
+
+    Its timestamps are counted from ``clock`` (default: the real current time) when it is made.
+    """
+    return ClosableHttpMock(response(name, clock=clock))
 
 
-def sequence(*answers: str | CannedResponse) -> ClosableHttpMockSequence:
-    """An ``HttpMockSequence`` answering with these canned answers (names or objects), in order."""
-    pairs = [(response(a) if isinstance(a, str) else a).to_mock_pair() for a in answers]
+def sequence(
+    *answers: str | CannedResponse, clock: Clock | None = None
+) -> ClosableHttpMockSequence:
+    """An ``HttpMockSequence`` answering with these canned answers (names or objects), in order.
+
+    The named answers are one session's: their timestamps are counted from ``clock`` (default:
+    the real current time) when the sequence is made.
+    """
+    now = _now(clock)
+    pairs = [
+        (a if isinstance(a, CannedResponse) else _made(a, now)).to_mock_pair() for a in answers
+    ]
     return ClosableHttpMockSequence(pairs)

@@ -170,7 +170,10 @@ class Emulator:
         port, media_port: where to listen; 0 (the default) picks free ports.
         host: the address to bind, ``127.0.0.1`` by default (loopback only).
         backend: a backend to serve; by default a new one with ``clock`` and ``settings``.
-        clock: the backend's clock; by default a frozen :class:`FakeClock`.
+        clock: the backend's clock. By default a ticking :class:`FakeClock` that follows the
+            wall clock, so a client on the real clock (``PickerClient``'s default) agrees with
+            the emulator on any date and for as long as it runs; ``advance`` still jumps it
+            ahead. Pass a frozen ``FakeClock()`` shared with the client to take no real time.
         workers: the most connections served at once per origin.
         settings: :class:`~.backend.BackendConfig` fields for a new backend.
     """
@@ -188,7 +191,10 @@ class Emulator:
     ) -> None:
         if backend is not None and (clock is not None or settings):
             raise ValueError("pass a backend, or the clock and settings for a new one, not both")
-        self.backend = backend if backend is not None else Backend(clock=clock, **settings)
+        if backend is None:
+            clock = clock if clock is not None else FakeClock(ticking=True)
+            backend = Backend(clock=clock, **settings)
+        self.backend = backend
         self.app = App(self.backend)
         self._host = host
         self._ports = (port, media_port)

@@ -15,6 +15,10 @@ fixture                    what it gives
 ``picker_emulator_client``   a ``PickerClient`` over ``picker_emulator_service``
 ``picker_canned``          the :mod:`~picker_discovery.testing.canned` module (HttpMock answers)
 =========================  ===================================================================
+
+They work on any date: ``picker_clock`` starts at the real current time, so a client of your
+own on the real clock agrees with ``picker_emulator`` too. A test that asserts exact timestamps
+pins it by overriding the fixture: ``return FakeClock(start=datetime(..., tzinfo=timezone.utc))``.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ EMULATOR_TOKEN = "emulator-token"
 
 @pytest.fixture
 def picker_clock() -> FakeClock:
-    """A frozen fake clock for the fake Picker service."""
+    """A frozen fake clock for the fake Picker service, starting at the real current time."""
     return FakeClock()
 
 
