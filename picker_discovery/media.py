@@ -85,6 +85,7 @@ import logging
 import os
 import re
 import secrets
+import socket
 import stat
 import sys
 import threading
@@ -1226,6 +1227,40 @@ class _Run:
     stop: threading.Event
     items_done: int = 0
     items_total: int | None = None
+    reading: set[requests.Response] = field(default_factory=set)
+    reading_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def cancel(self) -> None:
+        """Stop the run: no new item or request starts, and answers being read are cut off,
+        so a worker blocked on a stalled server wakes now, not at its read timeout."""
+        self.stop.set()
+        with self.reading_lock:
+            responses = list(self.reading)
+        for response in responses:
+            _cut(response)
+
+    @contextlib.contextmanager
+    def read(self, response: requests.Response) -> Iterator[None]:
+        """Let :meth:`cancel` cut ``response`` off while the block reads it."""
+        with self.reading_lock:
+            self.reading.add(response)
+        try:
+            if self.stop.is_set():  # cancelled before it could be cut off
+                raise _Cancelled()
+            yield
+        finally:
+            with self.reading_lock:
+                self.reading.discard(response)
+
+
+def _cut(response: requests.Response) -> None:
+    """Shut the socket under a streamed answer down, which wakes a thread blocked reading it
+    (closing the socket would not). Best effort: an answer without one is left alone."""
+    connection = getattr(getattr(response, "raw", None), "connection", None)
+    sock = getattr(connection, "sock", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def authorized_sessions(
@@ -1457,7 +1492,7 @@ class Downloader:
         def finish(index: int, outcome: Downloaded | Skipped | Failed) -> None:
             outcomes.append((index, outcome))
             if isinstance(outcome, Failed) and fail_fast:
-                run.stop.set()
+                run.cancel()
 
         source = iter(items)
         index = 0
@@ -1509,7 +1544,9 @@ class Downloader:
                         for future in done:
                             finish(futures.pop(future), future.result())
                 except BaseException:
-                    run.stop.set()  # on KeyboardInterrupt, workers stop at their next chunk
+                    # Ctrl-C (or a signal's exception): stop the workers, waking any blocked
+                    # on a stalled read, before the pool waits for them.
+                    run.cancel()
                     raise
         finally:
             run.folder.close()
@@ -1782,6 +1819,8 @@ class _Transfer:
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
             ) as exc:
+                if run.stop.is_set():  # the run cut this answer off to stop: no retry
+                    raise _Cancelled() from exc
                 self._back_off(exc)
             except RefreshError as exc:
                 scrub(exc, credential_secrets(getattr(self.session(), "credentials", None)))
@@ -1791,6 +1830,10 @@ class _Transfer:
                     item_id=job.item_id,
                     filename=job.filename,
                 ) from exc
+            except (OSError, ValueError) as exc:
+                if run.stop.is_set():  # a socket cut off under TLS fails in its own ways
+                    raise _Cancelled() from exc
+                raise
 
     def _restart(self) -> None:
         self.out.seek(0)
@@ -1939,15 +1982,18 @@ class _Transfer:
     def _receive(self, response: requests.Response, end: int | None) -> None:
         """Append the body to the file; it must end exactly at ``end`` when that is known."""
         job, run = self.job, self.run_
-        for chunk in response.iter_content(self.downloader.chunk_size):
-            if run.stop.is_set():
+        with run.read(response):  # a cancel cuts a stalled body off at once
+            for chunk in response.iter_content(self.downloader.chunk_size):
+                if run.stop.is_set():
+                    raise _Cancelled()
+                if end is not None and self.offset + len(chunk) > end:
+                    self.resumable = False
+                    raise _Retryable(f"the server sent more than the {end} bytes it announced")
+                self.out.write(chunk)
+                self.offset += len(chunk)
+                self.downloader._report(run, job, self.offset, self.total)
+            if run.stop.is_set():  # a body cut off may look complete when its size is unknown
                 raise _Cancelled()
-            if end is not None and self.offset + len(chunk) > end:
-                self.resumable = False
-                raise _Retryable(f"the server sent more than the {end} bytes it announced")
-            self.out.write(chunk)
-            self.offset += len(chunk)
-            self.downloader._report(run, job, self.offset, self.total)
         if end is not None and self.offset != end:
             raise _Retryable(f"the body ended at {self.offset} of {end} bytes")
 
