@@ -26,7 +26,6 @@ import contextlib
 import logging
 import socket
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -87,7 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, response: Response) -> None:
         if response.latency:
-            time.sleep(response.latency)
+            self.server.closing.wait(response.latency)  # stopping the emulator ends it
         if response.drop:
             self.close_connection = True
             self._shutdown_socket()
