@@ -270,3 +270,13 @@ def test_sessions_cleanup_exits_1_when_a_delete_fails(emulator: Emulator) -> Non
     assert len(emulator.backend.sessions(TOKEN)) == 2
     assert run_cli(emulator, "sessions", "cleanup").returncode == 0
     assert emulator.backend.sessions(TOKEN) == []
+
+
+def test_the_pytest_plugins_clients_keep_no_journal(
+    picker_client: PickerClient, picker_emulator_client: PickerClient, private_journal: Path
+) -> None:
+    """Users' test suites must not fill their own journal with the fake's sessions."""
+    picker_client.create_session()
+    picker_emulator_client.create_session()
+    assert picker_client.journal is None and picker_emulator_client.journal is None
+    assert not private_journal.exists()
