@@ -287,6 +287,25 @@ def _execute_reading(request: Any, http: Any = None) -> Any:
             f"as JSON ({type(exc).__name__}, {len(content)} bytes): check the endpoint the "
             "client talks to"
         ) from exc
+    except BaseException:  # Ctrl-C, or a signal's exception, in the middle of the request
+        _drop_connections(recording.transport)
+        raise
+
+
+def _drop_connections(transport: Any) -> None:
+    """Close an httplib2 transport's connections after a request on it was interrupted.
+
+    The interrupted request's answer may still be on its way, and httplib2 would send the next
+    request on that connection and misread it (or send it twice): the delete that cleans up
+    after Ctrl-C or SIGTERM must start on a connection of its own.
+    """
+    for http in (transport, getattr(transport, "http", None)):
+        connections = getattr(http, "connections", None)
+        if isinstance(connections, dict):
+            for connection in list(connections.values()):
+                with contextlib.suppress(Exception):
+                    connection.close()
+            connections.clear()
 
 
 def _json_object(data: Any, method: str, session_id: str | None) -> Mapping[str, Any]:

@@ -73,9 +73,9 @@ def test_a_signal_while_waiting_deletes_the_session(
         process.kill()
     assert process.returncode == code, err
     assert "Traceback" not in err
-    assert emulator.backend.sessions(TOKEN) == []
+    assert emulator.backend.sessions(TOKEN) == [], err
     deletes = [a.path.split("?")[0] for a in emulator.attempts("sessions.delete")]
-    assert deletes == [f"/v1/sessions/{session.id}"]
+    assert deletes == [f"/v1/sessions/{session.id}"], err
 
 
 @pytest.mark.parametrize(("signum", "code"), SIGNALS[:2])
@@ -107,3 +107,76 @@ def test_a_signal_during_the_demo_deletes_its_session(signum: int, code: int) ->
     assert "Traceback" not in err
     assert f"picker_discovery.testing.backend: deleted session {session_id}" in err
     assert "deleted session" not in out  # the demo did not get to finish on its own
+
+
+@pytest.mark.parametrize(("signum", "code"), SIGNALS[:2])
+def test_handlers_are_set_for_the_command_and_restored_after(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    signum: int,
+    code: int,
+) -> None:
+    cleaned_up: list[str] = []
+
+    def command(args: object) -> int:
+        try:
+            os.kill(os.getpid(), signum)
+            time.sleep(5)  # the signal's exception ends this at once
+        finally:
+            cleaned_up.append("yes")
+        return 0
+
+    def before(signum: int, frame: object) -> None:
+        raise AssertionError("the handler from before the command ran")
+
+    monkeypatch.setattr(cli, "_discovery_path", command)
+    previous = signal.signal(signum, before)
+    try:
+        started = time.monotonic()
+        assert cli.main(["discovery", "path"]) == code
+        assert time.monotonic() - started < 4
+        assert signal.getsignal(signum) is before
+    finally:
+        signal.signal(signum, previous)
+    assert cleaned_up == ["yes"]
+    assert f"terminated by {signal.Signals(signum).name}" in capsys.readouterr().err
+
+
+class Interrupted(BaseException):
+    """Stands for Ctrl-C or a signal's exception arriving while an answer is being read."""
+
+
+def test_the_cleanup_after_an_interrupted_request_starts_on_a_fresh_connection(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httplib2 would send the delete on the connection still holding the interrupted answer:
+    the server then sees it twice, and the client misreads the stale answer as its own."""
+    import http.client
+
+    import google.oauth2.credentials
+
+    from picker_discovery import PickerClient, SessionNotFound
+
+    client = PickerClient(
+        credentials=google.oauth2.credentials.Credentials(token=TOKEN),
+        client_options={"api_endpoint": emulator.url},
+    )
+    session = client.create_session()
+    client.get_session(session)  # a kept-alive connection for the next call
+    read = http.client.HTTPResponse.read
+    interruptions: list[int] = []
+
+    def interrupted_once(self: http.client.HTTPResponse, *args: object) -> bytes:
+        if not interruptions:
+            interruptions.append(1)
+            raise Interrupted()
+        return read(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(http.client.HTTPResponse, "read", interrupted_once)
+    with pytest.raises(Interrupted):
+        client.get_session(session)  # its answer's head was read, its body was not
+    client.delete_session(session)
+    assert [a.http_method for a in emulator.attempts("sessions.delete")] == ["DELETE"]
+    assert emulator.backend.sessions(TOKEN) == []
+    with pytest.raises(SessionNotFound):
+        client.get_session(session)
