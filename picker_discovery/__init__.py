@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from picker_discovery import errors, models
+    from picker_discovery._journal import CleanupReport, SessionJournal
     from picker_discovery.client import PickerClient, check_session_id
     from picker_discovery.clock import Clock, FakeClock, SystemClock
     from picker_discovery.discovery import SCOPE, DiscoveryDocumentError, refresh
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 
 # Where each public name lives: the module to import the first time the name is asked for.
 _WHERE: dict[str, str] = {
+    "CleanupReport": "picker_discovery._journal",
+    "SessionJournal": "picker_discovery._journal",
     "errors": "picker_discovery.errors",
     "models": "picker_discovery.models",
     "PickerClient": "picker_discovery.client",
@@ -96,6 +99,7 @@ _WHERE: dict[str, str] = {
 
 __all__ = [
     "SCOPE",
+    "CleanupReport",
     "Clock",
     "DiscoveryDocumentError",
     "FailedPrecondition",
@@ -121,6 +125,7 @@ __all__ = [
     "ResourceExhausted",
     "RetryPolicy",
     "ServerError",
+    "SessionJournal",
     "SessionNotFound",
     "SystemClock",
     "Unauthenticated",

@@ -33,6 +33,15 @@ def user_config_dir() -> Path:
     return _xdg("XDG_CONFIG_HOME", ".config") / APP
 
 
+def user_state_dir() -> Path:
+    """Where state this machine keeps between runs lives (the journal of open sessions)."""
+    if sys.platform == "win32":
+        return _xdg("LOCALAPPDATA", "AppData/Local") / APP / "State"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / APP
+    return _xdg("XDG_STATE_HOME", ".local/state") / APP
+
+
 def make_private_dir(path: Path) -> None:
     """Create ``path`` and any missing parents with mode 0700 (owner only), as the XDG base
     directory specification asks. Directories that exist already are left as they are."""

@@ -1,17 +1,20 @@
 """The ``picker-discovery`` command line (also ``python -m picker_discovery``).
 
 Exit codes: 0 success; 1 the API or the run failed; 2 bad usage or input; 3 no such session;
-4 not signed in or not allowed; 5 the wait timed out; 130 interrupted (Ctrl-C).
+4 not signed in or not allowed; 5 the wait timed out; 129 hung up (SIGHUP); 130 interrupted
+(Ctrl-C, SIGINT); 143 terminated (SIGTERM). As shells do, a signal's code is 128 plus its number;
+a command a signal ends deletes the session it made first, as it does for Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from picker_discovery import _urls, discovery
@@ -25,7 +28,9 @@ EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_AUTH = 4
 EXIT_TIMEOUT = 5
-EXIT_INTERRUPTED = 130
+EXIT_HANGUP = 129  # 128 + SIGHUP
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -35,8 +40,58 @@ exit codes:
   3    no such session
   4    not signed in, or not allowed
   5    the wait for the user's pick timed out
+  129  hung up (SIGHUP: the terminal closed)
   130  interrupted (Ctrl-C)
+  143  terminated (SIGTERM)
+  a session the command made is deleted before it exits on a signal
 """
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised in the main thread so a command unwinds as for Ctrl-C.
+
+    Like ``KeyboardInterrupt`` it is no ``Exception``: the ``with`` blocks and ``finally``
+    clauses on the way out run (the session is deleted), no ``except Exception`` catches it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.signum = signum
+        super().__init__(f"terminated by {signal.Signals(signum).name}")
+
+
+@contextlib.contextmanager
+def _signals_unwind() -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGHUP raise :class:`Terminated` in the main thread;
+    the handlers before are restored afterwards. Only the first signal raises: one that
+    arrives while the command is cleaning up (deleting its session) does not cut that short.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers can only be set from the main thread
+        return
+    raised = False
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal raised
+        if raised:
+            return
+        raised = True
+        raise Terminated(signum)
+
+    previous: dict[int, Any] = {}
+    try:
+        for name in ("SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is not None:
+                previous[signum] = signal.signal(signum, handler)
+        yield
+    finally:
+        for signum, before in previous.items():
+            signal.signal(signum, signal.SIG_DFL if before is None else before)
 
 
 class CommandError(Exception):
@@ -230,7 +285,19 @@ def _client(args: argparse.Namespace) -> Any:
         client_options=options,
         allowed_hosts=args.allow_host,
         allow_insecure_http=args.allow_insecure_http,
+        journal=_journal(args, from_token_file=not token),
     )
+
+
+def _journal(args: argparse.Namespace, *, from_token_file: bool) -> Any:
+    """The session journal, its entries labelled with the token file they were made with."""
+    from picker_discovery import auth
+    from picker_discovery._journal import SessionJournal
+
+    account = None
+    if from_token_file:
+        account = str(os.path.abspath(args.token_file or auth.default_token_path()))
+    return SessionJournal.from_environment(account=account) or False
 
 
 def _session_data(session: Any) -> dict[str, Any]:
@@ -272,6 +339,23 @@ def _sessions_delete(args: argparse.Namespace) -> int:
     _client(args).delete_session(args.session_id, missing_ok=args.missing_ok)
     emit(args, {"deleted": args.session_id}, f"deleted session {printable(args.session_id)}")
     return EXIT_OK
+
+
+def _sessions_cleanup(args: argparse.Namespace) -> int:
+    report = _client(args).cleanup_sessions(dry_run=args.dry_run)
+    lines = [f"journal   {report.journal}", f"endpoint  {report.endpoint}"]
+    lines += [f"would delete session {e.session_id}" for e in report.pending]
+    lines += [f"deleted session {e.session_id}" for e in report.deleted]
+    lines += [f"session {e.session_id} was already gone" for e in report.already_gone]
+    lines += [f"could not delete session {e.session_id}: {why}" for e, why in report.failed]
+    if report.expired:
+        lines.append(f"forgot {len(report.expired)} session(s) that had expired by themselves")
+    if report.elsewhere:
+        lines.append(f"left {report.elsewhere} session(s) of other endpoints or accounts alone")
+    if not (report.pending or report.deleted or report.already_gone or report.failed):
+        lines.append("no leftover sessions")
+    emit(args, report.to_dict(), "\n".join(printable(line) for line in lines))
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def _item_line(item: Any) -> str:
@@ -499,6 +583,7 @@ def _demo(args: argparse.Namespace) -> int:
         client = PickerClient(
             credentials=google.oauth2.credentials.Credentials(token=token),
             client_options={"api_endpoint": emulator.url},
+            journal=False,  # the emulator and its sessions end with this command
         )
         with client.picking_session(max_item_count=len(choice)) as session:
             assert session.id is not None
@@ -642,7 +727,9 @@ def build_parser() -> argparse.ArgumentParser:
     logout = command(commands, "logout", "forget the stored token", _logout)
     logout.add_argument("--token-file", metavar="PATH", help="the token file to remove")
 
-    sessions = group("sessions", "create, get or delete a picking session")
+    sessions = group(
+        "sessions", "create, get or delete a picking session, or clean up leftover ones"
+    )
     create = command(
         sessions, "create", "create a picking session", _sessions_create, talks_to_api=True
     )
@@ -655,6 +742,18 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("session_id", metavar="SESSION_ID")
     delete.add_argument(
         "--missing-ok", action="store_true", help="succeed when the session is already gone"
+    )
+    cleanup = command(
+        sessions,
+        "cleanup",
+        "delete the sessions this machine made on the endpoint and never deleted (a killed "
+        "command's), as noted in the session journal ($PICKER_DISCOVERY_JOURNAL: a file, "
+        "or off)",
+        _sessions_cleanup,
+        talks_to_api=True,
+    )
+    cleanup.add_argument(
+        "--dry-run", action="store_true", help="only list the sessions it would delete"
     )
     pick = command(
         commands,
@@ -785,11 +884,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         handlers=[handler],
     )
+    # The emulator command handles SIGTERM itself: it stops serving and exits 0.
+    unwinding = contextlib.nullcontext() if args.func is _emulator else _signals_unwind()
     try:
-        return int(args.func(args))
+        with unwinding:
+            return int(args.func(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated as exc:
+        print(printable(exc), file=sys.stderr)
+        return 128 + exc.signum
     except Exception as exc:
         import google.auth.exceptions
         import httplib2

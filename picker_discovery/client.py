@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
+from picker_discovery._journal import CleanupReport, SessionJournal, normal_endpoint, parse_time
 from picker_discovery._paging import iter_pages
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery.clock import Clock, SystemClock
@@ -153,6 +154,15 @@ def _session_id_of(session: object) -> str:
             raise ValueError("the PickingSession has no id: pass one returned by the service")
         return check_session_id(session.id)
     return check_session_id(session)
+
+
+def _usable_id(data: Mapping[str, Any]) -> str | None:
+    """The session id of a create answer if it can name a session in a URL, else None."""
+    value = data.get("id")
+    try:
+        return check_session_id(value)
+    except ValueError:
+        return None
 
 
 def _scoped(credentials: Any) -> Any:
@@ -277,6 +287,25 @@ def _execute_reading(request: Any, http: Any = None) -> Any:
             f"as JSON ({type(exc).__name__}, {len(content)} bytes): check the endpoint the "
             "client talks to"
         ) from exc
+    except BaseException:  # Ctrl-C, or a signal's exception, in the middle of the request
+        _drop_connections(recording.transport)
+        raise
+
+
+def _drop_connections(transport: Any) -> None:
+    """Close an httplib2 transport's connections after a request on it was interrupted.
+
+    The interrupted request's answer may still be on its way, and httplib2 would send the next
+    request on that connection and misread it (or send it twice): the delete that cleans up
+    after Ctrl-C or SIGTERM must start on a connection of its own.
+    """
+    for http in (transport, getattr(transport, "http", None)):
+        connections = getattr(http, "connections", None)
+        if isinstance(connections, dict):
+            for connection in list(connections.values()):
+                with contextlib.suppress(Exception):
+                    connection.close()
+            connections.clear()
 
 
 def _json_object(data: Any, method: str, session_id: str | None) -> Mapping[str, Any]:
@@ -312,6 +341,11 @@ class PickerClient:
             ``*.googleapis.com`` (and, for ``client_options={"api_endpoint": ...}``, loopback
             addresses): see :func:`picker_discovery.build`. ``allow_insecure_http`` also lets
             :meth:`downloader` accept ``http://`` media hosts that are not loopback addresses.
+        journal: where to note the sessions this client creates until they are deleted, so
+            :meth:`cleanup_sessions` can delete those a killed process left behind. By default
+            (None or True) the file ``PICKER_DISCOVERY_JOURNAL`` names, or ``off`` for none,
+            else ``sessions.jsonl`` in the user state directory; a path or a
+            :class:`SessionJournal` for another file; False to keep none.
     """
 
     def __init__(
@@ -327,6 +361,7 @@ class PickerClient:
         retry: RetryPolicy | Mapping[str, RetryPolicy] | None = None,
         clock: Clock | None = None,
         allow_insecure_http: bool = False,
+        journal: SessionJournal | str | os.PathLike[str] | bool | None = None,
     ) -> None:
         if service is None:
             service = build(
@@ -360,6 +395,8 @@ class PickerClient:
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._allow_insecure_http = allow_insecure_http
         self._policies = self._resolve_policies(retry)
+        self._journal = self._resolve_journal(journal)
+        self._endpoint = normal_endpoint(str(getattr(service, "_baseUrl", "") or ""))
 
     @staticmethod
     def _resolve_policies(
@@ -374,6 +411,36 @@ class PickerClient:
                 f"retry names unknown methods {sorted(unknown)}; known: {', '.join(METHODS)}"
             )
         return {method: retry.get(method, RetryPolicy()) for method in METHODS}
+
+    def _resolve_journal(
+        self, journal: SessionJournal | str | os.PathLike[str] | bool | None
+    ) -> SessionJournal | None:
+        if journal is None or journal is True:
+            return SessionJournal.from_environment(account=self._account_label())
+        if journal is False:
+            return None
+        if isinstance(journal, SessionJournal):
+            return journal
+        if isinstance(journal, (str, os.PathLike)):
+            return SessionJournal(journal, account=self._account_label())
+        raise TypeError(f"journal must be a SessionJournal, a path or a bool, not {journal!r}")
+
+    def _account_label(self) -> str | None:
+        """Who the credentials are, when they say so (a service account's e-mail): never a
+        token."""
+        for name in ("service_account_email", "account"):
+            value = getattr(self._credentials, name, None)
+            if isinstance(value, str) and value:
+                return value
+        return None
+
+    def _journal_account(self, journal: SessionJournal) -> str | None:
+        return journal.account if journal.account is not None else self._account_label()
+
+    @property
+    def journal(self) -> SessionJournal | None:
+        """The journal of sessions this client created and has not deleted, or None."""
+        return self._journal
 
     @property
     def service(self) -> Resource:
@@ -549,14 +616,79 @@ class PickerClient:
             params["requestId"] = _check_request_id(request_id)
         request = self._sessions.create(**params)
         data = self._execute("sessions.create", request, session_id=None, idempotent=False)
-        session = PickingSession.from_dict(data)
-        if not session.id:
-            raise PickerError(
-                "sessions.create answered without a session id; nothing can be polled or "
-                "deleted. Check the endpoint the client talks to"
-            )
+        sid = _usable_id(data)
+        if sid is not None:
+            self._journal_record(sid, data)
+        try:
+            session = PickingSession.from_dict(data)
+            if sid is None:
+                if not session.id:
+                    raise PickerError(
+                        "sessions.create answered without a session id; nothing can be polled "
+                        "or deleted. Check the endpoint the client talks to"
+                    )
+                raise MalformedResponse(
+                    f"sessions.create answered a session id that cannot name a session "
+                    f"({session.id!r}); it cannot be polled or deleted. Check the endpoint the "
+                    "client talks to"
+                )
+        except BaseException as exc:
+            if sid is not None:
+                self._delete_unusable(sid, exc)
+            raise
         logger.info("created picking session %s", session.id)
         return session
+
+    def _delete_unusable(self, sid: str, exc: BaseException) -> None:
+        """Delete a session whose create answer could not be used, keeping ``exc`` the error."""
+        logger.warning(
+            "sessions.create made session %s but its answer could not be used (%s); "
+            "deleting the session",
+            sid,
+            type(exc).__name__,
+        )
+        try:
+            self.delete_session(sid, missing_ok=True)
+        except Exception:
+            logger.warning(
+                "could not delete picking session %s after its create answer failed; it ends "
+                "by itself at its expireTime, or run 'picker-discovery sessions cleanup'",
+                sid,
+                exc_info=True,
+            )
+
+    def _journal_record(self, sid: str, data: Mapping[str, Any]) -> None:
+        if self._journal is None:
+            return
+        try:
+            self._journal.record(
+                sid,
+                self._endpoint,
+                created=self._clock.now(),
+                expires=parse_time(data.get("expireTime")),
+                account=self._journal_account(self._journal),
+            )
+        except (OSError, ValueError) as exc:
+            logger.warning(
+                "could not note session %s in the session journal %s (%s); a cleanup will not "
+                "know it if this process is killed before deleting it",
+                sid,
+                self._journal.path,
+                exc,
+            )
+
+    def _journal_forget(self, sid: str) -> None:
+        if self._journal is None:
+            return
+        try:
+            self._journal.forget(sid, self._endpoint)
+        except (OSError, ValueError) as exc:
+            logger.warning(
+                "could not note the deletion of session %s in the session journal %s (%s)",
+                sid,
+                self._journal.path,
+                exc,
+            )
 
     def get_session(self, session_id: PickingSession | str) -> PickingSession:
         """Read a session's current state (``session_id`` may be a :class:`PickingSession`).
@@ -593,10 +725,66 @@ class PickerClient:
                 "sessions.delete", request, session_id=sid, not_found_after_failure_ok=True
             )
         except SessionNotFound:
+            self._journal_forget(sid)
             if missing_ok:
                 return
             raise
+        self._journal_forget(sid)
         logger.info("deleted picking session %s", sid)
+
+    def cleanup_sessions(self, *, dry_run: bool = False) -> CleanupReport:
+        """Delete the sessions the journal holds for this client's endpoint and account.
+
+        These are sessions created on this machine that no process deleted: one was killed
+        (``kill -9``, a power cut) between create and delete, or the delete failed. Entries
+        past their ``expireTime`` are dropped without a call; entries of other endpoints or
+        accounts are left alone. With ``dry_run`` nothing is sent or changed: the report's
+        ``pending`` lists what a cleanup would delete.
+
+        Raises:
+            PickerError: the client keeps no journal (``journal=False``, or
+                ``PICKER_DISCOVERY_JOURNAL=off``).
+            OSError: the journal could not be read.
+        """
+        journal = self._journal
+        if journal is None:
+            raise PickerError(
+                "this client keeps no session journal (journal=False, or "
+                "PICKER_DISCOVERY_JOURNAL=off), so there is nothing to clean up"
+            )
+        report = CleanupReport(journal.path, self._endpoint, dry_run=dry_run)
+        now = self._clock.now()
+        live, expired = journal.take_stock(now, rewrite=not dry_run)
+        account = self._journal_account(journal)
+        mine = [e for e in live if e.endpoint == self._endpoint and e.account == account]
+        report.elsewhere = len(live) - len(mine)
+        report.expired = [e for e in expired if e.endpoint == self._endpoint]
+        for entry in mine:
+            if dry_run:
+                report.pending.append(entry)
+                continue
+            try:
+                self.delete_session(entry.session_id)
+            except SessionNotFound:
+                report.already_gone.append(entry)
+            except (PickerError, HttpError, OSError, ValueError) as exc:
+                report.failed.append((entry, str(exc)))
+            else:
+                report.deleted.append(entry)
+        if not dry_run and (report.deleted or report.already_gone):
+            try:
+                journal.compact(now)
+            except OSError as exc:
+                logger.warning("could not rewrite the session journal %s: %s", journal.path, exc)
+        logger.info(
+            "session cleanup on %s: %d deleted, %d already gone, %d failed, %d expired",
+            self._endpoint,
+            len(report.deleted),
+            len(report.already_gone),
+            len(report.failed),
+            len(report.expired),
+        )
+        return report
 
     @contextlib.contextmanager
     def picking_session(

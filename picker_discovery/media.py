@@ -85,6 +85,7 @@ import logging
 import os
 import re
 import secrets
+import socket
 import stat
 import sys
 import threading
@@ -99,6 +100,9 @@ from typing import IO, Any, Literal, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.connection
+import urllib3.connectionpool
+import urllib3.response
 import urllib3.util
 from google.auth.exceptions import RefreshError
 
@@ -1226,6 +1230,87 @@ class _Run:
     stop: threading.Event
     items_done: int = 0
     items_total: int | None = None
+    # What the workers are blocked on: an answer's body, or a connection awaiting its head.
+    reading: set[requests.Response | urllib3.connection.HTTPConnection] = field(default_factory=set)
+    reading_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def cancel(self) -> None:
+        """Stop the run: no new item or request starts, and answers being waited for or read
+        are cut off, so a worker blocked on a stalled server wakes now, not at its read
+        timeout."""
+        self.stop.set()
+        with self.reading_lock:
+            blocked = list(self.reading)
+        for what in blocked:
+            _cut(what)
+
+    @contextlib.contextmanager
+    def read(self, what: requests.Response | urllib3.connection.HTTPConnection) -> Iterator[None]:
+        """Let :meth:`cancel` cut ``what`` off while the block reads from it."""
+        with self.reading_lock:
+            self.reading.add(what)
+        try:
+            if self.stop.is_set():  # cancelled before it could be cut off
+                raise _Cancelled()
+            yield
+        finally:
+            with self.reading_lock:
+                self.reading.discard(what)
+
+
+def _cut(what: requests.Response | urllib3.connection.HTTPConnection) -> None:
+    """Shut the socket under an answer (or a connection) down, which wakes a thread blocked
+    reading it (closing the socket would not). Best effort: without a socket, nothing."""
+    connection = what if isinstance(what, urllib3.connection.HTTPConnection) else None
+    if connection is None:
+        connection = getattr(getattr(what, "raw", None), "connection", None)
+    sock = getattr(connection, "sock", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+_worker = threading.local()  # .run: the _Run the current worker thread is downloading for
+
+
+class _CuttableConnection(urllib3.connection.HTTPConnection):
+    """A connection a cancelled run can cut off while it waits for an answer's head."""
+
+    def getresponse(self) -> urllib3.response.HTTPResponse:  # type: ignore[override]
+        run: _Run | None = getattr(_worker, "run", None)
+        if run is None:
+            return super().getresponse()
+        with run.read(self):
+            return super().getresponse()
+
+
+class _CuttableHTTPSConnection(urllib3.connection.HTTPSConnection, _CuttableConnection):
+    pass
+
+
+class _CuttablePool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _CuttableConnection
+
+
+class _CuttableHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _CuttableHTTPSConnection
+
+
+def _make_cuttable(session: requests.Session) -> None:
+    """Have ``session``'s connections register with the worker's run while they wait for an
+    answer's head (a server that stalls before answering), where urllib3's own pools are in
+    use; any other transport is left as it is."""
+    defaults = {
+        "http": urllib3.connectionpool.HTTPConnectionPool,
+        "https": urllib3.connectionpool.HTTPSConnectionPool,
+    }
+    adapters = getattr(session, "adapters", None)
+    for adapter in adapters.values() if isinstance(adapters, Mapping) else ():
+        manager: Any = getattr(adapter, "poolmanager", None)
+        classes = getattr(manager, "pool_classes_by_scheme", None)
+        if isinstance(classes, dict) and classes == defaults:
+            # A dict of its own: urllib3's default one is shared by every pool manager.
+            manager.pool_classes_by_scheme = {"http": _CuttablePool, "https": _CuttableHTTPSPool}
 
 
 def authorized_sessions(
@@ -1312,7 +1397,9 @@ class Downloader:
             session and how long to wait in all for a video to become READY.
         chunk_size: bytes read and written at a time. A connection that drops loses at most
             this much of what it received (urllib3 discards a short read), so keep it modest.
-        timeout: ``(connect, read)`` seconds for each request.
+        timeout: ``(connect, read)`` seconds for each request. A run that stops (Ctrl-C, or
+            ``fail_fast`` after a failure) does not wait for them: it cuts off the answers its
+            workers are waiting for or reading (with ``requests``' own connection pools).
         clock, sleep: a monotonic clock and a sleep (for retry backoff and waiting for
             videos), injectable for tests. With the default sleep, waits end early when the
             run stops (Ctrl-C, or ``fail_fast`` after a failure).
@@ -1449,6 +1536,7 @@ class Downloader:
             current: requests.Session | None = getattr(local, "session", None)
             if current is None:
                 current = self._session_factory()
+                _make_cuttable(current)
                 local.session = current
                 with sessions_lock:
                     sessions.append(current)
@@ -1457,7 +1545,7 @@ class Downloader:
         def finish(index: int, outcome: Downloaded | Skipped | Failed) -> None:
             outcomes.append((index, outcome))
             if isinstance(outcome, Failed) and fail_fast:
-                run.stop.set()
+                run.cancel()
 
         source = iter(items)
         index = 0
@@ -1509,7 +1597,9 @@ class Downloader:
                         for future in done:
                             finish(futures.pop(future), future.result())
                 except BaseException:
-                    run.stop.set()  # on KeyboardInterrupt, workers stop at their next chunk
+                    # Ctrl-C (or a signal's exception): stop the workers, waking any blocked
+                    # on a stalled read, before the pool waits for them.
+                    run.cancel()
                     raise
         finally:
             run.folder.close()
@@ -1559,6 +1649,7 @@ class Downloader:
         self, job: _Job, run: _Run, session: Callable[[], requests.Session]
     ) -> Downloaded | Skipped | Failed:
         outcome: Downloaded | Skipped | Failed
+        _worker.run = run
         try:
             outcome = self._job(job, run, session)
         except _Cancelled:
@@ -1570,6 +1661,8 @@ class Downloader:
             )
         except Exception as exc:
             outcome = Failed(job.item_id, job.filename, str(exc), exc)
+        finally:
+            _worker.run = None
         size = outcome.size if isinstance(outcome, Downloaded) else 0
         try:
             self._report(run, job, size, size, finished=True)
@@ -1782,6 +1875,8 @@ class _Transfer:
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
             ) as exc:
+                if run.stop.is_set():  # the run cut this answer off to stop: no retry
+                    raise _Cancelled() from exc
                 self._back_off(exc)
             except RefreshError as exc:
                 scrub(exc, credential_secrets(getattr(self.session(), "credentials", None)))
@@ -1791,6 +1886,10 @@ class _Transfer:
                     item_id=job.item_id,
                     filename=job.filename,
                 ) from exc
+            except (OSError, ValueError) as exc:
+                if run.stop.is_set():  # a socket cut off under TLS fails in its own ways
+                    raise _Cancelled() from exc
+                raise
 
     def _restart(self) -> None:
         self.out.seek(0)
@@ -1939,15 +2038,18 @@ class _Transfer:
     def _receive(self, response: requests.Response, end: int | None) -> None:
         """Append the body to the file; it must end exactly at ``end`` when that is known."""
         job, run = self.job, self.run_
-        for chunk in response.iter_content(self.downloader.chunk_size):
-            if run.stop.is_set():
+        with run.read(response):  # a cancel cuts a stalled body off at once
+            for chunk in response.iter_content(self.downloader.chunk_size):
+                if run.stop.is_set():
+                    raise _Cancelled()
+                if end is not None and self.offset + len(chunk) > end:
+                    self.resumable = False
+                    raise _Retryable(f"the server sent more than the {end} bytes it announced")
+                self.out.write(chunk)
+                self.offset += len(chunk)
+                self.downloader._report(run, job, self.offset, self.total)
+            if run.stop.is_set():  # a body cut off may look complete when its size is unknown
                 raise _Cancelled()
-            if end is not None and self.offset + len(chunk) > end:
-                self.resumable = False
-                raise _Retryable(f"the server sent more than the {end} bytes it announced")
-            self.out.write(chunk)
-            self.offset += len(chunk)
-            self.downloader._report(run, job, self.offset, self.total)
         if end is not None and self.offset != end:
             raise _Retryable(f"the body ended at {self.offset} of {end} bytes")
 

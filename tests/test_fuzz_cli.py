@@ -30,7 +30,7 @@ from picker_discovery.clock import FakeClock
 from picker_discovery.retry import RetryPolicy
 from picker_discovery.testing import Backend, FakeHttp, canned
 
-EXIT_CODES = {0, 1, 2, 3, 4, 5, 130}
+EXIT_CODES = {0, 1, 2, 3, 4, 5, 129, 130, 143}
 DOCUMENT = Path(__file__).resolve().parent.parent / "discovery_cache" / "photospicker.v1.json"
 
 
@@ -125,8 +125,16 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(cli.TOKEN_ENV, "cli-user")
     monkeypatch.chdir(tmp_path)
-    # The emulator command waits for SIGTERM: deliver it as soon as the handler is set.
-    monkeypatch.setattr(signal, "signal", lambda signum, handler: handler(signum, None))
+    # The emulator command waits for SIGTERM: deliver it as soon as its handler is set. The
+    # handlers every other command sets (SIGTERM and SIGHUP end it like Ctrl-C) are real.
+    real_signal = signal.signal
+
+    def set_handler(signum: int, handler: Any) -> Any:
+        if getattr(handler, "__qualname__", "").startswith("_emulator."):
+            return handler(signum, None)
+        return real_signal(signum, handler)
+
+    monkeypatch.setattr(signal, "signal", set_handler)
 
     def fake_client(*, credentials: Any = None, client_options: Any = None) -> Any:
         clock = FakeClock()

@@ -223,6 +223,7 @@ FIELD_EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "status": [{"status": code} for code in CODES],
     "retry_after": [{"status": 503, "retry_after": 1}, {"status": 429, "retry_after": 2}],
     "latency": [{"latency": 0.01}],
+    "stall": [{"stall": 0.01}],
     "message": [
         {"status": 400, "message": f"you sent {ACCESS_TOKEN} and {REFRESH_TOKEN}"},
         {"status": 500, "message": f"Authorization: Bearer {ACCESS_TOKEN}"},

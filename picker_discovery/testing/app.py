@@ -23,7 +23,9 @@ Control endpoints (JSON in, JSON out; for tests in other processes)::
     POST   /_control/faults               {"method", "faults": [503, {"status": 503,
                                             "retry_after": 1}, {"drop": true}, null, ...]}
                                            (for "media" also {"short_range": 4096},
-                                            {"size_delta": 100}, {"hide_total": true})
+                                            {"size_delta": 100}, {"hide_total": true});
+                                           any method: {"stall": 30} (half the body, then
+                                            nothing for 30 s)
     DELETE /_control/faults
     GET    /_control/attempts             -> {"attempts": [{"method", "httpMethod", "path",
                                                "time", "monotonic"}]}
@@ -133,6 +135,7 @@ class Response:
     drop: bool = False
     truncate: bool = False
     latency: float = 0.0
+    stall: float = 0.0
 
     @property
     def body(self) -> bytes:
@@ -229,6 +232,7 @@ class App:
             response.drop = fault.drop
             response.truncate = fault.truncate
             response.latency = fault.latency
+            response.stall = fault.stall
         return response
 
     def _method_id(self, request: Request) -> str | None:

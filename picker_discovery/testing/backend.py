@@ -225,8 +225,11 @@ class Fault:
     answering (real seconds in the emulator, fake-clock seconds in-process); ``drop``: close the
     connection without answering; ``truncate``: announce the whole body's ``Content-Length``
     but send only its first half; ``html``: answer the status with Google's front-end HTML
-    error page instead of JSON (as real 502/503s often come). A fault with none of these lets
-    the request through.
+    error page instead of JSON (as real 502/503s often come); ``stall``: send the headers and
+    the first half of the body, then nothing for this many seconds (real seconds in the
+    emulator, where stopping it ends the stall; fake-clock seconds in-process), then the rest,
+    as a server or a network that hangs mid-transfer. A fault with none of these lets the
+    request through.
 
     For ``media`` only, a served answer can be bent: ``short_range``: send at most this many
     bytes, as a ``206`` whose Content-Range says so (from the requested start, or 0), as
@@ -245,8 +248,13 @@ class Fault:
     short_range: int | None = None
     size_delta: int = 0
     hide_total: bool = False
+    stall: float = 0.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.stall, bool) or not isinstance(self.stall, (int, float)):
+            raise ValueError(f"stall must be seconds (a number), not {self.stall!r}")
+        if not 0 <= self.stall < float("inf"):
+            raise ValueError(f"stall must be a finite number of seconds >= 0, not {self.stall!r}")
         if self.short_range is not None and (
             isinstance(self.short_range, bool)
             or not isinstance(self.short_range, int)
@@ -279,6 +287,7 @@ class Fault:
             "short_range",
             "size_delta",
             "hide_total",
+            "stall",
         }
         unknown = set(data) - known
         if unknown:
@@ -299,6 +308,7 @@ class Fault:
             short_range=data.get("short_range"),
             size_delta=data.get("size_delta", 0),
             hide_total=bool(data.get("hide_total", False)),
+            stall=data.get("stall", 0.0),
         )
 
     def error(self) -> ApiError | None:

@@ -26,7 +26,6 @@ import contextlib
 import logging
 import socket
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -87,7 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, response: Response) -> None:
         if response.latency:
-            time.sleep(response.latency)
+            self.server.closing.wait(response.latency)  # stopping the emulator ends it
         if response.drop:
             self.close_connection = True
             self._shutdown_socket()
@@ -107,7 +106,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self._shutdown_socket()
             return
+        if response.stall:
+            self._send_stalling(response)
+            return
         for chunk in response.payload.chunks():
+            self.wfile.write(chunk)
+
+    def _send_stalling(self, response: Response) -> None:
+        """The first half of the body, nothing for ``stall`` seconds (or until the emulator
+        stops), then the rest."""
+        half = response.payload.length // 2
+        self.wfile.write(b"".join(response.payload.chunks(0, half)))
+        self.wfile.flush()
+        self.server.closing.wait(response.stall)
+        for chunk in response.payload.chunks(half):
             self.wfile.write(chunk)
 
     def _shutdown_socket(self) -> None:
@@ -132,6 +144,7 @@ class _Server(HTTPServer):
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"emu-{origin}")
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        self.closing = threading.Event()  # ends scripted stalls when the emulator stops
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -154,6 +167,7 @@ class _Server(HTTPServer):
 
     def close_all(self) -> None:
         """Stop accepting, end open connections and wait for the workers."""
+        self.closing.set()
         self.server_close()
         with self._open_lock:
             sockets = list(self._open)

@@ -70,10 +70,11 @@ def picker_client(picker_service: Any, picker_clock: FakeClock) -> Any:
 
     Its waits and retry sleeps move ``picker_clock`` instead of taking real time, so the
     backend sees the same simulated time pass (polling timeouts, expiry, baseUrl lifetime).
+    It keeps no session journal: the fake's sessions must not reach the user's.
     """
     from picker_discovery.client import PickerClient
 
-    return PickerClient(picker_service, clock=picker_clock)
+    return PickerClient(picker_service, clock=picker_clock, journal=False)
 
 
 @pytest.fixture
@@ -92,10 +93,11 @@ def picker_emulator_service(picker_emulator: Emulator) -> Iterator[Any]:
 
 @pytest.fixture
 def picker_emulator_client(picker_emulator_service: Any, picker_clock: FakeClock) -> Any:
-    """A ``PickerClient`` against the emulator, as ``emulator-token``, on the backend's clock."""
+    """A ``PickerClient`` against the emulator, as ``emulator-token``, on the backend's clock,
+    keeping no session journal."""
     from picker_discovery.client import PickerClient
 
-    return PickerClient(picker_emulator_service, clock=picker_clock)
+    return PickerClient(picker_emulator_service, clock=picker_clock, journal=False)
 
 
 @pytest.fixture

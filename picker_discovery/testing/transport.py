@@ -17,7 +17,7 @@ baseUrl fetches; every other URL is the API origin. Each request is recorded in
 
 Scripted faults behave as over a socket would look to httplib2's caller: ``drop`` raises
 ``http.client.RemoteDisconnected``, ``truncate`` raises ``http.client.IncompleteRead``, and
-``latency`` advances the fake clock instead of sleeping.
+``latency`` and ``stall`` advance the fake clock instead of sleeping.
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ class FakeHttp:
         recorded = RecordedRequest(method.upper(), uri, sent, data, answer.status)
         with self._lock:
             self.requests.append(recorded)
-        if answer.latency:
-            self.backend.advance(answer.latency)
+        if answer.latency or answer.stall:
+            self.backend.advance(answer.latency + answer.stall)
         if answer.drop:
             raise http.client.RemoteDisconnected("Remote end closed connection without response")
         content = answer.body if method.upper() != "HEAD" else b""
