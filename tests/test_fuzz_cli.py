@@ -136,11 +136,24 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
     monkeypatch.setattr(signal, "signal", set_handler)
 
-    def fake_client(*, credentials: Any = None, client_options: Any = None) -> Any:
+    def fake_client(
+        *,
+        credentials: Any = None,
+        client_options: Any = None,
+        allowed_hosts: Any = (),
+        allow_insecure_http: bool = False,
+        journal: Any = None,
+    ) -> Any:
+        """The command's client, with the arguments it gives, on the in-process fake."""
         clock = FakeClock()
         backend = Backend(clock=clock, poll_interval="5s", polling_timeout="15s", library_size=3)
-        service = picker_discovery.build(http=FakeHttp(backend), client_options=client_options)
-        return PickerClient(service, clock=clock, retry=RetryPolicy.none())
+        service = picker_discovery.build(
+            http=FakeHttp(backend),
+            client_options=client_options,
+            allowed_hosts=allowed_hosts,
+            allow_insecure_http=allow_insecure_http,
+        )
+        return PickerClient(service, clock=clock, retry=RetryPolicy.none(), journal=journal)
 
     monkeypatch.setattr(picker_discovery.client, "PickerClient", fake_client)
     with tempfile.TemporaryDirectory(dir=tmp_path) as root:
