@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         ResourceExhausted,
         ServerError,
         SessionNotFound,
+        TooManyPages,
         Unauthenticated,
     )
     from picker_discovery.models import (
@@ -71,6 +72,7 @@ _WHERE: dict[str, str] = {
             "ResourceExhausted",
             "ServerError",
             "SessionNotFound",
+            "TooManyPages",
             "Unauthenticated",
         ),
         "picker_discovery.errors",
@@ -123,6 +125,7 @@ __all__ = [
     "ServerError",
     "SessionNotFound",
     "SystemClock",
+    "TooManyPages",
     "Unauthenticated",
     "VideoMetadata",
     "build",
