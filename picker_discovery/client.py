@@ -248,6 +248,10 @@ def _never_sent(exc: BaseException) -> bool:
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
+class _RetryPastDeadline(Exception):
+    """A failed request whose retry would come after the caller's deadline (private)."""
+
+
 class _Recording:
     """A transport that keeps the last answer, for answers googleapiclient cannot read."""
 
@@ -493,12 +497,16 @@ class PickerClient:
         idempotent: bool = True,
         cancel: threading.Event | None = None,
         not_found_after_failure_ok: bool = False,
+        until: float | None = None,
     ) -> Any:
         """Send ``request`` under the method's retry policy; raise domain errors.
 
         With ``not_found_after_failure_ok``, a ``NOT_FOUND`` that follows an attempt which may
         have reached the server (a transport failure or a 5xx) counts as success: that attempt
         most likely did the work (a delete), and only its answer was lost.
+
+        With ``until`` (a time on the client's monotonic clock), a retry that would sleep past
+        it raises :class:`_RetryPastDeadline` (caused by the failure) instead of sleeping.
         """
         try:
             return self._execute_retrying(
@@ -508,6 +516,7 @@ class PickerClient:
                 idempotent=idempotent,
                 cancel=cancel,
                 not_found_after_failure_ok=not_found_after_failure_ok,
+                until=until,
             )
         except Exception as exc:
             # A server, proxy or token endpoint may repeat a token back in its answer, and
@@ -530,6 +539,7 @@ class PickerClient:
         idempotent: bool,
         cancel: threading.Event | None,
         not_found_after_failure_ok: bool,
+        until: float | None = None,
     ) -> Any:
         policy = self._policies[method]
         attempt = 0
@@ -559,6 +569,7 @@ class PickerClient:
                     raise error from exc
                 maybe_done = maybe_done or error.code >= 500
                 why = f"HTTP {error.code} {error.status or ''}".rstrip()
+                failure: Exception = error
             except Exception as exc:
                 if not is_transport_error(exc):
                     raise
@@ -569,6 +580,11 @@ class PickerClient:
                     raise
                 maybe_done = maybe_done or not is_unsent_error(exc)
                 why = type(exc).__name__
+                failure = exc
+            if until is not None and self._clock.monotonic() + delay >= until:
+                raise _RetryPastDeadline(f"{method} failed ({why}); no time left to retry") from (
+                    failure
+                )
             logger.warning(
                 "%s%s failed (%s), attempt %d of %d; retrying in %.1f s",
                 method,
@@ -742,11 +758,17 @@ class PickerClient:
             check_cancel()
             if state is None:
                 try:
-                    state = self._poll(sid, cancel)
+                    state = self._poll(sid, cancel, deadline[0])
                 except PickingCancelled:  # while a failed poll waited for its retry
                     raise PickingCancelled(
                         sid, waited=clock.monotonic() - started, polls=polls
                     ) from None
+                except _RetryPastDeadline as exc:  # a failed poll's retry would come too late
+                    self._sleep(deadline[0] - clock.monotonic(), cancel)
+                    check_cancel()
+                    raise PickingTimeout(
+                        sid, deadline[1], waited=clock.monotonic() - started, polls=polls
+                    ) from exc.__cause__
                 received = clock.monotonic()
                 polls += 1
                 if on_poll is not None:
@@ -775,10 +797,17 @@ class PickerClient:
             self._sleep(next_poll - now, cancel)
             state = None
 
-    def _poll(self, sid: str, cancel: threading.Event | None) -> PickingSession:
-        """One ``sessions.get`` for the wait: unreadable timing fields are dropped, not fatal."""
+    def _poll(self, sid: str, cancel: threading.Event | None, until: float) -> PickingSession:
+        """One ``sessions.get`` for the wait, retried only while the deadline allows;
+        unreadable timing fields are dropped, not fatal."""
         request = self._sessions.get(sessionId=sid)
-        data = self._execute("sessions.get", request, session_id=sid, cancel=cancel)
+        data = self._execute(
+            "sessions.get",
+            request,
+            session_id=sid,
+            cancel=cancel,
+            until=until if until < math.inf else None,
+        )
         return _without_unreadable_timing(sid, data)
 
     def _session_deadlines(self, state: PickingSession, received: float) -> list[tuple[float, str]]:

@@ -26,10 +26,11 @@ from picker_discovery.client import (
     PickerClient,
 )
 from picker_discovery.clock import FakeClock
-from picker_discovery.errors import MalformedResponse, PickingTimeout, TooManyPages
+from picker_discovery.errors import MalformedResponse, PickingTimeout, TooManyPages, Unavailable
+from picker_discovery.retry import RetryPolicy
 from picker_discovery.testing import canned
 from picker_discovery.testing.canned import CannedResponse
-from tests.fakes import item_body, session_body, stamp
+from tests.fakes import ScriptedHttp, item_body, session, session_body, stamp
 
 SID = canned.SESSION_ID
 
@@ -152,6 +153,35 @@ def test_an_absurd_timeout_in_is_still_bounded_by_the_callers_timeout() -> None:
     caught, clock, _ = wait(lambda _: polling(timeout_in="315576000000s"), timeout=60)
     assert (caught.reason, caught.waited) == ("timeout", 60.0)
     assert_spaced(clock.sleeps, 5.0, 60.0)
+
+
+UNAVAILABLE = CannedResponse(
+    503, {"error": {"code": 503, "message": "Try later.", "status": "UNAVAILABLE"}}
+)
+
+
+def test_a_failing_poll_is_not_retried_past_the_deadline() -> None:
+    clock = FakeClock()
+    http = ScriptedHttp(session(), *[UNAVAILABLE] * 10)
+    client = PickerClient(http=http, clock=clock, retry=RetryPolicy(jitter=0))
+    with pytest.raises(PickingTimeout) as caught:
+        client.wait_for_selection(SID, timeout=10)
+    # a poll at 0 s, one at 5 s failing, retried after 1 and 2 s; the next retry (4 s) would
+    # come after the deadline, so the wait sleeps to it and ends there
+    assert (caught.value.reason, caught.value.waited) == ("timeout", 10.0)
+    assert clock.sleeps == [5.0, 1.0, 2.0, 2.0]
+    assert isinstance(caught.value.__cause__, Unavailable)
+    assert len(http.requests) == 4
+
+
+def test_a_retry_after_longer_than_the_time_left_ends_the_wait_at_the_deadline() -> None:
+    clock = FakeClock()
+    slow_down = UNAVAILABLE._replace(headers={"Retry-After": "120"})
+    client = PickerClient(http=ScriptedHttp(session(), slow_down), clock=clock)
+    with pytest.raises(PickingTimeout) as caught:
+        client.wait_for_selection(SID, timeout=30)
+    assert (caught.value.reason, caught.value.waited) == ("timeout", 30.0)
+    assert clock.sleeps == [5.0, 25.0]
 
 
 # -- spacing between polls -------------------------------------------------------------------
