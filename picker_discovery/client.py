@@ -231,9 +231,15 @@ class _SendOnceHttp:
             if _never_sent(exc):
                 raise ConnectionRefusedError(f"could not connect to {uri}: {exc}") from exc
             raise ConnectionError(f"the connection to {uri} failed: {exc}") from exc
+        except requests.exceptions.ChunkedEncodingError as exc:  # the answer was cut short
+            raise ConnectionError(
+                f"the connection to {uri} failed before the whole answer came: {exc}"
+            ) from exc
         info = {key.lower(): value for key, value in answer.headers.items()}
         info["status"] = str(answer.status_code)
-        return httplib2.Response(info), answer.content
+        response = httplib2.Response(info)
+        response.reason = answer.reason or ""
+        return response, answer.content
 
     def close(self) -> None:
         self._session.close()

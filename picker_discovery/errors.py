@@ -331,6 +331,13 @@ class PickerHttpError(HttpError, PickerError):  # type: ignore[misc]
             text += f": {self.message}"
         if self.error_reason:
             text += f" [{self.error_reason}]"
+        if 300 <= self.code < 400:
+            location = self.resp.get("location") if hasattr(self.resp, "get") else None
+            text = (
+                f"{text.rstrip('.')}: a redirect{f' to {location}' if location else ''}, which "
+                "the client does not follow (the API does not redirect, and a request that "
+                "creates a session is sent exactly once): check the endpoint the client talks to"
+            )
         if self.hint:
             text = f"{text.rstrip('.')}. {self.hint}."
         return text
