@@ -9,6 +9,7 @@ asserts both when the wait ended and how far apart its polls were (``clock.sleep
 from __future__ import annotations
 
 import logging
+import threading
 import urllib.parse
 from collections.abc import Callable
 from datetime import timedelta
@@ -26,7 +27,13 @@ from picker_discovery.client import (
     PickerClient,
 )
 from picker_discovery.clock import FakeClock
-from picker_discovery.errors import MalformedResponse, PickingTimeout, TooManyPages, Unavailable
+from picker_discovery.errors import (
+    MalformedResponse,
+    PickingCancelled,
+    PickingTimeout,
+    TooManyPages,
+    Unavailable,
+)
 from picker_discovery.retry import RetryPolicy
 from picker_discovery.testing import canned
 from picker_discovery.testing.canned import CannedResponse
@@ -182,6 +189,19 @@ def test_a_retry_after_longer_than_the_time_left_ends_the_wait_at_the_deadline()
         client.wait_for_selection(SID, timeout=30)
     assert (caught.value.reason, caught.value.waited) == ("timeout", 30.0)
     assert clock.sleeps == [5.0, 25.0]
+
+
+def test_a_cancel_during_a_retry_sleep_stops_the_retries() -> None:
+    clock = FakeClock()
+    cancel = threading.Event()
+    clock.on_sleep = lambda _: cancel.set()  # the first sleep is the failed poll's retry wait
+    http = ScriptedHttp(*[UNAVAILABLE] * 5)
+    client = PickerClient(http=http, clock=clock, retry=RetryPolicy(jitter=0))
+    with pytest.raises(PickingCancelled) as caught:
+        client.wait_for_selection(SID, timeout=600, cancel=cancel)
+    assert len(http.requests) == 1  # no further attempt after the cancel
+    assert clock.sleeps == [1.0]
+    assert caught.value.session_id == SID
 
 
 # -- spacing between polls -------------------------------------------------------------------
