@@ -25,6 +25,7 @@ from picker_discovery.errors import (
 from picker_discovery.models import MediaType, PickingSession
 from picker_discovery.testing import canned
 from tests.fakes import RoutingHttp, ScriptedHttp, Step, page, session, stamp
+from tests.waiting import wait_until
 
 SID = canned.SESSION_ID
 
@@ -301,7 +302,7 @@ def test_cancel_from_another_thread_wakes_a_real_wait_promptly() -> None:
     worker = threading.Thread(target=wait)
     started = time.monotonic()
     worker.start()
-    time.sleep(0.05)
+    wait_until(lambda: slow.count, what="the first poll")  # then the wait sleeps for 30 s
     cancel.set()
     worker.join(timeout=5)
     assert not worker.is_alive()
