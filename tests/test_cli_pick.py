@@ -141,3 +141,11 @@ def test_pick_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["pick", "--help"])
     assert exited.value.code == 0
     assert "--media-host" in capsys.readouterr().out
+
+
+def test_pick_waits_fifteen_minutes_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    args = cli.build_parser().parse_args(["pick"])
+    assert args.timeout == 900.0
+    with pytest.raises(SystemExit):
+        cli.main(["pick", "--help"])
+    assert "(default 900, 15 minutes;" in " ".join(capsys.readouterr().out.split())

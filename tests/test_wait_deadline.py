@@ -35,7 +35,8 @@ from picker_discovery.errors import (
     Unavailable,
 )
 from picker_discovery.retry import RetryPolicy
-from picker_discovery.testing import canned
+from picker_discovery.service import build
+from picker_discovery.testing import Backend, FakeHttp, canned
 from picker_discovery.testing.canned import CannedResponse
 from tests.fakes import ScriptedHttp, item_body, session, session_body, stamp
 
@@ -327,3 +328,16 @@ def test_iter_pages_takes_a_smaller_bound() -> None:
     with pytest.raises(TooManyPages) as caught:
         list(pages)
     assert caught.value.pages == 3
+
+
+def test_on_the_in_process_fake_a_zero_poll_interval_is_paced_and_ends_on_time() -> None:
+    clock = FakeClock()
+    backend = Backend(clock=clock, poll_interval="0s", polling_timeout="20s")
+    client = PickerClient(build(http=FakeHttp(backend)), clock=clock)
+    with pytest.raises(PickingTimeout) as caught, client.picking_session() as created:
+        client.wait_for_selection(created)
+    assert (caught.value.reason, clock.monotonic()) == ("timeoutIn", 20.0)
+    polled = [a.time for a in backend.attempts("sessions.get")]
+    made = backend.attempts("sessions.create")[0].time
+    assert [(t - made).total_seconds() for t in polled] == [5.0, 10.0, 15.0]
+    assert backend.sessions() == []
