@@ -770,7 +770,7 @@ class PickerClient:
                         sid, waited=clock.monotonic() - started, polls=polls
                     ) from None
                 except _RetryPastDeadline as exc:  # a failed poll's retry would come too late
-                    self._sleep(deadline[0] - clock.monotonic(), cancel)
+                    self._sleep(max(0.0, deadline[0] - clock.monotonic()), cancel)
                     check_cancel()
                     raise PickingTimeout(
                         sid, deadline[1], waited=clock.monotonic() - started, polls=polls
