@@ -32,7 +32,7 @@ test: lint typecheck pytest
 # The property-based tests (marked `fuzz`) with many more examples than `make test` runs;
 # Hypothesis prints the number of examples each property ran.
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -m fuzz --hypothesis-show-statistics
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -m fuzz --hypothesis-show-statistics --timeout=3600
 
 # Regenerate picker_discovery/models.py from the bundled discovery document.
 generate: $(STAMP)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         ResourceExhausted,
         ServerError,
         SessionNotFound,
+        TooManyPages,
         Unauthenticated,
     )
     from picker_discovery.models import (
@@ -74,6 +75,7 @@ _WHERE: dict[str, str] = {
             "ResourceExhausted",
             "ServerError",
             "SessionNotFound",
+            "TooManyPages",
             "Unauthenticated",
         ),
         "picker_discovery.errors",
@@ -128,6 +130,7 @@ __all__ = [
     "SessionJournal",
     "SessionNotFound",
     "SystemClock",
+    "TooManyPages",
     "Unauthenticated",
     "VideoMetadata",
     "build",

@@ -765,7 +765,12 @@ def build_parser() -> argparse.ArgumentParser:
     pick.add_argument("--dest", default=".", metavar="FOLDER", help="where files go (default .)")
     pick.add_argument("--max-items", type=int, metavar="N", help="the most items to pick")
     pick.add_argument(
-        "--timeout", type=float, metavar="SECONDS", help="give up waiting after this long"
+        "--timeout",
+        type=float,
+        default=900.0,  # a person picks in minutes; a session left open counts against them
+        metavar="SECONDS",
+        help="give up waiting for the pick after this long (default 900, 15 minutes; the "
+        "server's own limit may end the wait sooner)",
     )
     pick.add_argument("--size", metavar="WxH", help="download images scaled into this box")
     pick.add_argument("--crop", action="store_true", help="with --size, crop to exactly it")

@@ -63,6 +63,7 @@ from picker_discovery.models import (
     PickedMediaItem,
     PickingConfig,
     PickingSession,
+    PollingConfig,
 )
 from picker_discovery.retry import RetryPolicy, is_transport_error, is_unsent_error
 from picker_discovery.service import build
@@ -84,9 +85,19 @@ install_log_filter()
 MAX_ITEM_COUNT = 2000
 MAX_PAGE_SIZE = 100
 DEFAULT_POLL_INTERVAL = 5.0
-"""Seconds between polls when an answer carries no ``pollingConfig.pollInterval``."""
+"""Seconds between polls when an answer carries no usable ``pollingConfig.pollInterval``
+(missing, unreadable, zero or negative): Google's own answers say 3 to 5 s."""
 MIN_POLL_INTERVAL = 0.1
-"""The shortest wait between polls, whatever the server says, so a zero never spins."""
+"""The shortest wait between polls, whatever the server says, so a tiny interval never spins.
+At most ten requests a second from one wait: far inside Google's quota of 100,000 requests a
+minute per project, and short enough for an emulator's quick test sessions (which ask 0.1 s)."""
+MAX_POLL_INTERVAL = 60.0
+"""The longest wait between polls, whatever the server says: a user who tapped Done is noticed
+within a minute, and a wait never sleeps for an absurd interval (``"315576000000s"``)."""
+FALLBACK_WAIT = 1800.0
+"""How long a wait lasts when nothing else limits it: no ``timeout`` from the caller, and no
+``timeoutIn`` or ``expireTime`` in the session's first answer. 30 minutes, the longest
+``timeoutIn`` seen from Google."""
 
 METHODS = ("sessions.create", "sessions.get", "sessions.delete", "mediaItems.list")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -230,9 +241,15 @@ class _SendOnceHttp:
             if _never_sent(exc):
                 raise ConnectionRefusedError(f"could not connect to {uri}: {exc}") from exc
             raise ConnectionError(f"the connection to {uri} failed: {exc}") from exc
+        except requests.exceptions.ChunkedEncodingError as exc:  # the answer was cut short
+            raise ConnectionError(
+                f"the connection to {uri} failed before the whole answer came: {exc}"
+            ) from exc
         info = {key.lower(): value for key, value in answer.headers.items()}
         info["status"] = str(answer.status_code)
-        return httplib2.Response(info), answer.content
+        response = httplib2.Response(info)
+        response.reason = answer.reason or ""
+        return response, answer.content
 
     def close(self) -> None:
         self._session.close()
@@ -245,6 +262,10 @@ def _never_sent(exc: BaseException) -> bool:
     cause = exc.args[0] if exc.args else None  # urllib3's MaxRetryError, carrying the reason
     reason = getattr(cause, "reason", cause)
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+class _RetryPastDeadline(Exception):
+    """A failed request whose retry would come after the caller's deadline (private)."""
 
 
 class _Recording:
@@ -308,6 +329,49 @@ def _drop_connections(transport: Any) -> None:
             connections.clear()
 
 
+def _without_unreadable_timing(session_id: str, data: Mapping[str, Any]) -> PickingSession:
+    """A polled session; timing fields that cannot be read (``pollInterval``, ``timeoutIn``,
+    ``expireTime``) are dropped with a warning, so that a bad one cannot end a wait and lose
+    the user's pick. Any other malformed field still raises :class:`MalformedResponse`."""
+    try:
+        return PickingSession.from_dict(data)
+    except MalformedResponse as exc:
+        problem = exc
+    readable = dict(data)
+    dropped: list[str] = []
+    config = data.get("pollingConfig")
+    if isinstance(config, Mapping):
+        kept = {}
+        for name, value in config.items():
+            try:
+                PollingConfig.from_dict({name: value})
+            except MalformedResponse:
+                dropped.append(f"pollingConfig.{name}")
+            else:
+                kept[name] = value
+        readable["pollingConfig"] = kept
+    elif config is not None:
+        dropped.append("pollingConfig")
+        del readable["pollingConfig"]
+    if "expireTime" in data:
+        try:
+            PickingSession.from_dict({"expireTime": data["expireTime"]})
+        except MalformedResponse:
+            dropped.append("expireTime")
+            del readable["expireTime"]
+    if not dropped:
+        raise problem
+    state = PickingSession.from_dict(readable)
+    logger.warning(
+        "session %s: ignoring what cannot be read in sessions.get's answer (%s: %s); "
+        "waiting as if it were not there",
+        session_id,
+        ", ".join(dropped),
+        problem,
+    )
+    return state
+
+
 def _json_object(data: Any, method: str, session_id: str | None) -> Mapping[str, Any]:
     """The answer of a call, which for every method of the API is a JSON object."""
     if isinstance(data, Mapping):
@@ -346,7 +410,16 @@ class PickerClient:
             (None or True) the file ``PICKER_DISCOVERY_JOURNAL`` names, or ``off`` for none,
             else ``sessions.jsonl`` in the user state directory; a path or a
             :class:`SessionJournal` for another file; False to keep none.
+
+    The pacing of :meth:`wait_for_selection` can be changed per client by setting these
+    attributes: ``min_poll_interval`` and ``max_poll_interval`` (seconds; the server's
+    ``pollInterval`` is kept within them) and ``fallback_wait`` (seconds a wait lasts when
+    neither the caller nor the session limits it).
     """
+
+    min_poll_interval: float = MIN_POLL_INTERVAL
+    max_poll_interval: float = MAX_POLL_INTERVAL
+    fallback_wait: float = FALLBACK_WAIT
 
     def __init__(
         self,
@@ -497,12 +570,16 @@ class PickerClient:
         idempotent: bool = True,
         cancel: threading.Event | None = None,
         not_found_after_failure_ok: bool = False,
+        until: float | None = None,
     ) -> Any:
         """Send ``request`` under the method's retry policy; raise domain errors.
 
         With ``not_found_after_failure_ok``, a ``NOT_FOUND`` that follows an attempt which may
         have reached the server (a transport failure or a 5xx) counts as success: that attempt
         most likely did the work (a delete), and only its answer was lost.
+
+        With ``until`` (a time on the client's monotonic clock), a retry that would sleep past
+        it raises :class:`_RetryPastDeadline` (caused by the failure) instead of sleeping.
         """
         try:
             return self._execute_retrying(
@@ -512,6 +589,7 @@ class PickerClient:
                 idempotent=idempotent,
                 cancel=cancel,
                 not_found_after_failure_ok=not_found_after_failure_ok,
+                until=until,
             )
         except Exception as exc:
             # A server, proxy or token endpoint may repeat a token back in its answer, and
@@ -534,6 +612,7 @@ class PickerClient:
         idempotent: bool,
         cancel: threading.Event | None,
         not_found_after_failure_ok: bool,
+        until: float | None = None,
     ) -> Any:
         policy = self._policies[method]
         attempt = 0
@@ -563,6 +642,7 @@ class PickerClient:
                     raise error from exc
                 maybe_done = maybe_done or error.code >= 500
                 why = f"HTTP {error.code} {error.status or ''}".rstrip()
+                failure: Exception = error
             except Exception as exc:
                 if not is_transport_error(exc):
                     raise
@@ -573,6 +653,11 @@ class PickerClient:
                     raise
                 maybe_done = maybe_done or not is_unsent_error(exc)
                 why = type(exc).__name__
+                failure = exc
+            if until is not None and self._clock.monotonic() + delay >= until:
+                raise _RetryPastDeadline(f"{method} failed ({why}); no time left to retry") from (
+                    failure
+                )
             logger.warning(
                 "%s%s failed (%s), attempt %d of %d; retrying in %.1f s",
                 method,
@@ -829,14 +914,23 @@ class PickerClient:
     ) -> PickingSession:
         """Poll the session as the server asks until the user has picked; return that state.
 
-        Polls ``sessions.get`` every ``pollingConfig.pollInterval`` of the latest answer. Given
-        a :class:`PickingSession` (say, from :meth:`create_session`), its polling config paces
+        Polls ``sessions.get`` every ``pollingConfig.pollInterval`` of the latest answer, kept
+        between ``min_poll_interval`` and ``max_poll_interval``; a missing, unreadable, zero or
+        negative interval means every :data:`DEFAULT_POLL_INTERVAL` seconds. Given a
+        :class:`PickingSession` (say, from :meth:`create_session`), its polling config paces
         the first poll; given an id, the first poll is immediate. ``on_poll`` sees every state
         read. Setting ``cancel`` (from any thread) stops the wait promptly.
 
+        The deadline is fixed when the wait starts: the earliest of ``timeout``, the first
+        answer's ``timeoutIn`` and its ``expireTime`` (or, when none of them is known,
+        ``fallback_wait`` seconds). A later answer can bring it closer (a ``timeoutIn`` of 0
+        stops the wait), never push it back, so a server whose ``timeoutIn`` never counts down
+        still ends the wait. A timing field that cannot be read is ignored (and logged) rather
+        than ending the wait, so the user's pick is not lost to it.
+
         Raises:
-            PickingTimeout: the server's ``timeoutIn`` ran out, ``expireTime`` passed, or
-                ``timeout`` seconds went by, whichever came first (``reason`` says which).
+            PickingTimeout: the deadline came (``reason`` says which limit set it:
+                ``"timeout"``, ``"timeoutIn"``, ``"expireTime"`` or ``"fallback"``).
             PickingCancelled: ``cancel`` was set.
             SessionNotFound, PermissionDenied, PickerHttpError: as :meth:`get_session`.
         """
@@ -847,6 +941,8 @@ class PickerClient:
         state = session if isinstance(session, PickingSession) else None
         polls = 0
         received = started
+        deadline = (started + limit, "timeout") if limit is not None else (math.inf, "")
+        fixed = False  # whether the first answer has set the deadline
 
         def check_cancel() -> None:
             if cancel is not None and cancel.is_set():
@@ -856,11 +952,17 @@ class PickerClient:
             check_cancel()
             if state is None:
                 try:
-                    state = self._get(sid, cancel)
+                    state = self._poll(sid, cancel, deadline[0])
                 except PickingCancelled:  # while a failed poll waited for its retry
                     raise PickingCancelled(
                         sid, waited=clock.monotonic() - started, polls=polls
                     ) from None
+                except _RetryPastDeadline as exc:  # a failed poll's retry would come too late
+                    self._sleep(max(0.0, deadline[0] - clock.monotonic()), cancel)
+                    check_cancel()
+                    raise PickingTimeout(
+                        sid, deadline[1], waited=clock.monotonic() - started, polls=polls
+                    ) from exc.__cause__
                 received = clock.monotonic()
                 polls += 1
                 if on_poll is not None:
@@ -868,43 +970,66 @@ class PickerClient:
             if state.media_items_set:
                 logger.info("session %s: picked after %d poll(s)", sid, polls)
                 return state
-            deadline, reason = self._deadline(state, received, started, limit)
+            deadline = min([deadline, *self._session_deadlines(state, received)])
+            if not fixed and deadline[0] == math.inf:
+                deadline = (started + self.fallback_wait, "fallback")
+                logger.info(
+                    "session %s: no timeout, timeoutIn or expireTime; waiting at most %g s",
+                    sid,
+                    self.fallback_wait,
+                )
+            fixed = True
             next_poll = received + self._poll_interval(state)
             now = clock.monotonic()
-            if now >= deadline:
-                raise PickingTimeout(sid, reason, waited=now - started, polls=polls)
-            if next_poll >= deadline:
-                self._sleep(deadline - now, cancel)
+            if now >= deadline[0]:
+                raise PickingTimeout(sid, deadline[1], waited=now - started, polls=polls)
+            if next_poll >= deadline[0]:
+                self._sleep(deadline[0] - now, cancel)
                 check_cancel()
                 now = clock.monotonic()
-                raise PickingTimeout(sid, reason, waited=now - started, polls=polls)
+                raise PickingTimeout(sid, deadline[1], waited=now - started, polls=polls)
             self._sleep(next_poll - now, cancel)
             state = None
 
-    def _deadline(
-        self, state: PickingSession, received: float, started: float, limit: float | None
-    ) -> tuple[float, str]:
-        """The earliest of the caller's, the server's and the session's deadlines."""
-        deadlines = [(math.inf, "")]
-        if limit is not None:
-            deadlines.append((started + limit, "timeout"))
+    def _poll(self, sid: str, cancel: threading.Event | None, until: float) -> PickingSession:
+        """One ``sessions.get`` for the wait, retried only while the deadline allows;
+        unreadable timing fields are dropped, not fatal."""
+        request = self._sessions.get(sessionId=sid)
+        data = self._execute(
+            "sessions.get",
+            request,
+            session_id=sid,
+            cancel=cancel,
+            until=until if until < math.inf else None,
+        )
+        return _without_unreadable_timing(sid, data)
+
+    def _session_deadlines(self, state: PickingSession, received: float) -> list[tuple[float, str]]:
+        """When the session's own limits run out, on the monotonic clock."""
+        deadlines = []
         config = state.polling_config
         if config is not None and config.timeout_in is not None:
             deadlines.append((received + config.timeout_in.total_seconds(), "timeoutIn"))
         if state.expire_time is not None:
             left = (state.expire_time - self._clock.now()).total_seconds()
             deadlines.append((self._clock.monotonic() + left, "expireTime"))
-        return min(deadlines, key=lambda d: d[0])
+        return deadlines
 
-    @staticmethod
-    def _poll_interval(state: PickingSession) -> float:
+    def _poll_interval(self, state: PickingSession) -> float:
+        """Seconds to the next poll: the server's ``pollInterval`` within this client's bounds."""
         config = state.polling_config
-        if config is None or config.poll_interval is None:
+        seconds = None
+        if config is not None and config.poll_interval is not None:
+            seconds = config.poll_interval.total_seconds()
+        if seconds is None or not seconds > 0:
             logger.debug(
-                "session %s: no pollInterval; polling every %s s", state.id, DEFAULT_POLL_INTERVAL
+                "session %s: no usable pollInterval (%s); polling every %g s",
+                state.id,
+                seconds,
+                DEFAULT_POLL_INTERVAL,
             )
-            return DEFAULT_POLL_INTERVAL
-        return max(MIN_POLL_INTERVAL, config.poll_interval.total_seconds())
+            seconds = DEFAULT_POLL_INTERVAL
+        return min(max(seconds, self.min_poll_interval), self.max_poll_interval)
 
     # -- listing ---------------------------------------------------------------------------
 
@@ -922,6 +1047,8 @@ class PickerClient:
             TypeError, ValueError: an argument is invalid; nothing was sent.
             FailedPrecondition: the user has not finished picking yet.
             RepeatedPageToken: the service sent a page token it had sent before.
+            TooManyPages: the service sent more pages than a session of 2000 items can need
+                (see :data:`picker_discovery._paging.MAX_PAGES`).
         """
         sid = _session_id_of(session_id)
         size = _check_int("page_size", page_size, 1, MAX_PAGE_SIZE)

@@ -10,6 +10,7 @@ then from the HTTP code, so an HTML or otherwise unreadable body still gives the
     ├── PickingTimeout                       waiting for the user's pick ran out of time
     ├── PickingCancelled                     another thread cancelled the wait
     ├── RepeatedPageToken                    mediaItems.list sent a page token twice
+    ├── TooManyPages                         mediaItems.list sent more pages than can exist
     ├── MalformedResponse (ValueError)       an answer that is not what the schema describes
     └── PickerHttpError (HttpError)
         ├── ClientError                      4xx
@@ -86,6 +87,7 @@ __all__ = [
     "ResourceExhausted",
     "ServerError",
     "SessionNotFound",
+    "TooManyPages",
     "Unauthenticated",
     "Unavailable",
     "Unimplemented",
@@ -127,7 +129,8 @@ class PickingTimeout(PickerError):
     Attributes:
         session_id: the session waited for.
         reason: which limit ran out first: ``"timeoutIn"`` (the server's polling timeout),
-            ``"expireTime"`` (the session expired) or ``"timeout"`` (the caller's own limit).
+            ``"expireTime"`` (the session expired), ``"timeout"`` (the caller's own limit) or
+            ``"fallback"`` (none of those was known, so the client's default limit).
         waited: seconds spent waiting.
         polls: how many times the session was read while waiting.
     """
@@ -136,6 +139,8 @@ class PickingTimeout(PickerError):
         "timeoutIn": "the server's polling timeout (pollingConfig.timeoutIn) ran out",
         "expireTime": "the session expired (expireTime passed)",
         "timeout": "the caller's timeout ran out",
+        "fallback": "the default limit of a wait ran out (no timeout was given, and the "
+        "session named no timeoutIn or expireTime)",
     }
 
     def __init__(self, session_id: str, reason: str, *, waited: float, polls: int) -> None:
@@ -176,6 +181,21 @@ class RepeatedPageToken(PickerError):
             f"mediaItems.list for session {session_id!r} repeated a page token after {pages} "
             "page(s), so listing would never end; the service is misbehaving: list again "
             "later, and report it if it persists"
+        )
+
+
+class TooManyPages(PickerError):
+    """``mediaItems.list`` went on sending new page tokens past the most pages a session can
+    need (it holds at most 2000 items): listing would never end."""
+
+    def __init__(self, session_id: str, *, pages: int) -> None:
+        self.session_id = session_id
+        self.pages = pages
+        super().__init__(
+            f"mediaItems.list for session {session_id!r} sent {pages} pages, each with a new "
+            "page token, more than a session of at most 2000 items can fill, so listing would "
+            "never end; the service is misbehaving: list again later, and report it if it "
+            "persists"
         )
 
 
@@ -311,6 +331,13 @@ class PickerHttpError(HttpError, PickerError):  # type: ignore[misc]
             text += f": {self.message}"
         if self.error_reason:
             text += f" [{self.error_reason}]"
+        if 300 <= self.code < 400:
+            location = self.resp.get("location") if hasattr(self.resp, "get") else None
+            text = (
+                f"{text.rstrip('.')}: a redirect{f' to {location}' if location else ''}, which "
+                "the client does not follow (the API does not redirect, and a request that "
+                "creates a session is sent exactly once): check the endpoint the client talks to"
+            )
         if self.hint:
             text = f"{text.rstrip('.')}. {self.hint}."
         return text

@@ -22,6 +22,8 @@ def server() -> Iterator[Callable[[Handler], str]]:
             def do_GET(self) -> None:
                 handle(self)
 
+            do_POST = do_DELETE = do_GET
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from picker_discovery._paging import MAX_PAGES
 from picker_discovery.clock import FakeClock
 from picker_discovery.testing.backend import (
     ApiError,
@@ -172,12 +173,13 @@ def test_no_photos_account_is_failed_precondition(backend: Backend) -> None:
 def list_all(backend: Backend, session_id: str, page_size: int | None) -> list[list[str]]:
     pages: list[list[str]] = []
     token: str | None = None
-    while True:
+    for _ in range(MAX_PAGES):  # a listing that never ends fails instead of hanging
         page = backend.list_media_items(TOKEN, session_id, page_size=page_size, page_token=token)
         pages.append([item["id"] for item in page.get("mediaItems", [])])
         token = page.get("nextPageToken")
         if token is None:
             return pages
+    raise AssertionError(f"the listing did not end after {MAX_PAGES} pages")
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from PIL import Image
 
 from picker_discovery import cli
 from picker_discovery.testing import Emulator
+from tests.waiting import wait_until
 
 TOKEN = "picker-person"
 
@@ -43,15 +43,12 @@ def start_pick(emulator: Emulator, dest: Path, *extra: str) -> subprocess.Popen[
     )
 
 
-def wait_for_session(emulator: Emulator, deadline: float = 20.0) -> str:
+def wait_for_session(emulator: Emulator) -> str:
     """The id of the session the command made, once it exists (bounded wait)."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        sessions = emulator.backend.sessions(TOKEN)
-        if sessions:
-            return sessions[0].id
-        time.sleep(0.05)
-    raise AssertionError("the pick command never created a session")
+    sessions = wait_until(
+        lambda: emulator.backend.sessions(TOKEN), what="the pick command to create a session"
+    )
+    return sessions[0].id
 
 
 def test_pick_waits_downloads_and_deletes_the_session(emulator: Emulator, tmp_path: Path) -> None:
@@ -75,7 +72,9 @@ def test_ctrl_c_while_waiting_deletes_the_session(emulator: Emulator, tmp_path: 
     process = start_pick(emulator, tmp_path)
     session_id = wait_for_session(emulator)
     assert emulator.backend.sessions(TOKEN)
-    time.sleep(0.3)  # let it reach the polling loop
+    wait_until(  # it is in the polling loop once its first poll has arrived
+        lambda: emulator.attempts("sessions.get"), what="the pick command's first poll"
+    )
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
     assert process.returncode == cli.EXIT_INTERRUPTED, err
@@ -142,3 +141,11 @@ def test_pick_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["pick", "--help"])
     assert exited.value.code == 0
     assert "--media-host" in capsys.readouterr().out
+
+
+def test_pick_waits_fifteen_minutes_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    args = cli.build_parser().parse_args(["pick"])
+    assert args.timeout == 900.0
+    with pytest.raises(SystemExit):
+        cli.main(["pick", "--help"])
+    assert "(default 900, 15 minutes;" in " ".join(capsys.readouterr().out.split())

@@ -25,6 +25,7 @@ from picker_discovery.errors import (
 from picker_discovery.models import MediaType, PickingSession
 from picker_discovery.testing import canned
 from tests.fakes import RoutingHttp, ScriptedHttp, Step, page, session, stamp
+from tests.waiting import wait_until
 
 SID = canned.SESSION_ID
 
@@ -185,13 +186,17 @@ def test_a_session_object_paces_the_first_poll_and_a_picked_one_returns_at_once(
     assert len(http.requests) == 1
 
 
-def test_missing_or_zero_poll_interval_falls_back_without_spinning() -> None:
+def test_missing_zero_or_tiny_poll_interval_falls_back_without_spinning() -> None:
     clock = FakeClock()
     client, _ = client_for(
-        session(poll_interval=None), session(poll_interval="0s"), session(picked=True), clock=clock
+        session(poll_interval=None),
+        session(poll_interval="0s"),
+        session(poll_interval="0.001s"),
+        session(picked=True),
+        clock=clock,
     )
     client.wait_for_selection(SID)
-    assert clock.sleeps == pytest.approx([5.0, 0.1])
+    assert clock.sleeps == pytest.approx([5.0, 5.0, 0.1])
 
 
 def test_server_timeout_in_ends_the_wait() -> None:
@@ -297,7 +302,7 @@ def test_cancel_from_another_thread_wakes_a_real_wait_promptly() -> None:
     worker = threading.Thread(target=wait)
     started = time.monotonic()
     worker.start()
-    time.sleep(0.05)
+    wait_until(lambda: slow.count, what="the first poll")  # then the wait sleeps for 30 s
     cancel.set()
     worker.join(timeout=5)
     assert not worker.is_alive()

@@ -9,7 +9,6 @@ in the code, or read from anywhere else, then disagrees with a client on the rea
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
@@ -21,6 +20,7 @@ import picker_discovery.clock
 from picker_discovery.client import PickerClient
 from picker_discovery.clock import FakeClock, SystemClock
 from picker_discovery.errors import PickingTimeout
+from picker_discovery.models import PickingSession
 from picker_discovery.testing import Emulator, canned
 
 TOKEN = "emulator-token"
@@ -70,12 +70,13 @@ def pick_list_and_delete(emulator: Emulator, client: PickerClient) -> None:
     session = client.create_session(max_item_count=3)
     assert session.id is not None and session.expire_time is not None
     assert close_to(session.expire_time, SystemClock().now() + WEEK)
-    picked = threading.Timer(0.3, emulator.pick, args=(session.id,), kwargs={"first": 3})
-    picked.start()
-    try:
-        done = client.wait_for_selection(session, timeout=30)
-    finally:
-        picked.join()
+    sid = session.id
+
+    def user_picks(state: PickingSession) -> None:  # while the client waits: after a poll
+        if not state.media_items_set:
+            emulator.pick(sid, first=3)
+
+    done = client.wait_for_selection(session, timeout=30, on_poll=user_picks)
     assert done.media_items_set
     assert len(list(client.iter_media_items(session))) == 3
     client.delete_session(session)

@@ -22,6 +22,7 @@ from PIL import Image
 
 import picker_discovery
 from picker_discovery import discovery
+from picker_discovery._paging import MAX_PAGES
 from picker_discovery.client import PickerClient
 from picker_discovery.clock import FakeClock
 from picker_discovery.errors import SessionNotFound
@@ -81,11 +82,13 @@ def service(emulator: Emulator) -> Iterator[Any]:
 def list_all(service: Any, session_id: str, page_size: int | None = None) -> list[list[Any]]:
     pages: list[list[Any]] = []
     request = service.mediaItems().list(sessionId=session_id, pageSize=page_size)
-    while request is not None:
+    for _ in range(MAX_PAGES):  # a listing that never ends fails instead of hanging
+        if request is None:
+            return pages
         page = request.execute()
         pages.append(page.get("mediaItems", []))
         request = service.mediaItems().list_next(request, page)
-    return pages
+    raise AssertionError(f"the listing did not end after {MAX_PAGES} pages")
 
 
 def test_raw_googleapiclient_flow_over_http(emulator: Emulator) -> None:

@@ -37,6 +37,7 @@ from picker_discovery.clock import FakeClock
 from picker_discovery.retry import RetryPolicy
 from picker_discovery.testing.backend import FAULT_METHODS, STATUS_CODES, Fault
 from picker_discovery.testing.emulator import Emulator
+from tests.waiting import user_picks
 
 pytestmark = pytest.mark.usefixtures("no_proxy")
 
@@ -490,28 +491,6 @@ def run_cli(
     return done.returncode, done.stdout + done.stderr
 
 
-def picker(emu: Emulator, token: str) -> Callable[[], None]:
-    """Picks in the command's session once it exists, as its user would; returns a stopper."""
-    stop = threading.Event()
-
-    def user() -> None:
-        while not stop.wait(0.05):
-            for session in emu.backend.sessions(token):
-                if not session.media_items_set:
-                    with contextlib.suppress(ValueError, KeyError):
-                        emu.pick(session.id, first=3)
-                    return
-
-    thread = threading.Thread(target=user, daemon=True)
-    thread.start()
-
-    def stopper() -> None:
-        stop.set()
-        thread.join()
-
-    return stopper
-
-
 ECHO = f"you sent Bearer {ACCESS_TOKEN}"
 
 
@@ -521,11 +500,8 @@ def test_the_command_line_leaks_no_token(tmp_path: Path, method: str, status: in
     with Emulator(clock=FakeClock(datetime.now(timezone.utc)), library_size=6) as emu:
         emu.backend.configure(poll_interval="0.1s")
         emu.set_faults(method, [{"status": status, "message": ECHO}] * 9)
-        stop = picker(emu, ACCESS_TOKEN)
-        try:
+        with user_picks(emu, ACCESS_TOKEN, first=3):
             code, output = run_cli(emu, "pick", "--dest", str(tmp_path), "--no-qr", "-v")
-        finally:
-            stop()
         assert emu.attempts(method), output[-2000:]
     assert code != cli.EXIT_OK, "the fault never surfaced"
     assert "DEBUG" in output, "the run logged nothing at DEBUG: the test would prove nothing"

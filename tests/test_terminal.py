@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-import threading
 import unicodedata
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -22,6 +21,7 @@ from picker_discovery.models import PickedMediaItem
 from picker_discovery.notebook import item_repr
 from picker_discovery.testing import library
 from picker_discovery.testing.emulator import Emulator
+from tests.waiting import user_picks
 
 pytestmark = pytest.mark.usefixtures("no_proxy")
 
@@ -174,22 +174,8 @@ def test_an_error_message_from_the_server_is_escaped(
 def test_pick_shows_file_names_and_reasons_escaped(
     emu: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    stop = threading.Event()
-
-    def user() -> None:  # picks once the command has made its session
-        while not stop.wait(0.05):
-            for session in emu.backend.sessions(TOKEN):
-                if not session.media_items_set:
-                    emu.pick(session.id, first=2)
-                    return
-
-    picker = threading.Thread(target=user)
-    picker.start()
-    try:
+    with user_picks(emu, TOKEN, first=2):  # picks once the command has made its session
         code, out, err = run(capsys, "pick", "--dest", str(tmp_path), "--no-qr", "-v")
-    finally:
-        stop.set()
-        picker.join()
     assert shows_nothing_hidden(out + err)
     assert "\\x1b]0;owned" in out + err
     assert code in (cli.EXIT_OK, cli.EXIT_FAILED), err

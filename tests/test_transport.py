@@ -13,6 +13,7 @@ from googleapiclient.errors import HttpError
 from PIL import Image
 
 import picker_discovery
+from picker_discovery._paging import MAX_PAGES
 from picker_discovery.client import PickerClient
 from picker_discovery.errors import (
     FailedPrecondition,
@@ -38,11 +39,13 @@ def error_status(exc: HttpError) -> tuple[int, str]:
 def list_all(service: Any, session_id: str, **kwargs: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     request = service.mediaItems().list(sessionId=session_id, **kwargs)
-    while request is not None:
+    for _ in range(MAX_PAGES):  # a listing that never ends fails instead of hanging
+        if request is None:
+            return items
         page = request.execute()
         items.extend(page.get("mediaItems", []))
         request = service.mediaItems().list_next(request, page)
-    return items
+    raise AssertionError(f"the listing did not end after {MAX_PAGES} pages")
 
 
 def test_whole_flow_through_build_and_picker_client(
@@ -327,9 +330,11 @@ def test_googleapiclient_media_download_in_process(
     downloader = MediaIoBaseDownload(sink, request, chunksize=256 * 1024)
     done = False
     chunks = 0
-    while not done:
+    most = -(-item.size // (256 * 1024)) + 1  # a download that never ends fails, not hangs
+    while not done and chunks < most:
         _, done = downloader.next_chunk()
         chunks += 1
+    assert done, f"the download did not end after {chunks} chunks"
     assert sink.getvalue() == b"".join(original_chunks(item))
     assert chunks == -(-item.size // (256 * 1024))  # one Range request per chunk
     ranges = [r.headers.get("range") for r in picker_http.requests if r.uri == url]
