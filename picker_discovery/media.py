@@ -102,6 +102,7 @@ import requests
 import urllib3.util
 from google.auth.exceptions import RefreshError
 
+from picker_discovery import _checks
 from picker_discovery._paging import iter_pages
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery.errors import (
@@ -149,7 +150,7 @@ DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("*.googleusercontent.com",)
 MANIFEST_NAME = ".picker-downloads.jsonl"
 """The file in each target folder that records which items were downloaded completely."""
 
-MAX_DIMENSION = 16383
+MAX_DIMENSION = _checks.MAX_DIMENSION  # 16383
 """The largest width or height accepted for ``=wW-hH`` (the JPEG limit)."""
 
 MAX_NAME_BYTES = 200
@@ -1336,8 +1337,7 @@ class Downloader:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         session_factory = authorized_sessions(credentials, session_factory)
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers must be a positive int, not {workers!r}")
+        workers = _checks.check_workers(workers)
         if not url_lifetime > 0:
             raise ValueError(f"url_lifetime must be positive seconds, not {url_lifetime!r}")
         if chunk_size < 1:

@@ -157,13 +157,13 @@ def test_a_file_is_read_once_while_it_is_unchanged(
 ) -> None:
     path = write(tmp_path / "doc.json", variant(revision="1"))
     reads: list[Path] = []
-    real_read = Path.read_bytes
+    real_read = discovery._read_capped
 
-    def counting_read(self: Path) -> bytes:
-        reads.append(self)
-        return real_read(self)
+    def counting_read(path: Path, label: str) -> bytes:
+        reads.append(path)
+        return real_read(path, label)
 
-    monkeypatch.setattr(Path, "read_bytes", counting_read)
+    monkeypatch.setattr(discovery, "_read_capped", counting_read)
     first, _ = discovery.load_document(path)
     second, _ = discovery.load_document(path)
     assert reads == [path]
