@@ -462,6 +462,12 @@ def refresh(
     if resp.status != 200:
         raise DiscoveryDocumentError(url, f"answered HTTP {resp.status} {resp.reason}")
     expected = resp.get("content-length")
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise DiscoveryDocumentError(
+            url,
+            f"answered {len(content)} bytes, more than the {MAX_DOCUMENT_BYTES // (1024 * 1024)} "
+            "MiB a discovery document can be; check the URL",
+        )
     if expected is not None and expected.isdigit() and int(expected) != len(content):
         raise DiscoveryDocumentError(
             url, f"answer was cut short: {len(content)} of {expected} bytes arrived"

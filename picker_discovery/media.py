@@ -1298,7 +1298,7 @@ class Downloader:
         session_factory: makes a ``requests.Session`` that attaches the token (one per worker
             thread), e.g. ``lambda: AuthorizedSession(creds)``.
         allowed_hosts: a :class:`HostAllowlist` or its entries; only these receive the token.
-        workers: how many items download at once (a bounded thread pool).
+        workers: how many items download at once (a bounded thread pool), 1 to 64.
         retry: the :class:`~picker_discovery.retry.RetryPolicy` for bytes (the default one:
             5 attempts, backoff from 1 s, ``Retry-After`` honoured, 30 s after a 429).
         progress: called with a :class:`Progress` after each chunk and each finished item,
