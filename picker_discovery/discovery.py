@@ -456,6 +456,8 @@ def refresh(
         ) from exc
     except (OSError, http_client.HTTPException, httplib2.HttpLib2Error) as exc:
         raise DiscoveryDocumentError(url, f"could not be fetched: {exc}") from exc
+    except ValueError as exc:  # the caller's URL cannot even be parsed ("http://[::1")
+        raise ValueError(f"cannot fetch a discovery document from {url!r}: {exc}") from exc
     finally:
         if http is None:
             client.close()

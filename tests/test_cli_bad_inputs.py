@@ -280,6 +280,7 @@ ROWS: dict[str, Row] = {
     "demo-env-not-json": Row("demo", FAILED, "not valid JSON", {DOC: "{root}/doc-notjson.json"}),
     "refresh-refused": Row("discovery refresh --url {closed}", FAILED, "{closed}"),
     "refresh-relative-url": Row("discovery refresh --url nope", FAILED, "nope"),
+    "refresh-unparsable-url": Row("discovery refresh --url http://[::1", USAGE, "'http://[::1'"),
     # -- the token --
     "token-wrong-json": Row(
         f"sessions get s1 {API} --token-file {{root}}/token-wrong-json.json",
