@@ -24,7 +24,7 @@ import google.auth.exceptions
 import google.auth.transport.requests
 import google.oauth2.credentials
 
-from picker_discovery import _dirs
+from picker_discovery import _checks, _dirs
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery.discovery import SCOPE
 
@@ -73,10 +73,13 @@ def login(
 
     Raises:
         ImportError: the ``login`` extra is not installed.
-        ValueError: the client secrets file is not an OAuth client for an installed app.
+        ValueError: the client secrets file is not an OAuth client for an installed app, or
+            ``timeout_seconds`` is not a positive number of seconds (at most a week).
+        TimeoutError: no sign-in reached the loopback server within ``timeout_seconds``.
     """
+    timeout_seconds = _checks.check_timeout(timeout_seconds, "timeout_seconds")
     try:
-        from google_auth_oauthlib.flow import InstalledAppFlow
+        from google_auth_oauthlib.flow import InstalledAppFlow, WSGITimeoutError
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
             "signing in needs google-auth-oauthlib: pip install 'picker-discovery[login]'"
@@ -103,6 +106,11 @@ def login(
             authorization_prompt_message="",
             timeout_seconds=timeout_seconds,
         )
+    except WSGITimeoutError:  # an AttributeError: say what happened instead
+        raise TimeoutError(
+            f"no sign-in arrived within {timeout_seconds:g} seconds; run login again and "
+            "finish signing in in the browser sooner (or give a longer --timeout)"
+        ) from None
     except Warning as exc:  # oauthlib raises (not warns) when fewer scopes were granted
         scrub(exc, ())  # it carries the token answer as an attribute
         raise PermissionError(f"{refused} ({exc})") from exc
@@ -159,6 +167,11 @@ def load_credentials(
             f"the token file {path} is not JSON ({exc.args[0] if exc.args else 'invalid'}); "
             "sign in again"
         ) from None
+    if not isinstance(info, dict):
+        raise ValueError(
+            f"the token file {path} holds a JSON {type(info).__name__}, not the object "
+            "'picker-discovery login' stores; sign in again"
+        )
     try:
         credentials: google.oauth2.credentials.Credentials = (
             google.oauth2.credentials.Credentials.from_authorized_user_info(info, scopes=[SCOPE])

@@ -1,9 +1,11 @@
 """The ``picker-discovery`` command line (also ``python -m picker_discovery``).
 
 Exit codes: 0 success; 1 the API or the run failed; 2 bad usage or input; 3 no such session;
-4 not signed in or not allowed; 5 the wait timed out; 129 hung up (SIGHUP); 130 interrupted
-(Ctrl-C, SIGINT); 143 terminated (SIGTERM). As shells do, a signal's code is 128 plus its number;
-a command a signal ends deletes the session it made first, as it does for Ctrl-C.
+4 not signed in or not allowed; 5 the wait for the person timed out; 129 hung up (SIGHUP);
+130 interrupted (Ctrl-C, SIGINT); 141 the output's reader went away (a closed pipe); 143
+terminated (SIGTERM). As shells do, a signal's code is 128 plus its number; a command a signal
+ends deletes the session it made first, as it does for Ctrl-C. Every failure is one line on
+stderr.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from picker_discovery import _urls, discovery
+from picker_discovery import _checks, _urls, discovery
 from picker_discovery._terminal import printable
 
 __all__ = ["main"]
@@ -30,18 +33,24 @@ EXIT_AUTH = 4
 EXIT_TIMEOUT = 5
 EXIT_HANGUP = 129  # 128 + SIGHUP
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_BROKEN_PIPE = 141  # as a shell reports a command ended by SIGPIPE
 EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+MAX_ITEMS = _checks.MAX_ITEM_COUNT
+MAX_WORKERS = _checks.MAX_WORKERS
 
 EXIT_CODES_HELP = """\
 exit codes:
   0    success
-  1    the API or the run failed
-  2    bad usage or input
+  1    the API or the run failed (a malformed answer, an unreachable endpoint, a file
+       the system will not let it read or write)
+  2    bad usage or input (pick checks all of it before it creates a session)
   3    no such session
   4    not signed in, or not allowed
-  5    the wait for the user's pick timed out
+  5    the wait for the user's pick (or sign-in) timed out
   129  hung up (SIGHUP: the terminal closed)
   130  interrupted (Ctrl-C)
+  141  the output's reader went away (| head): stopped quietly
   143  terminated (SIGTERM)
   a session the command made is deleted before it exits on a signal
 """
@@ -114,10 +123,17 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
 
 
 def _document_summary(document: dict[str, Any], source: discovery.DocumentSource) -> dict[str, Any]:
+    # load_document checked what building a service needs; fields only shown here may be
+    # missing or of any kind in a document of the user's, and show as such.
+    def mapping(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    oauth2 = mapping(mapping(document.get("auth")).get("oauth2"))
     methods = sorted(
-        method["id"]
-        for resource in document.get("resources", {}).values()
-        for method in resource.get("methods", {}).values()
+        str(method.get("id", f"{resource_name}.{method_name} (no id)"))
+        for resource_name, resource in mapping(document.get("resources")).items()
+        for method_name, method in mapping(mapping(resource).get("methods")).items()
+        if isinstance(method, dict)
     )
     return {
         "source": source.kind,
@@ -126,7 +142,7 @@ def _document_summary(document: dict[str, Any], source: discovery.DocumentSource
         "version": document.get("version"),
         "revision": document.get("revision"),
         "rootUrl": document.get("rootUrl"),
-        "scopes": sorted(document.get("auth", {}).get("oauth2", {}).get("scopes", {})),
+        "scopes": sorted(map(str, mapping(oauth2.get("scopes")))),
         "methods": methods,
     }
 
@@ -155,7 +171,10 @@ def _discovery_verify(args: argparse.Namespace) -> int:
     from picker_discovery.service import build
 
     document, source = discovery.load_document(args.document)
-    service = build(discovery_document=document, http=_NoNetwork())
+    try:
+        service = build(discovery_document=document, http=_NoNetwork())
+    except discovery.DiscoveryDocumentError as exc:  # it names "<mapping>": name the file
+        raise discovery.DiscoveryDocumentError(str(source), exc.problem) from None
     checks = {
         "photospicker.sessions.create": service.sessions().create(body={}),
         "photospicker.sessions.get": service.sessions().get(sessionId="s"),
@@ -209,13 +228,16 @@ def _login(args: argparse.Namespace) -> int:
     def show(url: str) -> None:
         print(f"Open this address to sign in:\n  {printable(url)}", file=sys.stderr)
 
-    auth.login(
-        args.client_secrets,
-        token_path=args.token_file,
-        open_browser=not args.no_browser,
-        on_authorization_url=show,
-        timeout_seconds=args.timeout,
-    )
+    try:
+        auth.login(
+            args.client_secrets,
+            token_path=args.token_file,
+            open_browser=not args.no_browser,
+            on_authorization_url=show,
+            timeout_seconds=args.timeout,
+        )
+    except TimeoutError as exc:
+        raise CommandError(str(exc), EXIT_TIMEOUT) from None
     path = args.token_file or auth.default_token_path()
     emit(args, {"token_file": str(path)}, f"signed in; token stored at {path}")
     return EXIT_OK
@@ -238,6 +260,7 @@ def _logout(args: argparse.Namespace) -> int:
 
 ENDPOINT_ENV = "PICKER_DISCOVERY_ENDPOINT"
 TOKEN_ENV = "PICKER_DISCOVERY_TOKEN"
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # what an HTTP header value may carry, no spaces
 
 
 def _client(args: argparse.Namespace) -> Any:
@@ -255,9 +278,25 @@ def _client(args: argparse.Namespace) -> Any:
     token = os.environ.get(TOKEN_ENV)
     credentials: Any
     if token:
+        if not _TOKEN_CHARS.fullmatch(token):
+            raise CommandError(
+                f"${TOKEN_ENV} holds spaces, control or non-ASCII characters, which no access "
+                "token has: set it to the token alone",
+                EXIT_USAGE,
+            )
         credentials = google.oauth2.credentials.Credentials(token=token)
     else:
-        credentials = auth.load_credentials(args.token_file)
+        path = args.token_file or auth.default_token_path()
+        try:
+            credentials = auth.load_credentials(args.token_file)
+        except OSError as exc:
+            if exc.errno is None:  # auth's own refusal (a file open to others): not allowed
+                raise
+            raise CommandError(
+                f"cannot read the token file {path}: {exc.strerror}; check that it is a file "
+                "you own, or sign in again with 'picker-discovery login'",
+                EXIT_USAGE,
+            ) from None
         if credentials is None:
             raise CommandError(
                 "not signed in: run 'picker-discovery login --client-secrets FILE' "
@@ -280,13 +319,16 @@ def _client(args: argparse.Namespace) -> Any:
                 "nothing was sent",
                 EXIT_USAGE,
             )
-    return PickerClient(
+    client = PickerClient(
         credentials=credentials,
         client_options=options,
         allowed_hosts=args.allow_host,
         allow_insecure_http=args.allow_insecure_http,
         journal=_journal(args, from_token_file=not token),
     )
+    # Named in the message when the API cannot be reached.
+    args.api_url = getattr(client.service, "_baseUrl", None) or args.endpoint
+    return client
 
 
 def _journal(args: argparse.Namespace, *, from_token_file: bool) -> Any:
@@ -439,21 +481,20 @@ def _progress_bar(total_items: int | None) -> tuple[Any, Callable[[Any], None]]:
 
 
 def _pick(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from picker_discovery.media import HostAllowlist, Size
 
+    # Every argument is checked before the session is made: the user's picking is the
+    # expensive part, and an argument that cannot work must not waste it.
     size = None
     if args.size:
-        width, _, height = args.size.lower().partition("x")
-        if not (width.isdigit() and height.isdigit()):
-            raise CommandError(f"--size must look like 1024x768, not {args.size!r}", EXIT_USAGE)
-        size = Size(int(width), int(height), crop=args.crop)
-    folder = Path(args.dest)
+        size = Size(*_checks.parse_size(args.size), crop=args.crop)
+    _checks.check_workers(args.workers, "--workers")
+    _checks.check_timeout(args.timeout, "--timeout")
     media_hosts = [h for h in (args.media_host or []) if h]
-    # Refuse a media host that would get the token in the clear before a session is made.
+    # Refuse a media host that would get the token in the clear.
     HostAllowlist(media_hosts, allow_insecure_http=args.allow_insecure_http)
-    client = _client(args)
+    client = _client(args)  # the token and the endpoint
+    folder = _checks.check_folder(args.dest, "--dest")
     status = _StatusLine()
     with client.picking_session(max_item_count=args.max_items) as session:
         uri = session.picker_uri or ""
@@ -528,8 +569,11 @@ def _emulator(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     settings = {"poll_interval": args.poll_interval, "seed": args.seed}
-    with Emulator(
-        port=args.port, media_port=args.media_port, clock=FakeClock(ticking=True), **settings
+    with _listening(
+        Emulator(
+            port=args.port, media_port=args.media_port, clock=FakeClock(ticking=True), **settings
+        ),
+        args,
     ) as emulator:
         print(f"Picker emulator on {emulator.url} (media {emulator.media_url})", flush=True)
         print(f"discovery document: {emulator.discovery_url}", flush=True)
@@ -547,6 +591,23 @@ def _emulator(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _listening(emulator: Any, args: argparse.Namespace) -> Iterator[Any]:
+    """Start ``emulator``, saying which port could not be used, and stop it at the end."""
+    try:
+        emulator.start()
+    except OSError as exc:
+        raise CommandError(
+            f"cannot serve the emulator on 127.0.0.1 (--port {args.port}, --media-port "
+            f"{args.media_port}): {exc.strerror or exc}; choose other ports, or 0 for free ones",
+            EXIT_USAGE,
+        ) from None
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -631,12 +692,38 @@ def _demo(args: argparse.Namespace) -> int:
 # -- the parser ------------------------------------------------------------------------------
 
 
+def _count(name: str, low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number (ASCII digits) from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            return _checks.check_count(_checks.parse_int(text, name), name, low, high)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{name} ")) from None
+
+    return parse
+
+
+def _seconds(name: str) -> Callable[[str], float]:
+    """An argparse type: a positive, finite number of seconds (ASCII), at most a week."""
+
+    def parse(text: str) -> float:
+        try:
+            seconds = _checks.check_timeout(_checks.parse_seconds(text, name), name)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{name} ")) from None
+        assert seconds is not None
+        return seconds
+
+    return parse
+
+
 def _port(text: str) -> int:
     """A TCP port for argparse: 0 (any free one) to 65535."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    stripped = text.strip()
+    if not (stripped.isascii() and stripped.isdigit() and len(stripped) <= 5):
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
+    port = int(stripped)
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 0 (any free one) to 65535, not {port}")
     return port
@@ -718,7 +805,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     login.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds("--timeout"),
         default=300,
         metavar="SECONDS",
         help="how long to wait for the sign-in (default 300)",
@@ -734,7 +821,10 @@ def build_parser() -> argparse.ArgumentParser:
         sessions, "create", "create a picking session", _sessions_create, talks_to_api=True
     )
     create.add_argument(
-        "--max-items", type=int, metavar="N", help="the most items the user may pick (1-2000)"
+        "--max-items",
+        type=_count("--max-items", 1, MAX_ITEMS),
+        metavar="N",
+        help=f"the most items the user may pick (1-{MAX_ITEMS})",
     )
     get = command(sessions, "get", "show a session's state", _sessions_get, talks_to_api=True)
     get.add_argument("session_id", metavar="SESSION_ID")
@@ -763,10 +853,15 @@ def build_parser() -> argparse.ArgumentParser:
         talks_to_api=True,
     )
     pick.add_argument("--dest", default=".", metavar="FOLDER", help="where files go (default .)")
-    pick.add_argument("--max-items", type=int, metavar="N", help="the most items to pick")
+    pick.add_argument(
+        "--max-items",
+        type=_count("--max-items", 1, MAX_ITEMS),
+        metavar="N",
+        help=f"the most items to pick (1-{MAX_ITEMS})",
+    )
     pick.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds("--timeout"),
         default=900.0,  # a person picks in minutes; a session left open counts against them
         metavar="SECONDS",
         help="give up waiting for the pick after this long (default 900, 15 minutes; the "
@@ -780,7 +875,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="skip",
         help="videos still processing: skip them (default), wait for them, or fail",
     )
-    pick.add_argument("--workers", type=int, default=4, help="downloads at once (default 4)")
+    pick.add_argument(
+        "--workers",
+        type=_count("--workers", 1, MAX_WORKERS),
+        default=4,
+        help=f"downloads at once, 1-{MAX_WORKERS} (default 4)",
+    )
     pick.add_argument("--no-qr", action="store_true", help="do not draw the QR code")
     pick.add_argument(
         "--autoclose", action="store_true", help="let the Photos tab close itself when done"
@@ -858,14 +958,18 @@ def _exit_code(exc: BaseException) -> int:
     not_allowed = (
         errors.Unauthenticated,
         errors.PermissionDenied,
-        PermissionError,
         google.auth.exceptions.RefreshError,
     )
     if isinstance(exc, not_allowed):
         return EXIT_AUTH
+    if isinstance(exc, PermissionError):
+        # A refusal of this program's own (a token file open to others, a sign-in that did
+        # not grant the scope) is "not allowed"; one from the filesystem (errno EACCES or
+        # EPERM: a file it may not read or write) is a failed run, never "not signed in".
+        return EXIT_AUTH if exc.errno is None else EXIT_FAILED
     if isinstance(exc, errors.PickingTimeout):
         return EXIT_TIMEOUT
-    if isinstance(exc, (ValueError, TypeError)) and not isinstance(
+    if isinstance(exc, ValueError) and not isinstance(
         exc, (discovery.DiscoveryDocumentError, errors.MalformedResponse)
     ):
         return EXIT_USAGE
@@ -893,7 +997,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     unwinding = contextlib.nullcontext() if args.func is _emulator else _signals_unwind()
     try:
         with unwinding:
-            return int(args.func(args))
+            code = int(args.func(args))
+            sys.stdout.flush()  # a closed pipe shows now, not at exit as an ignored exception
+            return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -901,24 +1007,70 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(printable(exc), file=sys.stderr)
         return 128 + exc.signum
     except Exception as exc:
+        if isinstance(exc, BrokenPipeError) and _stdout_closed():
+            # The reader went away (``| head``): stop quietly, as command-line tools do.
+            # (A connection's broken pipe is reported below like any transport failure.)
+            _silence_stdout()
+            return EXIT_BROKEN_PIPE
         import google.auth.exceptions
         import httplib2
 
         from picker_discovery.errors import PickerError
+        from picker_discovery.retry import is_transport_error
 
         expected = (
             CommandError,
             PickerError,
             OSError,
             ValueError,
-            TypeError,
             httplib2.HttpLib2Error,
             google.auth.exceptions.GoogleAuthError,
         )
         if not isinstance(exc, expected):
-            raise
-        print(f"error: {printable(exc)}", file=sys.stderr)
+            # Never a traceback for the user; --verbose logs it for a bug report.
+            logging.getLogger(__name__).info("unexpected error", exc_info=True)
+            _report(
+                f"error: unexpected {type(exc).__name__}: {printable(exc)}; this is a bug in "
+                "picker-discovery, please report it with the output of --verbose"
+            )
+            return EXIT_FAILED
+        api_url = getattr(args, "api_url", None)
+        if api_url and is_transport_error(exc):
+            _report(f"error: could not reach the API at {printable(api_url)}: {printable(exc)}")
+        else:
+            _report(f"error: {printable(exc)}")
         return _exit_code(exc)
+
+
+def _report(line: str) -> None:
+    """Print one line on stderr; a closed stderr cannot be told anything, so is not."""
+    with contextlib.suppress(BrokenPipeError, ValueError):  # a closed pipe, or file object
+        print(line, file=sys.stderr, flush=True)
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader went away (so a ``BrokenPipeError`` came from
+    our output, not from a connection): the kernel reports an error condition on it."""
+    import select
+
+    try:
+        poller = select.poll()  # not on Windows: there, a broken pipe is reported as an error
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        events = poller.poll(0)
+    except (OSError, ValueError, AttributeError):  # no poll, or stdout is no real file
+        return False
+    return any(event & (select.POLLERR | select.POLLHUP) for _, event in events)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so that the interpreter's last flush of what could
+    not be written raises no second ``BrokenPipeError`` at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is no real file (captured)
+        pass
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
+from picker_discovery import _checks
 from picker_discovery._journal import CleanupReport, SessionJournal, normal_endpoint, parse_time
 from picker_discovery._paging import iter_pages
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
@@ -1122,6 +1123,9 @@ class PickerClient:
         ``options`` go to :meth:`downloader`.
         """
         sid = _session_id_of(session)
+        # Checked before anything is listed: a folder that cannot be written fails now, with
+        # the session still there to download from again.
+        _checks.check_folder(folder)
         downloader = self.downloader(media_hosts=media_hosts, **options)
         return downloader.download_session(
             sid,

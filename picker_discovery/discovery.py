@@ -150,7 +150,7 @@ def _read_parsed(
             raw = (
                 BUNDLED_DOCUMENT.read_bytes()
                 if source.kind == "bundled"
-                else Path(source.location).read_bytes()
+                else _read_capped(Path(source.location), label)
             )
         except OSError as exc:
             raise DiscoveryDocumentError(label, f"cannot be read: {exc.strerror}") from exc
@@ -161,6 +161,23 @@ def _read_parsed(
         document, label, allowed_hosts=allowed_hosts, allow_insecure_http=allow_insecure_http
     )
     return document
+
+
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+"""The largest discovery document read (the photospicker one is about 20 KB): a path such as
+``/dev/zero`` or a huge file is refused instead of filling the memory."""
+
+
+def _read_capped(path: Path, label: str) -> bytes:
+    with open(path, "rb") as fh:
+        raw = fh.read(MAX_DOCUMENT_BYTES + 1)
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise DiscoveryDocumentError(
+            label,
+            f"is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB, so it is not the "
+            "photospicker v1 discovery document; name the right file",
+        )
+    return raw
 
 
 def load_document(
@@ -199,6 +216,8 @@ def parse_document(raw: bytes, source: str) -> dict[str, Any]:
         raise DiscoveryDocumentError(source, f"is not UTF-8 text ({exc.reason})") from exc
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise DiscoveryDocumentError(source, "is not valid JSON: it nests too deeply") from None
     except json.JSONDecodeError as exc:
         problem = f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         if not text.strip():
@@ -255,6 +274,8 @@ def validate_document(
                 fail(f"lacks the method {method_id}")
             elif not isinstance(desc.get("path"), str) or not desc.get("httpMethod"):
                 fail(f"describes {method_id} without a path or an HTTP method")
+            elif desc["httpMethod"] not in _HTTP_METHODS:
+                fail(f"describes {method_id} with the HTTP method {desc['httpMethod']!r}")
     for field, value, url in _token_urls(document, fail):
         problem = _urls.url_problem(
             url, allowed_hosts=allowed_hosts, allow_insecure_http=allow_insecure_http
@@ -351,6 +372,7 @@ def _methods(
             pending.append((f"{prefix}resources.{name}.", resource))
 
 
+_HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 _EXPRESSION = re.compile(r"\{[^{}]*\}")
 
 
@@ -434,12 +456,20 @@ def refresh(
         ) from exc
     except (OSError, http_client.HTTPException, httplib2.HttpLib2Error) as exc:
         raise DiscoveryDocumentError(url, f"could not be fetched: {exc}") from exc
+    except ValueError as exc:  # the caller's URL cannot even be parsed ("http://[::1")
+        raise ValueError(f"cannot fetch a discovery document from {url!r}: {exc}") from exc
     finally:
         if http is None:
             client.close()
     if resp.status != 200:
         raise DiscoveryDocumentError(url, f"answered HTTP {resp.status} {resp.reason}")
     expected = resp.get("content-length")
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise DiscoveryDocumentError(
+            url,
+            f"answered {len(content)} bytes, more than the {MAX_DOCUMENT_BYTES // (1024 * 1024)} "
+            "MiB a discovery document can be; check the URL",
+        )
     if expected is not None and expected.isdigit() and int(expected) != len(content):
         raise DiscoveryDocumentError(
             url, f"answer was cut short: {len(content)} of {expected} bytes arrived"

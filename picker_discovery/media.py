@@ -106,6 +106,7 @@ import urllib3.response
 import urllib3.util
 from google.auth.exceptions import RefreshError
 
+from picker_discovery import _checks
 from picker_discovery._paging import iter_pages
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery.errors import (
@@ -153,7 +154,7 @@ DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("*.googleusercontent.com",)
 MANIFEST_NAME = ".picker-downloads.jsonl"
 """The file in each target folder that records which items were downloaded completely."""
 
-MAX_DIMENSION = 16383
+MAX_DIMENSION = _checks.MAX_DIMENSION  # 16383
 """The largest width or height accepted for ``=wW-hH`` (the JPEG limit)."""
 
 MAX_NAME_BYTES = 200
@@ -1382,7 +1383,7 @@ class Downloader:
         session_factory: makes a ``requests.Session`` that attaches the token (one per worker
             thread), e.g. ``lambda: AuthorizedSession(creds)``.
         allowed_hosts: a :class:`HostAllowlist` or its entries; only these receive the token.
-        workers: how many items download at once (a bounded thread pool).
+        workers: how many items download at once (a bounded thread pool), 1 to 64.
         retry: the :class:`~picker_discovery.retry.RetryPolicy` for bytes (the default one:
             5 attempts, backoff from 1 s, ``Retry-After`` honoured, 30 s after a 429).
         progress: called with a :class:`Progress` after each chunk and each finished item,
@@ -1423,8 +1424,7 @@ class Downloader:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         session_factory = authorized_sessions(credentials, session_factory)
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers must be a positive int, not {workers!r}")
+        workers = _checks.check_workers(workers)
         if not url_lifetime > 0:
             raise ValueError(f"url_lifetime must be positive seconds, not {url_lifetime!r}")
         if chunk_size < 1:

@@ -40,6 +40,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from picker_discovery import _checks
 from picker_discovery.errors import MediaHttpError, UntrustedMediaHost
 from picker_discovery.media import (
     DEFAULT_ALLOWED_HOSTS,
@@ -790,7 +791,18 @@ def pick(
             (``tqdm.auto``), or in a notebook without ipywidgets a count in the live
             session display.
         on_poll, cancel: passed on to :meth:`PickerClient.wait_for_selection`.
+
+    Raises:
+        ValueError, TypeError: an argument cannot work (``max_items`` out of range, a
+            ``timeout`` that is not a positive number of seconds, a ``folder`` that cannot be
+            written, a bad media host). These are checked before the session is created, so
+            a mistake never costs the user a pick.
     """
+    if max_items is not None:
+        _checks.check_count(max_items, "max_items", 1, _checks.MAX_ITEM_COUNT)
+    _checks.check_timeout(timeout)
+    if folder is not None:
+        _checks.check_folder(folder)
     hosts = list(media_hosts)
     # Checks the entries now, before a session is made.
     allowlist = HostAllowlist(

@@ -77,31 +77,46 @@ def build(
     )
     if endpoint:  # googleapiclient ignores an empty one too
         _check_endpoint("client_options api_endpoint", endpoint, allowed_hosts, allow_insecure_http)
+    label = "<mapping>"
     if isinstance(discovery_document, Mapping):
         discovery.validate_document(
             discovery_document,
-            "<mapping>",
+            label,
             allowed_hosts=allowed_hosts,
             allow_insecure_http=allow_insecure_http,
         )
         # googleapiclient adds parameters to the method descriptions it builds from.
         document = copy.deepcopy(dict(discovery_document))
     else:
-        document, _ = discovery.load_document(
+        document, source = discovery.load_document(
             discovery_document, allowed_hosts=allowed_hosts, allow_insecure_http=allow_insecure_http
         )
-    service = build_from_document(
-        document,
-        http=http,
-        developerKey=developerKey,
-        model=model,
-        requestBuilder=requestBuilder,
-        credentials=credentials,
-        client_options=client_options,
-        adc_cert_path=adc_cert_path,
-        adc_key_path=adc_key_path,
-        always_use_jwt_access=always_use_jwt_access,
-    )
+        label = str(source)
+    try:
+        service = build_from_document(
+            document,
+            http=http,
+            developerKey=developerKey,
+            model=model,
+            requestBuilder=requestBuilder,
+            credentials=credentials,
+            client_options=client_options,
+            adc_cert_path=adc_cert_path,
+            adc_key_path=adc_key_path,
+            always_use_jwt_access=always_use_jwt_access,
+        )
+        # googleapiclient builds a resource's methods only when the resource is first asked
+        # for: build the ones this API needs now, so a malformed method fails here.
+        for name in discovery.REQUIRED_METHODS:
+            getattr(service, name)()
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        # googleapiclient reads fields validate_document does not look at (parameters,
+        # schemas) without checking their kind: a malformed one fails deep inside it.
+        raise discovery.DiscoveryDocumentError(
+            label,
+            f"cannot be built into a service ({type(exc).__name__}: {exc}); "
+            "is it the photospicker v1 discovery document?",
+        ) from exc
     # What googleapiclient settled on, after the mTLS switch and the universe domain.
     base = getattr(service, "_baseUrl", None)
     if base is not None and base != endpoint:

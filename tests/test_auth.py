@@ -136,6 +136,28 @@ def test_login_refuses_a_grant_without_the_picker_scope(oauth: OAuthServer, tmp_
     assert not auth.default_token_path().exists()
 
 
+def test_a_sign_in_that_never_comes_is_a_timeout_error(oauth: OAuthServer, tmp_path: Path) -> None:
+    """No browser ever follows the redirect: the wait ends with its own error, no token."""
+    urls: list[str] = []
+    with pytest.raises(TimeoutError, match=r"no sign-in arrived within 0\.2 seconds"):
+        auth.login(
+            oauth.client_secrets(tmp_path),
+            open_browser=False,
+            on_authorization_url=urls.append,
+            timeout_seconds=0.2,
+        )
+    assert len(urls) == 1 and oauth.requests == []
+    assert not auth.default_token_path().exists()
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf")])
+def test_login_refuses_a_timeout_that_cannot_work(
+    oauth: OAuthServer, tmp_path: Path, timeout: float
+) -> None:
+    with pytest.raises(ValueError, match="timeout_seconds"):
+        auth.login(oauth.client_secrets(tmp_path), open_browser=False, timeout_seconds=timeout)
+
+
 def test_login_explains_a_bad_client_secrets_file(tmp_path: Path) -> None:
     bad = tmp_path / "client_secret.json"
     bad.write_text('{"web": 1}')

@@ -67,8 +67,10 @@ def test_a_session_from_create_to_delete(
 def test_bad_input_is_a_usage_error_with_nothing_sent(
     emulator: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, "sessions", "create", "--max-items", "0")
-    assert code == 2 and "max_item_count must be from 1 to 2000" in err
+    with pytest.raises(SystemExit) as exited:  # refused while reading the arguments
+        cli.main(["sessions", "create", "--max-items", "0"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "--max-items: must be from 1 to 2000, not 0" in err
     code, _, err = run(capsys, "sessions", "get", "../x")
     assert code == 2 and "session id" in err
     assert emulator.attempts() == []

@@ -157,13 +157,13 @@ def test_a_file_is_read_once_while_it_is_unchanged(
 ) -> None:
     path = write(tmp_path / "doc.json", variant(revision="1"))
     reads: list[Path] = []
-    real_read = Path.read_bytes
+    real_read = discovery._read_capped
 
-    def counting_read(self: Path) -> bytes:
-        reads.append(self)
-        return real_read(self)
+    def counting_read(path: Path, label: str) -> bytes:
+        reads.append(path)
+        return real_read(path, label)
 
-    monkeypatch.setattr(Path, "read_bytes", counting_read)
+    monkeypatch.setattr(discovery, "_read_capped", counting_read)
     first, _ = discovery.load_document(path)
     second, _ = discovery.load_document(path)
     assert reads == [path]
@@ -240,8 +240,9 @@ def test_refresh_keeps_a_scope_block_the_live_document_has(
         (answer(404, b"Not Found"), "answered HTTP 404"),
         (answer(200, json.dumps(variant(name="drive", version="v3")).encode()), "'drive'"),
         (answer(200, json.dumps(variant(rootUrl="https://evil.example/")).encode()), "rootUrl"),
+        (answer(200, b" " * (discovery.MAX_DOCUMENT_BYTES + 1)), "more than the 4 MiB"),
     ],
-    ids=["truncated", "not-json", "http-500", "http-404", "another-api", "foreign-root"],
+    ids=["truncated", "not-json", "http-500", "http-404", "another-api", "foreign-root", "huge"],
 )
 def test_a_failed_refresh_leaves_the_previous_copy_untouched(
     server: Callable[[Handler], str], handler: Handler, problem: str
@@ -291,3 +292,20 @@ def test_refresh_from_another_host_needs_it_allowed_for_its_root_url(
         discovery.refresh(url, destination=tmp_path / "doc.json")
     path = discovery.refresh(url, destination=tmp_path / "doc.json", allowed_hosts={"127.0.0.1"})
     assert json.loads(path.read_text("utf-8"))["rootUrl"] == "http://127.0.0.1:9/"
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("/dev/zero", "larger than 4 MiB"),  # endless: read with a cap, not to the end
+        ("deep.json", "nests too deeply"),
+    ],
+)
+def test_a_document_that_would_exhaust_the_reader_is_a_clear_error(
+    tmp_path: Path, path: str, problem: str
+) -> None:
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    target = path if path.startswith("/") else str(tmp_path / path)
+    with pytest.raises(DiscoveryDocumentError, match=problem) as caught:
+        discovery.load_document(target)
+    assert caught.value.source == target
