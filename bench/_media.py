@@ -23,7 +23,7 @@ import google.oauth2.credentials
 import requests
 from googleapiclient.discovery import build_from_document
 
-from picker_discovery.media import Downloader
+from picker_discovery._media.pool import Downloader
 from picker_discovery.testing import Emulator, MediaItem
 
 MiB = 1024 * 1024

@@ -5,7 +5,7 @@ bytes each; a session picks them all and is listed once. Then, ``--rounds`` time
 interleaved, each into a fresh temporary folder:
 
 * with ``--latency`` (20 ms) added to every media request by the emulator: ours (the
-  concurrent ``picker_discovery.media.Downloader``, streaming to disk) against a sequential
+  concurrent ``picker_discovery._media.pool.Downloader``, streaming to disk) against a sequential
   loop that reads each body whole with ``requests`` and writes it (the common peer pattern);
 * with no added latency: throughput of ours against ``curl --parallel`` with as many
   transfers at once as our workers (the limit on this machine), and of the sequential loop

@@ -4,7 +4,7 @@ The emulator (in a child process) holds one READY video of ``--size`` bytes (1 G
 picks it. Each side then runs in a fresh Python process of its own that reads its resident size
 (``VmRSS``) once set up, downloads the video into a temporary folder, and reads its peak
 (``VmHWM``, the high-water mark) at the end; the growth is the peak minus the starting size.
-Ours is ``picker_discovery.media.Downloader`` (streaming to disk; target: grows by less than
+Ours is ``picker_discovery._media.pool.Downloader`` (streaming to disk; target: grows by less than
 64 MiB); theirs reads the body whole with ``requests`` and writes it, the common peer pattern.
 
     .venv/bin/python bench/memory.py --size 1073741824

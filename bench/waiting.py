@@ -28,7 +28,7 @@ import google.oauth2.credentials
 from googleapiclient.discovery import build_from_document
 
 from picker_discovery import PickerClient, PickingTimeout
-from picker_discovery.clock import Clock, FakeClock, SystemClock
+from picker_discovery._clock import Clock, FakeClock, SystemClock
 from picker_discovery.testing import Backend, Emulator, FakeHttp
 
 TOKEN = "bench-token"

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from picker_discovery import errors, models
+    from picker_discovery._client import PickerClient, check_session_id
+    from picker_discovery._clock import Clock, FakeClock, SystemClock
+    from picker_discovery._discovery import SCOPE, DiscoveryDocumentError, refresh
     from picker_discovery._journal import CleanupReport, SessionJournal
-    from picker_discovery.client import PickerClient, check_session_id
-    from picker_discovery.clock import Clock, FakeClock, SystemClock
-    from picker_discovery.discovery import SCOPE, DiscoveryDocumentError, refresh
+    from picker_discovery._retry import RetryPolicy
+    from picker_discovery._service import build
     from picker_discovery.errors import (
         FailedPrecondition,
         MalformedResponse,
@@ -44,8 +46,6 @@ if TYPE_CHECKING:
         ProcessingStatus,
         VideoMetadata,
     )
-    from picker_discovery.retry import RetryPolicy
-    from picker_discovery.service import build
 
 # Where each public name lives: the module to import the first time the name is asked for.
 _WHERE: dict[str, str] = {
@@ -53,14 +53,14 @@ _WHERE: dict[str, str] = {
     "SessionJournal": "picker_discovery._journal",
     "errors": "picker_discovery.errors",
     "models": "picker_discovery.models",
-    "PickerClient": "picker_discovery.client",
-    "check_session_id": "picker_discovery.client",
-    "Clock": "picker_discovery.clock",
-    "FakeClock": "picker_discovery.clock",
-    "SystemClock": "picker_discovery.clock",
-    "SCOPE": "picker_discovery.discovery",
-    "DiscoveryDocumentError": "picker_discovery.discovery",
-    "refresh": "picker_discovery.discovery",
+    "PickerClient": "picker_discovery._client",
+    "check_session_id": "picker_discovery._client",
+    "Clock": "picker_discovery._clock",
+    "FakeClock": "picker_discovery._clock",
+    "SystemClock": "picker_discovery._clock",
+    "SCOPE": "picker_discovery._discovery",
+    "DiscoveryDocumentError": "picker_discovery._discovery",
+    "refresh": "picker_discovery._discovery",
     **dict.fromkeys(
         (
             "FailedPrecondition",
@@ -95,8 +95,8 @@ _WHERE: dict[str, str] = {
         ),
         "picker_discovery.models",
     ),
-    "RetryPolicy": "picker_discovery.retry",
-    "build": "picker_discovery.service",
+    "RetryPolicy": "picker_discovery._retry",
+    "build": "picker_discovery._service",
 }
 
 __all__ = [

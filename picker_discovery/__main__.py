@@ -1,5 +1,5 @@
 import sys
 
-from picker_discovery.cli import main
+from picker_discovery._cli import main
 
 sys.exit(main())

@@ -25,8 +25,8 @@ import google.auth.transport.requests
 import google.oauth2.credentials
 
 from picker_discovery import _checks, _dirs
+from picker_discovery._discovery import SCOPE
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
-from picker_discovery.discovery import SCOPE
 
 __all__ = ["TOKEN_FILE_NAME", "load_credentials", "login", "logout", "save_credentials"]
 

@@ -30,7 +30,7 @@ MAX_ITEM_COUNT = 2000
 """The most items a user may pick in one session (``pickingConfig.maxItemCount``)."""
 
 MAX_DIMENSION = 16383
-"""The largest width or height of a ``=wW-hH`` suffix (``picker_discovery.media.Size``)."""
+"""The largest width or height of a ``=wW-hH`` suffix (``picker_discovery._media.pool.Size``)."""
 
 _ASCII_INT = re.compile(r"[+-]?[0-9]+")
 _ASCII_SIZE = re.compile(r"([0-9]+)[xX]([0-9]+)")

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from picker_discovery import _checks, _urls, discovery
+from picker_discovery import _checks, _discovery as discovery, _urls
 from picker_discovery._terminal import printable
 
 __all__ = ["main"]
@@ -168,7 +168,7 @@ def _discovery_path(args: argparse.Namespace) -> int:
 
 
 def _discovery_verify(args: argparse.Namespace) -> int:
-    from picker_discovery.service import build
+    from picker_discovery._service import build
 
     document, source = discovery.load_document(args.document)
     try:
@@ -223,7 +223,7 @@ def _discovery_refresh(args: argparse.Namespace) -> int:
 
 
 def _login(args: argparse.Namespace) -> int:
-    from picker_discovery import auth
+    from picker_discovery import _auth as auth
 
     def show(url: str) -> None:
         print(f"Open this address to sign in:\n  {printable(url)}", file=sys.stderr)
@@ -244,7 +244,7 @@ def _login(args: argparse.Namespace) -> int:
 
 
 def _logout(args: argparse.Namespace) -> int:
-    from picker_discovery import auth
+    from picker_discovery import _auth as auth
 
     removed = auth.logout(args.token_file)
     path = args.token_file or auth.default_token_path()
@@ -272,8 +272,8 @@ def _client(args: argparse.Namespace) -> Any:
     """
     import google.oauth2.credentials
 
-    from picker_discovery import auth
-    from picker_discovery.client import PickerClient
+    from picker_discovery import _auth as auth
+    from picker_discovery._client import PickerClient
 
     token = os.environ.get(TOKEN_ENV)
     credentials: Any
@@ -333,7 +333,7 @@ def _client(args: argparse.Namespace) -> Any:
 
 def _journal(args: argparse.Namespace, *, from_token_file: bool) -> Any:
     """The session journal, its entries labelled with the token file they were made with."""
-    from picker_discovery import auth
+    from picker_discovery import _auth as auth
     from picker_discovery._journal import SessionJournal
 
     account = None
@@ -481,7 +481,7 @@ def _progress_bar(total_items: int | None) -> tuple[Any, Callable[[Any], None]]:
 
 
 def _pick(args: argparse.Namespace) -> int:
-    from picker_discovery.media import HostAllowlist, Size
+    from picker_discovery._media.pool import HostAllowlist, Size
 
     # Every argument is checked before the session is made: the user's picking is the
     # expensive part, and an argument that cannot work must not waste it.
@@ -563,7 +563,7 @@ def _emulator(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from picker_discovery.clock import FakeClock
+    from picker_discovery._clock import FakeClock
     from picker_discovery.testing.emulator import Emulator
 
     stop = threading.Event()
@@ -622,8 +622,8 @@ def _demo(args: argparse.Namespace) -> int:
 
     import google.oauth2.credentials
 
-    from picker_discovery.client import PickerClient
-    from picker_discovery.clock import FakeClock
+    from picker_discovery._client import PickerClient
+    from picker_discovery._clock import FakeClock
     from picker_discovery.errors import SessionNotFound
     from picker_discovery.testing.emulator import Emulator
 
@@ -1015,8 +1015,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         import google.auth.exceptions
         import httplib2
 
+        from picker_discovery._retry import is_transport_error
         from picker_discovery.errors import PickerError
-        from picker_discovery.retry import is_transport_error
 
         expected = (
             CommandError,

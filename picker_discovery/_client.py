@@ -23,8 +23,8 @@ Errors: every error answer is raised as its :mod:`picker_discovery.errors` class
 ``HttpError``), naming the method and session. A network failure that outlasts the retries is
 raised as the transport raised it (``ConnectionError``, ``TimeoutError``, ``httplib2`` errors).
 
-Waiting and retry sleeps use the client's ``clock`` (:class:`~picker_discovery.clock.Clock`);
-pass a :class:`~picker_discovery.clock.FakeClock` in tests to never really sleep.
+Waiting and retry sleeps use the client's ``clock`` (:class:`~picker_discovery._clock.Clock`);
+pass a :class:`~picker_discovery._clock.FakeClock` in tests to never really sleep.
 """
 
 from __future__ import annotations
@@ -45,11 +45,13 @@ from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
 from picker_discovery import _checks
+from picker_discovery._clock import Clock, SystemClock
+from picker_discovery._discovery import SCOPE
 from picker_discovery._journal import CleanupReport, SessionJournal, normal_endpoint, parse_time
 from picker_discovery._paging import iter_pages
+from picker_discovery._retry import RetryPolicy, is_transport_error, is_unsent_error
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
-from picker_discovery.clock import Clock, SystemClock
-from picker_discovery.discovery import SCOPE
+from picker_discovery._service import build
 from picker_discovery.errors import (
     MalformedResponse,
     PickerError,
@@ -66,11 +68,9 @@ from picker_discovery.models import (
     PickingSession,
     PollingConfig,
 )
-from picker_discovery.retry import RetryPolicy, is_transport_error, is_unsent_error
-from picker_discovery.service import build
 
 if TYPE_CHECKING:
-    from picker_discovery.media import Downloaded, Downloader, DownloadResult, Size, Skipped
+    from picker_discovery._media.pool import Downloaded, Downloader, DownloadResult, Size, Skipped
 
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
@@ -1076,7 +1076,7 @@ class PickerClient:
     # -- bytes -----------------------------------------------------------------------------
 
     def downloader(self, *, media_hosts: Iterable[str] = (), **options: Any) -> Downloader:
-        """A :class:`~picker_discovery.media.Downloader` sending this client's credentials.
+        """A :class:`~picker_discovery._media.pool.Downloader` sending this client's credentials.
 
         The token goes only to Google's content hosts (``*.googleusercontent.com``) and the
         origins in ``media_hosts`` (an emulator's media origin, say). An ``http://`` origin
@@ -1090,12 +1090,12 @@ class PickerClient:
             ValueError: a media host is not a valid allowlist entry, or would receive the token
                 over plain http off this machine.
         """
-        from picker_discovery.media import DEFAULT_ALLOWED_HOSTS, Downloader, HostAllowlist
+        from picker_discovery._media.pool import DEFAULT_ALLOWED_HOSTS, Downloader, HostAllowlist
 
         if self._credentials is None:
             raise PickerError(
                 "this client has no credentials to fetch media bytes with: build it with "
-                "credentials=..., or make a picker_discovery.media.Downloader yourself"
+                "credentials=..., or make a picker_discovery._media.pool.Downloader yourself"
             )
         if not isinstance(self._clock, SystemClock):
             options.setdefault("clock", self._clock.monotonic)

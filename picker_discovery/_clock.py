@@ -1,6 +1,6 @@
 """Time, as the client sees it: a monotonic clock, the wall clock, and a cancellable sleep.
 
-:class:`PickerClient <picker_discovery.client.PickerClient>` takes a ``clock=``; tests pass a
+:class:`PickerClient <picker_discovery._client.PickerClient>` takes a ``clock=``; tests pass a
 :class:`FakeClock` so that waiting and retrying take no real time and every sleep is recorded.
 """
 

@@ -10,7 +10,7 @@ from typing import Any
 from googleapiclient.discovery import Resource, build_from_document
 from googleapiclient.http import HttpRequest
 
-from picker_discovery import _urls, discovery
+from picker_discovery import _discovery as discovery, _urls
 from picker_discovery._secrets import install_log_filter
 
 __all__ = ["build"]
@@ -48,12 +48,12 @@ def build(
     local copy instead.
 
     ``discovery_document`` is a path or an already parsed document; by default the document is
-    found as :func:`picker_discovery.discovery.find_document` describes.
+    found as :func:`picker_discovery._discovery.find_document` describes.
 
     The access token goes only to https ``*.googleapis.com`` hosts, to hosts named in
     ``allowed_hosts``, and (for an endpoint override) to loopback addresses. Every URL the
     document could make the service send to is checked before building (see
-    :func:`picker_discovery.discovery.validate_document`), and so is the endpoint the built
+    :func:`picker_discovery._discovery.validate_document`), and so is the endpoint the built
     service really uses. To point the service at an emulator on this machine, keep the document
     and pass ``client_options={"api_endpoint": "http://127.0.0.1:PORT/"}``. Plain http to any
     other host is refused unless ``allow_insecure_http`` is true (and the host is allowed).

@@ -33,7 +33,7 @@ then from the HTTP code, so an HTML or otherwise unreadable body still gives the
             ├── Unavailable                  503 UNAVAILABLE
             └── DeadlineExceeded             504 DEADLINE_EXCEEDED
 
-Fetching a picked item's bytes (``picker_discovery.media``) has errors of its own, since media
+Fetching a picked item's bytes (``picker_discovery._media.pool``) has errors of its own, since media
 hosts answer bare HTTP rather than the API's JSON errors::
 
     PickerError

@@ -306,14 +306,14 @@ class PickedMediaItem:
         return w.data
 
     def __repr__(self) -> str:
-        """A short repr: item_repr() of picker_discovery.notebook."""
-        from picker_discovery.notebook import item_repr
+        """A short repr: item_repr() of picker_discovery.notebook._render."""
+        from picker_discovery.notebook._render import item_repr
 
         return item_repr(self)
 
     def _repr_html_(self) -> str:
-        """How Jupyter shows it: item_html() of picker_discovery.notebook."""
-        from picker_discovery.notebook import item_html
+        """How Jupyter shows it: item_html() of picker_discovery.notebook._render."""
+        from picker_discovery.notebook._render import item_html
 
         return item_html(self)
 
@@ -427,14 +427,14 @@ class PickingSession:
         return w.data
 
     def __repr__(self) -> str:
-        """A short repr: session_repr() of picker_discovery.notebook."""
-        from picker_discovery.notebook import session_repr
+        """A short repr: session_repr() of picker_discovery.notebook._render."""
+        from picker_discovery.notebook._render import session_repr
 
         return session_repr(self)
 
     def _repr_html_(self) -> str:
-        """How Jupyter shows it: session_html() of picker_discovery.notebook."""
-        from picker_discovery.notebook import session_html
+        """How Jupyter shows it: session_html() of picker_discovery.notebook._render."""
+        from picker_discovery.notebook._render import session_html
 
         return session_html(self)
 

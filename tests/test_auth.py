@@ -18,8 +18,8 @@ import google.auth.exceptions
 import google.oauth2.credentials
 import pytest
 
-from picker_discovery import auth
-from picker_discovery.discovery import SCOPE
+from picker_discovery import _auth as auth
+from picker_discovery._discovery import SCOPE
 
 
 class OAuthServer:

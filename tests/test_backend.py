@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from picker_discovery._clock import FakeClock
 from picker_discovery._paging import MAX_PAGES
-from picker_discovery.clock import FakeClock
 from picker_discovery.testing.backend import (
     ApiError,
     Backend,

@@ -8,7 +8,7 @@ import pytest
 from googleapiclient.discovery import build_from_document
 
 import picker_discovery
-from picker_discovery import discovery, errors
+from picker_discovery import _discovery as discovery, errors
 from picker_discovery.testing import canned
 
 

@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from picker_discovery.cli import main
+from picker_discovery._cli import main
 
 
 def test_demo_runs_the_whole_flow_against_its_own_emulator(

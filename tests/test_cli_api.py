@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from picker_discovery import cli
+from picker_discovery import _cli as cli
 from picker_discovery.testing import Emulator
 
 TOKEN = "cli-user"

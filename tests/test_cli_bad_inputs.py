@@ -28,9 +28,9 @@ from typing import Any
 
 import pytest
 
-from picker_discovery import auth, cli, discovery
-from picker_discovery.client import PickerClient
-from picker_discovery.clock import SystemClock
+from picker_discovery import _auth as auth, _cli as cli, _discovery as discovery
+from picker_discovery._client import PickerClient
+from picker_discovery._clock import SystemClock
 from picker_discovery.testing import Emulator
 
 TOKEN = "bad-input-user"

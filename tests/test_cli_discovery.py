@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from picker_discovery import cli, discovery
+from picker_discovery import _cli as cli, _discovery as discovery
 from tests.loopback import Handler, answer
 
 

@@ -14,7 +14,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from picker_discovery import cli
+from picker_discovery import _cli as cli
 from picker_discovery.testing import Emulator
 from tests.waiting import wait_until
 

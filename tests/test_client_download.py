@@ -10,8 +10,8 @@ import pytest
 from google.oauth2.credentials import Credentials
 
 from picker_discovery import FakeClock, PickerClient, build
+from picker_discovery._media.pool import Downloaded, Size, SkipReason
 from picker_discovery.errors import PickerError, UntrustedMediaHost
-from picker_discovery.media import Downloaded, Size, SkipReason
 from picker_discovery.testing import Emulator, FakeHttp, generate_library
 
 TOKEN = "bob"

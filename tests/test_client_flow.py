@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from picker_discovery.client import PickerClient
-from picker_discovery.clock import FakeClock, SystemClock
+from picker_discovery._client import PickerClient
+from picker_discovery._clock import FakeClock, SystemClock
 from picker_discovery.errors import (
     FailedPrecondition,
     PermissionDenied,
@@ -399,7 +399,7 @@ def test_deleted_after_an_error_mid_flow() -> None:
 def test_a_failed_delete_never_masks_the_original_error(caplog: pytest.LogCaptureFixture) -> None:
     client, http = client_for("sessions.create", "insufficient_scopes")
     with (
-        caplog.at_level(logging.WARNING, "picker_discovery.client"),
+        caplog.at_level(logging.WARNING, "picker_discovery._client"),
         pytest.raises(RuntimeError, match="the user's own error"),
         client.picking_session(),
     ):

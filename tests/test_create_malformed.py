@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 import picker_discovery
 from picker_discovery import MalformedResponse, PickerClient, PickerError
+from picker_discovery._clock import FakeClock
 from picker_discovery._journal import SessionJournal
-from picker_discovery.clock import FakeClock
-from picker_discovery.retry import RetryPolicy
+from picker_discovery._retry import RetryPolicy
 from picker_discovery.testing import Backend, FakeHttp
 
 TOKEN = "fake-token"

@@ -1,6 +1,6 @@
 """The kit works on any date: fake clocks, canned answers and the emulator follow the real now.
 
-Every test here runs with the wall clock the package reads (``picker_discovery.clock``, where
+Every test here runs with the wall clock the package reads (``picker_discovery._clock``, where
 ``SystemClock`` and ``FakeClock`` take the time) ten years ahead of the real one, while
 monotonic time is left alone, as after a long suspend. A timestamp built from a date written
 in the code, or read from anywhere else, then disagrees with a client on the real clock.
@@ -16,9 +16,9 @@ from typing import Any
 import google.oauth2.credentials
 import pytest
 
-import picker_discovery.clock
-from picker_discovery.client import PickerClient
-from picker_discovery.clock import FakeClock, SystemClock
+import picker_discovery._clock
+from picker_discovery._client import PickerClient
+from picker_discovery._clock import FakeClock, SystemClock
 from picker_discovery.errors import PickingTimeout
 from picker_discovery.models import PickingSession
 from picker_discovery.testing import Emulator, canned
@@ -48,7 +48,7 @@ def wall(monkeypatch: pytest.MonkeyPatch) -> WallClock:
             moved = datetime.now(tz) + shift.ahead
             return cls.fromtimestamp(moved.timestamp(), tz)
 
-    monkeypatch.setattr(picker_discovery.clock, "datetime", ShiftedDatetime)
+    monkeypatch.setattr(picker_discovery._clock, "datetime", ShiftedDatetime)
     assert SystemClock().now() - datetime.now(timezone.utc) > AHEAD - timedelta(minutes=1)
     return shift
 

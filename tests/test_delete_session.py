@@ -9,8 +9,8 @@ from googleapiclient.errors import HttpError
 
 import picker_discovery
 from picker_discovery import errors
-from picker_discovery.client import PickerClient
-from picker_discovery.retry import RetryPolicy
+from picker_discovery._client import PickerClient
+from picker_discovery._retry import RetryPolicy
 from picker_discovery.testing import canned
 
 SESSION = canned.SESSION_ID

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from picker_discovery import discovery
-from picker_discovery.discovery import DiscoveryDocumentError
+from picker_discovery import _discovery as discovery
+from picker_discovery._discovery import DiscoveryDocumentError
 from tests.loopback import Handler, answer
 
 BUNDLED: dict[str, Any] = json.loads(discovery.BUNDLED_DOCUMENT.read_text("utf-8"))
@@ -141,7 +141,7 @@ def test_a_broken_user_copy_falls_back_to_the_bundled_one_with_a_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     write(discovery.user_cache_path(), '{"half": ')
-    with caplog.at_level(logging.WARNING, logger="picker_discovery.discovery"):
+    with caplog.at_level(logging.WARNING, logger="picker_discovery._discovery"):
         document, source = discovery.load_document()
     assert source.kind == "bundled"
     assert document == BUNDLED

@@ -10,7 +10,7 @@ import pytest
 from googleapiclient.discovery import Resource, build_from_document
 from googleapiclient.http import HttpMock
 
-from picker_discovery import discovery
+from picker_discovery import _discovery as discovery
 
 SCOPE = "https://www.googleapis.com/auth/photospicker.mediaitems.readonly"
 STANDARD_QUERY_PARAMETERS = {

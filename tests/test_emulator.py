@@ -21,10 +21,10 @@ from googleapiclient.errors import HttpError
 from PIL import Image
 
 import picker_discovery
-from picker_discovery import discovery
+from picker_discovery import _discovery as discovery
+from picker_discovery._client import PickerClient
+from picker_discovery._clock import FakeClock
 from picker_discovery._paging import MAX_PAGES
-from picker_discovery.client import PickerClient
-from picker_discovery.clock import FakeClock
 from picker_discovery.errors import SessionNotFound
 from picker_discovery.testing import Emulator
 from picker_discovery.testing.library import original_header

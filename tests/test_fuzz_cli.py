@@ -19,15 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 import picker_discovery
-import picker_discovery.client
-from picker_discovery import cli
-from picker_discovery.client import PickerClient
-from picker_discovery.clock import FakeClock
-from picker_discovery.retry import RetryPolicy
+import picker_discovery._client
+from picker_discovery import _cli as cli
+from picker_discovery._client import PickerClient
+from picker_discovery._clock import FakeClock
+from picker_discovery._retry import RetryPolicy
 from picker_discovery.testing import Backend, FakeHttp, canned
 
 EXIT_CODES = {0, 1, 2, 3, 4, 5, 129, 130, 143}
@@ -155,7 +154,7 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         )
         return PickerClient(service, clock=clock, retry=RetryPolicy.none(), journal=journal)
 
-    monkeypatch.setattr(picker_discovery.client, "PickerClient", fake_client)
+    monkeypatch.setattr(picker_discovery._client, "PickerClient", fake_client)
     with tempfile.TemporaryDirectory(dir=tmp_path) as root:
         make_files(Path(root))
         yield Path(root)
@@ -208,6 +207,6 @@ def test_a_malformed_answer_is_a_failure_not_a_usage_error(
         http = canned.ClosableHttpMockSequence([({"status": "200"}, b"[1, 2]")])
         return PickerClient(picker_discovery.build(http=http), retry=RetryPolicy.none())
 
-    monkeypatch.setattr(picker_discovery.client, "PickerClient", answering_a_list)
+    monkeypatch.setattr(picker_discovery._client, "PickerClient", answering_a_list)
     code, err = run(["sessions", "get", "s1"])
     assert code == 1 and "instead of a JSON object" in err and "Traceback" not in err

@@ -9,13 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 import picker_discovery
 from picker_discovery import errors
-from picker_discovery.client import PickerClient
-from picker_discovery.retry import RetryPolicy
+from picker_discovery._client import PickerClient
+from picker_discovery._retry import RetryPolicy
 from picker_discovery.testing import canned
 
 ROOT = "https://photospicker.googleapis.com"

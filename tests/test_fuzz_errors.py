@@ -12,8 +12,7 @@ from typing import Any
 import httplib2
 import pytest
 from googleapiclient.errors import HttpError
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from picker_discovery import errors
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import google.oauth2.credentials
 import pytest
 
-from picker_discovery import PickerClient, PickerError, cli
+from picker_discovery import PickerClient, PickerError, _cli as cli
 from picker_discovery._journal import COMPACT_BYTES, JOURNAL_ENV, SessionJournal
 from picker_discovery.testing import Emulator
 

@@ -41,7 +41,7 @@ def test_building_loads_neither_the_client_nor_the_models() -> None:
     )
     assert "googleapiclient.discovery" in loaded
     assert not loaded & {
-        "picker_discovery.client",
+        "picker_discovery._client",
         "picker_discovery.models",
         "picker_discovery.errors",
         "google.protobuf",
@@ -49,5 +49,5 @@ def test_building_loads_neither_the_client_nor_the_models() -> None:
 
 
 def test_the_command_line_starts_without_googleapiclient() -> None:
-    loaded = modules_after("import picker_discovery.cli")
+    loaded = modules_after("import picker_discovery._cli")
     assert not {m for m in loaded if m.startswith("googleapiclient")}

@@ -17,8 +17,8 @@ from typing import Any
 import google.oauth2.credentials
 import pytest
 
-from picker_discovery import PickerClient, cli
-from picker_discovery.media import MANIFEST_NAME
+from picker_discovery import PickerClient, _cli as cli
+from picker_discovery._media.pool import MANIFEST_NAME
 from picker_discovery.testing import Emulator
 from picker_discovery.testing.backend import Fault
 
@@ -185,7 +185,7 @@ def test_a_stall_sends_half_the_body_then_nothing_until_the_emulator_stops(
 
 def test_in_process_a_stall_moves_the_fake_clock() -> None:
     from picker_discovery import build
-    from picker_discovery.clock import FakeClock
+    from picker_discovery._clock import FakeClock
     from picker_discovery.testing import Backend, FakeHttp
 
     backend = Backend(clock=FakeClock())

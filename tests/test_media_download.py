@@ -23,7 +23,7 @@ from google.auth.transport.requests import AuthorizedSession
 from google.oauth2.credentials import Credentials
 
 from picker_discovery import errors
-from picker_discovery.media import (
+from picker_discovery._media.pool import (
     MANIFEST_NAME,
     Downloaded,
     Downloader,
@@ -33,7 +33,7 @@ from picker_discovery.media import (
     Skipped,
     SkipReason,
 )
-from picker_discovery.retry import RetryPolicy
+from picker_discovery._retry import RetryPolicy
 from tests.media_server import PNG, MediaServer, digest
 
 TOKEN = "test-token"
@@ -342,7 +342,7 @@ import requests
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2.credentials import Credentials
 
-from picker_discovery.media import Downloader
+from picker_discovery._media.pool import Downloader
 
 origin, url, folder, token = sys.argv[1:5]
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from google.oauth2.credentials import Credentials
 
-from picker_discovery.media import Downloader, SkipReason
+from picker_discovery._media.pool import Downloader, SkipReason
 from picker_discovery.testing import emulator, library
 
 TOKEN = "alice"

@@ -10,10 +10,9 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from picker_discovery.media import (
+from picker_discovery._media.pool import (
     _ALLOWED_EXTENSIONS,
     MANIFEST_NAME,
     MAX_NAME_BYTES,

@@ -31,7 +31,7 @@ import requests
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2.credentials import Credentials
 
-from picker_discovery.media import Downloader
+from picker_discovery._media.pool import Downloader
 
 mode, origin, url, folder, token = sys.argv[1:6]
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from picker_discovery import errors
-from picker_discovery.media import (
+from picker_discovery._media.pool import (
     MAX_NAME_BYTES,
     HostAllowlist,
     ListedItem,

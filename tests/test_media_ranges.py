@@ -21,8 +21,8 @@ import pytest
 from google.oauth2.credentials import Credentials
 
 from picker_discovery import errors
-from picker_discovery.media import MANIFEST_NAME, Downloader
-from picker_discovery.retry import RetryPolicy
+from picker_discovery._media.pool import MANIFEST_NAME, Downloader
+from picker_discovery._retry import RetryPolicy
 from picker_discovery.testing import Backend, Fault, emulator, library
 from picker_discovery.testing.app import App, Request
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from picker_discovery import models
+from picker_discovery._clock import FakeClock
 from picker_discovery._convert import thaw
-from picker_discovery.clock import FakeClock
 from picker_discovery.models import (
     ListMediaItemsResponse,
     MediaType,

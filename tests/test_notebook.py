@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from picker_discovery import notebook
-from picker_discovery.client import PickerClient
+from picker_discovery._client import PickerClient
 from picker_discovery.errors import PickingTimeout
 from picker_discovery.models import PickedMediaItem, PickingSession
 from picker_discovery.notebook import ItemGrid, Thumbnail, ThumbnailFetcher, pick
@@ -192,7 +192,7 @@ def test_repr_is_short_and_plain() -> None:
 
 def test_models_do_not_import_the_notebook_module() -> None:
     code = (
-        "import sys, picker_discovery, picker_discovery.models, picker_discovery.client; "
+        "import sys, picker_discovery, picker_discovery.models, picker_discovery._client; "
         "assert 'picker_discovery.notebook' not in sys.modules; "
         "assert 'segno' not in sys.modules and 'IPython' not in sys.modules"
     )
@@ -347,7 +347,7 @@ def test_the_token_never_goes_to_a_host_off_the_allowlist(
 
 
 def test_default_allowlist_is_googleusercontent_over_https_only() -> None:
-    from picker_discovery.media import HostAllowlist
+    from picker_discovery._media.pool import HostAllowlist
 
     allow = HostAllowlist(notebook.DEFAULT_ALLOWED_HOSTS)
     assert allow.allows("https://lh3.googleusercontent.com/ppa/x=w256-h256-c")

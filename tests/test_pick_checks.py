@@ -19,11 +19,11 @@ from typing import Any
 
 import google.oauth2.credentials
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from picker_discovery import _checks, cli, client, media, notebook
-from picker_discovery.client import PickerClient
+from picker_discovery import _checks, _cli as cli, _client as client, notebook
+from picker_discovery._client import PickerClient
+from picker_discovery._media import pool as media
 from picker_discovery.testing import Emulator
 
 TOKEN = "careful-user"

@@ -11,8 +11,7 @@ import google.auth.exceptions
 import httplib2
 import pytest
 from googleapiclient.errors import HttpError
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from picker_discovery._secrets import (
     REDACTED,

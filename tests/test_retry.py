@@ -10,20 +10,20 @@ from datetime import datetime, timezone
 import httplib2
 import pytest
 
-from picker_discovery.client import PickerClient
-from picker_discovery.clock import FakeClock
+from picker_discovery._client import PickerClient
+from picker_discovery._clock import FakeClock
+from picker_discovery._retry import (
+    RetryPolicy,
+    is_transport_error,
+    is_unsent_error,
+    retry_after_seconds,
+)
 from picker_discovery.errors import (
     InvalidArgument,
     ResourceExhausted,
     ServerError,
     SessionNotFound,
     Unavailable,
-)
-from picker_discovery.retry import (
-    RetryPolicy,
-    is_transport_error,
-    is_unsent_error,
-    retry_after_seconds,
 )
 from picker_discovery.testing import canned
 from picker_discovery.testing.canned import CannedResponse
@@ -274,7 +274,7 @@ def test_delete_404_after_a_failure_in_transit_counts_as_success(
     first: Step, caplog: pytest.LogCaptureFixture
 ) -> None:
     client, http, _ = client_for(first, "sessions.delete.not_found")
-    with caplog.at_level(logging.INFO, "picker_discovery.client"):
+    with caplog.at_level(logging.INFO, "picker_discovery._client"):
         client.delete_session(SID)
     assert len(http.requests) == 2
     assert any("earlier attempt" in r.getMessage() for r in caplog.records)

@@ -8,10 +8,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from picker_discovery.retry import MAX_RETRY_AFTER, RetryPolicy, retry_after_seconds
+from picker_discovery._retry import MAX_RETRY_AFTER, RetryPolicy, retry_after_seconds
 
 NOW = datetime(2031, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
 

@@ -31,10 +31,10 @@ import httplib2
 import pytest
 from googleapiclient.errors import HttpError
 
-from picker_discovery import auth, cli
-from picker_discovery.client import PickerClient
-from picker_discovery.clock import FakeClock
-from picker_discovery.retry import RetryPolicy
+from picker_discovery import _auth as auth, _cli as cli
+from picker_discovery._client import PickerClient
+from picker_discovery._clock import FakeClock
+from picker_discovery._retry import RetryPolicy
 from picker_discovery.testing.backend import FAULT_METHODS, STATUS_CODES, Fault
 from picker_discovery.testing.emulator import Emulator
 from tests.waiting import user_picks
@@ -466,7 +466,7 @@ def to_loopback(self, url, *args, **kwargs):
 
 
 google.auth.transport.requests.Request.__call__ = to_loopback
-from picker_discovery import cli
+from picker_discovery import _cli as cli
 
 sys.exit(cli.main(sys.argv[1:]))
 """

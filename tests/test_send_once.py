@@ -1,7 +1,7 @@
 """``sessions.create`` reaches the server exactly once: no redirect is followed, nothing resent.
 
 A create that is sent twice can leave a second session on the user's account, so the client
-sends it through :class:`~picker_discovery.client._SendOnceHttp` (requests, redirects off, no
+sends it through :class:`~picker_discovery._client._SendOnceHttp` (requests, redirects off, no
 retries). These tests aim a real client at a loopback server and count what arrives.
 """
 
@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 import google.oauth2.credentials
 import pytest
 
-from picker_discovery.client import PickerClient
+from picker_discovery._client import PickerClient
 from picker_discovery.errors import PickerHttpError
 from tests.loopback import Handler
 

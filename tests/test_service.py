@@ -16,7 +16,7 @@ from googleapiclient.http import HttpMock, HttpMockSequence, HttpRequest
 from googleapiclient.model import JsonModel
 
 import picker_discovery
-from picker_discovery import discovery
+from picker_discovery import _discovery as discovery
 from picker_discovery.testing import canned
 
 

@@ -5,7 +5,7 @@ from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
 import picker_discovery
-from picker_discovery.client import PickerClient
+from picker_discovery._client import PickerClient
 from picker_discovery.errors import SessionNotFound
 from picker_discovery.testing import canned
 

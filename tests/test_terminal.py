@@ -11,12 +11,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from picker_discovery import cli
+from picker_discovery import _cli as cli
+from picker_discovery._clock import FakeClock
 from picker_discovery._terminal import printable
-from picker_discovery.clock import FakeClock
 from picker_discovery.models import PickedMediaItem
 from picker_discovery.notebook import item_repr
 from picker_discovery.testing import library

@@ -12,8 +12,8 @@ import google_auth_httplib2
 import pytest
 from google.auth.credentials import AnonymousCredentials
 
-from picker_discovery.client import PickerClient
-from picker_discovery.clock import FakeClock
+from picker_discovery._client import PickerClient
+from picker_discovery._clock import FakeClock
 from picker_discovery.testing.canned import CannedResponse
 from tests.fakes import RoutingHttp, page, session_body
 

@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 import requests
 
-from picker_discovery.notebook import _MAX_THUMBNAIL_BYTES, ThumbnailError, ThumbnailFetcher
+from picker_discovery.notebook import ThumbnailError, ThumbnailFetcher
+from picker_discovery.notebook._pick import _MAX_THUMBNAIL_BYTES
 from tests.loopback import Handler
 
 Serve = Callable[[Handler], str]

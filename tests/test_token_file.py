@@ -15,8 +15,8 @@ from typing import Any
 import google.oauth2.credentials
 import pytest
 
-from picker_discovery import _dirs, auth, cli
-from picker_discovery.discovery import SCOPE
+from picker_discovery import _auth as auth, _cli as cli, _dirs
+from picker_discovery._discovery import SCOPE
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 

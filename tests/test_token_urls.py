@@ -18,14 +18,13 @@ import httplib2
 import pytest
 from google.api_core.client_options import ClientOptions
 from google.oauth2.credentials import Credentials
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 import picker_discovery
-from picker_discovery import cli, discovery
-from picker_discovery.client import PickerClient
-from picker_discovery.discovery import DiscoveryDocumentError
-from picker_discovery.media import HostAllowlist
+from picker_discovery import _cli as cli, _discovery as discovery
+from picker_discovery._client import PickerClient
+from picker_discovery._discovery import DiscoveryDocumentError
+from picker_discovery._media.pool import HostAllowlist
 from picker_discovery.notebook import ThumbnailFetcher
 from tests.loopback import Handler, answer
 
@@ -177,7 +176,7 @@ def test_the_user_copy_is_skipped_for_the_bundled_one(
 ) -> None:
     document, field = hostile
     write(discovery.user_cache_path(), document)
-    with caplog.at_level(logging.WARNING, logger="picker_discovery.discovery"):
+    with caplog.at_level(logging.WARNING, logger="picker_discovery._discovery"):
         loaded, source = discovery.load_document()
     assert source.kind == "bundled" and loaded == BUNDLED
     assert field in caplog.text

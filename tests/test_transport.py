@@ -13,8 +13,8 @@ from googleapiclient.errors import HttpError
 from PIL import Image
 
 import picker_discovery
+from picker_discovery._client import PickerClient
 from picker_discovery._paging import MAX_PAGES
-from picker_discovery.client import PickerClient
 from picker_discovery.errors import (
     FailedPrecondition,
     InvalidArgument,

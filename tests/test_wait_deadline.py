@@ -18,15 +18,17 @@ from typing import Any
 import httplib2
 import pytest
 
-from picker_discovery._paging import MAX_PAGES, iter_pages
-from picker_discovery.client import (
+from picker_discovery._client import (
     DEFAULT_POLL_INTERVAL,
     FALLBACK_WAIT,
     MAX_POLL_INTERVAL,
     MIN_POLL_INTERVAL,
     PickerClient,
 )
-from picker_discovery.clock import FakeClock
+from picker_discovery._clock import FakeClock
+from picker_discovery._paging import MAX_PAGES, iter_pages
+from picker_discovery._retry import RetryPolicy
+from picker_discovery._service import build
 from picker_discovery.errors import (
     MalformedResponse,
     PickingCancelled,
@@ -34,8 +36,6 @@ from picker_discovery.errors import (
     TooManyPages,
     Unavailable,
 )
-from picker_discovery.retry import RetryPolicy
-from picker_discovery.service import build
 from picker_discovery.testing import Backend, FakeHttp, canned
 from picker_discovery.testing.canned import CannedResponse
 from tests.fakes import ScriptedHttp, item_body, session, session_body, stamp
@@ -236,7 +236,7 @@ def test_a_pathological_poll_interval_still_ends_the_wait_on_time(
 
 
 def test_an_unreadable_poll_interval_is_logged(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="picker_discovery.client"):
+    with caplog.at_level(logging.WARNING, logger="picker_discovery._client"):
         wait(lambda _: polling(poll_interval="1e30s", timeout_in="10s"))
     assert f"session {SID}: ignoring" in caplog.text
     assert "pollingConfig.pollInterval" in caplog.text

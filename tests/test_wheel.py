@@ -37,7 +37,7 @@ def test_the_installed_wheel_builds_the_service(wheel: Path, tmp_path: Path) -> 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     program = (
-        "import picker_discovery, picker_discovery.discovery as d\n"
+        "import picker_discovery, picker_discovery._discovery as d\n"
         "from picker_discovery.testing import canned\n"
         "service = picker_discovery.build(http=canned.mock('sessions.delete'))\n"
         "print(picker_discovery.__file__)\n"

@@ -30,7 +30,8 @@ WIDTH = 100
 # Enum names where the property name alone would make a poor class name.
 ENUM_NAMES: Mapping[tuple[str, str], str] = {("PickedMediaItem", "type"): "MediaType"}
 # Models that show themselves in notebooks: (short repr, HTML) functions of
-# picker_discovery.notebook. They are imported when called, never when models.py is imported.
+# picker_discovery.notebook._render. They are imported when called, never when models.py is
+# imported.
 DISPLAYS: Mapping[str, tuple[str, str]] = {
     "PickingSession": ("session_repr", "session_html"),
     "PickedMediaItem": ("item_repr", "item_html"),
@@ -226,14 +227,14 @@ def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> l
         lines += [
             "",
             "    def __repr__(self) -> str:",
-            f'        """A short repr: {short}() of picker_discovery.notebook."""',
-            f"        from picker_discovery.notebook import {short}",
+            f'        """A short repr: {short}() of picker_discovery.notebook._render."""',
+            f"        from picker_discovery.notebook._render import {short}",
             "",
             f"        return {short}(self)",
             "",
             "    def _repr_html_(self) -> str:",
-            f'        """How Jupyter shows it: {rich}() of picker_discovery.notebook."""',
-            f"        from picker_discovery.notebook import {rich}",
+            f'        """How Jupyter shows it: {rich}() of picker_discovery.notebook._render."""',
+            f"        from picker_discovery.notebook._render import {rich}",
             "",
             f"        return {rich}(self)",
         ]

@@ -22,7 +22,7 @@ from typing import Any
 import google.oauth2.credentials
 
 from picker_discovery import PickerClient
-from picker_discovery.clock import FakeClock
+from picker_discovery._clock import FakeClock
 from picker_discovery.notebook import DEFAULT_ALLOWED_HOSTS, ItemGrid, SessionView, ThumbnailFetcher
 from picker_discovery.testing import Emulator
 

@@ -3,7 +3,7 @@
 ::
 
     from google.oauth2.credentials import Credentials
-    from picker_discovery.media import Downloader
+    from picker_discovery._media.pool import Downloader
 
     downloader = Downloader(credentials)
     result = downloader.download_session(session_id, "photos/", list_page=list_page)
@@ -108,6 +108,7 @@ from google.auth.exceptions import RefreshError
 
 from picker_discovery import _checks
 from picker_discovery._paging import iter_pages
+from picker_discovery._retry import RetryPolicy
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery.errors import (
     IncompleteDownload,
@@ -118,7 +119,6 @@ from picker_discovery.errors import (
     MediaUrlExpired,
     UntrustedMediaHost,
 )
-from picker_discovery.retry import RetryPolicy
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
@@ -1384,7 +1384,7 @@ class Downloader:
             thread), e.g. ``lambda: AuthorizedSession(creds)``.
         allowed_hosts: a :class:`HostAllowlist` or its entries; only these receive the token.
         workers: how many items download at once (a bounded thread pool), 1 to 64.
-        retry: the :class:`~picker_discovery.retry.RetryPolicy` for bytes (the default one:
+        retry: the :class:`~picker_discovery._retry.RetryPolicy` for bytes (the default one:
             5 attempts, backoff from 1 s, ``Retry-After`` honoured, 30 s after a 429).
         progress: called with a :class:`Progress` after each chunk and each finished item,
             from worker threads but never two calls at once. An exception it raises fails the

@@ -9,7 +9,7 @@
 Nothing here needs Pillow until an image is drawn (install the ``testing`` extra for that).
 """
 
-from picker_discovery.clock import FakeClock
+from picker_discovery._clock import FakeClock
 from picker_discovery.testing import canned
 from picker_discovery.testing.backend import (
     ApiError,

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
-from picker_discovery import discovery
-from picker_discovery.clock import FakeClock
+from picker_discovery import _discovery as discovery
+from picker_discovery._clock import FakeClock
 from picker_discovery.testing.library import MediaItem, ProcessingStatus, generate_library
 from picker_discovery.testing.schema import DURATION_RE, SchemaValidator
 

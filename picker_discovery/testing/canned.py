@@ -17,7 +17,7 @@ requests than it was given answers.
 
 The answers work on any date: timestamps that must lie ahead (a session's ``expireTime``, seven
 days after it was made) are computed when an answer is asked for, from the real current time or
-from the ``clock=`` you pass (share a frozen :class:`~picker_discovery.clock.FakeClock` with the
+from the ``clock=`` you pass (share a frozen :class:`~picker_discovery._clock.FakeClock` with the
 client, and advancing it ages the session).
 """
 
@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 from googleapiclient.http import HttpMock, HttpMockSequence
 
-from picker_discovery.clock import Clock, SystemClock
+from picker_discovery._clock import Clock, SystemClock
 
 __all__ = [
     "RESPONSES",

@@ -34,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
 from typing import Any
 
-from picker_discovery.clock import FakeClock
+from picker_discovery._clock import FakeClock
 from picker_discovery.testing.app import App, Request, Response
 from picker_discovery.testing.backend import Attempt, Backend, Fault
 from picker_discovery.testing.library import MediaItem
@@ -305,7 +305,7 @@ class Emulator:
         """``picker_discovery.build()`` aimed at this emulator, authorized as ``token``."""
         import google.oauth2.credentials
 
-        from picker_discovery.service import build
+        from picker_discovery._service import build
 
         credentials = google.oauth2.credentials.Credentials(token=token)
         return build(credentials=credentials, client_options={"api_endpoint": self.url}, **kwargs)

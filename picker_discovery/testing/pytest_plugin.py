@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from picker_discovery.clock import FakeClock
+from picker_discovery._clock import FakeClock
 from picker_discovery.testing.backend import Backend
 from picker_discovery.testing.emulator import Emulator
 from picker_discovery.testing.transport import FakeHttp
@@ -58,7 +58,7 @@ def picker_http(picker_backend: Backend) -> FakeHttp:
 @pytest.fixture
 def picker_service(picker_http: FakeHttp) -> Iterator[Any]:
     """The photospicker v1 ``Resource``, talking to ``picker_http``."""
-    from picker_discovery.service import build
+    from picker_discovery._service import build
 
     with build(http=picker_http) as service:
         yield service
@@ -72,7 +72,7 @@ def picker_client(picker_service: Any, picker_clock: FakeClock) -> Any:
     backend sees the same simulated time pass (polling timeouts, expiry, baseUrl lifetime).
     It keeps no session journal: the fake's sessions must not reach the user's.
     """
-    from picker_discovery.client import PickerClient
+    from picker_discovery._client import PickerClient
 
     return PickerClient(picker_service, clock=picker_clock, journal=False)
 
@@ -95,7 +95,7 @@ def picker_emulator_service(picker_emulator: Emulator) -> Iterator[Any]:
 def picker_emulator_client(picker_emulator_service: Any, picker_clock: FakeClock) -> Any:
     """A ``PickerClient`` against the emulator, as ``emulator-token``, on the backend's clock,
     keeping no session journal."""
-    from picker_discovery.client import PickerClient
+    from picker_discovery._client import PickerClient
 
     return PickerClient(picker_emulator_service, clock=picker_clock, journal=False)
 
