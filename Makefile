@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest fuzz demo datecheck install clean generate screenshots bench
+.PHONY: test unit lint typecheck pytest fuzz demo datecheck install clean generate screenshots bench
 
 # Lint what exists: bench/ and examples/ are planned but may not be there yet.
 LINT_PATHS := $(wildcard picker_discovery tests tools bench examples)
@@ -28,6 +28,11 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The fast tests: in-process only (tests/unit). tests/functional talk to the fake and the loopback
+# emulator, tests/e2e run subprocesses, a browser, a kernel and a wheel; `make test` runs all.
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
 
 # The property-based tests (marked `fuzz`) with many more examples than `make test` runs;
 # Hypothesis prints the number of examples each property ran.
@@ -61,8 +66,9 @@ demo: $(STAMP)
 # libfaketime fakes it (and its time.sleep fails with EINVAL then, so these runs wait on events).
 DATESHIFT ?= +3650d
 FAKETIME := FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f $(DATESHIFT)
-DATECHECK_TESTS := tests/test_dates.py tests/test_quickstart.py tests/test_canned.py \
-	tests/test_flow_fake.py tests/test_backend.py tests/test_models.py
+DATECHECK_TESTS := tests/functional/test_dates.py tests/unit/test_quickstart.py \
+	tests/unit/test_canned.py tests/functional/test_flow_fake.py tests/functional/test_backend.py \
+	tests/unit/test_models.py
 
 datecheck: $(STAMP)
 	@command -v faketime >/dev/null || { echo "datecheck needs faketime: apt-get install faketime"; exit 1; }

@@ -1,8 +1,17 @@
 """picker-discovery: the Google Photos Picker API (photospicker v1) from Python, offline-ready.
 
+Everything a user needs is here, at the package root: ``picker_discovery.build``,
+``picker_discovery.PickerClient``, every error, the models, the downloader, the retry policy and
+the clocks. The implementation lives in private modules (``_client``, ``_service``,
+``_media``, ...); the public submodules are :mod:`picker_discovery.errors`,
+:mod:`picker_discovery.models`, :mod:`picker_discovery.notebook` and
+:mod:`picker_discovery.testing`.
+
 The public names are imported on first use (PEP 562), so ``import picker_discovery`` and
 ``picker_discovery.build()`` load only what building needs, and ``picker-discovery --help``
-loads neither googleapiclient nor the models: bench/cold_start.py measures this.
+loads neither googleapiclient nor the models: bench/cold_start.py measures this. ``_WHERE`` below
+is the one list of public names; ``__all__`` is derived from it, and a test checks that the
+typing block agrees with it and that every name resolves.
 """
 
 from __future__ import annotations
@@ -11,61 +20,161 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from picker_discovery import errors, models
-    from picker_discovery._client import PickerClient, check_session_id
-    from picker_discovery._clock import Clock, FakeClock, SystemClock
-    from picker_discovery._discovery import SCOPE, DiscoveryDocumentError, refresh
-    from picker_discovery._journal import CleanupReport, SessionJournal
-    from picker_discovery._retry import RetryPolicy
-    from picker_discovery._service import build
+    from picker_discovery import errors as errors, models as models
+    from picker_discovery._auth import (
+        load_credentials as load_credentials,
+        login as login,
+        logout as logout,
+        save_credentials as save_credentials,
+    )
+    from picker_discovery._client import (
+        PickerClient as PickerClient,
+        check_session_id as check_session_id,
+    )
+    from picker_discovery._clock import (
+        Clock as Clock,
+        FakeClock as FakeClock,
+        SystemClock as SystemClock,
+    )
+    from picker_discovery._discovery import (
+        SCOPE as SCOPE,
+        DiscoveryDocumentError as DiscoveryDocumentError,
+        refresh as refresh,
+    )
+    from picker_discovery._journal import (
+        CleanupReport as CleanupReport,
+        SessionJournal as SessionJournal,
+    )
+    from picker_discovery._media.pool import (
+        DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS,
+        Downloaded as Downloaded,
+        Downloader as Downloader,
+        DownloadResult as DownloadResult,
+        Failed as Failed,
+        HostAllowlist as HostAllowlist,
+        Progress as Progress,
+        Size as Size,
+        Skipped as Skipped,
+        SkipReason as SkipReason,
+    )
+    from picker_discovery._retry import (
+        RetryPolicy as RetryPolicy,
+    )
+    from picker_discovery._service import (
+        build as build,
+    )
     from picker_discovery.errors import (
-        FailedPrecondition,
-        MalformedResponse,
-        NotFound,
-        PermissionDenied,
-        PickerError,
-        PickerHttpError,
-        PickingCancelled,
-        PickingTimeout,
-        RepeatedPageToken,
-        ResourceExhausted,
-        ServerError,
-        SessionNotFound,
-        TooManyPages,
-        Unauthenticated,
+        Aborted as Aborted,
+        AlreadyExists as AlreadyExists,
+        Cancelled as Cancelled,
+        ClientError as ClientError,
+        DataLoss as DataLoss,
+        DeadlineExceeded as DeadlineExceeded,
+        ErrorInfo as ErrorInfo,
+        FailedPrecondition as FailedPrecondition,
+        IncompleteDownload as IncompleteDownload,
+        Internal as Internal,
+        InvalidArgument as InvalidArgument,
+        MalformedResponse as MalformedResponse,
+        MediaError as MediaError,
+        MediaHttpError as MediaHttpError,
+        MediaNotReady as MediaNotReady,
+        MediaProcessingFailed as MediaProcessingFailed,
+        MediaUrlExpired as MediaUrlExpired,
+        NotFound as NotFound,
+        OutOfRange as OutOfRange,
+        PermissionDenied as PermissionDenied,
+        PickerError as PickerError,
+        PickerHttpError as PickerHttpError,
+        PickingCancelled as PickingCancelled,
+        PickingTimeout as PickingTimeout,
+        RepeatedPageToken as RepeatedPageToken,
+        ResourceExhausted as ResourceExhausted,
+        ServerError as ServerError,
+        SessionNotFound as SessionNotFound,
+        TooManyPages as TooManyPages,
+        Unauthenticated as Unauthenticated,
+        Unavailable as Unavailable,
+        Unimplemented as Unimplemented,
+        Unknown as Unknown,
+        UntrustedMediaHost as UntrustedMediaHost,
+        from_http_error as from_http_error,
     )
     from picker_discovery.models import (
-        MediaFile,
-        MediaFileMetadata,
-        MediaType,
-        PhotoMetadata,
-        PickedMediaItem,
-        PickingConfig,
-        PickingSession,
-        PollingConfig,
-        ProcessingStatus,
-        VideoMetadata,
+        ListMediaItemsResponse as ListMediaItemsResponse,
+        MediaFile as MediaFile,
+        MediaFileMetadata as MediaFileMetadata,
+        MediaType as MediaType,
+        PhotoMetadata as PhotoMetadata,
+        PickedMediaItem as PickedMediaItem,
+        PickingConfig as PickingConfig,
+        PickingSession as PickingSession,
+        PollingConfig as PollingConfig,
+        ProcessingStatus as ProcessingStatus,
+        VideoMetadata as VideoMetadata,
     )
 
-# Where each public name lives: the module to import the first time the name is asked for.
+_MEDIA = "picker_discovery._media.pool"
+_ERRORS = "picker_discovery.errors"
+_MODELS = "picker_discovery.models"
+
+# Every public name and the module it lives in: the one list, imported the first time a name is
+# asked for.
 _WHERE: dict[str, str] = {
-    "CleanupReport": "picker_discovery._journal",
-    "SessionJournal": "picker_discovery._journal",
     "errors": "picker_discovery.errors",
     "models": "picker_discovery.models",
+    "build": "picker_discovery._service",
     "PickerClient": "picker_discovery._client",
     "check_session_id": "picker_discovery._client",
+    "DiscoveryDocumentError": "picker_discovery._discovery",
+    "SCOPE": "picker_discovery._discovery",
+    "refresh": "picker_discovery._discovery",
+    "load_credentials": "picker_discovery._auth",
+    "login": "picker_discovery._auth",
+    "logout": "picker_discovery._auth",
+    "save_credentials": "picker_discovery._auth",
+    "RetryPolicy": "picker_discovery._retry",
     "Clock": "picker_discovery._clock",
     "FakeClock": "picker_discovery._clock",
     "SystemClock": "picker_discovery._clock",
-    "SCOPE": "picker_discovery._discovery",
-    "DiscoveryDocumentError": "picker_discovery._discovery",
-    "refresh": "picker_discovery._discovery",
+    "CleanupReport": "picker_discovery._journal",
+    "SessionJournal": "picker_discovery._journal",
     **dict.fromkeys(
         (
+            "DEFAULT_ALLOWED_HOSTS",
+            "DownloadResult",
+            "Downloaded",
+            "Downloader",
+            "Failed",
+            "HostAllowlist",
+            "Progress",
+            "Size",
+            "SkipReason",
+            "Skipped",
+        ),
+        _MEDIA,
+    ),
+    **dict.fromkeys(
+        (
+            "Aborted",
+            "AlreadyExists",
+            "Cancelled",
+            "ClientError",
+            "DataLoss",
+            "DeadlineExceeded",
+            "ErrorInfo",
             "FailedPrecondition",
+            "IncompleteDownload",
+            "Internal",
+            "InvalidArgument",
             "MalformedResponse",
+            "MediaError",
+            "MediaHttpError",
+            "MediaNotReady",
+            "MediaProcessingFailed",
+            "MediaUrlExpired",
             "NotFound",
+            "OutOfRange",
             "PermissionDenied",
             "PickerError",
             "PickerHttpError",
@@ -77,11 +186,17 @@ _WHERE: dict[str, str] = {
             "SessionNotFound",
             "TooManyPages",
             "Unauthenticated",
+            "Unavailable",
+            "Unimplemented",
+            "Unknown",
+            "UntrustedMediaHost",
+            "from_http_error",
         ),
-        "picker_discovery.errors",
+        _ERRORS,
     ),
     **dict.fromkeys(
         (
+            "ListMediaItemsResponse",
             "MediaFile",
             "MediaFileMetadata",
             "MediaType",
@@ -93,52 +208,11 @@ _WHERE: dict[str, str] = {
             "ProcessingStatus",
             "VideoMetadata",
         ),
-        "picker_discovery.models",
+        _MODELS,
     ),
-    "RetryPolicy": "picker_discovery._retry",
-    "build": "picker_discovery._service",
 }
 
-__all__ = [
-    "SCOPE",
-    "CleanupReport",
-    "Clock",
-    "DiscoveryDocumentError",
-    "FailedPrecondition",
-    "FakeClock",
-    "MalformedResponse",
-    "MediaFile",
-    "MediaFileMetadata",
-    "MediaType",
-    "NotFound",
-    "PermissionDenied",
-    "PhotoMetadata",
-    "PickedMediaItem",
-    "PickerClient",
-    "PickerError",
-    "PickerHttpError",
-    "PickingCancelled",
-    "PickingConfig",
-    "PickingSession",
-    "PickingTimeout",
-    "PollingConfig",
-    "ProcessingStatus",
-    "RepeatedPageToken",
-    "ResourceExhausted",
-    "RetryPolicy",
-    "ServerError",
-    "SessionJournal",
-    "SessionNotFound",
-    "SystemClock",
-    "TooManyPages",
-    "Unauthenticated",
-    "VideoMetadata",
-    "build",
-    "check_session_id",
-    "errors",
-    "models",
-    "refresh",
-]
+__all__ = sorted(_WHERE)
 __version__ = "0.1.0"
 
 
@@ -148,6 +222,9 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'picker_discovery' has no attribute {name!r}")
     module = importlib.import_module(where)
     value = module if where.rsplit(".", 1)[1] == name else getattr(module, name)
+    if where.startswith("picker_discovery._") and getattr(value, "__module__", None) == where:
+        # A class or function of a private module reads as ours: picker_discovery.PickerClient.
+        value.__module__ = __name__
     globals()[name] = value  # later lookups skip this function
     return value
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from picker_discovery.models import PickedMediaItem, PickingSession
+if TYPE_CHECKING:  # the models import this module to show themselves: no import back at run time
+    from picker_discovery.models import PickedMediaItem, PickingSession
 
 QR_MISSING_HINT = "pip install 'picker-discovery[notebook]'"
 """What the session display suggests when segno (for the QR code) is not installed."""

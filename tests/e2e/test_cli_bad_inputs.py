@@ -574,7 +574,7 @@ def test_a_closed_pipe_after_picking_ends_quietly_and_deletes_the_session(
 
 
 def test_every_exit_code_used_here_is_documented() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     codes = readme.split("Exit codes:", 1)[1].split("\n\n", 1)[0]
     for code in (*sorted(DOCUMENTED_EXIT_CODES), cli.EXIT_BROKEN_PIPE):
         assert f"\n  {code:<4} " in cli.EXIT_CODES_HELP, code

@@ -30,7 +30,7 @@ from picker_discovery._retry import RetryPolicy
 from picker_discovery.testing import Backend, FakeHttp, canned
 
 EXIT_CODES = {0, 1, 2, 3, 4, 5, 129, 130, 143}
-DOCUMENT = Path(__file__).resolve().parent.parent / "discovery_cache" / "photospicker.v1.json"
+DOCUMENT = Path(__file__).resolve().parents[2] / "discovery_cache" / "photospicker.v1.json"
 
 
 def commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> Iterator[Any]:

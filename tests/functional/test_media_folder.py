@@ -21,8 +21,8 @@ import pytest
 
 from picker_discovery import errors
 from picker_discovery._media.pool import MANIFEST_NAME, Progress, SkipReason, extension_for
+from tests.e2e.test_media_download import TOKEN, files, make, photo, sha, visible
 from tests.media_server import MediaServer, digest
-from tests.test_media_download import TOKEN, files, make, photo, sha, visible
 
 
 @pytest.fixture

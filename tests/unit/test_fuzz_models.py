@@ -21,7 +21,7 @@ from picker_discovery import models
 from picker_discovery.errors import MalformedResponse
 
 DOCUMENT = json.loads(
-    (Path(__file__).resolve().parent.parent / "discovery_cache" / "photospicker.v1.json").read_text(
+    (Path(__file__).resolve().parents[2] / "discovery_cache" / "photospicker.v1.json").read_text(
         encoding="utf-8"
     )
 )

@@ -26,7 +26,7 @@ from picker_discovery.models import (
 )
 from picker_discovery.testing import canned
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _generator() -> Any:
