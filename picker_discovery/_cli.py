@@ -555,140 +555,6 @@ def _pick(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-# -- the emulator and the demo ---------------------------------------------------------------
-
-
-def _emulator(args: argparse.Namespace) -> int:
-    """Serve the Picker emulator on loopback until interrupted (Ctrl-C or SIGTERM)."""
-    import signal
-    import threading
-
-    from picker_discovery._clock import FakeClock
-    from picker_discovery.testing.emulator import Emulator
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    settings = {"poll_interval": args.poll_interval, "seed": args.seed}
-    with _listening(
-        Emulator(
-            port=args.port, media_port=args.media_port, clock=FakeClock(ticking=True), **settings
-        ),
-        args,
-    ) as emulator:
-        print(f"Picker emulator on {emulator.url} (media {emulator.media_url})", flush=True)
-        print(f"discovery document: {emulator.discovery_url}", flush=True)
-        print("controls under /_control/; Ctrl-C stops", flush=True)
-        print("try, in another shell:", flush=True)
-        print(
-            f"  {ENDPOINT_ENV}={emulator.url} {TOKEN_ENV}=emulator-token "
-            f"{MEDIA_HOSTS_ENV}={emulator.media_url.rstrip('/')} picker-discovery pick "
-            "--dest picked/",
-            flush=True,
-        )
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-    return EXIT_OK
-
-
-@contextlib.contextmanager
-def _listening(emulator: Any, args: argparse.Namespace) -> Iterator[Any]:
-    """Start ``emulator``, saying which port could not be used, and stop it at the end."""
-    try:
-        emulator.start()
-    except OSError as exc:
-        raise CommandError(
-            f"cannot serve the emulator on 127.0.0.1 (--port {args.port}, --media-port "
-            f"{args.media_port}): {exc.strerror or exc}; choose other ports, or 0 for free ones",
-            EXIT_USAGE,
-        ) from None
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
-def _demo(args: argparse.Namespace) -> int:
-    """The main job against an emulator this command starts: no network, no account.
-
-    create -> the "user" picks photos with awkward names and three videos (one failed, one
-    still processing, one ready) through the emulator's control API, as the page's Done button
-    would -> wait as the server's polling config says -> list every page -> download into a
-    temporary folder -> delete, then show that deleting again is a SessionNotFound.
-    """
-    import tempfile
-
-    import google.oauth2.credentials
-
-    from picker_discovery._client import PickerClient
-    from picker_discovery._clock import FakeClock
-    from picker_discovery.errors import SessionNotFound
-    from picker_discovery.testing.emulator import Emulator
-
-    document, source = discovery.load_document()
-    print(f"discovery document: {source} revision {document.get('revision')}")
-    token = "emulator-token"
-    with Emulator(clock=FakeClock(ticking=True), poll_interval="0.2s") as emulator:
-        print(f"emulator: {emulator.url} (media {emulator.media_url})")
-        library = emulator.library(token)
-        videos = [item for item in library if item.is_video]
-        photos = [item.id for item in library if not item.is_video][:8]
-        choice = [
-            *photos,
-            next(v.id for v in videos if v.processing_status == "FAILED"),
-            next(v.id for v in videos if v.processing_status == "PROCESSING"),
-            min((v for v in videos if v.processing_status == "READY"), key=lambda v: v.size).id,
-        ]
-        client = PickerClient(
-            credentials=google.oauth2.credentials.Credentials(token=token),
-            client_options={"api_endpoint": emulator.url},
-            journal=False,  # the emulator and its sessions end with this command
-        )
-        with client.picking_session(max_item_count=len(choice)) as session:
-            assert session.id is not None
-            print(
-                f"created session {printable(session.id)}\n"
-                f"  pick at {printable(session.picker_uri)}"
-            )
-
-            def user_picks(state: Any) -> None:
-                if not state.media_items_set:
-                    picked = emulator.pick(state.id, choice)
-                    print(f"  (the user picks {len(picked)} items and taps Done)")
-
-            picked = client.wait_for_selection(session, timeout=60, on_poll=user_picks)
-            print(f"mediaItemsSet is {picked.media_items_set}")
-            items = client.list_media_items(session, page_size=5)
-            for item in items:
-                media = item.media_file
-                assert media is not None
-                kind = item.type.value if item.type else "?"
-                print(f"  {kind:5} {media.mime_type or '?':15} {media.filename!r}")
-            print(f"listed {len(items)} items")
-            with tempfile.TemporaryDirectory(prefix="picker-demo-") as folder:
-                result = client.download_session(
-                    session, folder, media_hosts=[emulator.media_url.rstrip("/")]
-                )
-                for done in result.downloaded:
-                    print(f"  downloaded {done.path.name!r} ({done.size:,} bytes)")
-                for skipped in result.skipped:
-                    print(f"  skipped: {printable(skipped.detail)}")
-                for failed in result.failed:
-                    print(f"  FAILED {failed.filename!r}: {printable(failed.reason)}")
-            if not result.ok:
-                raise CommandError("the demo's download failed")
-        print(f"deleted session {printable(session.id)}")
-        try:
-            client.delete_session(session.id)
-        except SessionNotFound as exc:
-            print(f"deleting it again: {type(exc).__name__}: {printable(exc)}")
-        else:
-            raise CommandError("deleting the session again unexpectedly succeeded")
-    return EXIT_OK
-
-
 # -- the parser ------------------------------------------------------------------------------
 
 
@@ -718,7 +584,7 @@ def _seconds(name: str) -> Callable[[str], float]:
     return parse
 
 
-def _port(text: str) -> int:
+def port(text: str) -> int:
     """A TCP port for argparse: 0 (any free one) to 65535."""
     stripped = text.strip()
     if not (stripped.isascii() and stripped.isdigit() and len(stripped) <= 5):
@@ -727,6 +593,21 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 0 (any free one) to 65535, not {port}")
     return port
+
+
+COMMANDS_GROUP = "picker_discovery.commands"
+"""The entry point group of added commands: each names a ``register(commands, command)``."""
+
+
+def _added_commands() -> list[Callable[[Any, Callable[..., argparse.ArgumentParser]], None]]:
+    """The commands installed packages add (the test kit adds ``emulator`` and ``demo``).
+
+    Found through entry points, so this module never imports the test kit itself.
+    """
+    from importlib.metadata import entry_points
+
+    found = sorted(entry_points(group=COMMANDS_GROUP), key=lambda point: point.name)
+    return [point.load() for point in found]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -929,19 +810,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept a plain http rootUrl on an --allow-host that is not this machine",
     )
 
-    emulator = command(
-        commands,
-        "emulator",
-        "serve the Picker API emulator on 127.0.0.1 until interrupted",
-        _emulator,
-    )
-    emulator.add_argument("--port", type=_port, default=0, help="API port (default: a free one)")
-    emulator.add_argument(
-        "--media-port", type=_port, default=0, help="media (baseUrl) port (default: a free one)"
-    )
-    emulator.add_argument("--poll-interval", default="5s", help="pollingConfig.pollInterval")
-    emulator.add_argument("--seed", default="0", help="seed of the fake libraries")
-    command(commands, "demo", "run the whole flow against an emulator it starts, no account", _demo)
+    for register in _added_commands():
+        register(commands, command)
     return parser
 
 
@@ -993,8 +863,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         handlers=[handler],
     )
-    # The emulator command handles SIGTERM itself: it stops serving and exits 0.
-    unwinding = contextlib.nullcontext() if args.func is _emulator else _signals_unwind()
+    # A command that handles SIGTERM itself (the emulator: it stops serving and exits 0).
+    own = getattr(args, "own_signals", False)
+    unwinding = contextlib.nullcontext() if own else _signals_unwind()
     try:
         with unwinding:
             code = int(args.func(args))

@@ -5,36 +5,73 @@
 * :class:`FakeHttp`: an in-process ``httplib2.Http`` stand-in answering from a backend.
 * :class:`Emulator`: the same backend over real HTTP on loopback, with a picking page.
 * the ``picker_discovery`` pytest plugin (:mod:`~picker_discovery.testing.pytest_plugin`).
+* the ``emulator`` and ``demo`` commands of ``picker-discovery``
+  (:mod:`~picker_discovery.testing.commands`).
 
 Nothing here needs Pillow until an image is drawn (install the ``testing`` extra for that).
+The names below are imported on first use (PEP 562), so the command line and the pytest plugin
+load only the parts they use.
 """
 
-from picker_discovery._clock import FakeClock
-from picker_discovery.testing import canned
-from picker_discovery.testing.backend import (
-    ApiError,
-    Attempt,
-    Backend,
-    BackendConfig,
-    Fault,
-)
-from picker_discovery.testing.emulator import Emulator
-from picker_discovery.testing.library import MediaItem, generate_library
-from picker_discovery.testing.schema import SchemaError, SchemaValidator
-from picker_discovery.testing.transport import FakeHttp
+from __future__ import annotations
 
-__all__ = [
-    "ApiError",
-    "Attempt",
-    "Backend",
-    "BackendConfig",
-    "Emulator",
-    "FakeClock",
-    "FakeHttp",
-    "Fault",
-    "MediaItem",
-    "SchemaError",
-    "SchemaValidator",
-    "canned",
-    "generate_library",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from picker_discovery._clock import FakeClock as FakeClock
+    from picker_discovery.testing import canned as canned
+    from picker_discovery.testing.backend import (
+        ApiError as ApiError,
+        Attempt as Attempt,
+        Backend as Backend,
+        BackendConfig as BackendConfig,
+        Fault as Fault,
+    )
+    from picker_discovery.testing.emulator import Emulator as Emulator
+    from picker_discovery.testing.library import (
+        MediaItem as MediaItem,
+        generate_library as generate_library,
+    )
+    from picker_discovery.testing.schema import (
+        SchemaError as SchemaError,
+        SchemaValidator as SchemaValidator,
+    )
+    from picker_discovery.testing.transport import FakeHttp as FakeHttp
+
+_BACKEND = "picker_discovery.testing.backend"
+_LIBRARY = "picker_discovery.testing.library"
+_SCHEMA = "picker_discovery.testing.schema"
+
+# Every public name and the module it lives in: __all__ is derived from this one table.
+_WHERE: dict[str, str] = {
+    "ApiError": _BACKEND,
+    "Attempt": _BACKEND,
+    "Backend": _BACKEND,
+    "BackendConfig": _BACKEND,
+    "Emulator": "picker_discovery.testing.emulator",
+    "FakeClock": "picker_discovery._clock",
+    "FakeHttp": "picker_discovery.testing.transport",
+    "Fault": _BACKEND,
+    "MediaItem": _LIBRARY,
+    "SchemaError": _SCHEMA,
+    "SchemaValidator": _SCHEMA,
+    "canned": "picker_discovery.testing.canned",
+    "generate_library": _LIBRARY,
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'picker_discovery.testing' has no attribute {name!r}")
+    module = importlib.import_module(where)
+    value = module if where.rsplit(".", 1)[1] == name else getattr(module, name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
