@@ -1,9 +1,9 @@
 """How sessions and picked items show themselves: plain reprs and HTML for Jupyter.
 
 The models call these when shown (``repr()``, ``_repr_html_``), so this module imports only the
-standard library and :mod:`picker_discovery.models` (segno for the QR code, when shown): showing a
-model loads no HTTP library. Everything shown is escaped: file names, ids and URIs come from the
-network.
+standard library (segno for the QR code, when shown) and reads the models through the Protocols
+below: showing a model loads no HTTP library, and no import runs back to the models. Everything
+shown is escaped: file names, ids and URIs come from the network.
 """
 
 from __future__ import annotations
@@ -11,11 +11,82 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:  # the models import this module to show themselves: no import back at run time
-    from picker_discovery.models import PickedMediaItem, PickingSession
+# The shapes read here, as the models have them (picker_discovery.models): the models import this
+# module to show themselves, so it names no model and imports nothing of the package.
+
+
+class _Named(Protocol):
+    @property
+    def value(self) -> str: ...
+
+
+class _PollingConfig(Protocol):
+    @property
+    def poll_interval(self) -> timedelta | None: ...
+    @property
+    def timeout_in(self) -> timedelta | None: ...
+
+
+class _PickingConfig(Protocol):
+    @property
+    def max_item_count(self) -> int | None: ...
+
+
+class PickingSession(Protocol):
+    """What a session display reads (a :class:`picker_discovery.models.PickingSession`)."""
+
+    @property
+    def id(self) -> str | None: ...
+    @property
+    def expire_time(self) -> datetime | None: ...
+    @property
+    def media_items_set(self) -> bool: ...
+    @property
+    def picker_uri(self) -> str | None: ...
+    @property
+    def picking_config(self) -> _PickingConfig | None: ...
+    @property
+    def polling_config(self) -> _PollingConfig | None: ...
+
+
+class _VideoMetadata(Protocol):
+    @property
+    def processing_status(self) -> _Named | None: ...
+
+
+class _MediaFileMetadata(Protocol):
+    @property
+    def width(self) -> int | None: ...
+    @property
+    def height(self) -> int | None: ...
+    @property
+    def video_metadata(self) -> _VideoMetadata | None: ...
+
+
+class _MediaFile(Protocol):
+    @property
+    def filename(self) -> str | None: ...
+    @property
+    def mime_type(self) -> str | None: ...
+    @property
+    def media_file_metadata(self) -> _MediaFileMetadata | None: ...
+
+
+class PickedMediaItem(Protocol):
+    """What an item display reads (a :class:`picker_discovery.models.PickedMediaItem`)."""
+
+    @property
+    def id(self) -> str | None: ...
+    @property
+    def type(self) -> _Named | None: ...
+    @property
+    def create_time(self) -> datetime | None: ...
+    @property
+    def media_file(self) -> _MediaFile | None: ...
+
 
 QR_MISSING_HINT = "pip install 'picker-discovery[notebook]'"
 """What the session display suggests when segno (for the QR code) is not installed."""
