@@ -45,15 +45,16 @@ if TYPE_CHECKING:
         CleanupReport as CleanupReport,
         SessionJournal as SessionJournal,
     )
-    from picker_discovery._media.pool import (
+    from picker_discovery._media.hosts import (
         DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS,
+        HostAllowlist as HostAllowlist,
+    )
+    from picker_discovery._media.pool import Downloader as Downloader, Size as Size
+    from picker_discovery._media.results import (
         Downloaded as Downloaded,
-        Downloader as Downloader,
         DownloadResult as DownloadResult,
         Failed as Failed,
-        HostAllowlist as HostAllowlist,
         Progress as Progress,
-        Size as Size,
         Skipped as Skipped,
         SkipReason as SkipReason,
     )
@@ -114,7 +115,6 @@ if TYPE_CHECKING:
         VideoMetadata as VideoMetadata,
     )
 
-_MEDIA = "picker_discovery._media.pool"
 _ERRORS = "picker_discovery.errors"
 _MODELS = "picker_discovery.models"
 
@@ -139,20 +139,20 @@ _WHERE: dict[str, str] = {
     "SystemClock": "picker_discovery._clock",
     "CleanupReport": "picker_discovery._journal",
     "SessionJournal": "picker_discovery._journal",
+    "DEFAULT_ALLOWED_HOSTS": "picker_discovery._media.hosts",
+    "HostAllowlist": "picker_discovery._media.hosts",
+    "Downloader": "picker_discovery._media.pool",
+    "Size": "picker_discovery._media.pool",
     **dict.fromkeys(
         (
-            "DEFAULT_ALLOWED_HOSTS",
             "DownloadResult",
             "Downloaded",
-            "Downloader",
             "Failed",
-            "HostAllowlist",
             "Progress",
-            "Size",
             "SkipReason",
             "Skipped",
         ),
-        _MEDIA,
+        "picker_discovery._media.results",
     ),
     **dict.fromkeys(
         (

@@ -90,14 +90,12 @@ import stat
 import sys
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 import urllib3.connection
@@ -107,6 +105,27 @@ import urllib3.util
 from google.auth.exceptions import RefreshError
 
 from picker_discovery import _checks
+from picker_discovery._media.hosts import DEFAULT_ALLOWED_HOSTS, HostAllowlist
+from picker_discovery._media.names import (
+    _ALLOWED_EXTENSIONS,
+    _EXT_BYTES,
+    MAX_NAME_BYTES,
+    _is_safe_stem,
+    _name_key,
+    _tidy,
+    _truncate_utf8,
+    extension_for,
+    safe_stem,
+)
+from picker_discovery._media.results import (
+    Downloaded,
+    DownloadResult,
+    Failed,
+    Progress,
+    ProgressCallback,
+    Skipped,
+    SkipReason,
+)
 from picker_discovery._paging import iter_pages
 from picker_discovery._retry import RetryPolicy
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
@@ -117,7 +136,6 @@ from picker_discovery.errors import (
     MediaNotReady,
     MediaProcessingFailed,
     MediaUrlExpired,
-    UntrustedMediaHost,
 )
 
 __all__ = [
@@ -148,19 +166,11 @@ __all__ = [
 _log = logging.getLogger(__name__)
 install_log_filter()  # google-auth's records of token refreshes never show a token
 
-DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("*.googleusercontent.com",)
-"""Where the bearer token may go by default: https on any subdomain of googleusercontent.com."""
-
 MANIFEST_NAME = ".picker-downloads.jsonl"
 """The file in each target folder that records which items were downloaded completely."""
 
 MAX_DIMENSION = _checks.MAX_DIMENSION  # 16383
 """The largest width or height accepted for ``=wW-hH`` (the JPEG limit)."""
-
-MAX_NAME_BYTES = 200
-"""The longest file name written, in UTF-8 bytes, extension and ``(n)`` included."""
-
-_EXT_BYTES = 10  # room kept in MAX_NAME_BYTES for the extension (".jpeg", ".webm", ...)
 
 
 # --------------------------------------------------------------------------------------------
@@ -361,338 +371,7 @@ def media_suffix(item: ItemLike, size: Size | None = None) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# File names
-
-_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
-    f"{prefix}{digit}" for prefix in ("COM", "LPT") for digit in "123456789\u00b9\u00b2\u00b3"
-}
-# Bidirectional controls can make "gpj.exe" display as "exe.jpg".
-_INVISIBLE = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
-_WINDOWS_UNSAFE = set('<>:"|?*')
-# Control characters, lone surrogates (which no file system can store) and line separators.
-_DROPPED_CATEGORIES = {"Cc", "Cs", "Zl", "Zp"}
-
-
-def _truncate_utf8(text: str, limit: int) -> str:
-    data = text.encode("utf-8")
-    if len(data) <= limit:
-        return text
-    return data[:limit].decode("utf-8", errors="ignore")
-
-
-def _tidy(stem: str) -> str:
-    return stem.strip(" .")
-
-
-def _dropped(ch: str) -> bool:
-    return unicodedata.category(ch) in _DROPPED_CATEGORIES or ch in _INVISIBLE
-
-
-def safe_stem(filename: str | None, fallback: str) -> str:
-    """A file name without extension, safe on Linux, macOS and Windows, from ``filename``.
-
-    NFC-normalised; path separators and characters Windows refuses become ``_``; control,
-    line-separator, bidirectional-override characters and lone surrogates are dropped; runs of
-    dots become one dot and leading and trailing dots and spaces go (so no hidden files, no
-    ``..``); a Windows device name (``CON``, ``com1``, ``LPT3.tar``) gets a ``_`` prefix; at
-    most ``MAX_NAME_BYTES - 10`` UTF-8 bytes. The original extension is dropped: the answer's
-    Content-Type chooses it. An empty result becomes ``fallback``, made safe the same way (then
-    ``"item"``).
-    """
-    name = unicodedata.normalize("NFC", "".join(ch for ch in filename or "" if not _dropped(ch)))
-    cleaned = []
-    for ch in name:
-        if ch in "/\\" or ch in _WINDOWS_UNSAFE:
-            cleaned.append("_")
-        elif not _dropped(ch):
-            cleaned.append(ch)
-    name = re.sub(r"\.{2,}", ".", "".join(cleaned))  # no ".." anywhere, even mid-name
-    stem, ext = os.path.splitext(name)
-    if not re.fullmatch(r"\.[A-Za-z0-9]{1,10}", ext):
-        stem = name  # not an extension we would drop ("a.b c", "x.")
-    stem = _tidy(stem)
-    stem = _tidy(_truncate_utf8(stem, MAX_NAME_BYTES - _EXT_BYTES))
-    if not stem:
-        return safe_stem(fallback, "item") if fallback and fallback != filename else "item"
-    if stem.split(".")[0].rstrip(" ").upper() in _RESERVED:
-        stem = "_" + stem
-    return stem
-
-
-def _is_safe_stem(stem: str) -> bool:
-    """Whether ``stem`` could have come from :func:`safe_stem` (and a ``" (n)"`` suffix)."""
-    return (
-        bool(stem)
-        and stem == _tidy(stem)
-        and ".." not in stem
-        and stem == unicodedata.normalize("NFC", stem)
-        and not any(ch in "/\\" or ch in _WINDOWS_UNSAFE or _dropped(ch) for ch in stem)
-        and len(stem.encode("utf-8")) <= MAX_NAME_BYTES - _EXT_BYTES
-        and stem.split(".")[0].rstrip(" ").upper() not in _RESERVED
-    )
-
-
-def _name_key(name: str) -> str:
-    """What two names share when a file system may take them for one file: case and Unicode
-    normalization (NFC ``é`` and NFD ``e`` + accent) are ignored, as on macOS and Windows."""
-    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", name).casefold())
-
-
-# The only extensions a file is saved with: image and video types, and ``.bin``. A type off
-# this list (``text/html``, ``image/svg+xml``, ``application/javascript``, ``text/x-sh``, ...)
-# is saved as ``.bin``, whatever the item's filename says, so a file manager never opens a
-# server's answer as a page or runs it as a script.
-_EXTENSIONS: dict[str, tuple[str, ...]] = {
-    # The first is used; any of them keeps the original file's spelling (".JPG", ".jpeg").
-    "image/jpeg": (".jpg", ".jpeg", ".jpe"),
-    "image/pjpeg": (".jpg", ".jpeg"),
-    "image/png": (".png",),
-    "image/gif": (".gif",),
-    "image/webp": (".webp",),
-    "image/heic": (".heic",),
-    "image/heif": (".heif",),
-    "image/avif": (".avif",),
-    "image/bmp": (".bmp",),
-    "image/tiff": (".tif", ".tiff"),
-    "image/x-adobe-dng": (".dng",),
-    "image/x-icon": (".ico",),
-    "video/mp4": (".mp4", ".m4v"),
-    "video/quicktime": (".mov", ".qt"),
-    "video/3gpp": (".3gp",),
-    "video/3gpp2": (".3g2",),
-    "video/webm": (".webm",),
-    "video/x-matroska": (".mkv",),
-    "video/x-msvideo": (".avi",),
-    "video/mpeg": (".mpg", ".mpeg"),
-    "video/mp2t": (".mts", ".m2ts", ".ts"),
-    "video/x-ms-wmv": (".wmv",),
-    "application/octet-stream": (".bin",),
-}
-_ALLOWED_EXTENSIONS: frozenset[str] = frozenset(
-    ext for choices in _EXTENSIONS.values() for ext in choices
-)
-# Every extension a downloaded file can get (lower case; the original's spelling may be kept).
-
-
-def extension_for(content_type: str | None, original: str | None = None) -> str:
-    """The file extension for a Content-Type (``image/jpeg`` → ``.jpg``), ``.bin`` if unknown.
-
-    Only image and video types have extensions (an allowlist); any other type,
-    or none, gives ``.bin``. When ``original`` (the item's filename) already ends in an
-    extension of that type, its spelling is kept (``IMG_1.JPG`` stays ``.JPG``).
-    """
-    mime = (content_type or "").split(";")[0].strip().lower()
-    choices = _EXTENSIONS.get(mime)
-    if not choices:
-        return ".bin"
-    if original:
-        ext = os.path.splitext(original)[1]
-        if ext.isascii() and ext.lower() in choices:
-            return ext
-    return choices[0]
-
-
-# --------------------------------------------------------------------------------------------
-# Allowlist
-
-
-def _origin(url: str) -> tuple[str, str, int] | None:
-    """``(scheme, host, port)`` of an http(s) URL both parsers agree on, else None."""
-    if any(ch.isspace() or ch == "\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
-        return None
-    try:
-        parts = urlsplit(url)
-        host, port = parts.hostname, parts.port
-        their_host = urllib3.util.parse_url(url).host
-    except ValueError:  # includes urllib3's LocationParseError
-        return None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not host or "@" in parts.netloc:
-        return None
-    if not host.isascii() or host.endswith(".") or (their_host or "").lower().strip("[]") != host:
-        return None
-    return scheme, host, port or (443 if scheme == "https" else 80)
-
-
-_HOST = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
-
-
-class HostAllowlist:
-    """Which URLs may receive the bearer token.
-
-    Entries are ``*.example.com`` (https on any subdomain, port 443; the apex and look-alikes
-    such as ``evilexample.com`` or ``example.com.evil.net`` do not match), ``host.example.com``
-    (that host over https, port 443) or an origin ``scheme://host[:port]`` (exactly that: for
-    an emulator, ``http://127.0.0.1:8080``). URLs with user info, backslashes, control
-    characters, non-ASCII or trailing-dot hosts never match.
-
-    An ``http://`` origin sends the token in the clear, so it must be a loopback address
-    (``127.0.0.0/8``, ``::1``, ``localhost``) unless ``allow_insecure_http`` is true; otherwise
-    the entry is refused with a ``ValueError`` before anything is sent.
-    """
-
-    def __init__(
-        self, entries: Iterable[str] = DEFAULT_ALLOWED_HOSTS, *, allow_insecure_http: bool = False
-    ) -> None:
-        from picker_discovery._urls import is_loopback
-
-        if isinstance(entries, str):
-            entries = (entries,)
-        self._suffixes: set[str] = set()
-        self._hosts: set[str] = set()
-        self._origins: set[tuple[str, str, int]] = set()
-        self.entries: tuple[str, ...] = tuple(entries)
-        for entry in self.entries:
-            if "://" in entry:
-                origin = _origin(entry)
-                if origin is None or urlsplit(entry).path not in ("", "/"):
-                    raise ValueError(f"allowlist origin must be scheme://host[:port]: {entry!r}")
-                if origin[0] == "http" and not allow_insecure_http and not is_loopback(origin[1]):
-                    raise ValueError(
-                        f"media host {entry!r} would receive the access token over plain http, "
-                        f"and {origin[1]} is not a loopback address; nothing was sent. Use "
-                        "https, or allow it deliberately with HostAllowlist([...], "
-                        "allow_insecure_http=True) or PickerClient(allow_insecure_http=True) "
-                        "(command line: --allow-insecure-http)"
-                    )
-                self._origins.add(origin)
-            elif entry.startswith("*."):
-                suffix = entry[1:].lower()
-                if suffix.count(".") < 2 or not _HOST.fullmatch(suffix[1:]):
-                    raise ValueError(f"allowlist wildcard must look like *.example.com: {entry!r}")
-                self._suffixes.add(suffix)
-            else:
-                if not _HOST.fullmatch(entry):
-                    raise ValueError(f"allowlist host must be a bare host name: {entry!r}")
-                self._hosts.add(entry.lower())
-
-    @classmethod
-    def of(cls, entries: HostAllowlist | Iterable[str]) -> HostAllowlist:
-        """``entries`` as an allowlist (an allowlist is returned as it is)."""
-        return entries if isinstance(entries, HostAllowlist) else cls(entries)
-
-    def allows(self, url: str) -> bool:
-        """Whether ``url`` may be sent the bearer token."""
-        origin = _origin(url)
-        if origin is None:
-            return False
-        if origin in self._origins:
-            return True
-        scheme, host, port = origin
-        if scheme != "https" or port != 443:
-            return False
-        return host in self._hosts or any(
-            host.endswith(suffix) and len(host) > len(suffix) for suffix in self._suffixes
-        )
-
-    def check(self, url: str, *, item_id: str | None = None, filename: str | None = None) -> None:
-        """Raise :class:`UntrustedMediaHost` unless ``url`` is allowed."""
-        if not self.allows(url):
-            shown = url if len(url) <= 120 else url[:119] + "…"
-            raise UntrustedMediaHost(
-                f"item {item_id!r} ({filename}): refused to send the access token to {shown!r}, "
-                f"which is not on the media host allowlist {list(self.entries)}; nothing was "
-                "sent. If this host is genuine (an emulator, say), add its origin to the "
-                "allowlist",
-                url=url,
-                item_id=item_id,
-                filename=filename,
-            )
-
-    def __repr__(self) -> str:
-        return f"HostAllowlist({list(self.entries)!r})"
-
-
-# --------------------------------------------------------------------------------------------
 # Retries
-
-
-# --------------------------------------------------------------------------------------------
-# Results and progress
-
-
-class SkipReason(str, Enum):
-    """Why an item was not downloaded, though nothing went wrong."""
-
-    ALREADY_PRESENT = "already_present"  # a previous run downloaded it completely
-    NOT_READY = "not_ready"  # a video still processing, and the caller chose to skip
-    PROCESSING_FAILED = "processing_failed"  # a video Google Photos could not process
-    DUPLICATE = "duplicate"  # the same item id came twice in one run
-    CANCELLED = "cancelled"  # stopped because another item failed and fail_fast was set
-
-
-@dataclass(frozen=True)
-class Downloaded:
-    """One file written: where, how many bytes, and what the server said it was."""
-
-    item_id: str
-    path: Path
-    size: int
-    content_type: str
-    variant: str
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """One item not downloaded, and why (``path`` is the existing file for ALREADY_PRESENT)."""
-
-    item_id: str
-    reason: SkipReason
-    detail: str
-    path: Path | None = None
-    error: MediaError | None = None
-
-
-@dataclass(frozen=True)
-class Failed:
-    """One item that could not be downloaded: the reason in words and the exception."""
-
-    item_id: str | None
-    filename: str | None
-    reason: str
-    error: BaseException
-
-
-@dataclass
-class DownloadResult:
-    """What happened to every item, each list in item order.
-
-    ``listing_error`` is set when listing the items itself failed; the items listed before it
-    were still handled.
-    """
-
-    downloaded: list[Downloaded] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    failed: list[Failed] = field(default_factory=list)
-    listing_error: BaseException | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing failed (skipped items do not count as failures)."""
-        return not self.failed and self.listing_error is None
-
-    def raise_for_failures(self) -> None:
-        """Raise the listing error, or the first item's error, if anything failed."""
-        if self.listing_error is not None:
-            raise self.listing_error
-        if self.failed:
-            raise self.failed[0].error
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A progress report. ``bytes_total`` is None when the server did not say; ``items_total``
-    is None until the listing has been read to its end."""
-
-    item_id: str
-    filename: str | None
-    bytes_done: int
-    bytes_total: int | None
-    items_done: int
-    items_total: int | None
-
-
-ProgressCallback = Callable[[Progress], None]
 
 
 # --------------------------------------------------------------------------------------------

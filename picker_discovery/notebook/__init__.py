@@ -31,7 +31,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from picker_discovery._media.pool import DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS
+    from picker_discovery._media.hosts import DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS
     from picker_discovery.notebook._pick import (
         Fetch as Fetch,
         ItemGrid as ItemGrid,
@@ -57,7 +57,7 @@ _PICK = "picker_discovery.notebook._pick"
 
 # Every public name and the module it lives in: __all__ is derived from this one table.
 _WHERE: dict[str, str] = {
-    "DEFAULT_ALLOWED_HOSTS": "picker_discovery._media.pool",
+    "DEFAULT_ALLOWED_HOSTS": "picker_discovery._media.hosts",
     "Fetch": _PICK,
     "ItemGrid": _PICK,
     "Picked": _PICK,

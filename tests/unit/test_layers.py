@@ -39,7 +39,7 @@ LAYERS: dict[str, set[str]] = {
     "models": {"models", "notebook._render"},
     "document": {"_discovery"},
     "service": {"_service", "_auth"},
-    "media": {"_media", "_media.pool"},
+    "media": {"_media", "_media.hosts", "_media.names", "_media.pool", "_media.results"},
     "client": {"_client"},
     "app": {"", "__main__", "_cli", "notebook", "notebook._pick"},
     "kit": {

@@ -12,18 +12,20 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from picker_discovery._media.pool import (
+from picker_discovery._media.names import (
     _ALLOWED_EXTENSIONS,
-    MANIFEST_NAME,
     MAX_NAME_BYTES,
-    _Entry,
-    _Folder,
     _is_safe_stem,
     _name_key,
-    _parse_entry,
-    _read_manifest,
     extension_for,
     safe_stem,
+)
+from picker_discovery._media.pool import (
+    MANIFEST_NAME,
+    _Entry,
+    _Folder,
+    _parse_entry,
+    _read_manifest,
 )
 
 # Any code point, lone surrogates included: JSON can carry them ("\ud800").

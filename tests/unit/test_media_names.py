@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from picker_discovery import errors
+from picker_discovery._media.names import MAX_NAME_BYTES
 from picker_discovery._media.pool import (
-    MAX_NAME_BYTES,
     HostAllowlist,
     ListedItem,
     Size,
