@@ -213,7 +213,7 @@ def test_a_hostile_manifest_entry_never_steers_a_file(
     entry = {"id": "p1", "variant": "d", "size": 1000, **HOSTILE[case](folder, outside)}
     (folder / MANIFEST_NAME).write_text(json.dumps(entry) + "\n")
 
-    with caplog.at_level(logging.WARNING, logger="picker_discovery._media.pool"):
+    with caplog.at_level(logging.WARNING, logger="picker_discovery._media"):
         result = make(server).download_items([photo(server, "p1", "IMG.jpg")], folder)
 
     assert [d.path.name for d in result.downloaded] == ["IMG.jpg"]
@@ -260,7 +260,7 @@ def test_corrupt_manifest_lines_are_skipped_with_a_warning_on_every_run(
     items = [photo(server, "p1", "new.jpg"), good]
     for present in (["p2"], ["p1", "p2"]):  # the corrupt lines stay; no run crashes on them
         caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="picker_discovery._media.pool"):
+        with caplog.at_level(logging.WARNING, logger="picker_discovery._media"):
             result = make(server).download_items(items, tmp_path)
         assert result.ok, result.failed
         assert [(s.item_id, s.reason) for s in result.skipped] == [

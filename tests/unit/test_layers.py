@@ -39,7 +39,14 @@ LAYERS: dict[str, set[str]] = {
     "models": {"models", "notebook._render"},
     "document": {"_discovery"},
     "service": {"_service", "_auth"},
-    "media": {"_media", "_media.hosts", "_media.names", "_media.pool", "_media.results"},
+    "media": {
+        "_media",
+        "_media.folder",
+        "_media.hosts",
+        "_media.names",
+        "_media.pool",
+        "_media.results",
+    },
     "client": {"_client"},
     "app": {"", "__main__", "_cli", "notebook", "notebook._pick"},
     "kit": {

@@ -20,7 +20,7 @@ from picker_discovery._media.names import (
     extension_for,
     safe_stem,
 )
-from picker_discovery._media.pool import (
+from picker_discovery._media.folder import (
     MANIFEST_NAME,
     _Entry,
     _Folder,
