@@ -12,6 +12,13 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
+from picker_discovery._media.folder import (
+    MANIFEST_NAME,
+    _Entry,
+    _Folder,
+    _parse_entry,
+    _read_manifest,
+)
 from picker_discovery._media.names import (
     _ALLOWED_EXTENSIONS,
     MAX_NAME_BYTES,
@@ -19,13 +26,6 @@ from picker_discovery._media.names import (
     _name_key,
     extension_for,
     safe_stem,
-)
-from picker_discovery._media.folder import (
-    MANIFEST_NAME,
-    _Entry,
-    _Folder,
-    _parse_entry,
-    _read_manifest,
 )
 
 # Any code point, lone surrogates included: JSON can carry them ("\ud800").
