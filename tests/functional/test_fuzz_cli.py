@@ -129,7 +129,7 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     real_signal = signal.signal
 
     def set_handler(signum: int, handler: Any) -> Any:
-        if getattr(handler, "__qualname__", "").startswith("_emulator."):
+        if getattr(handler, "__qualname__", "").startswith("emulator."):
             return handler(signum, None)
         return real_signal(signum, handler)
 
