@@ -1,0 +1,42 @@
+"""The root of the error tree and the errors raised below the HTTP layer.
+
+:class:`PickerError` and the errors that modules on the cold-start path raise (the discovery
+document loader, the command line, argument checks) live here, in a leaf that imports only
+the standard library, so raising or catching them never loads googleapiclient.
+:mod:`picker_discovery.errors` re-exports every one of them: import them from there.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BadArgument", "BadArgumentType", "DiscoveryDocumentError", "PickerError"]
+
+
+class PickerError(Exception):
+    """Base of every error this project raises about the Picker API or its use."""
+
+
+class BadArgument(PickerError, ValueError):
+    """A function or method was given an argument it cannot use; nothing was sent.
+
+    The message names the argument and what it accepts. It is a ``ValueError`` too, which is
+    what these checks raised before, so ``except ValueError`` keeps working.
+    """
+
+
+class BadArgumentType(BadArgument, TypeError):
+    """An argument of the wrong type (a string where seconds are expected, say).
+
+    A :class:`BadArgument`, and a ``TypeError`` as well, as Python's own checks raise.
+    """
+
+
+class DiscoveryDocumentError(PickerError, ValueError):
+    """A discovery document is missing, unreadable, or not the photospicker v1 document.
+
+    ``source`` names the file or URL, ``problem`` says what is wrong with it.
+    """
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(f"discovery document {source}: {problem}")
+        self.source = source
+        self.problem = problem
