@@ -8,7 +8,13 @@ the standard library, so raising or catching them never loads googleapiclient.
 
 from __future__ import annotations
 
-__all__ = ["BadArgument", "BadArgumentType", "DiscoveryDocumentError", "PickerError"]
+__all__ = [
+    "BadArgument",
+    "BadArgumentType",
+    "DiscoveryDocumentError",
+    "MissingExtra",
+    "PickerError",
+]
 
 
 class PickerError(Exception):
@@ -27,6 +33,14 @@ class BadArgumentType(BadArgument, TypeError):
     """An argument of the wrong type (a string where seconds are expected, say).
 
     A :class:`BadArgument`, and a ``TypeError`` as well, as Python's own checks raise.
+    """
+
+
+class MissingExtra(PickerError, ImportError):
+    """What was asked for needs an optional extra that is not installed.
+
+    The message names the extra and the ``pip install`` line that adds it. It is an
+    ``ImportError`` too, since a missing package is what it reports.
     """
 
 

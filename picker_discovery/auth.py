@@ -25,6 +25,7 @@ import google.auth.transport.requests
 import google.oauth2.credentials
 
 from picker_discovery import _dirs
+from picker_discovery._errorbase import MissingExtra
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery.discovery import SCOPE
 
@@ -72,13 +73,13 @@ def login(
     ``open_browser`` is false or no browser can start.
 
     Raises:
-        ImportError: the ``login`` extra is not installed.
+        MissingExtra: the ``login`` extra is not installed (an ``ImportError``).
         ValueError: the client secrets file is not an OAuth client for an installed app.
     """
     try:
         from google_auth_oauthlib.flow import InstalledAppFlow
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
+        raise MissingExtra(
             "signing in needs google-auth-oauthlib: pip install 'picker-discovery[login]'"
         ) from exc
     secrets = Path(client_secrets_file)

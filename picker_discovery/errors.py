@@ -62,6 +62,7 @@ from picker_discovery._errorbase import (
     BadArgument,
     BadArgumentType,
     DiscoveryDocumentError,
+    MissingExtra,
     PickerError,
 )
 
@@ -86,6 +87,7 @@ __all__ = [
     "MediaNotReady",
     "MediaProcessingFailed",
     "MediaUrlExpired",
+    "MissingExtra",
     "NoCredentials",
     "NotFound",
     "OutOfRange",

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 from googleapiclient.http import HttpMock, HttpMockSequence
 
+from picker_discovery._errorbase import PickerError
 from picker_discovery.clock import Clock, SystemClock
 
 __all__ = [
@@ -347,7 +348,7 @@ def body(name: str, *, clock: Clock | None = None) -> Any:
     return copy.deepcopy(response(name, clock=clock).body)
 
 
-class MockExhausted(AssertionError):
+class MockExhausted(PickerError, AssertionError):
     """Code sent more requests than the mock was given answers for."""
 
 

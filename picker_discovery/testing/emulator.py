@@ -34,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
 from typing import Any
 
+from picker_discovery._errorbase import BadArgument
 from picker_discovery.clock import FakeClock
 from picker_discovery.testing.app import App, Request, Response
 from picker_discovery.testing.backend import Attempt, Backend, Fault
@@ -204,7 +205,7 @@ class Emulator:
         **settings: Any,
     ) -> None:
         if backend is not None and (clock is not None or settings):
-            raise ValueError("pass a backend, or the clock and settings for a new one, not both")
+            raise BadArgument("pass a backend, or the clock and settings for a new one, not both")
         if backend is None:
             clock = clock if clock is not None else FakeClock(ticking=True)
             backend = Backend(clock=clock, **settings)
