@@ -1,51 +1,68 @@
-"""The error tree: one class per status the API can answer, all still ``HttpError``\\ s.
+"""The error tree: every exception the package raises is a :class:`PickerError`.
 
 Every API error is a :class:`PickerHttpError`, which is both a
 ``googleapiclient.errors.HttpError`` (``except HttpError``, ``e.resp.status``, ``e.content``,
 ``e.uri`` and ``e.reason`` keep working) and a :class:`PickerError`. The class is chosen from the
 body's ``error.status`` first (``FAILED_PRECONDITION`` and ``INVALID_ARGUMENT`` share HTTP 400),
-then from the HTTP code, so an HTML or otherwise unreadable body still gives the right class::
+then from the HTTP code, then by range (4xx, 5xx), so an HTML or otherwise unreadable body still
+gives the right class. Each status class registers its status, HTTP code and ``google.rpc.Code``
+number as it is defined (``class NotFound(ClientError, status="NOT_FOUND", code=404,
+rpc_code=5)``): the lookup tables are built from the classes, never kept beside them.
+
+Errors that are also a built-in exception keep that base, so ``except ValueError`` (or
+``TypeError``, ``ImportError``, ``HttpError``) written against the built-in keeps working::
 
     PickerError
+    ├── BadArgument (ValueError)             an argument a function cannot use; nothing sent
+    │   ├── BadArgumentType (TypeError)      an argument of the wrong type
+    │   └── NoCredentials                    media bytes asked of a client without credentials
+    ├── MissingExtra (ImportError)           an optional extra is not installed
+    ├── DiscoveryDocumentError (ValueError)  a discovery document missing, unreadable or wrong
+    ├── MalformedResponse (ValueError)       an answer that is not what the schema describes
     ├── PickingTimeout                       waiting for the user's pick ran out of time
     ├── PickingCancelled                     another thread cancelled the wait
     ├── RepeatedPageToken                    mediaItems.list sent a page token twice
     ├── TooManyPages                         mediaItems.list sent more pages than can exist
-    ├── MalformedResponse (ValueError)       an answer that is not what the schema describes
-    └── PickerHttpError (HttpError)
-        ├── ClientError                      4xx
-        │   ├── InvalidArgument              400 INVALID_ARGUMENT
-        │   ├── FailedPrecondition           400 FAILED_PRECONDITION
-        │   ├── OutOfRange                   400 OUT_OF_RANGE
-        │   ├── Unauthenticated              401 UNAUTHENTICATED
-        │   ├── PermissionDenied             403 PERMISSION_DENIED
-        │   ├── NotFound                     404 NOT_FOUND
-        │   │   └── SessionNotFound          a session that is missing or not the caller's
-        │   ├── AlreadyExists                409 ALREADY_EXISTS
-        │   ├── Aborted                      409 ABORTED
-        │   ├── ResourceExhausted            429 RESOURCE_EXHAUSTED
-        │   └── Cancelled                    499 CANCELLED
-        └── ServerError                      5xx
-            ├── Internal                     500 INTERNAL
-            ├── Unknown                      500 UNKNOWN
-            ├── DataLoss                     500 DATA_LOSS
-            ├── Unimplemented                501 UNIMPLEMENTED
-            ├── Unavailable                  503 UNAVAILABLE
-            └── DeadlineExceeded             504 DEADLINE_EXCEEDED
-
-Fetching a picked item's bytes (``picker_discovery.media``) has errors of its own, since media
-hosts answer bare HTTP rather than the API's JSON errors::
-
-    PickerError
+    ├── PickerHttpError (HttpError)
+    │   ├── ClientError                      4xx
+    │   │   ├── InvalidArgument              400 INVALID_ARGUMENT (stands for 400)
+    │   │   ├── FailedPrecondition           400 FAILED_PRECONDITION
+    │   │   ├── OutOfRange                   400 OUT_OF_RANGE
+    │   │   ├── Unauthenticated              401 UNAUTHENTICATED
+    │   │   ├── PermissionDenied             403 PERMISSION_DENIED
+    │   │   ├── NotFound                     404 NOT_FOUND
+    │   │   │   └── SessionNotFound          a session that is missing or not the caller's
+    │   │   ├── AlreadyExists                409 ALREADY_EXISTS
+    │   │   ├── Aborted                      409 ABORTED (stands for 409)
+    │   │   ├── ResourceExhausted            429 RESOURCE_EXHAUSTED
+    │   │   └── Cancelled                    499 CANCELLED
+    │   └── ServerError                      5xx
+    │       ├── Internal                     500 INTERNAL (stands for 500)
+    │       ├── Unknown                      500 UNKNOWN
+    │       ├── DataLoss                     500 DATA_LOSS
+    │       ├── Unimplemented                501 UNIMPLEMENTED
+    │       ├── Unavailable                  503 UNAVAILABLE
+    │       └── DeadlineExceeded             504 DEADLINE_EXCEEDED
     └── MediaError                           one item's bytes could not be fetched or saved
         ├── MediaNotReady                    a video still processing (or of unknown status)
         ├── MediaProcessingFailed            a video whose processing FAILED: never retried
         ├── UntrustedMediaHost               a URL (or redirect) off the allowlist: nothing sent
-        ├── MediaUrlExpired                  a baseUrl expired and re-listing did not renew it
-        ├── MediaHttpError                   an error status from the media host
-        └── IncompleteDownload               the body ended short of its length, retries spent
+        ├── MediaUrlExpired                  a baseUrl expired (HTTP 401/403) and was not renewed
+        ├── MediaHttpError                   another error status from the media host
+        ├── IncompleteDownload               the body ended short of its length, retries spent
+        └── ThumbnailError                   a thumbnail that is no image the notebook shows
 
-This module is a leaf: it imports nothing else from the project.
+A media host (``lh3.googleusercontent.com``, ...) answers bare HTTP rather than the API's JSON
+errors, so the media errors are not ``HttpError``\\ s. The downloader and the notebook's
+thumbnails raise the same class for the same condition.
+
+Elsewhere in the package, also ``PickerError``\\ s: ``picker_discovery.cli.CommandError`` (a
+command's failure with its exit code) and, in the test kit, ``testing.ApiError`` (the fake
+service's error answer), ``testing.schema.SchemaError`` (a ``ValueError``) and
+``testing.canned.MockExhausted`` (an ``AssertionError``).
+
+This module is a leaf: it imports nothing from the project but its base module
+``_errorbase`` (the root and the errors raised on the cold-start path, standard library only).
 """
 
 from __future__ import annotations
