@@ -17,6 +17,8 @@ Errors that are also a built-in exception keep that base, so ``except ValueError
     │   ├── BadArgumentType (TypeError)      an argument of the wrong type
     │   └── NoCredentials                    media bytes asked of a client without credentials
     ├── MissingExtra (ImportError)           an optional extra is not installed
+    ├── CredentialsFileError (ValueError)    a token or client secrets file that is unusable
+    ├── AccessNotGranted (PermissionError)   the scope not granted, or a token file not private
     ├── DiscoveryDocumentError (ValueError)  a discovery document missing, unreadable or wrong
     ├── MalformedResponse (ValueError)       an answer that is not what the schema describes
     ├── PickingTimeout                       waiting for the user's pick ran out of time
@@ -85,11 +87,13 @@ from picker_discovery._errorbase import (
 
 __all__ = [
     "Aborted",
+    "AccessNotGranted",
     "AlreadyExists",
     "BadArgument",
     "BadArgumentType",
     "Cancelled",
     "ClientError",
+    "CredentialsFileError",
     "DataLoss",
     "DeadlineExceeded",
     "DiscoveryDocumentError",
@@ -213,6 +217,19 @@ class NoCredentials(BadArgument):
     Media hosts need the bearer token, which only credentials give: build the client with
     ``credentials=...``, or make the downloader or fetcher with credentials yourself.
     """
+
+
+class CredentialsFileError(PickerError, ValueError):
+    """A saved token file, or an OAuth client secrets file, cannot be used.
+
+    The message names the file and why; sign in again (or download the client's JSON again).
+    It is a ``ValueError`` too, as it was before it joined the tree.
+    """
+
+
+class AccessNotGranted(PickerError, PermissionError):
+    """Credentials are not used: the sign-in did not grant the photospicker scope, or the token
+    file is open to other users. The message says what to do; a ``PermissionError`` too."""
 
 
 class MalformedResponse(PickerError, ValueError):

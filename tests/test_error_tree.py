@@ -272,6 +272,27 @@ def test_a_missing_extra_is_one_class_for_sign_in_and_fake_images(
     assert "pip install 'picker-discovery[testing]'" in str(images.value)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="file modes are POSIX")
+def test_unusable_token_files_are_credential_errors_and_keep_their_builtin_bases(
+    tmp_path: Path,
+) -> None:
+    from picker_discovery import auth
+
+    garbled = tmp_path / "garbled.json"
+    garbled.write_text("{not json", encoding="utf-8")
+    garbled.chmod(0o600)
+    with pytest.raises(ValueError) as unusable:
+        auth.load_credentials(garbled)
+    assert type(unusable.value) is errors.CredentialsFileError
+    exposed = tmp_path / "exposed.json"
+    exposed.write_text("{}", encoding="utf-8")
+    exposed.chmod(0o644)
+    with pytest.raises(PermissionError) as refused:
+        auth.load_credentials(exposed)
+    assert type(refused.value) is errors.AccessNotGranted
+    assert "chmod 600" in str(refused.value)
+
+
 def bad_arguments() -> list[tuple[str, Any]]:
     from datetime import datetime
 
