@@ -12,8 +12,10 @@ __all__ = [
     "BadArgument",
     "BadArgumentType",
     "DiscoveryDocumentError",
+    "InvalidState",
     "MissingExtra",
     "PickerError",
+    "UnknownName",
 ]
 
 
@@ -34,6 +36,16 @@ class BadArgumentType(BadArgument, TypeError):
 
     A :class:`BadArgument`, and a ``TypeError`` as well, as Python's own checks raise.
     """
+
+
+class UnknownName(PickerError, KeyError):
+    """A name looked up is not there (a session the fake backend never made, a canned answer
+    that does not exist); the message lists what there is. A ``KeyError`` too."""
+
+
+class InvalidState(PickerError, RuntimeError):
+    """An object was asked for something its state does not allow (an emulator started twice,
+    or asked for its URL before it started). A ``RuntimeError`` too."""
 
 
 class MissingExtra(PickerError, ImportError):

@@ -17,6 +17,8 @@ Errors that are also a built-in exception keep that base, so ``except ValueError
     │   ├── BadArgumentType (TypeError)      an argument of the wrong type
     │   └── NoCredentials                    media bytes asked of a client without credentials
     ├── MissingExtra (ImportError)           an optional extra is not installed
+    ├── UnknownName (KeyError)               a name looked up is not there (the test kit)
+    ├── InvalidState (RuntimeError)          a call the object's state does not allow
     ├── CredentialsFileError (ValueError)    a token or client secrets file that is unusable
     ├── AccessNotGranted (PermissionError)   the scope not granted, or a token file not private
     ├── DiscoveryDocumentError (ValueError)  a discovery document missing, unreadable or wrong
@@ -81,8 +83,10 @@ from picker_discovery._errorbase import (
     BadArgument,
     BadArgumentType,
     DiscoveryDocumentError,
+    InvalidState,
     MissingExtra,
     PickerError,
+    UnknownName,
 )
 
 __all__ = [
@@ -102,6 +106,7 @@ __all__ = [
     "IncompleteDownload",
     "Internal",
     "InvalidArgument",
+    "InvalidState",
     "MalformedResponse",
     "MediaError",
     "MediaHttpError",
@@ -127,6 +132,7 @@ __all__ = [
     "Unavailable",
     "Unimplemented",
     "Unknown",
+    "UnknownName",
     "UntrustedMediaHost",
     "error_class",
     "from_http_error",

@@ -293,6 +293,25 @@ def test_unusable_token_files_are_credential_errors_and_keep_their_builtin_bases
     assert "chmod 600" in str(refused.value)
 
 
+def test_the_test_kit_raises_tree_errors_that_keep_their_builtin_bases() -> None:
+    from picker_discovery.testing import canned
+
+    with pytest.raises(KeyError) as unknown_answer:
+        canned.response("sessions.nope")
+    with pytest.raises(KeyError) as unknown_session:
+        Backend(clock=FakeClock()).pick("nope")
+    assert type(unknown_answer.value) is type(unknown_session.value) is errors.UnknownName
+    with pytest.raises(RuntimeError) as not_running:
+        _ = Emulator().url
+    assert type(not_running.value) is errors.InvalidState
+    backend = Backend(clock=FakeClock())
+    session = backend.create_session("alice", {})
+    backend.pick(session["id"])
+    with pytest.raises(ValueError) as already_picked:
+        backend.pick(session["id"])
+    assert type(already_picked.value) is errors.BadArgument
+
+
 def bad_arguments() -> list[tuple[str, Any]]:
     from datetime import datetime
 

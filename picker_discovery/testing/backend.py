@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
 from picker_discovery import discovery
-from picker_discovery._errorbase import BadArgument, PickerError
+from picker_discovery._errorbase import BadArgument, PickerError, UnknownName
 from picker_discovery.clock import FakeClock
 from picker_discovery.testing.library import MediaItem, ProcessingStatus, generate_library
 from picker_discovery.testing.schema import DURATION_RE, SchemaValidator
@@ -526,7 +526,7 @@ class Backend:
             try:
                 return self._sessions[session_id]
             except KeyError:
-                raise KeyError(f"no session {session_id!r} (deleted, or never made)") from None
+                raise UnknownName(f"no session {session_id!r} (deleted, or never made)") from None
 
     def sessions(self, token: str | None = None) -> list[Session]:
         """Every session, or those of ``token``'s user."""

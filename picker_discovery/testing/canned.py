@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 from googleapiclient.http import HttpMock, HttpMockSequence
 
-from picker_discovery._errorbase import PickerError
+from picker_discovery._errorbase import PickerError, UnknownName
 from picker_discovery.clock import Clock, SystemClock
 
 __all__ = [
@@ -305,7 +305,7 @@ def _made(name: str, now: datetime) -> CannedResponse:
     try:
         answer = _ANSWERS[name]
     except KeyError:
-        raise KeyError(f"no canned response {name!r}; there are: {', '.join(names())}") from None
+        raise UnknownName(f"no canned response {name!r}; there are: {', '.join(names())}") from None
     return answer if isinstance(answer, CannedResponse) else answer(now)
 
 
