@@ -1,8 +1,8 @@
 """The root of the error tree and the errors raised below the HTTP layer.
 
 :class:`PickerError` and the errors that modules on the cold-start path raise (the discovery
-document loader, the command line, argument checks) live here, in a leaf that imports only
-the standard library, so raising or catching them never loads googleapiclient.
+document loader, the command line, argument checks, the models) live here, in a leaf that
+imports only the standard library, so raising or catching them never loads googleapiclient.
 :mod:`picker_discovery.errors` re-exports every one of them: import them from there.
 """
 
@@ -13,6 +13,7 @@ __all__ = [
     "BadArgumentType",
     "DiscoveryDocumentError",
     "InvalidState",
+    "MalformedResponse",
     "MissingExtra",
     "PickerError",
     "UnknownName",
@@ -35,6 +36,16 @@ class BadArgumentType(BadArgument, TypeError):
     """An argument of the wrong type (a string where seconds are expected, say).
 
     A :class:`BadArgument`, and a ``TypeError`` as well, as Python's own checks raise.
+    """
+
+
+class MalformedResponse(PickerError, ValueError):
+    """An answer the client cannot read: not JSON, not an object, or a field of the wrong kind.
+
+    The service (or whatever answers at the endpoint) sent something the photospicker schema
+    does not allow; the message names the method or the schema and field. It is a
+    ``ValueError`` too, which is what the models' ``from_dict`` raise for a malformed field.
+    Check the endpoint the client talks to; report it if it is Google's.
     """
 
 
@@ -66,3 +77,18 @@ class DiscoveryDocumentError(PickerError, ValueError):
         super().__init__(f"discovery document {source}: {problem}")
         self.source = source
         self.problem = problem
+
+
+# Raised and caught as picker_discovery.errors.X: tracebacks and reprs name the public module.
+for _cls in (
+    PickerError,
+    BadArgument,
+    BadArgumentType,
+    MalformedResponse,
+    UnknownName,
+    InvalidState,
+    MissingExtra,
+    DiscoveryDocumentError,
+):
+    _cls.__module__ = "picker_discovery.errors"
+del _cls

@@ -84,6 +84,7 @@ from picker_discovery._errorbase import (
     BadArgumentType,
     DiscoveryDocumentError,
     InvalidState,
+    MalformedResponse,
     MissingExtra,
     PickerError,
     UnknownName,
@@ -236,16 +237,6 @@ class CredentialsFileError(PickerError, ValueError):
 class AccessNotGranted(PickerError, PermissionError):
     """Credentials are not used: the sign-in did not grant the photospicker scope, or the token
     file is open to other users. The message says what to do; a ``PermissionError`` too."""
-
-
-class MalformedResponse(PickerError, ValueError):
-    """An answer the client cannot read: not JSON, not an object, or a field of the wrong kind.
-
-    The service (or whatever answers at the endpoint) sent something the photospicker schema
-    does not allow; the message names the method or the schema and field. It is a
-    ``ValueError`` too, which is what the models' ``from_dict`` raise for a malformed field.
-    Check the endpoint the client talks to; report it if it is Google's.
-    """
 
 
 @dataclass(frozen=True)

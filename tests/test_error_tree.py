@@ -370,3 +370,31 @@ def test_the_discovery_loader_raises_its_error_without_loading_googleapiclient(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60
     )
     assert out.stdout.strip() == "False"
+
+
+def test_a_model_raises_tree_errors_without_loading_googleapiclient() -> None:
+    code = (
+        "import sys\n"
+        "from picker_discovery import models\n"
+        "from picker_discovery._errorbase import PickerError\n"
+        "for bad in ('not an object', {'mediaItemsSet': 'yes'}):\n"
+        "    try:\n"
+        "        models.PickingSession.from_dict(bad)\n"
+        "    except PickerError as exc:\n"
+        "        assert isinstance(exc, (TypeError, ValueError)), exc\n"
+        "    else:\n"
+        "        raise SystemExit('no error')\n"
+        "print(any(m.startswith('googleapiclient') for m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60
+    )
+    assert out.stdout.strip() == "False"
+
+
+def test_errors_read_as_the_public_module() -> None:
+    # Defined in a leaf so the cold-start path can raise them; named where users import them.
+    for name in ("PickerError", "BadArgument", "MalformedResponse", "DiscoveryDocumentError"):
+        cls = getattr(errors, name)
+        assert cls.__module__ == "picker_discovery.errors"
+        assert f"picker_discovery.errors.{name}" in repr(cls)

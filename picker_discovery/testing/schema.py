@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from picker_discovery._errorbase import PickerError
+from picker_discovery._errorbase import BadArgument, PickerError
 
 __all__ = ["DATETIME_RE", "DURATION_RE", "SchemaError", "SchemaValidator"]
 
@@ -47,7 +47,7 @@ class SchemaValidator:
     def __init__(self, document: Mapping[str, Any]) -> None:
         schemas = document.get("schemas")
         if not isinstance(schemas, Mapping):
-            raise ValueError("the discovery document has no schemas")
+            raise BadArgument("the discovery document has no schemas")
         self._schemas: Mapping[str, Any] = schemas
 
     @property
