@@ -51,7 +51,10 @@ from picker_discovery._secrets import credential_secrets, install_log_filter, sc
 from picker_discovery.clock import Clock, SystemClock
 from picker_discovery.discovery import SCOPE
 from picker_discovery.errors import (
+    BadArgument,
+    BadArgumentType,
     MalformedResponse,
+    NoCredentials,
     PickerError,
     PickerHttpError,
     PickingCancelled,
@@ -105,35 +108,36 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 
 
 def check_session_id(session_id: object) -> str:
-    """Return ``session_id`` if it can name a session, else raise ``ValueError``.
+    """Return ``session_id`` if it can name a session, else raise
+    :class:`~picker_discovery.errors.BadArgument` (a ``ValueError``).
 
     A session id goes into the URL path, so anything that could change the path is refused
     before a request is made: non-strings, empty or blank strings, ``/``, control characters,
     lone surrogates (which have no UTF-8 form to send), and the dot segments ``.`` and ``..``.
     """
     if not isinstance(session_id, str):
-        raise ValueError(f"session id must be a string, not {type(session_id).__name__}")
+        raise BadArgument(f"session id must be a string, not {type(session_id).__name__}")
     if not session_id.strip():
-        raise ValueError(f"session id must not be empty or blank: {session_id!r}")
+        raise BadArgument(f"session id must not be empty or blank: {session_id!r}")
     if "/" in session_id:
-        raise ValueError(f"session id must not contain '/': {session_id!r}")
+        raise BadArgument(f"session id must not contain '/': {session_id!r}")
     if any(unicodedata.category(ch) == "Cc" for ch in session_id):
-        raise ValueError(f"session id must not contain control characters: {session_id!r}")
+        raise BadArgument(f"session id must not contain control characters: {session_id!r}")
     if any(unicodedata.category(ch) == "Cs" for ch in session_id):
-        raise ValueError(
+        raise BadArgument(
             f"session id must not contain lone surrogates (bytes that were not UTF-8): "
             f"{session_id!r}"
         )
     if session_id in (".", ".."):
-        raise ValueError(f"session id must not be a dot segment: {session_id!r}")
+        raise BadArgument(f"session id must not be a dot segment: {session_id!r}")
     return session_id
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int from {low} to {high}, not {value!r}")
+        raise BadArgumentType(f"{name} must be an int from {low} to {high}, not {value!r}")
     if not low <= value <= high:
-        raise ValueError(f"{name} must be from {low} to {high}, not {value}")
+        raise BadArgument(f"{name} must be from {low} to {high}, not {value}")
     return value
 
 
@@ -142,7 +146,7 @@ def _check_request_id(value: object) -> str:
         return str(value)
     if isinstance(value, str) and _UUID.fullmatch(value):
         return value.lower()
-    raise ValueError(
+    raise BadArgument(
         "request_id must be a uuid.UUID or a UUID string like "
         f"'2ea3dc54-f352-4d9d-a667-1b497bdf4e52' (uuid.uuid4() makes one), not {value!r}"
     )
@@ -154,16 +158,16 @@ def _check_timeout(value: object) -> float | None:
     if isinstance(value, timedelta):
         value = value.total_seconds()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"timeout must be seconds (a number) or a timedelta, not {value!r}")
+        raise BadArgumentType(f"timeout must be seconds (a number) or a timedelta, not {value!r}")
     if math.isnan(value) or value < 0:
-        raise ValueError(f"timeout must not be negative, not {value}")
+        raise BadArgument(f"timeout must not be negative, not {value}")
     return float(value)
 
 
 def _session_id_of(session: object) -> str:
     if isinstance(session, PickingSession):
         if session.id is None:
-            raise ValueError("the PickingSession has no id: pass one returned by the service")
+            raise BadArgument("the PickingSession has no id: pass one returned by the service")
         return check_session_id(session.id)
     return check_session_id(session)
 
@@ -453,7 +457,7 @@ class PickerClient:
                 if credentials is not None:
                     http_factory = _authorized_http_factory(credentials)
         elif credentials is not None or http is not None or client_options is not None:
-            raise ValueError("pass either a service or the arguments to build one, not both")
+            raise BadArgument("pass either a service or the arguments to build one, not both")
         if credentials is None:
             # A service built from credentials carries them on its AuthorizedHttp.
             credentials = getattr(getattr(service, "_http", None), "credentials", None)
@@ -481,7 +485,7 @@ class PickerClient:
             return dict.fromkeys(METHODS, policy)
         unknown = set(retry) - set(METHODS)
         if unknown:
-            raise ValueError(
+            raise BadArgument(
                 f"retry names unknown methods {sorted(unknown)}; known: {', '.join(METHODS)}"
             )
         return {method: retry.get(method, RetryPolicy()) for method in METHODS}
@@ -497,7 +501,9 @@ class PickerClient:
             return journal
         if isinstance(journal, (str, os.PathLike)):
             return SessionJournal(journal, account=self._account_label())
-        raise TypeError(f"journal must be a SessionJournal, a path or a bool, not {journal!r}")
+        raise BadArgumentType(
+            f"journal must be a SessionJournal, a path or a bool, not {journal!r}"
+        )
 
     def _account_label(self) -> str | None:
         """Who the credentials are, when they say so (a service account's e-mail): never a
@@ -709,7 +715,7 @@ class PickerClient:
             session = PickingSession.from_dict(data)
             if sid is None:
                 if not session.id:
-                    raise PickerError(
+                    raise MalformedResponse(
                         "sessions.create answered without a session id; nothing can be polled "
                         "or deleted. Check the endpoint the client talks to"
                     )
@@ -1085,7 +1091,7 @@ class PickerClient:
         ``url_lifetime``, ...).
 
         Raises:
-            PickerError: the client has no credentials to fetch bytes with (it was given a
+            NoCredentials: the client has no credentials to fetch bytes with (it was given a
                 bare ``http`` or a service without credentials).
             ValueError: a media host is not a valid allowlist entry, or would receive the token
                 over plain http off this machine.
@@ -1093,7 +1099,7 @@ class PickerClient:
         from picker_discovery.media import DEFAULT_ALLOWED_HOSTS, Downloader, HostAllowlist
 
         if self._credentials is None:
-            raise PickerError(
+            raise NoCredentials(
                 "this client has no credentials to fetch media bytes with: build it with "
                 "credentials=..., or make a picker_discovery.media.Downloader yourself"
             )

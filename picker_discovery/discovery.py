@@ -13,8 +13,8 @@ logged warning, so a bad refresh can never stop a program that worked with the b
 Each file is parsed once per process: later loads reuse the parsed document for as long as the
 file's size and modification time are unchanged.
 
-This module is a leaf: it imports nothing from the project but the private ``_dirs`` and
-``_urls``.
+This module is a leaf: it imports nothing from the project but the private ``_dirs``,
+``_urls`` and ``_errorbase``.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from typing import Any, Literal, NoReturn
 import httplib2
 
 from picker_discovery import _dirs, _urls
+from picker_discovery._errorbase import DiscoveryDocumentError
 
 __all__ = [
     "API_NAME",
@@ -76,18 +77,6 @@ SCOPE_BLOCK: Mapping[str, Any] = {
 }
 
 SourceKind = Literal["explicit", "environment", "user-cache", "bundled", "mapping", "url"]
-
-
-class DiscoveryDocumentError(ValueError):
-    """A discovery document is missing, unreadable, or not the photospicker v1 document.
-
-    ``source`` names the file or URL, ``problem`` says what is wrong with it.
-    """
-
-    def __init__(self, source: str, problem: str) -> None:
-        super().__init__(f"discovery document {source}: {problem}")
-        self.source = source
-        self.problem = problem
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,8 @@ from picker_discovery import _checks
 from picker_discovery._paging import iter_pages
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery.errors import (
+    BadArgument,
+    BadArgumentType,
     IncompleteDownload,
     MediaError,
     MediaHttpError,
@@ -202,7 +204,7 @@ def _raw(item: object) -> Mapping[str, Any]:
     data = to_dict() if callable(to_dict) else None
     if isinstance(data, Mapping) and data:
         return data
-    raise TypeError(
+    raise BadArgumentType(
         "expected a PickedMediaItem as the API returns it (a dict), or an object with a "
         f"non-empty .raw dict, not {type(item).__name__}"
     )
@@ -294,9 +296,9 @@ class Size:
         for name in ("width", "height"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"Size.{name} must be an int, not {value!r}")
+                raise BadArgument(f"Size.{name} must be an int, not {value!r}")
             if not 1 <= value <= MAX_DIMENSION:
-                raise ValueError(f"Size.{name} must be between 1 and {MAX_DIMENSION}, not {value}")
+                raise BadArgument(f"Size.{name} must be between 1 and {MAX_DIMENSION}, not {value}")
 
     @property
     def variant(self) -> str:
@@ -546,9 +548,9 @@ class HostAllowlist:
             if "://" in entry:
                 origin = _origin(entry)
                 if origin is None or urlsplit(entry).path not in ("", "/"):
-                    raise ValueError(f"allowlist origin must be scheme://host[:port]: {entry!r}")
+                    raise BadArgument(f"allowlist origin must be scheme://host[:port]: {entry!r}")
                 if origin[0] == "http" and not allow_insecure_http and not is_loopback(origin[1]):
-                    raise ValueError(
+                    raise BadArgument(
                         f"media host {entry!r} would receive the access token over plain http, "
                         f"and {origin[1]} is not a loopback address; nothing was sent. Use "
                         "https, or allow it deliberately with HostAllowlist([...], "
@@ -559,11 +561,11 @@ class HostAllowlist:
             elif entry.startswith("*."):
                 suffix = entry[1:].lower()
                 if suffix.count(".") < 2 or not _HOST.fullmatch(suffix[1:]):
-                    raise ValueError(f"allowlist wildcard must look like *.example.com: {entry!r}")
+                    raise BadArgument(f"allowlist wildcard must look like *.example.com: {entry!r}")
                 self._suffixes.add(suffix)
             else:
                 if not _HOST.fullmatch(entry):
-                    raise ValueError(f"allowlist host must be a bare host name: {entry!r}")
+                    raise BadArgument(f"allowlist host must be a bare host name: {entry!r}")
                 self._hosts.add(entry.lower())
 
     @classmethod
@@ -1324,7 +1326,7 @@ def authorized_sessions(
         ValueError: both or neither were given.
     """
     if (credentials is None) == (session_factory is None):
-        raise ValueError("pass either credentials or a session_factory (exactly one)")
+        raise BadArgument("pass either credentials or a session_factory (exactly one)")
     if session_factory is not None:
         return session_factory
 
@@ -1426,9 +1428,9 @@ class Downloader:
         session_factory = authorized_sessions(credentials, session_factory)
         workers = _checks.check_workers(workers)
         if not url_lifetime > 0:
-            raise ValueError(f"url_lifetime must be positive seconds, not {url_lifetime!r}")
+            raise BadArgument(f"url_lifetime must be positive seconds, not {url_lifetime!r}")
         if chunk_size < 1:
-            raise ValueError(f"chunk_size must be positive, not {chunk_size!r}")
+            raise BadArgument(f"chunk_size must be positive, not {chunk_size!r}")
         self._session_factory = session_factory
         self.allowlist = HostAllowlist.of(allowed_hosts)
         self.workers = workers
@@ -1512,7 +1514,7 @@ class Downloader:
         Calls to ``items`` and ``relist`` are serialised by one lock, never concurrent.
         """
         if not_ready not in ("skip", "wait", "fail"):
-            raise ValueError(f"not_ready must be 'skip', 'wait' or 'fail', not {not_ready!r}")
+            raise BadArgument(f"not_ready must be 'skip', 'wait' or 'fail', not {not_ready!r}")
         path = Path(folder)
         path.mkdir(parents=True, exist_ok=True)
         list_lock = threading.Lock()

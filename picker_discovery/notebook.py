@@ -41,7 +41,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from picker_discovery import _checks
-from picker_discovery.errors import MediaHttpError, UntrustedMediaHost
+from picker_discovery.errors import (
+    MediaError,
+    MediaHttpError,
+    MediaUrlExpired,
+    NoCredentials,
+    ThumbnailError,
+    UntrustedMediaHost,
+)
 from picker_discovery.media import (
     DEFAULT_ALLOWED_HOSTS,
     DownloadResult,
@@ -378,10 +385,6 @@ class Thumbnail:
         return f"data:{self.content_type};base64,{base64.b64encode(self.data).decode('ascii')}"
 
 
-class ThumbnailError(Exception):
-    """A thumbnail could not be fetched (the grid shows the message instead)."""
-
-
 Fetch = Callable[[str], Thumbnail]
 """Fetches one URL (``baseUrl=w256-h256-c``) with the token; raises on failure."""
 
@@ -432,12 +435,12 @@ class ThumbnailFetcher:
         client was made with ``allow_insecure_http``).
 
         Raises:
-            ValueError: the client has no credentials (it was built over a bare transport), or
-                a media host would receive the token over plain http off this machine.
+            NoCredentials: the client has no credentials (it was built over a bare transport).
+            ValueError: a media host would receive the token over plain http off this machine.
         """
         credentials = client.credentials
         if credentials is None:
-            raise ValueError(
+            raise NoCredentials(
                 "this client has no credentials to fetch thumbnails with: build it with "
                 "credentials=..., or pass ThumbnailFetcher(credentials) yourself"
             )
@@ -454,13 +457,26 @@ class ThumbnailFetcher:
         return session
 
     def __call__(self, url: str) -> Thumbnail:
-        try:
-            response = open_allowed(self._session(), url, self.allowlist, timeout=self.timeout)
-        except MediaHttpError as exc:
-            raise ThumbnailError(str(exc)) from exc
+        """Fetch ``url``.
+
+        Raises the downloader's classes for what a thumbnail shares with a download:
+        :class:`~picker_discovery.errors.UntrustedMediaHost`,
+        :class:`~picker_discovery.errors.MediaUrlExpired` (HTTP 401 or 403: the baseUrl
+        expired or the token is not the session's),
+        :class:`~picker_discovery.errors.MediaHttpError` (another error status, or too many
+        redirects); :class:`ThumbnailError` for an answer that is no image to show.
+        """
+        response = open_allowed(self._session(), url, self.allowlist, timeout=self.timeout)
         with response:
-            if response.status_code != 200:
-                raise ThumbnailError(f"the media host answered HTTP {response.status_code}")
+            status = response.status_code
+            if status in (401, 403):
+                raise MediaUrlExpired(
+                    f"the media host answered HTTP {status}: the baseUrl has probably expired "
+                    "(or the token is not the session owner's, or lacks the photospicker "
+                    "scope); list the session again for fresh baseUrls"
+                )
+            if status != 200:
+                raise MediaHttpError(f"the media host answered HTTP {status}", code=status)
             kind = _content_type(response.headers.get("Content-Type"))
             if kind not in _IMAGE_TYPES:
                 raise ThumbnailError(f"not an image: Content-Type {kind or 'missing'}")
@@ -575,14 +591,14 @@ class ItemGrid:
             return _Cell(item, error="no thumbnail: the item has no baseUrl")
         try:
             return _Cell(item, thumbnail=_check_image(self.fetch(url)))
-        except ThumbnailError as exc:
-            return _Cell(item, error=str(exc))
         except UntrustedMediaHost as exc:
             return _Cell(
                 item,
                 error="not fetched: the host is not on the allowlist, so the access token was "
                 f"not sent to it ({_short(exc.url)})",
             )
+        except MediaError as exc:
+            return _Cell(item, error=str(exc))
         except Exception as exc:  # one broken thumbnail must not hide the others
             logger.warning("thumbnail of item %s failed: %s", item.id, type(exc).__name__)
             return _Cell(item, error=f"no thumbnail: {type(exc).__name__}")

@@ -11,6 +11,7 @@ from googleapiclient.discovery import Resource, build_from_document
 from googleapiclient.http import HttpRequest
 
 from picker_discovery import _urls, discovery
+from picker_discovery._errorbase import BadArgument
 from picker_discovery._secrets import install_log_filter
 
 __all__ = ["build"]
@@ -66,7 +67,7 @@ def build(
     """
     del cache_discovery, cache, num_retries  # only about fetching, which never happens here
     if discoveryServiceUrl is not None or static_discovery is False:
-        raise ValueError(
+        raise BadArgument(
             "picker_discovery.build() never fetches the discovery document; "
             "run picker_discovery.refresh() to update the local copy, then build again"
         )
@@ -140,4 +141,4 @@ def _check_endpoint(
         problem += (
             "; if it is genuine, pass allowed_hosts=[its host] (command line: --allow-host HOST)"
         )
-    raise ValueError(f"{what} {url!r} {problem}; nothing was sent")
+    raise BadArgument(f"{what} {url!r} {problem}; nothing was sent")

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
 from picker_discovery import discovery
+from picker_discovery._errorbase import BadArgument, PickerError, UnknownName
 from picker_discovery.clock import FakeClock
 from picker_discovery.testing.library import MediaItem, ProcessingStatus, generate_library
 from picker_discovery.testing.schema import DURATION_RE, SchemaValidator
@@ -105,7 +106,7 @@ def status_for_code(code: int) -> str:
     return _STATUS_FOR_CODE.get(code, "INTERNAL" if code >= 500 else "UNKNOWN")
 
 
-class ApiError(Exception):
+class ApiError(PickerError):
     """An error answer of the fake service, in Google's JSON shape."""
 
     def __init__(
@@ -161,7 +162,7 @@ def parse_duration(value: str | float | timedelta) -> timedelta:
         return value
     if isinstance(value, str):
         if not DURATION_RE.match(value):
-            raise ValueError(f"{value!r} is not a duration like '5s' or '0.5s'")
+            raise BadArgument(f"{value!r} is not a duration like '5s' or '0.5s'")
         value = float(value[:-1])
     return timedelta(seconds=value)
 
@@ -210,10 +211,10 @@ class BackendConfig:
 
     def __post_init__(self) -> None:
         if self.invalid_max_item_count not in ("reject", "clamp"):
-            raise ValueError("invalid_max_item_count must be 'reject' or 'clamp'")
+            raise BadArgument("invalid_max_item_count must be 'reject' or 'clamp'")
         for name in ("api_root", "picker_uri_prefix", "media_root"):
             if not getattr(self, name).endswith("/"):
-                raise ValueError(f"{name} must end with '/': {getattr(self, name)!r}")
+                raise BadArgument(f"{name} must end with '/': {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)
@@ -252,17 +253,17 @@ class Fault:
 
     def __post_init__(self) -> None:
         if isinstance(self.stall, bool) or not isinstance(self.stall, (int, float)):
-            raise ValueError(f"stall must be seconds (a number), not {self.stall!r}")
+            raise BadArgument(f"stall must be seconds (a number), not {self.stall!r}")
         if not 0 <= self.stall < float("inf"):
-            raise ValueError(f"stall must be a finite number of seconds >= 0, not {self.stall!r}")
+            raise BadArgument(f"stall must be a finite number of seconds >= 0, not {self.stall!r}")
         if self.short_range is not None and (
             isinstance(self.short_range, bool)
             or not isinstance(self.short_range, int)
             or self.short_range < 1
         ):
-            raise ValueError(f"short_range must be a positive int, not {self.short_range!r}")
+            raise BadArgument(f"short_range must be a positive int, not {self.short_range!r}")
         if isinstance(self.size_delta, bool) or not isinstance(self.size_delta, int):
-            raise ValueError(f"size_delta must be an int, not {self.size_delta!r}")
+            raise BadArgument(f"size_delta must be an int, not {self.size_delta!r}")
 
     @property
     def bends_media(self) -> bool:
@@ -291,12 +292,14 @@ class Fault:
         }
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
+            raise BadArgument(f"unknown fault fields: {', '.join(sorted(unknown))}")
         status = data.get("status")
         if status is not None and (
             isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599
         ):
-            raise ValueError(f"a fault's status must be an HTTP error code 400-599, not {status!r}")
+            raise BadArgument(
+                f"a fault's status must be an HTTP error code 400-599, not {status!r}"
+            )
         return cls(
             status=status,
             retry_after=data.get("retry_after"),
@@ -507,12 +510,12 @@ class Backend:
         """Move a video of ``token``'s library to ``PROCESSING``, ``READY`` or ``FAILED``
         (say, to let a test see a video finish processing between two listings)."""
         if status not in ("PROCESSING", "READY", "FAILED"):
-            raise ValueError(f"status must be PROCESSING, READY or FAILED, not {status!r}")
+            raise BadArgument(f"status must be PROCESSING, READY or FAILED, not {status!r}")
         user = self.user(token)
         with self._lock:
             item = user.item(item_id)
             if item is None or not item.is_video:
-                raise ValueError(f"{item_id!r} is not a video in this user's library")
+                raise BadArgument(f"{item_id!r} is not a video in this user's library")
             changed = replace(item, processing_status=cast(ProcessingStatus, status))
             user.library = [changed if i.id == item_id else i for i in user.library]
             return changed
@@ -523,7 +526,7 @@ class Backend:
             try:
                 return self._sessions[session_id]
             except KeyError:
-                raise KeyError(f"no session {session_id!r} (deleted, or never made)") from None
+                raise UnknownName(f"no session {session_id!r} (deleted, or never made)") from None
 
     def sessions(self, token: str | None = None) -> list[Session]:
         """Every session, or those of ``token``'s user."""
@@ -541,13 +544,13 @@ class Backend:
         is short for ``Fault(status=503)``, ``None`` for a request that passes.
         """
         if method not in FAULT_METHODS:
-            raise ValueError(f"cannot script faults for {method!r}; use one of {FAULT_METHODS}")
+            raise BadArgument(f"cannot script faults for {method!r}; use one of {FAULT_METHODS}")
         script = [f if isinstance(f, Fault) else Fault.from_json(f) for f in faults]
         for fault in script:
             if fault.status is not None and not 400 <= fault.status <= 599:
-                raise ValueError(f"a fault's status must be 400-599, not {fault.status}")
+                raise BadArgument(f"a fault's status must be 400-599, not {fault.status}")
             if fault.bends_media and method != "media":
-                raise ValueError(
+                raise BadArgument(
                     "short_range, size_delta and hide_total bend media answers: script them "
                     f"for 'media', not {method!r}"
                 )
@@ -606,25 +609,25 @@ class Backend:
             session = self.session(session_id)
             user = self.user(session.owner)
             if session.media_items_set:
-                raise ValueError(f"session {session_id} was already picked; create a new one")
+                raise BadArgument(f"session {session_id} was already picked; create a new one")
             if session.expired(self.clock.now()):
-                raise ValueError(f"session {session_id} has expired; create a new one")
+                raise BadArgument(f"session {session_id} has expired; create a new one")
             if item_ids is None:
                 count = session.max_item_count if first is None else first
                 if count < 0:
-                    raise ValueError(f"cannot pick the first {count} items")
+                    raise BadArgument(f"cannot pick the first {count} items")
                 item_ids = [item.id for item in user.library[:count]]
             ids = list(dict.fromkeys(item_ids))
             unknown = [i for i in ids if user.item(i) is None]
             if unknown:
-                raise ValueError(f"not in the user's library: {', '.join(unknown)}")
+                raise BadArgument(f"not in the user's library: {', '.join(unknown)}")
             if len(ids) > session.max_item_count:
-                raise ValueError(
+                raise BadArgument(
                     f"{len(ids)} items is more than this session's maxItemCount "
                     f"{session.max_item_count}"
                 )
             if not ids:
-                raise ValueError("pick at least one item: the picker's Done needs one")
+                raise BadArgument("pick at least one item: the picker's Done needs one")
             session.picked = ids
             logger.info("session %s: %d items picked", session_id, len(ids))
             return list(ids)

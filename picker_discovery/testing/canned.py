@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 from googleapiclient.http import HttpMock, HttpMockSequence
 
+from picker_discovery._errorbase import PickerError, UnknownName
 from picker_discovery.clock import Clock, SystemClock
 
 __all__ = [
@@ -304,7 +305,7 @@ def _made(name: str, now: datetime) -> CannedResponse:
     try:
         answer = _ANSWERS[name]
     except KeyError:
-        raise KeyError(f"no canned response {name!r}; there are: {', '.join(names())}") from None
+        raise UnknownName(f"no canned response {name!r}; there are: {', '.join(names())}") from None
     return answer if isinstance(answer, CannedResponse) else answer(now)
 
 
@@ -347,7 +348,7 @@ def body(name: str, *, clock: Clock | None = None) -> Any:
     return copy.deepcopy(response(name, clock=clock).body)
 
 
-class MockExhausted(AssertionError):
+class MockExhausted(PickerError, AssertionError):
     """Code sent more requests than the mock was given answers for."""
 
 

@@ -34,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
 from typing import Any
 
+from picker_discovery._errorbase import BadArgument, InvalidState
 from picker_discovery.clock import FakeClock
 from picker_discovery.testing.app import App, Request, Response
 from picker_discovery.testing.backend import Attempt, Backend, Fault
@@ -204,7 +205,7 @@ class Emulator:
         **settings: Any,
     ) -> None:
         if backend is not None and (clock is not None or settings):
-            raise ValueError("pass a backend, or the clock and settings for a new one, not both")
+            raise BadArgument("pass a backend, or the clock and settings for a new one, not both")
         if backend is None:
             clock = clock if clock is not None else FakeClock(ticking=True)
             backend = Backend(clock=clock, **settings)
@@ -221,7 +222,7 @@ class Emulator:
     def start(self) -> Emulator:
         """Bind both ports, point the backend's URLs at them and serve in the background."""
         if self._servers:
-            raise RuntimeError("the emulator is already running")
+            raise InvalidState("the emulator is already running")
         api = _Server((self._host, self._ports[0]), self.app, "api", self._workers)
         try:
             media = _Server((self._host, self._ports[1]), self.app, "media", self._workers)
@@ -273,7 +274,7 @@ class Emulator:
 
     def _address(self, index: int) -> tuple[str, int]:
         if not self._servers:
-            raise RuntimeError("the emulator is not running; use it in a with block or start()")
+            raise InvalidState("the emulator is not running; use it in a with block or start()")
         host, port = self._servers[index].server_address[:2]
         return str(host), int(port)
 

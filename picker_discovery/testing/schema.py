@@ -19,6 +19,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from picker_discovery._errorbase import BadArgument, PickerError
+
 __all__ = ["DATETIME_RE", "DURATION_RE", "SchemaError", "SchemaValidator"]
 
 DATETIME_RE = re.compile(
@@ -30,7 +32,7 @@ _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
 
 
-class SchemaError(ValueError):
+class SchemaError(PickerError, ValueError):
     """A value does not match its schema; ``path`` names the field (``$.mediaItems[0].id``)."""
 
     def __init__(self, path: str, problem: str) -> None:
@@ -45,7 +47,7 @@ class SchemaValidator:
     def __init__(self, document: Mapping[str, Any]) -> None:
         schemas = document.get("schemas")
         if not isinstance(schemas, Mapping):
-            raise ValueError("the discovery document has no schemas")
+            raise BadArgument("the discovery document has no schemas")
         self._schemas: Mapping[str, Any] = schemas
 
     @property
