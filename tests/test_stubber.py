@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from googleapiclient.errors import HttpError
+from hypothesis import given
+from hypothesis import strategies as st
 
 import picker_discovery
 from picker_discovery import PickerClient
@@ -15,7 +19,7 @@ from picker_discovery.errors import (
     ResourceExhausted,
     SessionNotFound,
 )
-from picker_discovery.models import MediaType
+from picker_discovery.models import ListMediaItemsResponse, MediaType
 from picker_discovery.testing import (
     ANY,
     FakeHttp,
@@ -215,6 +219,18 @@ def test_an_inactive_stubber_refuses_or_passes_requests_on() -> None:
     assert len(real.requests) == 1
 
 
+def test_answers_are_checked_against_the_document_given() -> None:
+    bundled = Path(__file__).resolve().parent.parent / "discovery_cache" / "photospicker.v1.json"
+    document = json.loads(bundled.read_text(encoding="utf-8"))
+    document["schemas"]["PickedMediaItem"]["properties"]["type"]["enum"].append("PANORAMA")
+    with pytest.raises(InvalidStub, match=r"\$\.mediaItems\[0\]\.type"):
+        Stubber().add_response("mediaItems.list", {"mediaItems": [dict(PHOTO, type="PANORAMA")]})
+    stubber = Stubber(document)
+    stubber.add_response("mediaItems.list", {"mediaItems": [dict(PHOTO, type="PANORAMA")]})
+    with stubber:
+        assert stubber.service().mediaItems().list(sessionId=SID).execute()["mediaItems"]
+
+
 def test_method_names_are_checked(stubber: Stubber) -> None:
     with pytest.raises(ValueError, match=r"'sessions\.gett'.*sessions\.get"):
         stubber.add_response("sessions.gett", PICKED)
@@ -376,3 +392,129 @@ def test_a_queued_answer_is_a_copy(stubber: Stubber) -> None:
     body["id"] = "changed-after-queueing"
     with stubber:
         assert stubber.service().sessions().get(sessionId=SID).execute() == PICKED
+
+
+# -- properties ----------------------------------------------------------------------------
+
+_GONE = object()  # the field is removed
+_SESSION_FIELDS = [
+    ("id",),
+    ("pickerUri",),
+    ("expireTime",),
+    ("mediaItemsSet",),
+    ("pollingConfig",),
+    ("pollingConfig", "pollInterval"),
+    ("pollingConfig", "timeoutIn"),
+    ("pickingConfig",),
+    ("pickingConfig", "maxItemCount"),
+    ("mediaItemSet",),
+]
+_PAGE_FIELDS = [
+    ("nextPageToken",),
+    ("mediaItems",),
+    ("mediaItems", 0),
+    ("mediaItems", 0, "id"),
+    ("mediaItems", 0, "createTime"),
+    ("mediaItems", 0, "type"),
+    ("mediaItems", 0, "mediaFile"),
+    ("mediaItems", 0, "mediaFile", "baseUrl"),
+    ("mediaItems", 0, "mediaFile", "mediaFileMetadata", "width"),
+    ("mediaItems", 0, "mediaFile", "mediaFileMetadata", "photoMetadata", "apertureFNumber"),
+    ("mediaItems", 0, "mediaFile", "mediaFileMetadata", "photoMetadata", "exposureTime"),
+    ("mediaItems", 0, "mediaFile", "mediaFileMetadata", "videoMetadata"),
+]
+_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "5s",
+            "-0.5s",
+            "1e3s",
+            "315576000001s",
+            "2025-02-29T10:00:00Z",
+            "2024-02-29T10:00:00Z",
+            "2025-01-01t10:00:00z",
+            "2025-01-01T10:00:00",
+            "24",
+            "PHOTO",
+            "READY",
+            "VIDEO",
+        ]
+    ),
+)
+_json = st.recursive(
+    _leaves,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=6,
+)
+
+
+def _changed(body: Any, where: tuple[Any, ...], value: Any) -> tuple[Any, str]:
+    """``body`` with the field at ``where`` set to ``value`` (or removed), and its path."""
+    body = copy.deepcopy(body)
+    parent = body
+    for step in where[:-1]:
+        parent = parent[step]
+    if value is _GONE:
+        parent.pop(where[-1], None) if isinstance(parent, dict) else parent.pop(where[-1])
+    else:
+        parent[where[-1]] = value
+    return body, "$" + "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in where)
+
+
+@pytest.mark.fuzz
+@given(
+    st.sampled_from(["session", "page"]),
+    st.data(),
+    st.one_of(st.just(_GONE), _json),
+)
+def test_an_answer_is_refused_at_the_changed_field_or_read_by_the_client(
+    kind: str, data: st.DataObject, value: Any
+) -> None:
+    """Whatever the stubber accepts, PickerClient reads without MalformedResponse; whatever
+    it refuses, it refuses naming the field that was changed (or one inside it)."""
+    fields = _SESSION_FIELDS if kind == "session" else _PAGE_FIELDS
+    where = data.draw(st.sampled_from(fields))
+    base = dict(POLLING, pickingConfig={"maxItemCount": "24"})
+    body, path = _changed(base if kind == "session" else {"mediaItems": [PHOTO]}, where, value)
+    stubber = Stubber()
+    method = "sessions.get" if kind == "session" else "mediaItems.list"
+    try:
+        stubber.add_response(method, body)
+    except InvalidStub as exc:
+        assert exc.path == path or exc.path.startswith((f"{path}.", f"{path}["))
+        return
+    with stubber:
+        client = stubber.client()
+        if kind == "session":
+            assert client.get_session(SID).id == body["id"]
+        else:
+            client.service.mediaItems().list(sessionId=SID).execute()  # the raw answer
+            ListMediaItemsResponse.from_dict(body)
+
+
+_texts = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20)
+
+
+@pytest.mark.fuzz
+@given(_texts, st.one_of(st.none(), _texts), st.integers(min_value=-(2**31), max_value=2**31 - 1))
+def test_the_parameters_of_any_call_match_themselves_as_expected_params(
+    session_id: str, page_token: str | None, page_size: int
+) -> None:
+    """Any value googleapiclient sends comes back as the value the caller passed."""
+    params: dict[str, Any] = {"sessionId": session_id, "pageSize": page_size}
+    if page_token is not None:
+        params["pageToken"] = page_token
+    stubber = Stubber()
+    stubber.add_response(
+        "sessions.get", {"id": session_id}, expected_params={"sessionId": session_id}
+    )
+    stubber.add_response("mediaItems.list", {}, expected_params=params)
+    with stubber:
+        service = stubber.service()
+        assert service.sessions().get(sessionId=session_id).execute() == {"id": session_id}
+        assert service.mediaItems().list(**params).execute() == {}

@@ -2,9 +2,10 @@
 
 A small validator, just enough for the photospicker document: object, array, string, integer,
 number and boolean types, ``$ref``, ``enum``, the formats ``int32``, ``int64`` (a decimal
-string), ``float``/``double``, ``google-datetime`` (RFC 3339) and ``google-duration`` (seconds
-with up to nine fractional digits and an ``s`` suffix), and no unknown fields (discovery
-schemas without ``additionalProperties`` are closed).
+string), ``float``/``double``, ``google-datetime`` (RFC 3339: a date and time that exist) and
+``google-duration`` (seconds with up to nine fractional digits and an ``s`` suffix; both also
+read by protobuf's well-known types, as the client reads them), and no unknown fields
+(discovery schemas without ``additionalProperties`` are closed).
 
 Some checks can be relaxed or added per call: ``allow_unknown_fields`` and
 ``allow_unknown_enums`` accept what a newer revision of the service may add (fields and enum
@@ -25,6 +26,8 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from google.protobuf import duration_pb2, timestamp_pb2
 
 __all__ = ["DATETIME_RE", "DURATION_RE", "SchemaError", "SchemaValidator"]
 
@@ -185,10 +188,26 @@ class SchemaValidator:
             if not low <= int(value) <= high:
                 raise SchemaError(path, f"{value!r} is out of range for {fmt}")
         elif fmt == "google-datetime":
-            if not DATETIME_RE.match(value):
+            if not (DATETIME_RE.match(value) and _parses(timestamp_pb2.Timestamp(), value)):
                 raise SchemaError(path, f"{value!r} is not an RFC 3339 timestamp")
-        elif fmt == "google-duration" and not DURATION_RE.match(value):
+        elif fmt == "google-duration" and not (
+            DURATION_RE.match(value) and _parses(duration_pb2.Duration(), value)
+        ):
             raise SchemaError(path, f"{value!r} is not a duration like '3.5s'")
+
+
+def _parses(message: timestamp_pb2.Timestamp | duration_pb2.Duration, value: str) -> bool:
+    """Whether protobuf's well-known type reads ``value`` as the service's JSON would be read
+    (dates that exist, times within a day, durations within about 10,000 years)."""
+    try:
+        message.FromJsonString(value)
+        if isinstance(message, timestamp_pb2.Timestamp):
+            message.ToDatetime()
+        else:
+            message.ToTimedelta()
+    except (ValueError, OverflowError):
+        return False
+    return True
 
 
 def _kind(value: Any) -> str:

@@ -30,10 +30,9 @@ from __future__ import annotations
 
 import copy
 import json
-import re
+import os
 import threading
 import unittest.mock
-import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -44,6 +43,7 @@ import httplib2
 from picker_discovery import discovery
 from picker_discovery.errors import PickerError
 from picker_discovery.testing import canned
+from picker_discovery.testing._routes import Route, Routes
 from picker_discovery.testing.backend import STATUS_CODES, ApiError
 from picker_discovery.testing.schema import SchemaError, SchemaValidator
 
@@ -113,23 +113,6 @@ class Call(NamedTuple):
 
 
 @dataclass(frozen=True)
-class _Method:
-    id: str
-    http_method: str
-    pattern: re.Pattern[str]
-    description: Mapping[str, Any]
-
-    @property
-    def parameters(self) -> Mapping[str, Any]:
-        params: Mapping[str, Any] = self.description.get("parameters", {})
-        return params
-
-    def schema(self, role: str) -> str | None:
-        ref = self.description.get(role, {}).get("$ref")
-        return ref if isinstance(ref, str) else None
-
-
-@dataclass(frozen=True)
 class _Stub:
     method: str
     status: int
@@ -182,7 +165,7 @@ class Stubber:
 
     def __init__(
         self,
-        document: str | Mapping[str, Any] | None = None,
+        document: str | os.PathLike[str] | Mapping[str, Any] | None = None,
         *,
         allow_unknown_fields: bool = False,
         allow_unknown_enums: bool = False,
@@ -198,7 +181,7 @@ class Stubber:
             "allow_unknown_fields": allow_unknown_fields,
             "allow_unknown_enums": allow_unknown_enums,
         }
-        self._methods = _methods(self._document)
+        self._routes = Routes(self._document)
         self._queue: list[_Stub] = []
         self._calls: list[Call] = []
         self._lock = threading.Lock()
@@ -224,7 +207,7 @@ class Stubber:
         ``{"sessionId": "s1", "pageSize": 100}``, ``{"body": {}}``; googleapiclient's
         ``alt=json`` is left out); ``None`` accepts any. Raises :class:`InvalidStub`.
         """
-        route = self._method(method)
+        route = self._routes.find(method)
         schema = route.schema("response")
         if schema is not None:
             self._validate(route, "the answer", schema, body, required=ANSWER_FIELDS)
@@ -251,7 +234,7 @@ class Stubber:
             reason: adds an ``ErrorInfo`` detail with this reason (``"TOO_MANY_SESSIONS"``).
             headers: extra answer headers (``{"retry-after": "30"}``).
         """
-        route = self._method(method)
+        route = self._routes.find(method)
         if status not in STATUS_CODES:
             raise ValueError(
                 f"{status!r} is not a google.rpc status; use one of {', '.join(STATUS_CODES)}"
@@ -277,14 +260,16 @@ class Stubber:
         ``name`` defaults to the method's own success answer; answers of other methods are
         refused, answers of any method (``"unavailable"``, ``"bad_gateway_html"``) are not.
         """
-        route = self._method(method)
-        short = _short(route.id)
-        name = short if name is None else name
+        route = self._routes.find(method)
+        name = route.short if name is None else name
         owner = next(
-            (m for m in map(_short, self._methods) if (name + ".").startswith(m + ".")), None
+            (r for r in self._routes.by_id.values() if f"{name}.".startswith(f"{r.short}.")),
+            None,
         )
-        if owner is not None and owner != short:
-            raise ValueError(f"the canned answer {name!r} is one of {owner}, not of {short}")
+        if owner is not None and owner != route:
+            raise ValueError(
+                f"the canned answer {name!r} is one of {owner.short}, not of {route.short}"
+            )
         answer = canned.response(name, clock=clock)
         if 200 <= answer.status < 300:
             self.add_response(
@@ -303,7 +288,7 @@ class Stubber:
 
     def _queue_stub(
         self,
-        route: _Method,
+        route: Route,
         status: int,
         content: bytes,
         content_type: str,
@@ -407,7 +392,13 @@ class Stubber:
                 uri, method, body, headers, redirections, connection_type
             )
             return response
-        route, params = self._route(uri, method, body)
+        matched = self._routes.match(uri, method, body)
+        if matched is None:
+            raise UnexpectedRequest(
+                f"{method} {uri} is not a method of the {self._routes.api} document; the "
+                f"stubber answers only {', '.join(self._routes.by_id)}"
+            )
+        route, params = matched
         with self._lock:
             if not self._queue:
                 raise UnexpectedRequest(
@@ -436,52 +427,11 @@ class Stubber:
         answer.reason = "OK" if stub.status == 200 else "Stubbed error"
         return answer, stub.content
 
-    def _route(
-        self, uri: str, method: str, body: bytes | str | None
-    ) -> tuple[_Method, dict[str, Any]]:
-        parts = urllib.parse.urlsplit(uri)
-        for route in self._methods.values():
-            match = route.pattern.search(parts.path)
-            if match is None or route.http_method != method.upper():
-                continue
-            params: dict[str, Any] = {
-                k: urllib.parse.unquote(v) for k, v in match.groupdict().items()
-            }
-            for name, values in urllib.parse.parse_qs(parts.query, keep_blank_values=True).items():
-                if name == "alt" and values == ["json"]:
-                    continue  # googleapiclient sends it on every call
-                spec = route.parameters.get(name) or self._document.get("parameters", {}).get(
-                    name, {}
-                )
-                typed = [_typed(spec, v) for v in values]
-                params[name] = typed if spec.get("repeated") or len(typed) > 1 else typed[0]
-            if body:
-                text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-                try:
-                    params["body"] = json.loads(text)
-                except ValueError:
-                    params["body"] = text
-            return route, params
-        raise UnexpectedRequest(
-            f"{method} {uri} is not a method of the {self._document.get('name')} document; the "
-            f"stubber answers only {', '.join(self._methods)}"
-        )
-
     # -- checks --------------------------------------------------------------------------
-
-    def _method(self, method: str) -> _Method:
-        full = method if method in self._methods else f"{self._document.get('name')}.{method}"
-        if full not in self._methods:
-            raise ValueError(
-                f"{method!r} is not a method of the document; use one of "
-                f"{', '.join(self._methods)} (or without the API name: "
-                f"{', '.join(map(_short, self._methods))})"
-            )
-        return self._methods[full]
 
     def _validate(
         self,
-        route: _Method,
+        route: Route,
         what: str,
         schema: str | Mapping[str, Any],
         value: Any,
@@ -494,8 +444,7 @@ class Stubber:
             named = SchemaError(root + exc.path[1:], exc.problem)
             raise InvalidStub(route.id, what, named) from None
 
-    def _check_expected(self, route: _Method, expected: Mapping[str, Any]) -> None:
-        standard: Mapping[str, Any] = self._document.get("parameters", {})
+    def _check_expected(self, route: Route, expected: Mapping[str, Any]) -> None:
         request = route.schema("request")
         for name, value in expected.items():
             if name == "body" and request is not None:
@@ -504,7 +453,7 @@ class Stubber:
                         route, "the expected body", request, _without_any(value), root="body"
                     )
                 continue
-            spec = route.parameters.get(name) or standard.get(name)
+            spec = self._routes.spec(route, name)
             if spec is None:
                 known = [*route.parameters, *(["body"] if request else [])]
                 raise ValueError(
@@ -523,48 +472,6 @@ class Stubber:
             )
 
 
-def _methods(document: Mapping[str, Any]) -> dict[str, _Method]:
-    """Every method of the document by id, with a pattern matching its URL paths."""
-    found: dict[str, _Method] = {}
-
-    def walk(resources: Mapping[str, Any]) -> None:
-        for resource in resources.values():
-            for description in resource.get("methods", {}).values():
-                found[description["id"]] = _Method(
-                    description["id"],
-                    description["httpMethod"].upper(),
-                    _path_pattern(description["path"]),
-                    description,
-                )
-            walk(resource.get("resources", {}))
-
-    walk(document.get("resources", {}))
-    return found
-
-
-def _path_pattern(template: str) -> re.Pattern[str]:
-    """A pattern for URL paths ending in ``template`` (``{name}`` is one segment, ``{+name}``
-    any text)."""
-    pattern = ""
-    for piece in re.split(r"(\{\+?[A-Za-z0-9_.]+\})", template.lstrip("/")):
-        if piece.startswith("{"):
-            name = piece.strip("{}+").replace(".", "_")
-            pattern += f"(?P<{name}>.+)" if piece.startswith("{+") else f"(?P<{name}>[^/]+)"
-        else:
-            pattern += re.escape(piece)
-    return re.compile(f"(?:^|/){pattern}$")
-
-
-def _typed(spec: Mapping[str, Any], value: str) -> Any:
-    """A query parameter's text as the value a caller passes (``pageSize=100`` -> 100)."""
-    kind = spec.get("type")
-    if kind == "integer" and re.fullmatch(r"-?\d+", value):
-        return int(value)
-    if kind == "boolean" and value in ("true", "false"):
-        return value == "true"
-    return value
-
-
 def _without_any(value: Any) -> Any:
     """``value`` without the ``ANY`` placeholders (fields dropped, array items left out)."""
     if isinstance(value, Mapping):
@@ -572,10 +479,6 @@ def _without_any(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_any(v) for v in value if v is not ANY]
     return value
-
-
-def _short(method_id: str) -> str:
-    return method_id.split(".", 1)[-1]
 
 
 def _params_text(params: Mapping[str, Any]) -> str:
