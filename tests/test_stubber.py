@@ -518,3 +518,10 @@ def test_the_parameters_of_any_call_match_themselves_as_expected_params(
         service = stubber.service()
         assert service.sessions().get(sessionId=session_id).execute() == {"id": session_id}
         assert service.mediaItems().list(**params).execute() == {}
+
+
+def test_the_readme_example_runs_as_written() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("### The stubber", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    with pytest.raises(SessionNotFound):
+        exec(compile(example, "README.md", "exec"), {})
