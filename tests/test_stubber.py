@@ -247,6 +247,9 @@ def test_method_names_are_checked(stubber: Stubber) -> None:
             "$.mediaItems[0].type",
         ),  # bad enum
         ("sessions.get", dict(PICKED, expireTime="2031-05-06 07:08:09"), "$.expireTime"),
+        ("sessions.get", dict(PICKED, expireTime="2031-02-29T07:08:09Z"), "$.expireTime"),
+        ("sessions.get", dict(PICKED, expireTime="2031-05-06T24:00:00Z"), "$.expireTime"),
+        ("sessions.get", dict(PICKED, expireTime="2031-05-06t07:08:09z"), "$.expireTime"),
         (
             "mediaItems.list",
             {"mediaItems": [dict(PHOTO, createTime="2025-02-27T23:34:05")]},
@@ -262,6 +265,11 @@ def test_method_names_are_checked(stubber: Stubber) -> None:
             dict(POLLING, pollingConfig={"pollInterval": "5s", "timeoutIn": "10m"}),
             "$.pollingConfig.timeoutIn",
         ),  # a duration in other units
+        (
+            "sessions.get",
+            dict(POLLING, pollingConfig={"pollInterval": "5s", "timeoutIn": "315576000001s"}),
+            "$.pollingConfig.timeoutIn",
+        ),  # longer than a Duration can be
         (
             "sessions.create",
             dict(POLLING, pickingConfig={"maxItemCount": 24}),
