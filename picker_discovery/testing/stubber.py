@@ -29,6 +29,7 @@ match its schema raises :class:`InvalidStub` naming the field (``$.pollingConfig
 from __future__ import annotations
 
 import copy
+import http.client
 import json
 import os
 import threading
@@ -424,7 +425,7 @@ class Stubber:
         info.update({k.lower(): v for k, v in stub.headers.items()})
         info["content-length"] = str(len(stub.content))
         answer = httplib2.Response(info)
-        answer.reason = "OK" if stub.status == 200 else "Stubbed error"
+        answer.reason = http.client.responses.get(stub.status, "")
         return answer, stub.content
 
     # -- checks --------------------------------------------------------------------------
