@@ -4,6 +4,8 @@
 * :class:`Backend`: the stateful fake service (users, libraries, sessions, rules, faults).
 * :class:`FakeHttp`: an in-process ``httplib2.Http`` stand-in answering from a backend.
 * :class:`Emulator`: the same backend over real HTTP on loopback, with a picking page.
+* :class:`Stubber`: queued answers per method with expected parameters, each checked against
+  the discovery document's schemas (botocore's ``Stubber``).
 * the ``picker_discovery`` pytest plugin (:mod:`~picker_discovery.testing.pytest_plugin`).
 
 Nothing here needs Pillow until an image is drawn (install the ``testing`` extra for that).
@@ -21,9 +23,19 @@ from picker_discovery.testing.backend import (
 from picker_discovery.testing.emulator import Emulator
 from picker_discovery.testing.library import MediaItem, generate_library
 from picker_discovery.testing.schema import SchemaError, SchemaValidator
+from picker_discovery.testing.stubber import (
+    ANY,
+    InvalidStub,
+    PendingResponses,
+    Stubber,
+    StubberError,
+    UnexpectedParams,
+    UnexpectedRequest,
+)
 from picker_discovery.testing.transport import FakeHttp
 
 __all__ = [
+    "ANY",
     "ApiError",
     "Attempt",
     "Backend",
@@ -32,9 +44,15 @@ __all__ = [
     "FakeClock",
     "FakeHttp",
     "Fault",
+    "InvalidStub",
     "MediaItem",
+    "PendingResponses",
     "SchemaError",
     "SchemaValidator",
+    "Stubber",
+    "StubberError",
+    "UnexpectedParams",
+    "UnexpectedRequest",
     "canned",
     "generate_library",
 ]
