@@ -23,9 +23,15 @@ Control endpoints (JSON in, JSON out; for tests in other processes)::
     POST   /_control/faults               {"method", "faults": [503, {"status": 503,
                                             "retry_after": 1}, {"drop": true}, null, ...]}
                                            (for "media" also {"short_range": 4096},
-                                            {"size_delta": 100}, {"hide_total": true});
+                                            {"size_delta": 100}, {"hide_total": true},
+                                            {"ignore_range": true}, {"range_shift": 1},
+                                            {"no_accept_ranges": true},
+                                            {"redirect": "/ppa/KEY=dv"},
+                                            {"content_type": "text/html"},
+                                            {"etag": "\"v2\""});
                                            any method: {"stall": 30} (half the body, then
-                                            nothing for 30 s)
+                                            nothing for 30 s), {"drop_after": 4096},
+                                            {"no_length": true}, {"length_delta": 10}
     DELETE /_control/faults
     GET    /_control/attempts             -> {"attempts": [{"method", "httpMethod", "path",
                                                "time", "monotonic"}]}
@@ -75,6 +81,9 @@ _STANDARD_PARAMS = {
     "upload_protocol",
     "uploadType",
 }
+# The origins that serve baseUrls: the media origin, and the emulator's second one (as
+# video-downloads.googleusercontent.com is to lh3), where scripted redirects can lead.
+MEDIA_ORIGINS = ("media", "downloads")
 _SUFFIX_RE = re.compile(r"^(?P<key>[A-Za-z0-9_-]+)(?:=(?P<opts>[A-Za-z0-9-]*))?$")
 
 
@@ -136,6 +145,9 @@ class Response:
     truncate: bool = False
     latency: float = 0.0
     stall: float = 0.0
+    drop_after: int | None = None
+    no_length: bool = False
+    length_delta: int = 0
 
     @property
     def body(self) -> bytes:
@@ -216,7 +228,13 @@ class App:
         method_id = self._method_id(request)
         fault: Fault | None = None
         if method_id is not None:
-            fault = self.backend.record_attempt(method_id, request.method, _redacted(request))
+            fault = self.backend.record_attempt(
+                method_id,
+                request.method,
+                _redacted(request),
+                origin=request.origin,
+                headers=request.headers,
+            )
         error = fault.error() if fault is not None else None
         if error is not None and fault is not None and fault.html:
             response = _html(error.code, google_html_error(error.code, request.path))
@@ -233,11 +251,14 @@ class App:
             response.truncate = fault.truncate
             response.latency = fault.latency
             response.stall = fault.stall
+            response.drop_after = fault.drop_after
+            response.no_length = fault.no_length
+            response.length_delta = fault.length_delta
         return response
 
     def _method_id(self, request: Request) -> str | None:
         path, verb = request.path, request.method
-        if request.origin == "media":
+        if request.origin in MEDIA_ORIGINS:
             return "media" if verb in ("GET", "HEAD") else None
         if path == "/v1/sessions" and verb == "POST":
             return "sessions.create"
@@ -248,7 +269,7 @@ class App:
         return None
 
     def _route(self, request: Request, fault: Fault | None = None) -> Response:
-        if request.origin == "media":
+        if request.origin in MEDIA_ORIGINS:
             return self._media(request, fault)
         path, verb = request.path, request.method
         if path.startswith("/_control/"):
@@ -341,6 +362,12 @@ class App:
             content_type, payload = self._media_payload(item, opts)
         except ValueError as exc:
             return _html(400, f"<!DOCTYPE html><title>Error 400</title>{html.escape(str(exc))}")
+        if fault is not None and fault.redirect is not None:
+            return Response(
+                302,
+                {"Location": fault.redirect, "Content-Type": HTML_TYPE},
+                Payload.of(b"<!DOCTYPE html><title>Moved</title>"),
+            )
         tag = opts or "base"
         if fault is not None and fault.size_delta:
             payload = _resized(payload, fault.size_delta)
@@ -351,9 +378,30 @@ class App:
             "Cache-Control": "private, max-age=86400, no-transform",
             "ETag": f'"{item.id[:16]}-{tag}"',
         }
+        if fault is not None:
+            if fault.content_type is not None:
+                headers["Content-Type"] = fault.content_type
+            if fault.etag is not None:
+                headers["ETag"] = fault.etag
+            if fault.no_accept_ranges:
+                del headers["Accept-Ranges"]
         if opts in ("d", "dv"):
             headers["Content-Disposition"] = "attachment"
         wanted = parse_range(request.headers.get("range"), payload.length)
+        if_range = request.headers.get("if-range")
+        # A scripted ETag is a changed file: a resume whose If-Range names another gets all of
+        # it, as a 200. (A size_delta file still answers a 206 of its new size: the client
+        # must notice that the total changed.)
+        if fault is not None and fault.etag is not None and if_range is not None:
+            if if_range.strip() != fault.etag:
+                wanted = None
+        if fault is not None and fault.ignore_range:
+            wanted = None
+        if fault is not None and fault.range_shift and isinstance(wanted, tuple):
+            shifted = wanted[0] + fault.range_shift
+            wanted = (
+                (shifted, max(shifted, wanted[1])) if shifted < payload.length else "unsatisfiable"
+            )
         if wanted == "unsatisfiable":
             return Response(
                 416,

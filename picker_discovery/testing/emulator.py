@@ -9,11 +9,13 @@
         emu.pick(session["id"], first=3)            # or open session["pickerUri"] in a browser
         ...
 
-Two servers, two ports: the API origin (the four methods under ``/v1/``, the discovery
+Three servers, three ports: the API origin (the four methods under ``/v1/``, the discovery
 document at ``/$discovery/rest?version=v1`` with ``rootUrl`` pointing here, the picking page
 under ``/pick/`` and the control endpoints under ``/_control/``) and a separate media origin
-serving each item's ``baseUrl``. Both answer through one :class:`~.backend.Backend`, which the
-tests may also drive directly (``emu.backend``, or the shortcuts on :class:`Emulator`).
+serving each item's ``baseUrl``, and a second media origin (``downloads_url``, as
+video-downloads.googleusercontent.com is to lh3) serving the same paths, where a scripted
+``Fault(redirect=...)`` can send a client. All answer through one :class:`~.backend.Backend`,
+which the tests may also drive directly (``emu.backend``, or the shortcuts on :class:`Emulator`).
 
 Each server runs its connections on a bounded pool of worker threads; :meth:`Emulator.stop`
 (or leaving the ``with`` block) closes the listening sockets and every open connection and
@@ -94,12 +96,31 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(response.payload.length))
-        if response.truncate:
+        length = response.payload.length
+        # A body whose end the headers do not tell (or tell wrongly) ends with the connection.
+        closes = (
+            response.truncate
+            or response.no_length
+            or bool(response.length_delta)
+            or response.drop_after is not None
+        )
+        if not response.no_length:
+            self.send_header("Content-Length", str(max(0, length + response.length_delta)))
+        if closes:
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
         if self.command == "HEAD":
+            return
+        if response.drop_after is not None:
+            for chunk in response.payload.chunks(0, min(length, response.drop_after)):
+                self.wfile.write(chunk)
+            self._shutdown_socket()
+            return
+        if response.no_length or response.length_delta:
+            for chunk in response.payload.chunks():
+                self.wfile.write(chunk)
+            self._shutdown_socket()
             return
         if response.truncate:
             self.wfile.write(response.body[: response.payload.length // 2])
@@ -228,7 +249,13 @@ class Emulator:
         except OSError:
             api.close_all()
             raise
-        self._servers = [api, media]
+        try:
+            downloads = _Server((self._host, 0), self.app, "downloads", self._workers)
+        except OSError:
+            api.close_all()
+            media.close_all()
+            raise
+        self._servers = [api, media, downloads]
         self.backend.configure(
             api_root=self.url,
             picker_uri_prefix=f"{self.url}pick/",
@@ -295,6 +322,13 @@ class Emulator:
     def media_url(self) -> str:
         """The media origin baseUrls live on, ``http://127.0.0.1:MEDIA_PORT/``."""
         host, port = self._address(1)
+        return f"http://{host}:{port}/"
+
+    @property
+    def downloads_url(self) -> str:
+        """The second media origin, ``http://127.0.0.1:PORT/``: the same ``/ppa/`` paths as
+        :attr:`media_url`, another origin (a redirect's target, on or off an allowlist)."""
+        host, port = self._address(2)
         return f"http://{host}:{port}/"
 
     @property
