@@ -242,6 +242,7 @@ FIELD_EXAMPLES: dict[str, list[dict[str, Any]]] = {
     # Faults of how a body ends (any method).
     "drop_after": [{"drop_after": 0}, {"drop_after": 100}],
     "length_delta": [{"length_delta": 10}, {"length_delta": -10}],
+    "gather": [{"gather": 1}],  # the flow sends one request at a time: more would wait
 }
 
 

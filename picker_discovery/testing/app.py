@@ -20,7 +20,7 @@ Control endpoints (JSON in, JSON out; for tests in other processes)::
     POST   /_control/expire               {"session_id", "what": "session" | "base_urls"}
     POST   /_control/advance              {"seconds"}
     POST   /_control/config               {any BackendConfig field: value}
-    POST   /_control/faults               {"method", "faults": [503, {"status": 503,
+    POST   /_control/faults               {"method", "item"?, "faults": [503, {"status": 503,
                                             "retry_after": 1}, {"drop": true}, null, ...]}
                                            (for "media" also {"short_range": 4096},
                                             {"size_delta": 100}, {"hide_total": true},
@@ -47,6 +47,7 @@ import html
 import json
 import logging
 import re
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ __all__ = ["App", "Payload", "Request", "Response", "parse_range"]
 logger = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json; charset=UTF-8"
+GATHER_TIMEOUT = 30.0
 HTML_TYPE = "text/html; charset=UTF-8"
 # Query parameters every Google API accepts (googleapiclient always sends alt=json).
 _STANDARD_PARAMS = {
@@ -148,6 +150,7 @@ class Response:
     drop_after: int | None = None
     no_length: bool = False
     length_delta: int = 0
+    gather: int | None = None
 
     @property
     def body(self) -> bytes:
@@ -220,6 +223,32 @@ class App:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        self._gatherings: dict[int, threading.Barrier] = {}
+        self._gathering_lock = threading.Lock()
+
+    def gather(self, count: int, timeout: float = GATHER_TIMEOUT) -> bool:
+        """Wait until ``count`` callers wait here (a scripted ``gather``); False if that did
+        not happen within ``timeout`` or :meth:`release_gatherings` was called."""
+        with self._gathering_lock:
+            barrier = self._gatherings.get(count)
+            if barrier is None:
+                barrier = self._gatherings[count] = threading.Barrier(count)
+        try:
+            barrier.wait(timeout)
+            return True
+        except threading.BrokenBarrierError:
+            with self._gathering_lock:
+                if self._gatherings.get(count) is barrier:
+                    del self._gatherings[count]
+            return False
+
+    def release_gatherings(self) -> None:
+        """End every wait of :meth:`gather` (the emulator is stopping)."""
+        with self._gathering_lock:
+            barriers = list(self._gatherings.values())
+            self._gatherings.clear()
+        for barrier in barriers:
+            barrier.abort()
 
     # -- entry point ----------------------------------------------------------------------------
 
@@ -234,6 +263,7 @@ class App:
                 _redacted(request),
                 origin=request.origin,
                 headers=request.headers,
+                item_id=self._media_item_id(request) if method_id == "media" else None,
             )
         error = fault.error() if fault is not None else None
         if error is not None and fault is not None and fault.html:
@@ -254,7 +284,14 @@ class App:
             response.drop_after = fault.drop_after
             response.no_length = fault.no_length
             response.length_delta = fault.length_delta
+            response.gather = fault.gather
         return response
+
+    def _media_item_id(self, request: Request) -> str | None:
+        match = _SUFFIX_RE.match(request.path[len("/ppa/") :])
+        if not request.path.startswith("/ppa/") or match is None:
+            return None
+        return self.backend.item_id_for_key(match.group("key"))
 
     def _method_id(self, request: Request) -> str | None:
         path, verb = request.path, request.method
@@ -392,9 +429,9 @@ class App:
         # A scripted ETag is a changed file: a resume whose If-Range names another gets all of
         # it, as a 200. (A size_delta file still answers a 206 of its new size: the client
         # must notice that the total changed.)
-        if fault is not None and fault.etag is not None and if_range is not None:
-            if if_range.strip() != fault.etag:
-                wanted = None
+        etag = fault.etag if fault is not None else None
+        if etag is not None and if_range is not None and if_range.strip() != etag:
+            wanted = None
         if fault is not None and fault.ignore_range:
             wanted = None
         if fault is not None and fault.range_shift and isinstance(wanted, tuple):
@@ -573,7 +610,12 @@ class App:
             config = backend.configure(**args)
             return _json(200, {k: str(v) for k, v in dataclasses.asdict(config).items()})
         if (action, verb) == ("faults", "POST"):
-            backend.set_faults(str(args["method"]), list(args.get("faults", [])))
+            item = args.get("item")
+            backend.set_faults(
+                str(args["method"]),
+                list(args.get("faults", [])),
+                item_id=None if item is None else str(item),
+            )
             return _json(200, {"pending": backend.pending_faults()})
         if (action, verb) == ("faults", "DELETE"):
             backend.clear_faults()

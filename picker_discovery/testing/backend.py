@@ -248,7 +248,11 @@ class Fault:
     For any method: ``drop_after``: send the headers and this many bytes of the body, then
     close the connection (a transfer cut mid-way); ``no_length``: no ``Content-Length``, the
     body ends when the connection closes; ``length_delta``: a ``Content-Length`` this many
-    bytes off the body actually sent (then the connection closes).
+    bytes off the body actually sent (then the connection closes); ``gather``: in the
+    emulator, hold the answer until this many requests with the same ``gather`` are held
+    (at most 30 s, or until the emulator stops), which proves that a client runs that many
+    at once without timing anything (in-process, where requests come one at a time, it does
+    nothing).
     """
 
     status: int | None = None
@@ -271,6 +275,7 @@ class Fault:
     redirect: str | None = None
     content_type: str | None = None
     etag: str | None = None
+    gather: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.stall, bool) or not isinstance(self.stall, (int, float)):
@@ -368,6 +373,7 @@ _NEW_FIELDS = (
     "redirect",
     "content_type",
     "etag",
+    "gather",
 )
 # Header values may not hold line breaks or other control characters (they would split the
 # answer), nor be empty.
@@ -383,6 +389,10 @@ def _check_faults(fault: Fault) -> None:
         value = getattr(fault, name)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{name} must be an int, not {value!r}")
+    if fault.gather is not None and (
+        isinstance(fault.gather, bool) or not isinstance(fault.gather, int) or fault.gather < 1
+    ):
+        raise ValueError(f"gather must be a number of requests >= 1, not {fault.gather!r}")
     if fault.range_shift < 0:
         raise ValueError(f"range_shift must be >= 0 bytes, not {fault.range_shift!r}")
     if fault.drop_after is not None and (
@@ -636,13 +646,22 @@ class Backend:
     # -- faults and attempts --------------------------------------------------------------------
 
     def set_faults(
-        self, method: str, faults: Iterable[Fault | int | Mapping[str, Any] | None]
+        self,
+        method: str,
+        faults: Iterable[Fault | int | Mapping[str, Any] | None],
+        *,
+        item_id: str | None = None,
     ) -> None:
         """Script the next requests to ``method`` (one of :data:`FAULT_METHODS`).
 
         Each request spends one fault, in order; once they are spent requests pass. ``503``
-        is short for ``Fault(status=503)``, ``None`` for a request that passes.
+        is short for ``Fault(status=503)``, ``None`` for a request that passes. For
+        ``media``, ``item_id`` scripts only the requests for that library item's baseUrls
+        (whichever session listed them), so faults land on the item meant however many
+        downloads run at once; an item's own script is spent before the method's.
         """
+        if item_id is not None and method != "media":
+            raise ValueError(f"item_id scripts media requests only, not {method!r}")
         if method not in FAULT_METHODS:
             raise ValueError(f"cannot script faults for {method!r}; use one of {FAULT_METHODS}")
         script = [f if isinstance(f, Fault) else Fault.from_json(f) for f in faults]
@@ -656,7 +675,7 @@ class Backend:
                     f"script them for 'media', not {method!r}"
                 )
         with self._lock:
-            self._faults[method] = script
+            self._faults[method if item_id is None else f"{method}\0{item_id}"] = script
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -665,9 +684,11 @@ class Backend:
     def pending_faults(self, method: str | None = None) -> int:
         """How many scripted faults are not spent yet."""
         with self._lock:
-            if method is not None:
-                return len(self._faults.get(method, []))
-            return sum(len(v) for v in self._faults.values())
+            return sum(
+                len(v)
+                for k, v in self._faults.items()
+                if method is None or k.partition("\0")[0] == method
+            )
 
     def record_attempt(
         self,
@@ -677,8 +698,10 @@ class Backend:
         *,
         origin: str = "api",
         headers: Mapping[str, str] | None = None,
+        item_id: str | None = None,
     ) -> Fault | None:
-        """Note a request's arrival and hand out its method's next scripted fault.
+        """Note a request's arrival and hand out its next scripted fault (the item's own
+        script first, for a media request whose item is known, then its method's).
 
         ``headers`` are kept without Authorization (only whether it was sent), so the record
         never holds a token.
@@ -698,7 +721,9 @@ class Backend:
                     authorized,
                 )
             )
-            script = self._faults.get(method)
+            script = self._faults.get(f"{method}\0{item_id}") if item_id is not None else None
+            if not script:
+                script = self._faults.get(method)
             return script.pop(0) if script else None
 
     def attempts(self, method: str | None = None) -> list[Attempt]:
@@ -1036,6 +1061,12 @@ class Backend:
                 "mediaFileMetadata": item.metadata_json(),
             },
         }
+
+    def item_id_for_key(self, key: str) -> str | None:
+        """The library item id a baseUrl's key stands for, if it was ever listed."""
+        with self._lock:
+            found = self._media.get(key)
+            return found[1] if found is not None else None
 
     def media_item_for_key(self, token: str | None, key: str) -> MediaItem:
         """The item behind a baseUrl's key, if ``token`` may fetch it now.

@@ -54,6 +54,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "picker-emulator"
     sys_version = ""
     server: _Server
+    _in_flight = False
 
     def setup(self) -> None:
         super().setup()
@@ -78,15 +79,26 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         request = Request(self.command, self.path, headers, body, self.server.origin)
+        self._in_flight = self.server.enter()
         try:
-            response = self.server.app.handle(request)
-        except Exception:
-            logger.exception("the emulator failed on %s %s", self.command, request.path)
-            self.send_error(500, "the emulator failed; see its log")
-            return
-        self._send(response)
+            try:
+                response = self.server.app.handle(request)
+            except Exception:
+                logger.exception("the emulator failed on %s %s", self.command, request.path)
+                self.send_error(500, "the emulator failed; see its log")
+                return
+            self._send(response)
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        if self._in_flight:
+            self._in_flight = False
+            self.server.leave()
 
     def _send(self, response: Response) -> None:
+        if response.gather and not self.server.app.gather(response.gather):
+            logger.warning("%d requests never gathered; answering anyway", response.gather)
         if response.latency:
             self.server.closing.wait(response.latency)  # stopping the emulator ends it
         if response.drop:
@@ -130,8 +142,16 @@ class _Handler(BaseHTTPRequestHandler):
         if response.stall:
             self._send_stalling(response)
             return
+        # The request counts as in flight until its last chunk is about to go: once the client
+        # has that, it may start its next request before this thread gets to run again.
+        pending: bytes | None = None
         for chunk in response.payload.chunks():
-            self.wfile.write(chunk)
+            if pending is not None:
+                self.wfile.write(pending)
+            pending = chunk
+        self._leave()
+        if pending is not None:
+            self.wfile.write(pending)
 
     def _send_stalling(self, response: Response) -> None:
         """The first half of the body, nothing for ``stall`` seconds (or until the emulator
@@ -166,7 +186,19 @@ class _Server(HTTPServer):
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         self.closing = threading.Event()  # ends scripted stalls when the emulator stops
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests answered at once
         super().__init__(address, _Handler)
+
+    def enter(self) -> bool:
+        with self._open_lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        return True
+
+    def leave(self) -> None:
+        with self._open_lock:
+            self.in_flight -= 1
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
@@ -189,6 +221,7 @@ class _Server(HTTPServer):
     def close_all(self) -> None:
         """Stop accepting, end open connections and wait for the workers."""
         self.closing.set()
+        self.app.release_gatherings()
         self.server_close()
         with self._open_lock:
             sockets = list(self._open)
@@ -348,6 +381,9 @@ class Emulator:
 
     def reset(self) -> None:
         self.backend.reset()
+        for server in self._servers:
+            with server._open_lock:
+                server.max_in_flight = server.in_flight
 
     def seed_library(self, token: str, **kwargs: Any) -> Any:
         return self.backend.seed_library(token, **kwargs)
@@ -373,12 +409,24 @@ class Emulator:
         return self.backend.advance(seconds)
 
     def set_faults(
-        self, method: str, faults: Iterable[Fault | int | Mapping[str, Any] | None]
+        self,
+        method: str,
+        faults: Iterable[Fault | int | Mapping[str, Any] | None],
+        *,
+        item_id: str | None = None,
     ) -> None:
-        self.backend.set_faults(method, faults)
+        self.backend.set_faults(method, faults, item_id=item_id)
 
     def clear_faults(self) -> None:
         self.backend.clear_faults()
+
+    def max_in_flight(self, origin: str = "media") -> int:
+        """The most requests one origin (``"api"``, ``"media"`` or ``"downloads"``) was
+        answering at once since the emulator started (or since :meth:`reset`)."""
+        for server in self._servers:
+            if server.origin == origin:
+                return server.max_in_flight
+        raise ValueError(f"no origin {origin!r} (the emulator runs api, media and downloads)")
 
     def attempts(self, method: str | None = None) -> list[Attempt]:
         return self.backend.attempts(method)
