@@ -610,11 +610,11 @@ class App:
             config = backend.configure(**args)
             return _json(200, {k: str(v) for k, v in dataclasses.asdict(config).items()})
         if (action, verb) == ("faults", "POST"):
-            item = args.get("item")
+            scoped = args.get("item")
             backend.set_faults(
                 str(args["method"]),
                 list(args.get("faults", [])),
-                item_id=None if item is None else str(item),
+                item_id=None if scoped is None else str(scoped),
             )
             return _json(200, {"pending": backend.pending_faults()})
         if (action, verb) == ("faults", "DELETE"):
