@@ -12,6 +12,7 @@ import dataclasses
 import http.client
 import json
 import socket
+import threading
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -272,3 +273,37 @@ def test_body_faults_in_process() -> None:
     assert body.startswith(b"{") and not body.rstrip().endswith(b"}")  # 4 bytes short
     _, whole = client.request(url, "POST", body="{}", headers=headers)
     assert json.loads(whole)["id"]
+
+
+def test_faults_scoped_to_an_item_land_on_it_and_gather_proves_concurrency(
+    emu: emulator.Emulator,
+) -> None:
+    photos = [
+        dataclasses.replace(i, size=SIZE)
+        for i in library.generate_library("scope-tests", 10)
+        if not i.is_video
+    ][:3]
+    emu.seed_library(TOKEN, items=photos)
+    service = emu.build(token=TOKEN)
+    session_id = service.sessions().create(body={}).execute()["id"]
+    emu.pick(session_id, [p.id for p in photos])
+    urls = [
+        i["mediaFile"]["baseUrl"]
+        for i in service.mediaItems().list(sessionId=session_id).execute()["mediaItems"]
+    ]
+    emu.set_faults("media", [Fault(status=503)], item_id=photos[1].id)
+    assert get(urls[0] + "=d").status == 200  # another item's request leaves the script alone
+    assert get(urls[1] + "=d").status == 503
+    assert emu.backend.pending_faults("media") == 0
+    with pytest.raises(ValueError, match="media"):
+        emu.set_faults("sessions.get", [503], item_id=photos[0].id)
+
+    # Three requests held until all three are in: they were answered at once.
+    for photo in photos:
+        emu.set_faults("media", [Fault(gather=3)], item_id=photo.id)
+    threads = [threading.Thread(target=get, args=(url + "=d",)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert emu.max_in_flight("media") == 3
