@@ -647,11 +647,13 @@ def _resized(payload: Payload, delta: int) -> Payload:
     def read(start: int, end: int) -> Iterator[bytes]:
         if start < payload.length:
             yield from payload.chunks(start, min(end, payload.length))
-        if end > payload.length:
-            first = max(start, payload.length)
-            repeated = filler * ((end - first) // len(filler) + 2)
-            skip = first % len(filler)
-            yield repeated[skip : skip + end - first]
+        position = max(start, payload.length)
+        repeated = filler * (library.CHUNK // len(filler) + 2)
+        while position < end:  # in chunks: a large delta never sits in memory whole
+            skip = position % len(filler)
+            piece = repeated[skip : skip + min(library.CHUNK, end - position)]
+            yield piece
+            position += len(piece)
 
     return Payload(length, read)
 
