@@ -9,11 +9,13 @@
         emu.pick(session["id"], first=3)            # or open session["pickerUri"] in a browser
         ...
 
-Two servers, two ports: the API origin (the four methods under ``/v1/``, the discovery
+Three servers, three ports: the API origin (the four methods under ``/v1/``, the discovery
 document at ``/$discovery/rest?version=v1`` with ``rootUrl`` pointing here, the picking page
 under ``/pick/`` and the control endpoints under ``/_control/``) and a separate media origin
-serving each item's ``baseUrl``. Both answer through one :class:`~.backend.Backend`, which the
-tests may also drive directly (``emu.backend``, or the shortcuts on :class:`Emulator`).
+serving each item's ``baseUrl``, and a second media origin (``downloads_url``, as
+video-downloads.googleusercontent.com is to lh3) serving the same paths, where a scripted
+``Fault(redirect=...)`` can send a client. All answer through one :class:`~.backend.Backend`,
+which the tests may also drive directly (``emu.backend``, or the shortcuts on :class:`Emulator`).
 
 Each server runs its connections on a bounded pool of worker threads; :meth:`Emulator.stop`
 (or leaving the ``with`` block) closes the listening sockets and every open connection and
@@ -53,6 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "picker-emulator"
     sys_version = ""
     server: _Server
+    _in_flight = False
 
     def setup(self) -> None:
         super().setup()
@@ -77,15 +80,26 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         request = Request(self.command, self.path, headers, body, self.server.origin)
+        self._in_flight = self.server.enter()
         try:
-            response = self.server.app.handle(request)
-        except Exception:
-            logger.exception("the emulator failed on %s %s", self.command, request.path)
-            self.send_error(500, "the emulator failed; see its log")
-            return
-        self._send(response)
+            try:
+                response = self.server.app.handle(request)
+            except Exception:
+                logger.exception("the emulator failed on %s %s", self.command, request.path)
+                self.send_error(500, "the emulator failed; see its log")
+                return
+            self._send(response)
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        if self._in_flight:
+            self._in_flight = False
+            self.server.leave()
 
     def _send(self, response: Response) -> None:
+        if response.gather and not self.server.app.gather(response.gather):
+            logger.warning("%d requests never gathered; answering anyway", response.gather)
         if response.latency:
             self.server.closing.wait(response.latency)  # stopping the emulator ends it
         if response.drop:
@@ -95,12 +109,31 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(response.payload.length))
-        if response.truncate:
+        length = response.payload.length
+        # A body whose end the headers do not tell (or tell wrongly) ends with the connection.
+        closes = (
+            response.truncate
+            or response.no_length
+            or bool(response.length_delta)
+            or response.drop_after is not None
+        )
+        if not response.no_length:
+            self.send_header("Content-Length", str(max(0, length + response.length_delta)))
+        if closes:
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
         if self.command == "HEAD":
+            return
+        if response.drop_after is not None:
+            for chunk in response.payload.chunks(0, min(length, response.drop_after)):
+                self.wfile.write(chunk)
+            self._shutdown_socket()
+            return
+        if response.no_length or response.length_delta:
+            for chunk in response.payload.chunks():
+                self.wfile.write(chunk)
+            self._shutdown_socket()
             return
         if response.truncate:
             self.wfile.write(response.body[: response.payload.length // 2])
@@ -110,8 +143,16 @@ class _Handler(BaseHTTPRequestHandler):
         if response.stall:
             self._send_stalling(response)
             return
+        # The request counts as in flight until its last chunk is about to go: once the client
+        # has that, it may start its next request before this thread gets to run again.
+        pending: bytes | None = None
         for chunk in response.payload.chunks():
-            self.wfile.write(chunk)
+            if pending is not None:
+                self.wfile.write(pending)
+            pending = chunk
+        self._leave()
+        if pending is not None:
+            self.wfile.write(pending)
 
     def _send_stalling(self, response: Response) -> None:
         """The first half of the body, nothing for ``stall`` seconds (or until the emulator
@@ -146,7 +187,19 @@ class _Server(HTTPServer):
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         self.closing = threading.Event()  # ends scripted stalls when the emulator stops
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests answered at once
         super().__init__(address, _Handler)
+
+    def enter(self) -> bool:
+        with self._open_lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        return True
+
+    def leave(self) -> None:
+        with self._open_lock:
+            self.in_flight -= 1
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
@@ -169,6 +222,7 @@ class _Server(HTTPServer):
     def close_all(self) -> None:
         """Stop accepting, end open connections and wait for the workers."""
         self.closing.set()
+        self.app.release_gatherings()
         self.server_close()
         with self._open_lock:
             sockets = list(self._open)
@@ -229,7 +283,13 @@ class Emulator:
         except OSError:
             api.close_all()
             raise
-        self._servers = [api, media]
+        try:
+            downloads = _Server((self._host, 0), self.app, "downloads", self._workers)
+        except OSError:
+            api.close_all()
+            media.close_all()
+            raise
+        self._servers = [api, media, downloads]
         self.backend.configure(
             api_root=self.url,
             picker_uri_prefix=f"{self.url}pick/",
@@ -299,6 +359,13 @@ class Emulator:
         return f"http://{host}:{port}/"
 
     @property
+    def downloads_url(self) -> str:
+        """The second media origin, ``http://127.0.0.1:PORT/``: the same ``/ppa/`` paths as
+        :attr:`media_url`, another origin (a redirect's target, on or off an allowlist)."""
+        host, port = self._address(2)
+        return f"http://{host}:{port}/"
+
+    @property
     def discovery_url(self) -> str:
         return f"{self.url}$discovery/rest?version=v1"
 
@@ -315,6 +382,9 @@ class Emulator:
 
     def reset(self) -> None:
         self.backend.reset()
+        for server in self._servers:
+            with server._open_lock:
+                server.max_in_flight = server.in_flight
 
     def seed_library(self, token: str, **kwargs: Any) -> Any:
         return self.backend.seed_library(token, **kwargs)
@@ -340,12 +410,24 @@ class Emulator:
         return self.backend.advance(seconds)
 
     def set_faults(
-        self, method: str, faults: Iterable[Fault | int | Mapping[str, Any] | None]
+        self,
+        method: str,
+        faults: Iterable[Fault | int | Mapping[str, Any] | None],
+        *,
+        item_id: str | None = None,
     ) -> None:
-        self.backend.set_faults(method, faults)
+        self.backend.set_faults(method, faults, item_id=item_id)
 
     def clear_faults(self) -> None:
         self.backend.clear_faults()
+
+    def max_in_flight(self, origin: str = "media") -> int:
+        """The most requests one origin (``"api"``, ``"media"`` or ``"downloads"``) was
+        answering at once since the emulator started (or since :meth:`reset`)."""
+        for server in self._servers:
+            if server.origin == origin:
+                return server.max_in_flight
+        raise BadArgument(f"no origin {origin!r} (the emulator runs api, media and downloads)")
 
     def attempts(self, method: str | None = None) -> list[Attempt]:
         return self.backend.attempts(method)
