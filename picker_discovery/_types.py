@@ -12,7 +12,7 @@ This module imports only ``typing``: it is a leaf, safe to import from anywhere.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, overload
 
 __all__ = ["HttpResponse", "HttpTransport", "HttpTransportFactory"]
 
@@ -27,7 +27,11 @@ class HttpResponse(Protocol):
     @property
     def reason(self) -> str: ...
 
-    def get(self, key: str, default: str | None = None, /) -> str | None: ...
+    @overload
+    def get(self, key: str, /) -> str | None: ...
+
+    @overload
+    def get(self, key: str, default: str, /) -> str: ...
 
     def __contains__(self, key: object, /) -> bool: ...
 
@@ -38,18 +42,18 @@ class HttpTransport(Protocol):
     """An ``httplib2.Http``-like transport: ``request()`` sends one request and returns
     ``(response, content)``; it raises (``OSError``, ``httplib2`` errors) when no answer came.
 
-    googleapiclient passes ``method``, ``body`` and ``headers`` by keyword, and never
-    ``redirections`` or ``connection_type`` (keyword-only here, so a transport may take them
-    as ``**kwargs``).
+    googleapiclient passes ``uri`` and ``method`` by position, ``body`` and ``headers`` by
+    keyword, and never ``redirections`` or ``connection_type``: the arguments after ``method``
+    are keyword-only here, so a transport may also take them as ``**kwargs``.
     """
 
     def request(
         self,
         uri: str,
         method: str = ...,
+        *,
         body: str | bytes | None = ...,
         headers: dict[str, str] | None = ...,
-        *,
         redirections: int = ...,
         connection_type: object = ...,
     ) -> tuple[HttpResponse, bytes]: ...

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     import os
 
     import requests
+    from google.auth.credentials import Credentials
 
     from picker_discovery.client import PickerClient
 
@@ -410,7 +411,7 @@ class ThumbnailFetcher:
 
     def __init__(
         self,
-        credentials: Any = None,
+        credentials: Credentials | None = None,
         *,
         session_factory: Callable[[], requests.Session] | None = None,
         allowed_hosts: HostAllowlist | Iterable[str] = DEFAULT_ALLOWED_HOSTS,
@@ -756,7 +757,7 @@ def pick(
     timeout: float | timedelta | None = 600,
     folder: str | os.PathLike[str] | None = None,
     fetch: Fetch | None = None,
-    credentials: Any = None,
+    credentials: Credentials | None = None,
     media_hosts: Iterable[str] = (),
     display: bool = True,
     progress: bool = True,

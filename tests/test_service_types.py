@@ -158,6 +158,9 @@ service.mediaItems().list(sessionId="x", pageSize="10")
 service.sessions().delete()
 service.photos()
 service.sessions().get(sessionId="x", alt="xml")
+picker_discovery.build(credentials="a token")
+picker_discovery.build(http=object())
+picker_discovery.PickerClient(credentials="a token")
 """
 # (line, error code, what the message names) for each mistake above, in order.
 EXPECTED_ERRORS = [
@@ -170,12 +173,38 @@ EXPECTED_ERRORS = [
     (11, "call-arg", '"sessionId"'),
     (12, "attr-defined", '"photos"'),
     (13, "arg-type", '"alt"'),
+    (14, "arg-type", '"credentials"'),
+    (15, "arg-type", '"http"'),
+    (16, "arg-type", '"credentials"'),
 ]
 
 CORRECT_USER_CODE = """\
 from __future__ import annotations
 
+import google.oauth2.credentials
+import httplib2
+
 import picker_discovery
+from picker_discovery.testing import FakeHttp
+
+
+class Answer(dict[str, str]):
+    status = 200
+    reason = "OK"
+
+
+class Transport:
+    def request(self, uri: str, method: str = "GET", **kwargs: object) -> tuple[Answer, bytes]:
+        return Answer(), b"{}"
+
+
+credentials = google.oauth2.credentials.Credentials(token="t")
+picker_discovery.build(http=Transport())
+picker_discovery.build(http=httplib2.Http())
+picker_discovery.build(http=FakeHttp())
+picker_discovery.build(credentials=credentials)
+picker_discovery.PickerClient(http=Transport(), journal=False)
+picker_discovery.PickerClient(credentials=credentials, http_factory=Transport, journal=False)
 
 with picker_discovery.build() as service:
     sessions = service.sessions()
