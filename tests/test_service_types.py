@@ -53,12 +53,15 @@ def test_service_types_are_up_to_date_with_the_bundled_document() -> None:
 
 def test_the_generator_follows_a_changed_document() -> None:
     document = _document()
-    document["resources"]["mediaItems"]["methods"]["list"]["parameters"]["orderBy"] = {
-        "type": "string",
-        "location": "query",
-    }
+    parameters = document["resources"]["mediaItems"]["methods"]["list"]["parameters"]
+    parameters["orderBy"] = {"type": "string", "location": "query"}
+    parameters["types"] = {"type": "string", "location": "query", "repeated": True}
     text = _generator().render(document)
     assert "        orderBy: str | None = None," in text
+    # In a class with a method named list, the builtin must be spelt out.
+    assert "        types: str | builtins.list[str] | None = None," in text
+    assert "\nimport builtins\n" in text
+    compile(text, "_service_types.py", "exec")
     assert text != TARGET.read_text("utf-8")
 
 

@@ -137,7 +137,8 @@ def parameter_type(where: str, desc: Mapping[str, Any]) -> str:
         py = PARAM_TYPES[kind]
     else:
         raise SystemExit(f"{where}: parameter type {kind!r} is not supported")
-    return f"{py} | list[{py}]" if desc.get("repeated") else py
+    # builtins.list: in a resource class, a method named ``list`` hides the builtin.
+    return f"{py} | builtins.list[{py}]" if desc.get("repeated") else py
 
 
 def method_parameters(
@@ -258,6 +259,11 @@ def render(document: Mapping[str, Any]) -> str:
     names = sorted(
         ["HttpRequest", root, *(cls for cls, _ in resources), *(json_class(s) for s in schemas)]
     )
+    body = []
+    for cls, resource in resources:
+        body += render_resource(document, cls, resource, root=False)
+    body += render_resource(document, root, document, root=True)
+    needs_builtins = any("builtins." in line for line in body)
     lines = [
         f'"""Static types of the plain {name} {version} service, for type checkers.',
         "",
@@ -277,6 +283,7 @@ def render(document: Mapping[str, Any]) -> str:
         "",
         "from __future__ import annotations",
         "",
+        *(["import builtins"] if needs_builtins else []),
         "from collections.abc import Callable",
         "from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, TypeVar",
         "",
@@ -312,9 +319,7 @@ def render(document: Mapping[str, Any]) -> str:
     ]
     for schema in sorted(schemas):
         lines += render_schema(schema, schemas[schema])
-    for cls, resource in resources:
-        lines += render_resource(document, cls, resource, root=False)
-    lines += render_resource(document, root, document, root=True)
+    lines += body
     return "\n".join(lines) + "\n"
 
 
