@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -133,18 +134,40 @@ def test_the_root_stub_has_the_real_services_resources() -> None:
     assert set(methods) == set(service._dynamic_attrs) | RESOURCE_BASICS
 
 
-def test_answers_of_the_fake_use_only_the_typed_fields() -> None:
-    """The TypedDicts name every field a real answer (the fake's, per the document) carries."""
-    service = picker_discovery.build(http=FakeHttp())
+def _check_typed(value: Any, hint: Any, where: str) -> None:
+    """Fail unless the JSON ``value`` fits the generated type ``hint``, all the way down."""
+    if typing.is_typeddict(hint):
+        assert isinstance(value, dict), where
+        fields = typing.get_type_hints(hint)
+        assert set(value) <= set(fields), f"{where}: {set(value) - set(fields)} not typed"
+        for key, item in value.items():
+            _check_typed(item, fields[key], f"{where}.{key}")
+    elif typing.get_origin(hint) is list:
+        assert isinstance(value, list), where
+        for index, item in enumerate(value):
+            _check_typed(item, typing.get_args(hint)[0], f"{where}[{index}]")
+    elif hint is float:
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), where
+    else:
+        assert isinstance(value, hint), f"{where}: {value!r} is not {hint}"
+
+
+def test_the_fakes_answers_fit_the_typed_answers() -> None:
+    """Every field a real answer (the fake's, written from the document) carries is typed."""
+    http = FakeHttp()
+    service = picker_discovery.build(http=http)
     created = service.sessions().create(body={"pickingConfig": {"maxItemCount": "3"}}).execute()
-    fetched = service.sessions().get(sessionId=created["id"]).execute()
-    listing = service.mediaItems().list(sessionId=created["id"])
+    polled = service.sessions().get(sessionId=created["id"]).execute()
+    picked = http.backend.pick(created["id"], first=3)
+    done = service.sessions().get(sessionId=created["id"]).execute()
+    page = service.mediaItems().list(sessionId=created["id"], pageSize=2).execute()
     deleted = service.sessions().delete(sessionId=created["id"]).execute()
-    for answer in (created, fetched):
-        assert set(answer) <= set(_service_types.PickingSessionJson.__annotations__)
-        assert set(answer["pollingConfig"]) <= set(_service_types.PollingConfigJson.__annotations__)
-    assert deleted == {}
-    assert listing.methodId == "photospicker.mediaItems.list"
+    for answer in (created, polled, done):
+        _check_typed(answer, _service_types.PickingSessionJson, "PickingSession")
+    _check_typed(page, _service_types.ListMediaItemsResponseJson, "ListMediaItemsResponse")
+    _check_typed(deleted, _service_types.EmptyJson, "Empty")
+    assert [item["id"] for item in page["mediaItems"]] == picked[:2]
+    assert "pollingConfig" in created and "nextPageToken" in page
 
 
 USER_CODE_WITH_MISTAKES = """\
