@@ -143,7 +143,7 @@ def save_credentials(
 def load_credentials(
     token_path: str | os.PathLike[str] | None = None,
     *,
-    request: Any = None,
+    request: Callable[..., google.auth.transport.Response] | None = None,
 ) -> google.oauth2.credentials.Credentials | None:
     """The stored credentials, refreshed (and stored again) when expired; None if absent.
 

@@ -277,7 +277,7 @@ def _client(args: argparse.Namespace) -> Any:
     from picker_discovery.client import PickerClient
 
     token = os.environ.get(TOKEN_ENV)
-    credentials: Any
+    credentials: google.oauth2.credentials.Credentials | None
     if token:
         if not _TOKEN_CHARS.fullmatch(token):
             raise CommandError(

@@ -41,7 +41,6 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
 from picker_discovery import _checks
@@ -73,6 +72,10 @@ from picker_discovery.retry import RetryPolicy, is_transport_error, is_unsent_er
 from picker_discovery.service import build
 
 if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
+
+    from picker_discovery._service_types import PhotospickerResource
+    from picker_discovery._types import HttpResponse, HttpTransport, HttpTransportFactory
     from picker_discovery.media import Downloaded, Downloader, DownloadResult, Size, Skipped
 
 __all__ = [
@@ -181,22 +184,24 @@ def _usable_id(data: Mapping[str, Any]) -> str | None:
         return None
 
 
-def _scoped(credentials: Any) -> Any:
+def _scoped(credentials: Credentials) -> Credentials:
     """``credentials`` with the picker scope, where they need scopes (service accounts)."""
     import google.auth.credentials
 
-    return google.auth.credentials.with_scopes_if_required(credentials, [SCOPE])
+    scoped: Credentials = google.auth.credentials.with_scopes_if_required(credentials, [SCOPE])
+    return scoped
 
 
-def _authorized_http_factory(credentials: Any) -> Callable[[], Any]:
+def _authorized_http_factory(credentials: Credentials) -> HttpTransportFactory:
     """A factory of per-thread transports: ``AuthorizedHttp`` over a fresh ``httplib2.Http``."""
     import google_auth_httplib2
     from googleapiclient.http import build_http
 
     scoped = _scoped(credentials)
 
-    def factory() -> Any:
-        return google_auth_httplib2.AuthorizedHttp(scoped, http=build_http())
+    def factory() -> HttpTransport:
+        http: HttpTransport = google_auth_httplib2.AuthorizedHttp(scoped, http=build_http())
+        return http
 
     return factory
 
@@ -212,7 +217,9 @@ class _SendOnceHttp:
     ``ConnectionRefusedError`` when nothing was sent, ``TimeoutError``, ``ConnectionError``.
     """
 
-    def __init__(self, credentials: Any, timeout: tuple[float, float] = (10.0, 60.0)) -> None:
+    def __init__(
+        self, credentials: Credentials, timeout: tuple[float, float] = (10.0, 60.0)
+    ) -> None:
         from google.auth.transport.requests import AuthorizedSession
 
         self._session = AuthorizedSession(credentials)
@@ -276,11 +283,11 @@ class _RetryPastDeadline(Exception):
 class _Recording:
     """A transport that keeps the last answer, for answers googleapiclient cannot read."""
 
-    def __init__(self, transport: Any) -> None:
+    def __init__(self, transport: HttpTransport) -> None:
         self.transport = transport
-        self.answer: tuple[Any, bytes] | None = None
+        self.answer: tuple[HttpResponse, bytes] | None = None
 
-    def request(self, *args: Any, **kwargs: Any) -> tuple[Any, bytes]:
+    def request(self, *args: Any, **kwargs: Any) -> tuple[HttpResponse, bytes]:
         resp, content = self.transport.request(*args, **kwargs)
         self.answer = (resp, content)
         return resp, content
@@ -289,7 +296,7 @@ class _Recording:
         return getattr(self.transport, name)
 
 
-def _execute_reading(request: Any, http: Any = None) -> Any:
+def _execute_reading(request: Any, http: HttpTransport | None = None) -> Any:
     """``request.execute`` on ``http``, raising only our errors for an answer it cannot read.
 
     googleapiclient fails with ``AttributeError``, ``UnicodeDecodeError`` or ``RecursionError``
@@ -318,7 +325,7 @@ def _execute_reading(request: Any, http: Any = None) -> Any:
         raise
 
 
-def _drop_connections(transport: Any) -> None:
+def _drop_connections(transport: object) -> None:
     """Close an httplib2 transport's connections after a request on it was interrupted.
 
     The interrupted request's answer may still be on its way, and httplib2 would send the next
@@ -428,14 +435,14 @@ class PickerClient:
 
     def __init__(
         self,
-        service: Resource | None = None,
+        service: PhotospickerResource | None = None,
         *,
-        credentials: Any = None,
-        http: Any = None,
+        credentials: Credentials | None = None,
+        http: HttpTransport | None = None,
         client_options: Any = None,
         discovery_document: str | os.PathLike[str] | Mapping[str, Any] | None = None,
         allowed_hosts: Collection[str] = (),
-        http_factory: Callable[[], Any] | None = None,
+        http_factory: HttpTransportFactory | None = None,
         retry: RetryPolicy | Mapping[str, RetryPolicy] | None = None,
         clock: Clock | None = None,
         allow_insecure_http: bool = False,
@@ -523,12 +530,12 @@ class PickerClient:
         return self._journal
 
     @property
-    def service(self) -> Resource:
+    def service(self) -> PhotospickerResource:
         """The googleapiclient ``Resource`` this client calls."""
         return self._service
 
     @property
-    def credentials(self) -> Any:
+    def credentials(self) -> Credentials | None:
         """The google-auth credentials this client sends (scoped), or None over a bare ``http``."""
         return self._credentials
 

@@ -96,7 +96,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -121,6 +121,9 @@ from picker_discovery.errors import (
     UntrustedMediaHost,
 )
 from picker_discovery.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
@@ -1317,7 +1320,7 @@ def _make_cuttable(session: requests.Session) -> None:
 
 
 def authorized_sessions(
-    credentials: Any, session_factory: Callable[[], requests.Session] | None
+    credentials: Credentials | None, session_factory: Callable[[], requests.Session] | None
 ) -> Callable[[], requests.Session]:
     """A maker of ``requests`` sessions that attach the token: ``session_factory`` itself,
     or google-auth's ``AuthorizedSession`` on ``credentials`` (which refreshes the token).
@@ -1410,7 +1413,7 @@ class Downloader:
 
     def __init__(
         self,
-        credentials: Any = None,
+        credentials: Credentials | None = None,
         *,
         session_factory: Callable[[], requests.Session] | None = None,
         allowed_hosts: HostAllowlist | Iterable[str] = DEFAULT_ALLOWED_HOSTS,

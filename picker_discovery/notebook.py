@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     import os
 
     import requests
+    from google.auth.credentials import Credentials
 
     from picker_discovery.client import PickerClient
 
@@ -414,7 +415,7 @@ class ThumbnailFetcher:
 
     def __init__(
         self,
-        credentials: Any = None,
+        credentials: Credentials | None = None,
         *,
         session_factory: Callable[[], requests.Session] | None = None,
         allowed_hosts: HostAllowlist | Iterable[str] = DEFAULT_ALLOWED_HOSTS,
@@ -773,7 +774,7 @@ def pick(
     timeout: float | timedelta | None = 600,
     folder: str | os.PathLike[str] | None = None,
     fetch: Fetch | None = None,
-    credentials: Any = None,
+    credentials: Credentials | None = None,
     media_hosts: Iterable[str] = (),
     display: bool = True,
     progress: bool = True,

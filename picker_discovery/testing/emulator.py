@@ -34,13 +34,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from picker_discovery._errorbase import BadArgument, InvalidState
 from picker_discovery.clock import FakeClock
 from picker_discovery.testing.app import App, Request, Response
 from picker_discovery.testing.backend import Attempt, Backend, Fault
 from picker_discovery.testing.library import MediaItem
+
+if TYPE_CHECKING:
+    from picker_discovery._service_types import PhotospickerResource
 
 __all__ = ["Emulator"]
 
@@ -369,7 +372,7 @@ class Emulator:
     def discovery_url(self) -> str:
         return f"{self.url}$discovery/rest?version=v1"
 
-    def build(self, token: str = "emulator-token", **kwargs: Any) -> Any:
+    def build(self, token: str = "emulator-token", **kwargs: Any) -> PhotospickerResource:
         """``picker_discovery.build()`` aimed at this emulator, authorized as ``token``."""
         import google.oauth2.credentials
 
