@@ -39,9 +39,11 @@ unit: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -m fuzz --hypothesis-show-statistics --timeout=3600
 
-# Regenerate picker_discovery/models.py from the bundled discovery document.
+# Regenerate picker_discovery/models.py and the plain service's types
+# (picker_discovery/_service_types.py) from the bundled discovery document.
 generate: $(STAMP)
 	$(BIN)/python tools/generate_models.py
+	$(BIN)/python tools/generate_service_stubs.py
 
 # Every benchmark in bench/, each printing both sides and their ratio (bench/README.md has a
 # run's results). Not part of `make test`: timings belong in measurements, not assertions.

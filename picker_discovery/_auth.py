@@ -26,7 +26,9 @@ import google.oauth2.credentials
 
 from picker_discovery import _checks, _dirs
 from picker_discovery._discovery import SCOPE
+from picker_discovery._errorbase import MissingExtra
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
+from picker_discovery.errors import AccessNotGranted, CredentialsFileError
 
 __all__ = ["TOKEN_FILE_NAME", "load_credentials", "login", "logout", "save_credentials"]
 
@@ -72,23 +74,25 @@ def login(
     ``open_browser`` is false or no browser can start.
 
     Raises:
-        ImportError: the ``login`` extra is not installed.
-        ValueError: the client secrets file is not an OAuth client for an installed app, or
-            ``timeout_seconds`` is not a positive number of seconds (at most a week).
+        MissingExtra: the ``login`` extra is not installed (an ``ImportError``).
+        CredentialsFileError: the client secrets file is not an OAuth client for an installed
+            app (a ``ValueError``).
+        BadArgument: ``timeout_seconds`` is not a positive number of seconds (at most a week;
+            a ``ValueError``).
         TimeoutError: no sign-in reached the loopback server within ``timeout_seconds``.
     """
     timeout_seconds = _checks.check_timeout(timeout_seconds, "timeout_seconds")
     try:
         from google_auth_oauthlib.flow import InstalledAppFlow, WSGITimeoutError
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
+        raise MissingExtra(
             "signing in needs google-auth-oauthlib: pip install 'picker-discovery[login]'"
         ) from exc
     secrets = Path(client_secrets_file)
     try:
         flow = InstalledAppFlow.from_client_secrets_file(str(secrets), scopes=[SCOPE])
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(
+        raise CredentialsFileError(
             f"{secrets} is not a usable OAuth client secrets file ({exc}); download the JSON "
             "of an OAuth client of type 'Desktop app' from the Google Cloud console"
         ) from exc
@@ -113,13 +117,13 @@ def login(
         ) from None
     except Warning as exc:  # oauthlib raises (not warns) when fewer scopes were granted
         scrub(exc, ())  # it carries the token answer as an attribute
-        raise PermissionError(f"{refused} ({exc})") from exc
+        raise AccessNotGranted(f"{refused} ({exc})") from exc
     except Exception as exc:
         scrub(exc, ())  # an OAuth error may carry the token exchange's answer
         raise
     granted = set(credentials.granted_scopes or credentials.scopes or [])
     if granted and SCOPE not in granted:
-        raise PermissionError(refused)
+        raise AccessNotGranted(refused)
     save_credentials(credentials, token_path)
     return cast(google.oauth2.credentials.Credentials, credentials)
 
@@ -139,14 +143,14 @@ def save_credentials(
 def load_credentials(
     token_path: str | os.PathLike[str] | None = None,
     *,
-    request: Any = None,
+    request: Callable[..., google.auth.transport.Response] | None = None,
 ) -> google.oauth2.credentials.Credentials | None:
     """The stored credentials, refreshed (and stored again) when expired; None if absent.
 
     Raises:
-        PermissionError: the token file is open to the group or others (the message gives
-            the ``chmod 600`` that fixes it); it is not read.
-        ValueError: the token file is not an authorized-user token.
+        AccessNotGranted: the token file is open to the group or others (a ``PermissionError``;
+            the message gives the ``chmod 600`` that fixes it); it is not read.
+        CredentialsFileError: the token file is not an authorized-user token (a ``ValueError``).
         google.auth.exceptions.RefreshError: the refresh token was revoked or has expired;
             sign in again.
     """
@@ -158,12 +162,14 @@ def load_credentials(
     except PermissionError:
         raise
     except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read the token file {path}: {exc}; sign in again") from None
+        raise CredentialsFileError(
+            f"cannot read the token file {path}: {exc}; sign in again"
+        ) from None
     try:
         info = json.loads(text)
     except ValueError as exc:
         # The decoder's error keeps the whole text (the tokens) as an attribute: not chained.
-        raise ValueError(
+        raise CredentialsFileError(
             f"the token file {path} is not JSON ({exc.args[0] if exc.args else 'invalid'}); "
             "sign in again"
         ) from None
@@ -178,7 +184,9 @@ def load_credentials(
         )
     except ValueError as exc:
         scrub(exc, _secrets_in(info))
-        raise ValueError(f"{path} is not a usable token file ({exc}); sign in again") from exc
+        raise CredentialsFileError(
+            f"{path} is not a usable token file ({exc}); sign in again"
+        ) from exc
     if not credentials.valid and credentials.refresh_token:
         try:
             credentials.refresh(request or google.auth.transport.requests.Request())
@@ -208,12 +216,12 @@ def _read_private(path: Path) -> str:
     the check and the read.
 
     Raises:
-        PermissionError: the group or others have access; the message gives the ``chmod``.
+        AccessNotGranted: the group or others have access; the message gives the ``chmod``.
     """
     with open(path, "rb") as fh:
         mode = os.fstat(fh.fileno()).st_mode
         if os.name == "posix" and stat.S_IMODE(mode) & 0o077:
-            raise PermissionError(
+            raise AccessNotGranted(
                 f"the token file {path} is open to other users (mode "
                 f"{stat.S_IMODE(mode):04o}) and holds your refresh token, so it is not used. "
                 f"Make it yours alone with: chmod 600 {shlex.quote(str(path))} "

@@ -6,8 +6,9 @@ must fail before ``sessions.create`` is sent, not after the user has picked. The
 ``notebook.pick`` and ``PickerClient.download_session`` share these checks, so they agree on
 what is valid and say so in the same words.
 
-Every check raises ``ValueError`` (or ``TypeError`` for a value of the wrong type) with a
-message that names the argument, the value and what would be valid. A leaf: no project imports.
+Every check raises ``BadArgument``, a ``ValueError`` (or ``BadArgumentType``, also a
+``TypeError``, for a value of the wrong type) with a message that names the argument, the value
+and what would be valid. A leaf: it imports only the error base.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import re
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+
+from picker_discovery._errorbase import BadArgument, BadArgumentType
 
 MAX_WORKERS = 64
 """The most downloads at once: far above what one connection benefits from, low enough that a
@@ -30,7 +33,7 @@ MAX_ITEM_COUNT = 2000
 """The most items a user may pick in one session (``pickingConfig.maxItemCount``)."""
 
 MAX_DIMENSION = 16383
-"""The largest width or height of a ``=wW-hH`` suffix (``picker_discovery._media.pool.Size``)."""
+"""The largest width or height of a ``=wW-hH`` suffix (``picker_discovery.Size``)."""
 
 _ASCII_INT = re.compile(r"[+-]?[0-9]+")
 _ASCII_SIZE = re.compile(r"([0-9]+)[xX]([0-9]+)")
@@ -43,7 +46,9 @@ def parse_int(text: str, name: str) -> int:
     base 10)."""
     stripped = text.strip()
     if not _ASCII_INT.fullmatch(stripped) or len(stripped) > 20:
-        raise ValueError(f"{name} must be a whole number written with the digits 0-9, not {text!r}")
+        raise BadArgument(
+            f"{name} must be a whole number written with the digits 0-9, not {text!r}"
+        )
     return int(stripped)
 
 
@@ -51,16 +56,16 @@ def parse_seconds(text: str, name: str) -> float:
     """``text`` as a number of seconds in plain ASCII decimal notation (no ``nan``, ``inf``)."""
     stripped = text.strip()
     if not _ASCII_NUMBER.fullmatch(stripped) or len(stripped) > 40:
-        raise ValueError(f"{name} must be a number of seconds such as 30 or 0.5, not {text!r}")
+        raise BadArgument(f"{name} must be a number of seconds such as 30 or 0.5, not {text!r}")
     return float(stripped)
 
 
 def check_count(value: object, name: str, low: int, high: int) -> int:
     """An int from ``low`` to ``high`` (not a bool, a float or a string)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+        raise BadArgumentType(f"{name} must be a whole number from {low} to {high}, not {value!r}")
     if not low <= value <= high:
-        raise ValueError(f"{name} must be from {low} to {high}, not {value}")
+        raise BadArgument(f"{name} must be from {low} to {high}, not {value}")
     return value
 
 
@@ -76,9 +81,9 @@ def check_timeout(value: object, name: str = "timeout") -> float | None:
     if isinstance(value, timedelta):
         value = value.total_seconds()
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be seconds (a number) or a timedelta, not {value!r}")
+        raise BadArgumentType(f"{name} must be seconds (a number) or a timedelta, not {value!r}")
     if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
-        raise ValueError(
+        raise BadArgument(
             f"{name} must be a positive number of seconds, at most {MAX_TIMEOUT:.0f} "
             f"(a week), not {value}"
         )
@@ -89,11 +94,11 @@ def parse_size(text: str, name: str = "--size") -> tuple[int, int]:
     """``'1024x768'`` as ``(1024, 768)``: ASCII digits, each side 1 to :data:`MAX_DIMENSION`."""
     match = _ASCII_SIZE.fullmatch(text.strip())
     if match is None:
-        raise ValueError(f"{name} must look like 1024x768 (digits 0-9), not {text!r}")
+        raise BadArgument(f"{name} must look like 1024x768 (digits 0-9), not {text!r}")
     sides = {"width": match[1], "height": match[2]}
     for side, digits in sides.items():
         if len(digits) > 9 or not 1 <= int(digits) <= MAX_DIMENSION:
-            raise ValueError(
+            raise BadArgument(
                 f"{name} {side} must be from 1 to {MAX_DIMENSION} pixels, not {digits}"
             )
     width, height = int(match[1]), int(match[2])
@@ -112,7 +117,7 @@ def check_folder(folder: str | os.PathLike[str], name: str = "folder") -> Path:
     """
     path = Path(folder)
     if str(folder) == "":
-        raise ValueError(f"{name} is empty: name a folder, e.g. '.' for the current one")
+        raise BadArgument(f"{name} is empty: name a folder, e.g. '.' for the current one")
     created: list[Path] = []
     try:
         missing: list[Path] = []
@@ -121,7 +126,7 @@ def check_folder(folder: str | os.PathLike[str], name: str = "folder") -> Path:
             missing.append(current)
             current = current.parent
         if not current.is_dir():
-            raise ValueError(
+            raise BadArgument(
                 f"{name} {str(path)!r} cannot be used: {str(current)!r} is not a directory; "
                 "name a folder to download into"
             )
@@ -133,7 +138,7 @@ def check_folder(folder: str | os.PathLike[str], name: str = "folder") -> Path:
         os.unlink(probe)
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
-        raise ValueError(
+        raise BadArgument(
             f"{name} {str(path)!r} is not a folder this program can write in: "
             f"{exc.strerror or exc}{where}; choose another folder or fix its permissions"
         ) from None

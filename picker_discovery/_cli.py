@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from picker_discovery import _checks, _discovery as discovery, _urls
+from picker_discovery._errorbase import PickerError
 from picker_discovery._terminal import printable
 
 __all__ = ["main"]
@@ -103,7 +104,7 @@ def _signals_unwind() -> Iterator[None]:
             signal.signal(signum, signal.SIG_DFL if before is None else before)
 
 
-class CommandError(Exception):
+class CommandError(PickerError):
     """A failure to report in one line, with the exit code it deserves."""
 
     def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
@@ -276,7 +277,7 @@ def _client(args: argparse.Namespace) -> Any:
     from picker_discovery._client import PickerClient
 
     token = os.environ.get(TOKEN_ENV)
-    credentials: Any
+    credentials: google.oauth2.credentials.Credentials | None
     if token:
         if not _TOKEN_CHARS.fullmatch(token):
             raise CommandError(
@@ -887,7 +888,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         import httplib2
 
         from picker_discovery._retry import is_transport_error
-        from picker_discovery.errors import PickerError
 
         expected = (
             CommandError,

@@ -23,8 +23,8 @@ Errors: every error answer is raised as its :mod:`picker_discovery.errors` class
 ``HttpError``), naming the method and session. A network failure that outlasts the retries is
 raised as the transport raised it (``ConnectionError``, ``TimeoutError``, ``httplib2`` errors).
 
-Waiting and retry sleeps use the client's ``clock`` (:class:`~picker_discovery._clock.Clock`);
-pass a :class:`~picker_discovery._clock.FakeClock` in tests to never really sleep.
+Waiting and retry sleeps use the client's ``clock`` (:class:`~picker_discovery.Clock`);
+pass a :class:`~picker_discovery.FakeClock` in tests to never really sleep.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
 from picker_discovery import _checks
@@ -53,7 +52,10 @@ from picker_discovery._retry import RetryPolicy, is_transport_error, is_unsent_e
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery._service import build
 from picker_discovery.errors import (
+    BadArgument,
+    BadArgumentType,
     MalformedResponse,
+    NoCredentials,
     PickerError,
     PickerHttpError,
     PickingCancelled,
@@ -70,7 +72,11 @@ from picker_discovery.models import (
 )
 
 if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
+
     from picker_discovery._media.pool import Downloaded, Downloader, DownloadResult, Size, Skipped
+    from picker_discovery._service_types import PhotospickerResource
+    from picker_discovery._types import HttpResponse, HttpTransport, HttpTransportFactory
 
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
@@ -105,35 +111,36 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 
 
 def check_session_id(session_id: object) -> str:
-    """Return ``session_id`` if it can name a session, else raise ``ValueError``.
+    """Return ``session_id`` if it can name a session, else raise
+    :class:`~picker_discovery.errors.BadArgument` (a ``ValueError``).
 
     A session id goes into the URL path, so anything that could change the path is refused
     before a request is made: non-strings, empty or blank strings, ``/``, control characters,
     lone surrogates (which have no UTF-8 form to send), and the dot segments ``.`` and ``..``.
     """
     if not isinstance(session_id, str):
-        raise ValueError(f"session id must be a string, not {type(session_id).__name__}")
+        raise BadArgument(f"session id must be a string, not {type(session_id).__name__}")
     if not session_id.strip():
-        raise ValueError(f"session id must not be empty or blank: {session_id!r}")
+        raise BadArgument(f"session id must not be empty or blank: {session_id!r}")
     if "/" in session_id:
-        raise ValueError(f"session id must not contain '/': {session_id!r}")
+        raise BadArgument(f"session id must not contain '/': {session_id!r}")
     if any(unicodedata.category(ch) == "Cc" for ch in session_id):
-        raise ValueError(f"session id must not contain control characters: {session_id!r}")
+        raise BadArgument(f"session id must not contain control characters: {session_id!r}")
     if any(unicodedata.category(ch) == "Cs" for ch in session_id):
-        raise ValueError(
+        raise BadArgument(
             f"session id must not contain lone surrogates (bytes that were not UTF-8): "
             f"{session_id!r}"
         )
     if session_id in (".", ".."):
-        raise ValueError(f"session id must not be a dot segment: {session_id!r}")
+        raise BadArgument(f"session id must not be a dot segment: {session_id!r}")
     return session_id
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int from {low} to {high}, not {value!r}")
+        raise BadArgumentType(f"{name} must be an int from {low} to {high}, not {value!r}")
     if not low <= value <= high:
-        raise ValueError(f"{name} must be from {low} to {high}, not {value}")
+        raise BadArgument(f"{name} must be from {low} to {high}, not {value}")
     return value
 
 
@@ -142,7 +149,7 @@ def _check_request_id(value: object) -> str:
         return str(value)
     if isinstance(value, str) and _UUID.fullmatch(value):
         return value.lower()
-    raise ValueError(
+    raise BadArgument(
         "request_id must be a uuid.UUID or a UUID string like "
         f"'2ea3dc54-f352-4d9d-a667-1b497bdf4e52' (uuid.uuid4() makes one), not {value!r}"
     )
@@ -154,16 +161,16 @@ def _check_timeout(value: object) -> float | None:
     if isinstance(value, timedelta):
         value = value.total_seconds()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"timeout must be seconds (a number) or a timedelta, not {value!r}")
+        raise BadArgumentType(f"timeout must be seconds (a number) or a timedelta, not {value!r}")
     if math.isnan(value) or value < 0:
-        raise ValueError(f"timeout must not be negative, not {value}")
+        raise BadArgument(f"timeout must not be negative, not {value}")
     return float(value)
 
 
 def _session_id_of(session: object) -> str:
     if isinstance(session, PickingSession):
         if session.id is None:
-            raise ValueError("the PickingSession has no id: pass one returned by the service")
+            raise BadArgument("the PickingSession has no id: pass one returned by the service")
         return check_session_id(session.id)
     return check_session_id(session)
 
@@ -177,22 +184,24 @@ def _usable_id(data: Mapping[str, Any]) -> str | None:
         return None
 
 
-def _scoped(credentials: Any) -> Any:
+def _scoped(credentials: Credentials) -> Credentials:
     """``credentials`` with the picker scope, where they need scopes (service accounts)."""
     import google.auth.credentials
 
-    return google.auth.credentials.with_scopes_if_required(credentials, [SCOPE])
+    scoped: Credentials = google.auth.credentials.with_scopes_if_required(credentials, [SCOPE])
+    return scoped
 
 
-def _authorized_http_factory(credentials: Any) -> Callable[[], Any]:
+def _authorized_http_factory(credentials: Credentials) -> HttpTransportFactory:
     """A factory of per-thread transports: ``AuthorizedHttp`` over a fresh ``httplib2.Http``."""
     import google_auth_httplib2
     from googleapiclient.http import build_http
 
     scoped = _scoped(credentials)
 
-    def factory() -> Any:
-        return google_auth_httplib2.AuthorizedHttp(scoped, http=build_http())
+    def factory() -> HttpTransport:
+        http: HttpTransport = google_auth_httplib2.AuthorizedHttp(scoped, http=build_http())
+        return http
 
     return factory
 
@@ -208,7 +217,9 @@ class _SendOnceHttp:
     ``ConnectionRefusedError`` when nothing was sent, ``TimeoutError``, ``ConnectionError``.
     """
 
-    def __init__(self, credentials: Any, timeout: tuple[float, float] = (10.0, 60.0)) -> None:
+    def __init__(
+        self, credentials: Credentials, timeout: tuple[float, float] = (10.0, 60.0)
+    ) -> None:
         from google.auth.transport.requests import AuthorizedSession
 
         self._session = AuthorizedSession(credentials)
@@ -272,11 +283,11 @@ class _RetryPastDeadline(Exception):
 class _Recording:
     """A transport that keeps the last answer, for answers googleapiclient cannot read."""
 
-    def __init__(self, transport: Any) -> None:
+    def __init__(self, transport: HttpTransport) -> None:
         self.transport = transport
-        self.answer: tuple[Any, bytes] | None = None
+        self.answer: tuple[HttpResponse, bytes] | None = None
 
-    def request(self, *args: Any, **kwargs: Any) -> tuple[Any, bytes]:
+    def request(self, *args: Any, **kwargs: Any) -> tuple[HttpResponse, bytes]:
         resp, content = self.transport.request(*args, **kwargs)
         self.answer = (resp, content)
         return resp, content
@@ -285,7 +296,7 @@ class _Recording:
         return getattr(self.transport, name)
 
 
-def _execute_reading(request: Any, http: Any = None) -> Any:
+def _execute_reading(request: Any, http: HttpTransport | None = None) -> Any:
     """``request.execute`` on ``http``, raising only our errors for an answer it cannot read.
 
     googleapiclient fails with ``AttributeError``, ``UnicodeDecodeError`` or ``RecursionError``
@@ -314,7 +325,7 @@ def _execute_reading(request: Any, http: Any = None) -> Any:
         raise
 
 
-def _drop_connections(transport: Any) -> None:
+def _drop_connections(transport: object) -> None:
     """Close an httplib2 transport's connections after a request on it was interrupted.
 
     The interrupted request's answer may still be on its way, and httplib2 would send the next
@@ -424,14 +435,14 @@ class PickerClient:
 
     def __init__(
         self,
-        service: Resource | None = None,
+        service: PhotospickerResource | None = None,
         *,
-        credentials: Any = None,
-        http: Any = None,
+        credentials: Credentials | None = None,
+        http: HttpTransport | None = None,
         client_options: Any = None,
         discovery_document: str | os.PathLike[str] | Mapping[str, Any] | None = None,
         allowed_hosts: Collection[str] = (),
-        http_factory: Callable[[], Any] | None = None,
+        http_factory: HttpTransportFactory | None = None,
         retry: RetryPolicy | Mapping[str, RetryPolicy] | None = None,
         clock: Clock | None = None,
         allow_insecure_http: bool = False,
@@ -453,7 +464,7 @@ class PickerClient:
                 if credentials is not None:
                     http_factory = _authorized_http_factory(credentials)
         elif credentials is not None or http is not None or client_options is not None:
-            raise ValueError("pass either a service or the arguments to build one, not both")
+            raise BadArgument("pass either a service or the arguments to build one, not both")
         if credentials is None:
             # A service built from credentials carries them on its AuthorizedHttp.
             credentials = getattr(getattr(service, "_http", None), "credentials", None)
@@ -481,7 +492,7 @@ class PickerClient:
             return dict.fromkeys(METHODS, policy)
         unknown = set(retry) - set(METHODS)
         if unknown:
-            raise ValueError(
+            raise BadArgument(
                 f"retry names unknown methods {sorted(unknown)}; known: {', '.join(METHODS)}"
             )
         return {method: retry.get(method, RetryPolicy()) for method in METHODS}
@@ -497,7 +508,9 @@ class PickerClient:
             return journal
         if isinstance(journal, (str, os.PathLike)):
             return SessionJournal(journal, account=self._account_label())
-        raise TypeError(f"journal must be a SessionJournal, a path or a bool, not {journal!r}")
+        raise BadArgumentType(
+            f"journal must be a SessionJournal, a path or a bool, not {journal!r}"
+        )
 
     def _account_label(self) -> str | None:
         """Who the credentials are, when they say so (a service account's e-mail): never a
@@ -517,12 +530,12 @@ class PickerClient:
         return self._journal
 
     @property
-    def service(self) -> Resource:
+    def service(self) -> PhotospickerResource:
         """The googleapiclient ``Resource`` this client calls."""
         return self._service
 
     @property
-    def credentials(self) -> Any:
+    def credentials(self) -> Credentials | None:
         """The google-auth credentials this client sends (scoped), or None over a bare ``http``."""
         return self._credentials
 
@@ -709,7 +722,7 @@ class PickerClient:
             session = PickingSession.from_dict(data)
             if sid is None:
                 if not session.id:
-                    raise PickerError(
+                    raise MalformedResponse(
                         "sessions.create answered without a session id; nothing can be polled "
                         "or deleted. Check the endpoint the client talks to"
                     )
@@ -1076,7 +1089,7 @@ class PickerClient:
     # -- bytes -----------------------------------------------------------------------------
 
     def downloader(self, *, media_hosts: Iterable[str] = (), **options: Any) -> Downloader:
-        """A :class:`~picker_discovery._media.pool.Downloader` sending this client's credentials.
+        """A :class:`~picker_discovery.Downloader` sending this client's credentials.
 
         The token goes only to Google's content hosts (``*.googleusercontent.com``) and the
         origins in ``media_hosts`` (an emulator's media origin, say). An ``http://`` origin
@@ -1085,7 +1098,7 @@ class PickerClient:
         ``url_lifetime``, ...).
 
         Raises:
-            PickerError: the client has no credentials to fetch bytes with (it was given a
+            NoCredentials: the client has no credentials to fetch bytes with (it was given a
                 bare ``http`` or a service without credentials).
             ValueError: a media host is not a valid allowlist entry, or would receive the token
                 over plain http off this machine.
@@ -1093,9 +1106,9 @@ class PickerClient:
         from picker_discovery._media.pool import DEFAULT_ALLOWED_HOSTS, Downloader, HostAllowlist
 
         if self._credentials is None:
-            raise PickerError(
+            raise NoCredentials(
                 "this client has no credentials to fetch media bytes with: build it with "
-                "credentials=..., or make a picker_discovery._media.pool.Downloader yourself"
+                "credentials=..., or make a picker_discovery.Downloader yourself"
             )
         if not isinstance(self._clock, SystemClock):
             options.setdefault("clock", self._clock.monotonic)

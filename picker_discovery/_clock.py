@@ -1,6 +1,6 @@
 """Time, as the client sees it: a monotonic clock, the wall clock, and a cancellable sleep.
 
-:class:`PickerClient <picker_discovery._client.PickerClient>` takes a ``clock=``; tests pass a
+:class:`PickerClient <picker_discovery.PickerClient>` takes a ``clock=``; tests pass a
 :class:`FakeClock` so that waiting and retrying take no real time and every sleep is recorded.
 """
 
@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
+
+from picker_discovery._errorbase import BadArgument
 
 __all__ = ["Clock", "FakeClock", "SystemClock"]
 
@@ -68,7 +70,7 @@ class FakeClock:
         if start is None:
             start = wall if ticking else wall.replace(microsecond=0)
         if start.tzinfo is None:
-            raise ValueError("give the clock an aware datetime (with tzinfo), e.g. in UTC")
+            raise BadArgument("give the clock an aware datetime (with tzinfo), e.g. in UTC")
         self._lock = threading.Lock()
         self._start = start  # frozen: the time at offset 0
         self._from_wall = start - wall  # ticking: how far ahead of the wall clock it runs
@@ -102,7 +104,7 @@ class FakeClock:
         """Move the clock forward (never back) and return the new time."""
         step = seconds.total_seconds() if isinstance(seconds, timedelta) else float(seconds)
         if step < 0:
-            raise ValueError(f"the clock only moves forward; cannot advance by {step} s")
+            raise BadArgument(f"the clock only moves forward; cannot advance by {step} s")
         with self._lock:
             self._offset += step
         return self.now()
@@ -110,7 +112,7 @@ class FakeClock:
     def set(self, when: datetime) -> None:
         """Jump to ``when`` (a frozen clock stays there)."""
         if when.tzinfo is None:
-            raise ValueError("give the clock an aware datetime (with tzinfo), e.g. in UTC")
+            raise BadArgument("give the clock an aware datetime (with tzinfo), e.g. in UTC")
         with self._lock:
             if self._ticking:
                 wall = datetime.now(timezone.utc) + timedelta(seconds=self._offset)

@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeVar
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from picker_discovery.errors import MalformedResponse
+from picker_discovery._errorbase import BadArgument, BadArgumentType, MalformedResponse
 
 __all__ = ["FrozenMap", "Reader", "UnknownEnum", "Writer", "freeze", "thaw"]
 
@@ -128,7 +128,7 @@ class Reader:
 
     def __init__(self, schema: str, data: Mapping[str, Any], known: Iterable[str]) -> None:
         if not isinstance(data, Mapping):
-            raise TypeError(f"{schema} must be a JSON object (a mapping), not {_kind(data)}")
+            raise BadArgumentType(f"{schema} must be a JSON object (a mapping), not {_kind(data)}")
         self.schema = schema
         # Frozen once at the outermost model; nested models get parts of it, already frozen.
         try:
@@ -299,7 +299,7 @@ class Writer:
         if value is None:
             return
         if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"{name} must be an aware datetime (with a time zone), not naive")
+            raise BadArgument(f"{name} must be an aware datetime (with a time zone), not naive")
         stamp = timestamp_pb2.Timestamp()
         stamp.FromDatetime(value)
         self.data[name] = stamp.ToJsonString()

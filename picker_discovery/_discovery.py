@@ -13,8 +13,8 @@ logged warning, so a bad refresh can never stop a program that worked with the b
 Each file is parsed once per process: later loads reuse the parsed document for as long as the
 file's size and modification time are unchanged.
 
-This module is a leaf: it imports nothing from the project but the private ``_dirs`` and
-``_urls``.
+This module is a leaf: it imports nothing from the project but the private ``_dirs``,
+``_urls`` and ``_errorbase``.
 """
 
 from __future__ import annotations
@@ -31,11 +31,15 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import httplib2
 
 from picker_discovery import _dirs, _urls
+from picker_discovery._errorbase import DiscoveryDocumentError
+
+if TYPE_CHECKING:
+    from picker_discovery._types import HttpTransport
 
 __all__ = [
     "API_NAME",
@@ -76,18 +80,6 @@ SCOPE_BLOCK: Mapping[str, Any] = {
 }
 
 SourceKind = Literal["explicit", "environment", "user-cache", "bundled", "mapping", "url"]
-
-
-class DiscoveryDocumentError(ValueError):
-    """A discovery document is missing, unreadable, or not the photospicker v1 document.
-
-    ``source`` names the file or URL, ``problem`` says what is wrong with it.
-    """
-
-    def __init__(self, source: str, problem: str) -> None:
-        super().__init__(f"discovery document {source}: {problem}")
-        self.source = source
-        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -425,7 +417,7 @@ def refresh(
     url: str = LIVE_DISCOVERY_URL,
     *,
     destination: str | os.PathLike[str] | None = None,
-    http: Any = None,
+    http: HttpTransport | None = None,
     timeout: float = 30.0,
     allowed_hosts: Collection[str] = (),
     allow_insecure_http: bool = False,
@@ -447,7 +439,8 @@ def refresh(
             hosts (see :func:`validate_document`). Nothing is written then.
     """
     target = Path(destination) if destination is not None else user_cache_path()
-    client = http if http is not None else httplib2.Http(timeout=timeout)
+    own: Any = httplib2.Http(timeout=timeout) if http is None else None  # closed here
+    client: HttpTransport = http if http is not None else own
     try:
         resp, content = client.request(url, "GET", headers={"Accept": "application/json"})
     except http_client.IncompleteRead as exc:
@@ -459,8 +452,8 @@ def refresh(
     except ValueError as exc:  # the caller's URL cannot even be parsed ("http://[::1")
         raise ValueError(f"cannot fetch a discovery document from {url!r}: {exc}") from exc
     finally:
-        if http is None:
-            client.close()
+        if own is not None:
+            own.close()
     if resp.status != 200:
         raise DiscoveryDocumentError(url, f"answered HTTP {resp.status} {resp.reason}")
     expected = resp.get("content-length")

@@ -52,6 +52,8 @@ from typing import Any
 
 import httplib2
 
+from picker_discovery._errorbase import BadArgument, BadArgumentType
+
 __all__ = [
     "MAX_RETRY_AFTER",
     "RetryPolicy",
@@ -174,19 +176,19 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
-            raise TypeError(f"max_attempts must be an int, not {self.max_attempts!r}")
+            raise BadArgumentType(f"max_attempts must be an int, not {self.max_attempts!r}")
         if self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts}")
+            raise BadArgument(f"max_attempts must be at least 1, not {self.max_attempts}")
         for name in (*_SECONDS_FIELDS, "multiplier"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{name} must be a number, not {value!r}")
+                raise BadArgumentType(f"{name} must be a number, not {value!r}")
             if math.isnan(value) or math.isinf(value):
-                raise ValueError(f"{name} must be a finite number, not {value}")
+                raise BadArgument(f"{name} must be a finite number, not {value}")
             if value < 0:
-                raise ValueError(f"{name} must not be negative, not {value}")
+                raise BadArgument(f"{name} must not be negative, not {value}")
         if self.multiplier < 1:
-            raise ValueError(f"multiplier must be at least 1, not {self.multiplier}")
+            raise BadArgument(f"multiplier must be at least 1, not {self.multiplier}")
 
     @classmethod
     def none(cls) -> RetryPolicy:

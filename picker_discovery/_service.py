@@ -5,13 +5,20 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from googleapiclient.discovery import Resource, build_from_document
+from googleapiclient.discovery import build_from_document
 from googleapiclient.http import HttpRequest
 
 from picker_discovery import _discovery as discovery, _urls
+from picker_discovery._errorbase import BadArgument
 from picker_discovery._secrets import install_log_filter
+
+if TYPE_CHECKING:  # types only: nothing more is imported at run time
+    from google.auth.credentials import Credentials
+
+    from picker_discovery._service_types import PhotospickerResource
+    from picker_discovery._types import HttpTransport
 
 __all__ = ["build"]
 
@@ -20,12 +27,12 @@ install_log_filter()  # googleapiclient, google-auth and urllib3 records never s
 
 def build(
     *,
-    http: Any = None,
+    http: HttpTransport | None = None,
     discoveryServiceUrl: str | None = None,
     developerKey: str | None = None,
     model: Any = None,
     requestBuilder: Any = HttpRequest,
-    credentials: Any = None,
+    credentials: Credentials | None = None,
     cache_discovery: bool = True,
     cache: Any = None,
     client_options: Any = None,
@@ -37,7 +44,7 @@ def build(
     discovery_document: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     allowed_hosts: Collection[str] = (),
     allow_insecure_http: bool = False,
-) -> Resource:
+) -> PhotospickerResource:
     """Build the photospicker v1 service from a local discovery document, with no network.
 
     Takes the keyword arguments of ``googleapiclient.discovery.build`` except the API name and
@@ -46,6 +53,10 @@ def build(
     are accepted and have no effect; asking to fetch (``discoveryServiceUrl``, or
     ``static_discovery=False``) is an error: use :func:`picker_discovery.refresh` to update the
     local copy instead.
+
+    Type checkers see the service as a ``PhotospickerResource``, generated from the document
+    (``picker_discovery._service_types``), so a misspelt method, parameter or body field is
+    caught before the code runs.
 
     ``discovery_document`` is a path or an already parsed document; by default the document is
     found as :func:`picker_discovery._discovery.find_document` describes.
@@ -66,7 +77,7 @@ def build(
     """
     del cache_discovery, cache, num_retries  # only about fetching, which never happens here
     if discoveryServiceUrl is not None or static_discovery is False:
-        raise ValueError(
+        raise BadArgument(
             "picker_discovery.build() never fetches the discovery document; "
             "run picker_discovery.refresh() to update the local copy, then build again"
         )
@@ -93,7 +104,7 @@ def build(
         )
         label = str(source)
     try:
-        service = build_from_document(
+        service: PhotospickerResource = build_from_document(
             document,
             http=http,
             developerKey=developerKey,
@@ -140,4 +151,4 @@ def _check_endpoint(
         problem += (
             "; if it is genuine, pass allowed_hosts=[its host] (command line: --allow-host HOST)"
         )
-    raise ValueError(f"{what} {url!r} {problem}; nothing was sent")
+    raise BadArgument(f"{what} {url!r} {problem}; nothing was sent")

@@ -1,51 +1,72 @@
-"""The error tree: one class per status the API can answer, all still ``HttpError``\\ s.
+"""The error tree: every exception the package raises is a :class:`PickerError`.
 
 Every API error is a :class:`PickerHttpError`, which is both a
 ``googleapiclient.errors.HttpError`` (``except HttpError``, ``e.resp.status``, ``e.content``,
 ``e.uri`` and ``e.reason`` keep working) and a :class:`PickerError`. The class is chosen from the
 body's ``error.status`` first (``FAILED_PRECONDITION`` and ``INVALID_ARGUMENT`` share HTTP 400),
-then from the HTTP code, so an HTML or otherwise unreadable body still gives the right class::
+then from the HTTP code, then by range (4xx, 5xx), so an HTML or otherwise unreadable body still
+gives the right class. Each status class registers its status, HTTP code and ``google.rpc.Code``
+number as it is defined (``class NotFound(ClientError, status="NOT_FOUND", code=404,
+rpc_code=5)``): the lookup tables are built from the classes, never kept beside them.
+
+Errors that are also a built-in exception keep that base, so ``except ValueError`` (or
+``TypeError``, ``ImportError``, ``HttpError``) written against the built-in keeps working::
 
     PickerError
+    ├── BadArgument (ValueError)             an argument a function cannot use; nothing sent
+    │   ├── BadArgumentType (TypeError)      an argument of the wrong type
+    │   └── NoCredentials                    media bytes asked of a client without credentials
+    ├── MissingExtra (ImportError)           an optional extra is not installed
+    ├── UnknownName (KeyError)               a name looked up is not there (the test kit)
+    ├── InvalidState (RuntimeError)          a call the object's state does not allow
+    ├── CredentialsFileError (ValueError)    a token or client secrets file that is unusable
+    ├── AccessNotGranted (PermissionError)   the scope not granted, or a token file not private
+    ├── DiscoveryDocumentError (ValueError)  a discovery document missing, unreadable or wrong
+    ├── MalformedResponse (ValueError)       an answer that is not what the schema describes
     ├── PickingTimeout                       waiting for the user's pick ran out of time
     ├── PickingCancelled                     another thread cancelled the wait
     ├── RepeatedPageToken                    mediaItems.list sent a page token twice
     ├── TooManyPages                         mediaItems.list sent more pages than can exist
-    ├── MalformedResponse (ValueError)       an answer that is not what the schema describes
-    └── PickerHttpError (HttpError)
-        ├── ClientError                      4xx
-        │   ├── InvalidArgument              400 INVALID_ARGUMENT
-        │   ├── FailedPrecondition           400 FAILED_PRECONDITION
-        │   ├── OutOfRange                   400 OUT_OF_RANGE
-        │   ├── Unauthenticated              401 UNAUTHENTICATED
-        │   ├── PermissionDenied             403 PERMISSION_DENIED
-        │   ├── NotFound                     404 NOT_FOUND
-        │   │   └── SessionNotFound          a session that is missing or not the caller's
-        │   ├── AlreadyExists                409 ALREADY_EXISTS
-        │   ├── Aborted                      409 ABORTED
-        │   ├── ResourceExhausted            429 RESOURCE_EXHAUSTED
-        │   └── Cancelled                    499 CANCELLED
-        └── ServerError                      5xx
-            ├── Internal                     500 INTERNAL
-            ├── Unknown                      500 UNKNOWN
-            ├── DataLoss                     500 DATA_LOSS
-            ├── Unimplemented                501 UNIMPLEMENTED
-            ├── Unavailable                  503 UNAVAILABLE
-            └── DeadlineExceeded             504 DEADLINE_EXCEEDED
-
-Fetching a picked item's bytes (``picker_discovery._media.pool``) has errors of its own, since media
-hosts answer bare HTTP rather than the API's JSON errors::
-
-    PickerError
+    ├── PickerHttpError (HttpError)
+    │   ├── ClientError                      4xx
+    │   │   ├── InvalidArgument              400 INVALID_ARGUMENT (stands for 400)
+    │   │   ├── FailedPrecondition           400 FAILED_PRECONDITION
+    │   │   ├── OutOfRange                   400 OUT_OF_RANGE
+    │   │   ├── Unauthenticated              401 UNAUTHENTICATED
+    │   │   ├── PermissionDenied             403 PERMISSION_DENIED
+    │   │   ├── NotFound                     404 NOT_FOUND
+    │   │   │   └── SessionNotFound          a session that is missing or not the caller's
+    │   │   ├── AlreadyExists                409 ALREADY_EXISTS
+    │   │   ├── Aborted                      409 ABORTED (stands for 409)
+    │   │   ├── ResourceExhausted            429 RESOURCE_EXHAUSTED
+    │   │   └── Cancelled                    499 CANCELLED
+    │   └── ServerError                      5xx
+    │       ├── Internal                     500 INTERNAL (stands for 500)
+    │       ├── Unknown                      500 UNKNOWN
+    │       ├── DataLoss                     500 DATA_LOSS
+    │       ├── Unimplemented                501 UNIMPLEMENTED
+    │       ├── Unavailable                  503 UNAVAILABLE
+    │       └── DeadlineExceeded             504 DEADLINE_EXCEEDED
     └── MediaError                           one item's bytes could not be fetched or saved
         ├── MediaNotReady                    a video still processing (or of unknown status)
         ├── MediaProcessingFailed            a video whose processing FAILED: never retried
         ├── UntrustedMediaHost               a URL (or redirect) off the allowlist: nothing sent
-        ├── MediaUrlExpired                  a baseUrl expired and re-listing did not renew it
-        ├── MediaHttpError                   an error status from the media host
-        └── IncompleteDownload               the body ended short of its length, retries spent
+        ├── MediaUrlExpired                  a baseUrl expired (HTTP 401/403) and was not renewed
+        ├── MediaHttpError                   another error status from the media host
+        ├── IncompleteDownload               the body ended short of its length, retries spent
+        └── ThumbnailError                   a thumbnail that is no image the notebook shows
 
-This module is a leaf: it imports nothing else from the project.
+A media host (``lh3.googleusercontent.com``, ...) answers bare HTTP rather than the API's JSON
+errors, so the media errors are not ``HttpError``\\ s. The downloader and the notebook's
+thumbnails raise the same class for the same condition.
+
+Elsewhere in the package, also ``PickerError``\\ s: ``picker_discovery._cli.CommandError`` (a
+command's failure with its exit code) and, in the test kit, ``testing.ApiError`` (the fake
+service's error answer), ``testing.schema.SchemaError`` (a ``ValueError``) and
+``testing.canned.MockExhausted`` (an ``AssertionError``).
+
+This module is a leaf: it imports nothing from the project but its base module
+``_errorbase`` (the root and the errors raised on the cold-start path, standard library only).
 """
 
 from __future__ import annotations
@@ -58,24 +79,43 @@ from typing import Any, ClassVar
 
 from googleapiclient.errors import HttpError
 
+from picker_discovery._errorbase import (
+    BadArgument,
+    BadArgumentType,
+    DiscoveryDocumentError,
+    InvalidState,
+    MalformedResponse,
+    MissingExtra,
+    PickerError,
+    UnknownName,
+)
+
 __all__ = [
     "Aborted",
+    "AccessNotGranted",
     "AlreadyExists",
+    "BadArgument",
+    "BadArgumentType",
     "Cancelled",
     "ClientError",
+    "CredentialsFileError",
     "DataLoss",
     "DeadlineExceeded",
+    "DiscoveryDocumentError",
     "ErrorInfo",
     "FailedPrecondition",
     "IncompleteDownload",
     "Internal",
     "InvalidArgument",
+    "InvalidState",
     "MalformedResponse",
     "MediaError",
     "MediaHttpError",
     "MediaNotReady",
     "MediaProcessingFailed",
     "MediaUrlExpired",
+    "MissingExtra",
+    "NoCredentials",
     "NotFound",
     "OutOfRange",
     "PermissionDenied",
@@ -87,40 +127,19 @@ __all__ = [
     "ResourceExhausted",
     "ServerError",
     "SessionNotFound",
+    "ThumbnailError",
     "TooManyPages",
     "Unauthenticated",
     "Unavailable",
     "Unimplemented",
     "Unknown",
+    "UnknownName",
     "UntrustedMediaHost",
+    "error_class",
     "from_http_error",
 ]
 
 ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo"
-
-# google.rpc.Code numbers, for bodies that carry {"code": 16, ...} without the "error" wrapper.
-_GRPC_CODES = {
-    1: "CANCELLED",
-    2: "UNKNOWN",
-    3: "INVALID_ARGUMENT",
-    4: "DEADLINE_EXCEEDED",
-    5: "NOT_FOUND",
-    6: "ALREADY_EXISTS",
-    7: "PERMISSION_DENIED",
-    8: "RESOURCE_EXHAUSTED",
-    9: "FAILED_PRECONDITION",
-    10: "ABORTED",
-    11: "OUT_OF_RANGE",
-    12: "UNIMPLEMENTED",
-    13: "INTERNAL",
-    14: "UNAVAILABLE",
-    15: "DATA_LOSS",
-    16: "UNAUTHENTICATED",
-}
-
-
-class PickerError(Exception):
-    """Base of every error this project raises about the Picker API or its use."""
 
 
 class PickingTimeout(PickerError):
@@ -199,14 +218,25 @@ class TooManyPages(PickerError):
         )
 
 
-class MalformedResponse(PickerError, ValueError):
-    """An answer the client cannot read: not JSON, not an object, or a field of the wrong kind.
+class NoCredentials(BadArgument):
+    """A client or fetcher made without credentials was asked to fetch media bytes.
 
-    The service (or whatever answers at the endpoint) sent something the photospicker schema
-    does not allow; the message names the method or the schema and field. It is a
-    ``ValueError`` too, which is what the models' ``from_dict`` raise for a malformed field.
-    Check the endpoint the client talks to; report it if it is Google's.
+    Media hosts need the bearer token, which only credentials give: build the client with
+    ``credentials=...``, or make the downloader or fetcher with credentials yourself.
     """
+
+
+class CredentialsFileError(PickerError, ValueError):
+    """A saved token file, or an OAuth client secrets file, cannot be used.
+
+    The message names the file and why; sign in again (or download the client's JSON again).
+    It is a ``ValueError`` too, as it was before it joined the tree.
+    """
+
+
+class AccessNotGranted(PickerError, PermissionError):
+    """Credentials are not used: the sign-in did not grant the photospicker scope, or the token
+    file is open to other users. The message says what to do; a ``PermissionError`` too."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +279,7 @@ def _parse_body(content: bytes) -> _Body:
         # Without the wrapper, "code" is a google.rpc.Code number rather than an HTTP code.
         status = None
         if error is data and isinstance(code, int) and not isinstance(code, bool):
-            status = _GRPC_CODES.get(code)
+            status = _BY_RPC_CODE.get(code)
     details = error.get("details")
     message = error.get("message")
     return _Body(
@@ -258,6 +288,17 @@ def _parse_body(content: bytes) -> _Body:
         details=list(details) if isinstance(details, list) else [],
         text=text,
     )
+
+
+# The registry: each class of the tree that stands for a status adds itself here as it is
+# defined (``class NotFound(ClientError, status="NOT_FOUND", code=404)``), so the lookup
+# tables are built from the classes and cannot drift from them.
+_BY_STATUS: dict[str, type[PickerHttpError]] = {}
+# Where several statuses share a code, the class that says ``stands_for_code=True`` (the most
+# general of them) stands for the code; a code with one status is that status's.
+_BY_CODE: dict[int, type[PickerHttpError]] = {}
+# google.rpc.Code numbers, for bodies that carry {"code": 16, ...} without the "error" wrapper.
+_BY_RPC_CODE: dict[int, str] = {}
 
 
 class PickerHttpError(HttpError, PickerError):  # type: ignore[misc]
@@ -277,7 +318,54 @@ class PickerHttpError(HttpError, PickerError):  # type: ignore[misc]
 
     grpc_status: ClassVar[str | None] = None
     http_code: ClassVar[int | None] = None
+    stands_for_code: ClassVar[bool] = False
+    rpc_code: ClassVar[int | None] = None
     hint: ClassVar[str] = ""
+
+    def __init_subclass__(
+        cls,
+        *,
+        status: str | None = None,
+        code: int | None = None,
+        stands_for_code: bool = False,
+        rpc_code: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Register the class for ``status``, its HTTP ``code`` and its ``google.rpc.Code``
+        number ``rpc_code``: ``from_http_error`` finds it there.
+
+        Raises ``TypeError`` when the class is defined with only one of the two, or claims a
+        status (or, with ``stands_for_code``, a code) another class already holds.
+        """
+        super().__init_subclass__(**kwargs)
+        if status is None and code is None and rpc_code is None and not stands_for_code:
+            return  # a refinement (SessionNotFound) or a range (ClientError): no status
+        if status is None or code is None or rpc_code is None:
+            raise TypeError(
+                f"{cls.__qualname__}: give the status, the HTTP code and the google.rpc.Code"
+            )
+        if rpc_code in _BY_RPC_CODE:
+            raise TypeError(
+                f"{cls.__qualname__}: google.rpc.Code {rpc_code} is already "
+                f"{_BY_RPC_CODE[rpc_code]}"
+            )
+        if status in _BY_STATUS:
+            raise TypeError(
+                f"{cls.__qualname__}: the status {status} is already "
+                f"{_BY_STATUS[status].__qualname__}'s"
+            )
+        holder = _BY_CODE.get(code)
+        if stands_for_code and holder is not None and holder.stands_for_code:
+            raise TypeError(
+                f"{cls.__qualname__}: HTTP {code} already stands for "
+                f"{holder.__qualname__}; only one status can stand for a code"
+            )
+        cls.grpc_status, cls.http_code, cls.stands_for_code = status, code, stands_for_code
+        cls.rpc_code = rpc_code
+        _BY_STATUS[status] = cls
+        _BY_RPC_CODE[rpc_code] = status
+        if holder is None or stands_for_code:
+            _BY_CODE[code] = cls
 
     def __init__(
         self,
@@ -403,30 +491,36 @@ class ServerError(PickerHttpError):
     hint = "The service failed; retry later with exponential backoff"
 
 
-class InvalidArgument(ClientError):
-    grpc_status, http_code = "INVALID_ARGUMENT", 400
+class InvalidArgument(
+    ClientError, status="INVALID_ARGUMENT", code=400, stands_for_code=True, rpc_code=3
+):
+    """The request has an invalid parameter or body (HTTP 400)."""
+
     hint = "A parameter or the body is invalid; fix the request"
 
 
-class FailedPrecondition(ClientError):
-    grpc_status, http_code = "FAILED_PRECONDITION", 400
+class FailedPrecondition(ClientError, status="FAILED_PRECONDITION", code=400, rpc_code=9):
+    """The request cannot run in the resource's current state (HTTP 400)."""
+
     hint = (
         "The request cannot run in the current state: mediaItems.list needs the user to finish "
         "picking (mediaItemsSet), sessions.create needs a Google Photos account"
     )
 
 
-class OutOfRange(ClientError):
-    grpc_status, http_code = "OUT_OF_RANGE", 400
+class OutOfRange(ClientError, status="OUT_OF_RANGE", code=400, rpc_code=11):
+    """A parameter is past the valid range (HTTP 400)."""
 
 
-class Unauthenticated(ClientError):
-    grpc_status, http_code = "UNAUTHENTICATED", 401
+class Unauthenticated(ClientError, status="UNAUTHENTICATED", code=401, rpc_code=16):
+    """The request carried no valid credentials (HTTP 401)."""
+
     hint = "The access token is missing, invalid or expired; sign in again"
 
 
-class PermissionDenied(ClientError):
-    grpc_status, http_code = "PERMISSION_DENIED", 403
+class PermissionDenied(ClientError, status="PERMISSION_DENIED", code=403, rpc_code=7):
+    """The caller may not do this, or the token lacks the scope (HTTP 403)."""
+
     hint = (
         "Access to the session may have expired, the token may lack the scope "
         "https://www.googleapis.com/auth/photospicker.mediaitems.readonly, or the API may be "
@@ -434,8 +528,8 @@ class PermissionDenied(ClientError):
     )
 
 
-class NotFound(ClientError):
-    grpc_status, http_code = "NOT_FOUND", 404
+class NotFound(ClientError, status="NOT_FOUND", code=404, rpc_code=5):
+    """What the request names does not exist (HTTP 404)."""
 
 
 class SessionNotFound(NotFound):
@@ -444,88 +538,53 @@ class SessionNotFound(NotFound):
     hint = "The session does not exist, was already deleted, or belongs to another account"
 
 
-class AlreadyExists(ClientError):
-    grpc_status, http_code = "ALREADY_EXISTS", 409
+class AlreadyExists(ClientError, status="ALREADY_EXISTS", code=409, rpc_code=6):
+    """What the request would create exists already (HTTP 409)."""
 
 
-class Aborted(ClientError):
-    grpc_status, http_code = "ABORTED", 409
+class Aborted(ClientError, status="ABORTED", code=409, stands_for_code=True, rpc_code=10):
+    """A concurrent change conflicted with the request (HTTP 409)."""
+
     hint = "A concurrent change conflicted with the request; retry it"
 
 
-class ResourceExhausted(ClientError):
-    grpc_status, http_code = "RESOURCE_EXHAUSTED", 429
+class ResourceExhausted(ClientError, status="RESOURCE_EXHAUSTED", code=429, rpc_code=8):
+    """A quota or limit ran out (HTTP 429)."""
+
     hint = (
         "Too many sessions for this user or a quota ran out: delete sessions you no longer "
         "need, and wait at least 30 seconds before trying again"
     )
 
 
-class Cancelled(ClientError):
-    grpc_status, http_code = "CANCELLED", 499
+class Cancelled(ClientError, status="CANCELLED", code=499, rpc_code=1):
+    """The request was cancelled, usually by the caller (HTTP 499)."""
 
 
-class Internal(ServerError):
-    grpc_status, http_code = "INTERNAL", 500
+class Internal(ServerError, status="INTERNAL", code=500, stands_for_code=True, rpc_code=13):
+    """The service failed internally (HTTP 500)."""
 
 
-class Unknown(ServerError):
-    grpc_status, http_code = "UNKNOWN", 500
+class Unknown(ServerError, status="UNKNOWN", code=500, rpc_code=2):
+    """The service failed for an unknown reason (HTTP 500)."""
 
 
-class DataLoss(ServerError):
-    grpc_status, http_code = "DATA_LOSS", 500
+class DataLoss(ServerError, status="DATA_LOSS", code=500, rpc_code=15):
+    """Data was lost or corrupted (HTTP 500)."""
 
 
-class Unimplemented(ServerError):
-    grpc_status, http_code = "UNIMPLEMENTED", 501
+class Unimplemented(ServerError, status="UNIMPLEMENTED", code=501, rpc_code=12):
+    """The service does not implement this method (HTTP 501)."""
+
     hint = "The service does not offer this method at this address"
 
 
-class Unavailable(ServerError):
-    grpc_status, http_code = "UNAVAILABLE", 503
+class Unavailable(ServerError, status="UNAVAILABLE", code=503, rpc_code=14):
+    """The service is unavailable for now (HTTP 503)."""
 
 
-class DeadlineExceeded(ServerError):
-    grpc_status, http_code = "DEADLINE_EXCEEDED", 504
-
-
-_BY_STATUS: dict[str, type[PickerHttpError]] = {
-    cls.grpc_status: cls
-    for cls in (
-        InvalidArgument,
-        FailedPrecondition,
-        OutOfRange,
-        Unauthenticated,
-        PermissionDenied,
-        NotFound,
-        AlreadyExists,
-        Aborted,
-        ResourceExhausted,
-        Cancelled,
-        Internal,
-        Unknown,
-        DataLoss,
-        Unimplemented,
-        Unavailable,
-        DeadlineExceeded,
-    )
-    if cls.grpc_status
-}
-# Where several statuses share a code, the most general one stands for the code.
-_BY_CODE: dict[int, type[PickerHttpError]] = {
-    400: InvalidArgument,
-    401: Unauthenticated,
-    403: PermissionDenied,
-    404: NotFound,
-    409: Aborted,
-    429: ResourceExhausted,
-    499: Cancelled,
-    500: Internal,
-    501: Unimplemented,
-    503: Unavailable,
-    504: DeadlineExceeded,
-}
+class DeadlineExceeded(ServerError, status="DEADLINE_EXCEEDED", code=504, rpc_code=4):
+    """The service did not finish in time (HTTP 504)."""
 
 
 def error_class(code: int, status: str | None) -> type[PickerHttpError]:
@@ -656,3 +715,13 @@ class IncompleteDownload(MediaError):
         super().__init__(message, item_id=item_id, filename=filename)
         self.received = received
         self.expected = expected
+
+
+class ThumbnailError(MediaError):
+    """A thumbnail came back but is no image the notebook will show: not PNG, JPEG, GIF or
+    WebP, or larger than 4 MiB.
+
+    Failures a thumbnail shares with a download raise the same class as the downloader does:
+    :class:`UntrustedMediaHost`, :class:`MediaUrlExpired` (HTTP 401 or 403),
+    :class:`MediaHttpError` (another error status). Catch :class:`MediaError` for all of them.
+    """

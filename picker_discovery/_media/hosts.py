@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import urllib3.util
 
-from picker_discovery.errors import UntrustedMediaHost
+from picker_discovery.errors import BadArgument, UntrustedMediaHost
 
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("*.googleusercontent.com",)
 """Where the bearer token may go by default: https on any subdomain of googleusercontent.com."""
@@ -68,9 +68,9 @@ class HostAllowlist:
             if "://" in entry:
                 origin = _origin(entry)
                 if origin is None or urlsplit(entry).path not in ("", "/"):
-                    raise ValueError(f"allowlist origin must be scheme://host[:port]: {entry!r}")
+                    raise BadArgument(f"allowlist origin must be scheme://host[:port]: {entry!r}")
                 if origin[0] == "http" and not allow_insecure_http and not is_loopback(origin[1]):
-                    raise ValueError(
+                    raise BadArgument(
                         f"media host {entry!r} would receive the access token over plain http, "
                         f"and {origin[1]} is not a loopback address; nothing was sent. Use "
                         "https, or allow it deliberately with HostAllowlist([...], "
@@ -81,11 +81,11 @@ class HostAllowlist:
             elif entry.startswith("*."):
                 suffix = entry[1:].lower()
                 if suffix.count(".") < 2 or not _HOST.fullmatch(suffix[1:]):
-                    raise ValueError(f"allowlist wildcard must look like *.example.com: {entry!r}")
+                    raise BadArgument(f"allowlist wildcard must look like *.example.com: {entry!r}")
                 self._suffixes.add(suffix)
             else:
                 if not _HOST.fullmatch(entry):
-                    raise ValueError(f"allowlist host must be a bare host name: {entry!r}")
+                    raise BadArgument(f"allowlist host must be a bare host name: {entry!r}")
                 self._hosts.add(entry.lower())
 
     @classmethod

@@ -89,7 +89,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urljoin
 
 import requests
@@ -125,6 +125,8 @@ from picker_discovery._paging import iter_pages
 from picker_discovery._retry import RetryPolicy
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery.errors import (
+    BadArgument,
+    BadArgumentType,
     IncompleteDownload,
     MediaError,
     MediaHttpError,
@@ -132,6 +134,9 @@ from picker_discovery.errors import (
     MediaProcessingFailed,
     MediaUrlExpired,
 )
+
+if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
@@ -204,7 +209,7 @@ def _raw(item: object) -> Mapping[str, Any]:
     data = to_dict() if callable(to_dict) else None
     if isinstance(data, Mapping) and data:
         return data
-    raise TypeError(
+    raise BadArgumentType(
         "expected a PickedMediaItem as the API returns it (a dict), or an object with a "
         f"non-empty .raw dict, not {type(item).__name__}"
     )
@@ -296,9 +301,9 @@ class Size:
         for name in ("width", "height"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"Size.{name} must be an int, not {value!r}")
+                raise BadArgument(f"Size.{name} must be an int, not {value!r}")
             if not 1 <= value <= MAX_DIMENSION:
-                raise ValueError(f"Size.{name} must be between 1 and {MAX_DIMENSION}, not {value}")
+                raise BadArgument(f"Size.{name} must be between 1 and {MAX_DIMENSION}, not {value}")
 
     @property
     def variant(self) -> str:
@@ -552,7 +557,7 @@ def _make_cuttable(session: requests.Session) -> None:
 
 
 def authorized_sessions(
-    credentials: Any, session_factory: Callable[[], requests.Session] | None
+    credentials: Credentials | None, session_factory: Callable[[], requests.Session] | None
 ) -> Callable[[], requests.Session]:
     """A maker of ``requests`` sessions that attach the token: ``session_factory`` itself,
     or google-auth's ``AuthorizedSession`` on ``credentials`` (which refreshes the token).
@@ -561,7 +566,7 @@ def authorized_sessions(
         ValueError: both or neither were given.
     """
     if (credentials is None) == (session_factory is None):
-        raise ValueError("pass either credentials or a session_factory (exactly one)")
+        raise BadArgument("pass either credentials or a session_factory (exactly one)")
     if session_factory is not None:
         return session_factory
 
@@ -621,7 +626,7 @@ class Downloader:
             thread), e.g. ``lambda: AuthorizedSession(creds)``.
         allowed_hosts: a :class:`HostAllowlist` or its entries; only these receive the token.
         workers: how many items download at once (a bounded thread pool), 1 to 64.
-        retry: the :class:`~picker_discovery._retry.RetryPolicy` for bytes (the default one:
+        retry: the :class:`~picker_discovery.RetryPolicy` for bytes (the default one:
             5 attempts, backoff from 1 s, ``Retry-After`` honoured, 30 s after a 429).
         progress: called with a :class:`Progress` after each chunk and each finished item,
             from worker threads but never two calls at once. An exception it raises fails the
@@ -645,7 +650,7 @@ class Downloader:
 
     def __init__(
         self,
-        credentials: Any = None,
+        credentials: Credentials | None = None,
         *,
         session_factory: Callable[[], requests.Session] | None = None,
         allowed_hosts: HostAllowlist | Iterable[str] = DEFAULT_ALLOWED_HOSTS,
@@ -663,9 +668,9 @@ class Downloader:
         session_factory = authorized_sessions(credentials, session_factory)
         workers = _checks.check_workers(workers)
         if not url_lifetime > 0:
-            raise ValueError(f"url_lifetime must be positive seconds, not {url_lifetime!r}")
+            raise BadArgument(f"url_lifetime must be positive seconds, not {url_lifetime!r}")
         if chunk_size < 1:
-            raise ValueError(f"chunk_size must be positive, not {chunk_size!r}")
+            raise BadArgument(f"chunk_size must be positive, not {chunk_size!r}")
         self._session_factory = session_factory
         self.allowlist = HostAllowlist.of(allowed_hosts)
         self.workers = workers
@@ -749,7 +754,7 @@ class Downloader:
         Calls to ``items`` and ``relist`` are serialised by one lock, never concurrent.
         """
         if not_ready not in ("skip", "wait", "fail"):
-            raise ValueError(f"not_ready must be 'skip', 'wait' or 'fail', not {not_ready!r}")
+            raise BadArgument(f"not_ready must be 'skip', 'wait' or 'fail', not {not_ready!r}")
         path = Path(folder)
         path.mkdir(parents=True, exist_ok=True)
         list_lock = threading.Lock()

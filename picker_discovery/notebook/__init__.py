@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from picker_discovery._media.hosts import DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS
+    from picker_discovery.errors import ThumbnailError as ThumbnailError
     from picker_discovery.notebook._pick import (
         Fetch as Fetch,
         ItemGrid as ItemGrid,
         Picked as Picked,
         Thumbnail as Thumbnail,
-        ThumbnailError as ThumbnailError,
         ThumbnailFetcher as ThumbnailFetcher,
         pick as pick,
         thumbnail_url as thumbnail_url,
@@ -64,7 +64,7 @@ _WHERE: dict[str, str] = {
     "QR_MISSING_HINT": _RENDER,
     "SessionView": _RENDER,
     "Thumbnail": _PICK,
-    "ThumbnailError": _PICK,
+    "ThumbnailError": "picker_discovery.errors",
     "ThumbnailFetcher": _PICK,
     "item_html": _RENDER,
     "item_repr": _RENDER,

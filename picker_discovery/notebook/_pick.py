@@ -48,7 +48,14 @@ from picker_discovery._media.pool import (
     authorized_sessions,
     open_allowed,
 )
-from picker_discovery.errors import MediaHttpError, UntrustedMediaHost
+from picker_discovery.errors import (
+    MediaError,
+    MediaHttpError,
+    MediaUrlExpired,
+    NoCredentials,
+    ThumbnailError,
+    UntrustedMediaHost,
+)
 from picker_discovery.models import MediaType, PickedMediaItem, PickingSession
 from picker_discovery.notebook._render import (
     SessionView,
@@ -62,6 +69,7 @@ if TYPE_CHECKING:
     import os
 
     import requests
+    from google.auth.credentials import Credentials
 
     from picker_discovery._client import PickerClient
 
@@ -85,10 +93,6 @@ class Thumbnail:
 
     def data_uri(self) -> str:
         return f"data:{self.content_type};base64,{base64.b64encode(self.data).decode('ascii')}"
-
-
-class ThumbnailError(Exception):
-    """A thumbnail could not be fetched (the grid shows the message instead)."""
 
 
 Fetch = Callable[[str], Thumbnail]
@@ -120,7 +124,7 @@ class ThumbnailFetcher:
 
     def __init__(
         self,
-        credentials: Any = None,
+        credentials: Credentials | None = None,
         *,
         session_factory: Callable[[], requests.Session] | None = None,
         allowed_hosts: HostAllowlist | Iterable[str] = DEFAULT_ALLOWED_HOSTS,
@@ -141,12 +145,12 @@ class ThumbnailFetcher:
         client was made with ``allow_insecure_http``).
 
         Raises:
-            ValueError: the client has no credentials (it was built over a bare transport), or
-                a media host would receive the token over plain http off this machine.
+            NoCredentials: the client has no credentials (it was built over a bare transport).
+            ValueError: a media host would receive the token over plain http off this machine.
         """
         credentials = client.credentials
         if credentials is None:
-            raise ValueError(
+            raise NoCredentials(
                 "this client has no credentials to fetch thumbnails with: build it with "
                 "credentials=..., or pass ThumbnailFetcher(credentials) yourself"
             )
@@ -163,13 +167,26 @@ class ThumbnailFetcher:
         return session
 
     def __call__(self, url: str) -> Thumbnail:
-        try:
-            response = open_allowed(self._session(), url, self.allowlist, timeout=self.timeout)
-        except MediaHttpError as exc:
-            raise ThumbnailError(str(exc)) from exc
+        """Fetch ``url``.
+
+        Raises the downloader's classes for what a thumbnail shares with a download:
+        :class:`~picker_discovery.errors.UntrustedMediaHost`,
+        :class:`~picker_discovery.errors.MediaUrlExpired` (HTTP 401 or 403: the baseUrl
+        expired or the token is not the session's),
+        :class:`~picker_discovery.errors.MediaHttpError` (another error status, or too many
+        redirects); :class:`ThumbnailError` for an answer that is no image to show.
+        """
+        response = open_allowed(self._session(), url, self.allowlist, timeout=self.timeout)
         with response:
-            if response.status_code != 200:
-                raise ThumbnailError(f"the media host answered HTTP {response.status_code}")
+            status = response.status_code
+            if status in (401, 403):
+                raise MediaUrlExpired(
+                    f"the media host answered HTTP {status}: the baseUrl has probably expired "
+                    "(or the token is not the session owner's, or lacks the photospicker "
+                    "scope); list the session again for fresh baseUrls"
+                )
+            if status != 200:
+                raise MediaHttpError(f"the media host answered HTTP {status}", code=status)
             kind = _content_type(response.headers.get("Content-Type"))
             if kind not in _IMAGE_TYPES:
                 raise ThumbnailError(f"not an image: Content-Type {kind or 'missing'}")
@@ -284,14 +301,14 @@ class ItemGrid:
             return _Cell(item, error="no thumbnail: the item has no baseUrl")
         try:
             return _Cell(item, thumbnail=_check_image(self.fetch(url)))
-        except ThumbnailError as exc:
-            return _Cell(item, error=str(exc))
         except UntrustedMediaHost as exc:
             return _Cell(
                 item,
                 error="not fetched: the host is not on the allowlist, so the access token was "
                 f"not sent to it ({_short(exc.url)})",
             )
+        except MediaError as exc:
+            return _Cell(item, error=str(exc))
         except Exception as exc:  # one broken thumbnail must not hide the others
             logger.warning("thumbnail of item %s failed: %s", item.id, type(exc).__name__)
             return _Cell(item, error=f"no thumbnail: {type(exc).__name__}")
@@ -466,7 +483,7 @@ def pick(
     timeout: float | timedelta | None = 600,
     folder: str | os.PathLike[str] | None = None,
     fetch: Fetch | None = None,
-    credentials: Any = None,
+    credentials: Credentials | None = None,
     media_hosts: Iterable[str] = (),
     display: bool = True,
     progress: bool = True,

@@ -4,6 +4,8 @@
 * :class:`Backend`: the stateful fake service (users, libraries, sessions, rules, faults).
 * :class:`FakeHttp`: an in-process ``httplib2.Http`` stand-in answering from a backend.
 * :class:`Emulator`: the same backend over real HTTP on loopback, with a picking page.
+* :class:`Stubber`: queued answers per method with expected parameters, each checked against
+  the discovery document's schemas (botocore's ``Stubber``).
 * the ``picker_discovery`` pytest plugin (:mod:`~picker_discovery.testing.pytest_plugin`).
 * the ``emulator`` and ``demo`` commands of ``picker-discovery``
   (:mod:`~picker_discovery.testing.commands`).
@@ -37,14 +39,25 @@ if TYPE_CHECKING:
         SchemaError as SchemaError,
         SchemaValidator as SchemaValidator,
     )
+    from picker_discovery.testing.stubber import (
+        ANY as ANY,
+        InvalidStub as InvalidStub,
+        PendingResponses as PendingResponses,
+        Stubber as Stubber,
+        StubberError as StubberError,
+        UnexpectedParams as UnexpectedParams,
+        UnexpectedRequest as UnexpectedRequest,
+    )
     from picker_discovery.testing.transport import FakeHttp as FakeHttp
 
 _BACKEND = "picker_discovery.testing.backend"
 _LIBRARY = "picker_discovery.testing.library"
 _SCHEMA = "picker_discovery.testing.schema"
+_STUBBER = "picker_discovery.testing.stubber"
 
 # Every public name and the module it lives in: __all__ is derived from this one table.
 _WHERE: dict[str, str] = {
+    "ANY": _STUBBER,
     "ApiError": _BACKEND,
     "Attempt": _BACKEND,
     "Backend": _BACKEND,
@@ -58,6 +71,17 @@ _WHERE: dict[str, str] = {
     "SchemaValidator": _SCHEMA,
     "canned": "picker_discovery.testing.canned",
     "generate_library": _LIBRARY,
+    **dict.fromkeys(
+        (
+            "InvalidStub",
+            "PendingResponses",
+            "Stubber",
+            "StubberError",
+            "UnexpectedParams",
+            "UnexpectedRequest",
+        ),
+        _STUBBER,
+    ),
 }
 
 __all__ = sorted(_WHERE)

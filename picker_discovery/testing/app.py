@@ -20,12 +20,18 @@ Control endpoints (JSON in, JSON out; for tests in other processes)::
     POST   /_control/expire               {"session_id", "what": "session" | "base_urls"}
     POST   /_control/advance              {"seconds"}
     POST   /_control/config               {any BackendConfig field: value}
-    POST   /_control/faults               {"method", "faults": [503, {"status": 503,
+    POST   /_control/faults               {"method", "item"?, "faults": [503, {"status": 503,
                                             "retry_after": 1}, {"drop": true}, null, ...]}
                                            (for "media" also {"short_range": 4096},
-                                            {"size_delta": 100}, {"hide_total": true});
+                                            {"size_delta": 100}, {"hide_total": true},
+                                            {"ignore_range": true}, {"range_shift": 1},
+                                            {"no_accept_ranges": true},
+                                            {"redirect": "/ppa/KEY=dv"},
+                                            {"content_type": "text/html"},
+                                            {"etag": "\"v2\""});
                                            any method: {"stall": 30} (half the body, then
-                                            nothing for 30 s)
+                                            nothing for 30 s), {"drop_after": 4096},
+                                            {"no_length": true}, {"length_delta": 10}
     DELETE /_control/faults
     GET    /_control/attempts             -> {"attempts": [{"method", "httpMethod", "path",
                                                "time", "monotonic"}]}
@@ -41,6 +47,7 @@ import html
 import json
 import logging
 import re
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -60,6 +67,7 @@ __all__ = ["App", "Payload", "Request", "Response", "parse_range"]
 logger = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json; charset=UTF-8"
+GATHER_TIMEOUT = 30.0
 HTML_TYPE = "text/html; charset=UTF-8"
 # Query parameters every Google API accepts (googleapiclient always sends alt=json).
 _STANDARD_PARAMS = {
@@ -75,6 +83,9 @@ _STANDARD_PARAMS = {
     "upload_protocol",
     "uploadType",
 }
+# The origins that serve baseUrls: the media origin, and the emulator's second one (as
+# video-downloads.googleusercontent.com is to lh3), where scripted redirects can lead.
+MEDIA_ORIGINS = ("media", "downloads")
 _SUFFIX_RE = re.compile(r"^(?P<key>[A-Za-z0-9_-]+)(?:=(?P<opts>[A-Za-z0-9-]*))?$")
 
 
@@ -136,6 +147,10 @@ class Response:
     truncate: bool = False
     latency: float = 0.0
     stall: float = 0.0
+    drop_after: int | None = None
+    no_length: bool = False
+    length_delta: int = 0
+    gather: int | None = None
 
     @property
     def body(self) -> bytes:
@@ -208,6 +223,32 @@ class App:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        self._gatherings: dict[int, threading.Barrier] = {}
+        self._gathering_lock = threading.Lock()
+
+    def gather(self, count: int, timeout: float = GATHER_TIMEOUT) -> bool:
+        """Wait until ``count`` callers wait here (a scripted ``gather``); False if that did
+        not happen within ``timeout`` or :meth:`release_gatherings` was called."""
+        with self._gathering_lock:
+            barrier = self._gatherings.get(count)
+            if barrier is None:
+                barrier = self._gatherings[count] = threading.Barrier(count)
+        try:
+            barrier.wait(timeout)
+            return True
+        except threading.BrokenBarrierError:
+            with self._gathering_lock:
+                if self._gatherings.get(count) is barrier:
+                    del self._gatherings[count]
+            return False
+
+    def release_gatherings(self) -> None:
+        """End every wait of :meth:`gather` (the emulator is stopping)."""
+        with self._gathering_lock:
+            barriers = list(self._gatherings.values())
+            self._gatherings.clear()
+        for barrier in barriers:
+            barrier.abort()
 
     # -- entry point ----------------------------------------------------------------------------
 
@@ -216,7 +257,14 @@ class App:
         method_id = self._method_id(request)
         fault: Fault | None = None
         if method_id is not None:
-            fault = self.backend.record_attempt(method_id, request.method, _redacted(request))
+            fault = self.backend.record_attempt(
+                method_id,
+                request.method,
+                _redacted(request),
+                origin=request.origin,
+                headers=request.headers,
+                item_id=self._media_item_id(request) if method_id == "media" else None,
+            )
         error = fault.error() if fault is not None else None
         if error is not None and fault is not None and fault.html:
             response = _html(error.code, google_html_error(error.code, request.path))
@@ -233,11 +281,21 @@ class App:
             response.truncate = fault.truncate
             response.latency = fault.latency
             response.stall = fault.stall
+            response.drop_after = fault.drop_after
+            response.no_length = fault.no_length
+            response.length_delta = fault.length_delta
+            response.gather = fault.gather
         return response
+
+    def _media_item_id(self, request: Request) -> str | None:
+        match = _SUFFIX_RE.match(request.path[len("/ppa/") :])
+        if not request.path.startswith("/ppa/") or match is None:
+            return None
+        return self.backend.item_id_for_key(match.group("key"))
 
     def _method_id(self, request: Request) -> str | None:
         path, verb = request.path, request.method
-        if request.origin == "media":
+        if request.origin in MEDIA_ORIGINS:
             return "media" if verb in ("GET", "HEAD") else None
         if path == "/v1/sessions" and verb == "POST":
             return "sessions.create"
@@ -248,7 +306,7 @@ class App:
         return None
 
     def _route(self, request: Request, fault: Fault | None = None) -> Response:
-        if request.origin == "media":
+        if request.origin in MEDIA_ORIGINS:
             return self._media(request, fault)
         path, verb = request.path, request.method
         if path.startswith("/_control/"):
@@ -341,6 +399,12 @@ class App:
             content_type, payload = self._media_payload(item, opts)
         except ValueError as exc:
             return _html(400, f"<!DOCTYPE html><title>Error 400</title>{html.escape(str(exc))}")
+        if fault is not None and fault.redirect is not None:
+            return Response(
+                302,
+                {"Location": fault.redirect, "Content-Type": HTML_TYPE},
+                Payload.of(b"<!DOCTYPE html><title>Moved</title>"),
+            )
         tag = opts or "base"
         if fault is not None and fault.size_delta:
             payload = _resized(payload, fault.size_delta)
@@ -351,9 +415,30 @@ class App:
             "Cache-Control": "private, max-age=86400, no-transform",
             "ETag": f'"{item.id[:16]}-{tag}"',
         }
+        if fault is not None:
+            if fault.content_type is not None:
+                headers["Content-Type"] = fault.content_type
+            if fault.etag is not None:
+                headers["ETag"] = fault.etag
+            if fault.no_accept_ranges:
+                del headers["Accept-Ranges"]
         if opts in ("d", "dv"):
             headers["Content-Disposition"] = "attachment"
         wanted = parse_range(request.headers.get("range"), payload.length)
+        if_range = request.headers.get("if-range")
+        # A scripted ETag is a changed file: a resume whose If-Range names another gets all of
+        # it, as a 200. (A size_delta file still answers a 206 of its new size: the client
+        # must notice that the total changed.)
+        etag = fault.etag if fault is not None else None
+        if etag is not None and if_range is not None and if_range.strip() != etag:
+            wanted = None
+        if fault is not None and fault.ignore_range:
+            wanted = None
+        if fault is not None and fault.range_shift and isinstance(wanted, tuple):
+            shifted = wanted[0] + fault.range_shift
+            wanted = (
+                (shifted, max(shifted, wanted[1])) if shifted < payload.length else "unsatisfiable"
+            )
         if wanted == "unsatisfiable":
             return Response(
                 416,
@@ -525,7 +610,12 @@ class App:
             config = backend.configure(**args)
             return _json(200, {k: str(v) for k, v in dataclasses.asdict(config).items()})
         if (action, verb) == ("faults", "POST"):
-            backend.set_faults(str(args["method"]), list(args.get("faults", [])))
+            scoped = args.get("item")
+            backend.set_faults(
+                str(args["method"]),
+                list(args.get("faults", [])),
+                item_id=None if scoped is None else str(scoped),
+            )
             return _json(200, {"pending": backend.pending_faults()})
         if (action, verb) == ("faults", "DELETE"):
             backend.clear_faults()
@@ -557,11 +647,13 @@ def _resized(payload: Payload, delta: int) -> Payload:
     def read(start: int, end: int) -> Iterator[bytes]:
         if start < payload.length:
             yield from payload.chunks(start, min(end, payload.length))
-        if end > payload.length:
-            first = max(start, payload.length)
-            repeated = filler * ((end - first) // len(filler) + 2)
-            skip = first % len(filler)
-            yield repeated[skip : skip + end - first]
+        position = max(start, payload.length)
+        repeated = filler * (library.CHUNK // len(filler) + 2)
+        while position < end:  # in chunks: a large delta never sits in memory whole
+            skip = position % len(filler)
+            piece = repeated[skip : skip + min(library.CHUNK, end - position)]
+            yield piece
+            position += len(piece)
 
     return Payload(length, read)
 

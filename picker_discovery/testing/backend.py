@@ -33,6 +33,7 @@ from typing import Any, cast
 
 from picker_discovery import _discovery as discovery
 from picker_discovery._clock import FakeClock
+from picker_discovery._errorbase import BadArgument, PickerError, UnknownName
 from picker_discovery.testing.library import MediaItem, ProcessingStatus, generate_library
 from picker_discovery.testing.schema import DURATION_RE, SchemaValidator
 
@@ -105,7 +106,7 @@ def status_for_code(code: int) -> str:
     return _STATUS_FOR_CODE.get(code, "INTERNAL" if code >= 500 else "UNKNOWN")
 
 
-class ApiError(Exception):
+class ApiError(PickerError):
     """An error answer of the fake service, in Google's JSON shape."""
 
     def __init__(
@@ -161,7 +162,7 @@ def parse_duration(value: str | float | timedelta) -> timedelta:
         return value
     if isinstance(value, str):
         if not DURATION_RE.match(value):
-            raise ValueError(f"{value!r} is not a duration like '5s' or '0.5s'")
+            raise BadArgument(f"{value!r} is not a duration like '5s' or '0.5s'")
         value = float(value[:-1])
     return timedelta(seconds=value)
 
@@ -210,10 +211,10 @@ class BackendConfig:
 
     def __post_init__(self) -> None:
         if self.invalid_max_item_count not in ("reject", "clamp"):
-            raise ValueError("invalid_max_item_count must be 'reject' or 'clamp'")
+            raise BadArgument("invalid_max_item_count must be 'reject' or 'clamp'")
         for name in ("api_root", "picker_uri_prefix", "media_root"):
             if not getattr(self, name).endswith("/"):
-                raise ValueError(f"{name} must end with '/': {getattr(self, name)!r}")
+                raise BadArgument(f"{name} must end with '/': {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,24 @@ class Fault:
     bytes, as a ``206`` whose Content-Range says so (from the requested start, or 0), as
     servers that answer in pieces do; ``size_delta``: serve the item as if it had this many
     bytes more (or, negative, fewer), its total and ETag changed, as a file replaced on the
-    server between two requests; ``hide_total``: a ``206`` gives its total as ``*``.
+    server between two requests; ``hide_total``: a ``206`` gives its total as ``*``;
+    ``ignore_range``: answer ``200`` with the whole file to a ``Range`` request;
+    ``range_shift``: a ``206`` whose bytes start this many bytes after the asked start (its
+    Content-Range says where they really start), a server that mis-answers a resume;
+    ``no_accept_ranges``: no ``Accept-Ranges`` header; ``redirect``: answer ``302`` to this
+    URL (a path such as ``/ppa/KEY=dv`` stays on the origin asked; script several for a
+    chain of hops, more than a client follows for a loop); ``content_type``: this
+    ``Content-Type`` instead of the item's; ``etag``: this ``ETag`` (a changed file, as the
+    server sees it; ``If-Range`` is then compared with it).
+
+    For any method: ``drop_after``: send the headers and this many bytes of the body, then
+    close the connection (a transfer cut mid-way); ``no_length``: no ``Content-Length``, the
+    body ends when the connection closes; ``length_delta``: a ``Content-Length`` this many
+    bytes off the body actually sent (then the connection closes); ``gather``: in the
+    emulator, hold the answer until this many requests with the same ``gather`` are held
+    (at most 30 s, or until the emulator stops), which proves that a client runs that many
+    at once without timing anything (in-process, where requests come one at a time, it does
+    nothing).
     """
 
     status: int | None = None
@@ -249,25 +267,46 @@ class Fault:
     size_delta: int = 0
     hide_total: bool = False
     stall: float = 0.0
+    drop_after: int | None = None
+    ignore_range: bool = False
+    range_shift: int = 0
+    no_accept_ranges: bool = False
+    no_length: bool = False
+    length_delta: int = 0
+    redirect: str | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    gather: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.stall, bool) or not isinstance(self.stall, (int, float)):
-            raise ValueError(f"stall must be seconds (a number), not {self.stall!r}")
+            raise BadArgument(f"stall must be seconds (a number), not {self.stall!r}")
         if not 0 <= self.stall < float("inf"):
-            raise ValueError(f"stall must be a finite number of seconds >= 0, not {self.stall!r}")
+            raise BadArgument(f"stall must be a finite number of seconds >= 0, not {self.stall!r}")
         if self.short_range is not None and (
             isinstance(self.short_range, bool)
             or not isinstance(self.short_range, int)
             or self.short_range < 1
         ):
-            raise ValueError(f"short_range must be a positive int, not {self.short_range!r}")
+            raise BadArgument(f"short_range must be a positive int, not {self.short_range!r}")
         if isinstance(self.size_delta, bool) or not isinstance(self.size_delta, int):
-            raise ValueError(f"size_delta must be an int, not {self.size_delta!r}")
+            raise BadArgument(f"size_delta must be an int, not {self.size_delta!r}")
+        _check_faults(self)
 
     @property
     def bends_media(self) -> bool:
         """Whether this fault changes a media answer (only the ``media`` method has those)."""
-        return self.short_range is not None or bool(self.size_delta) or self.hide_total
+        return (
+            self.short_range is not None
+            or bool(self.size_delta)
+            or self.hide_total
+            or self.ignore_range
+            or bool(self.range_shift)
+            or self.no_accept_ranges
+            or self.redirect is not None
+            or self.content_type is not None
+            or self.etag is not None
+        )
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | int | None) -> Fault:
@@ -288,15 +327,18 @@ class Fault:
             "size_delta",
             "hide_total",
             "stall",
+            *_NEW_FIELDS,
         }
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
+            raise BadArgument(f"unknown fault fields: {', '.join(sorted(unknown))}")
         status = data.get("status")
         if status is not None and (
             isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599
         ):
-            raise ValueError(f"a fault's status must be an HTTP error code 400-599, not {status!r}")
+            raise BadArgument(
+                f"a fault's status must be an HTTP error code 400-599, not {status!r}"
+            )
         return cls(
             status=status,
             retry_after=data.get("retry_after"),
@@ -309,6 +351,7 @@ class Fault:
             size_delta=data.get("size_delta", 0),
             hide_total=bool(data.get("hide_total", False)),
             stall=data.get("stall", 0.0),
+            **{name: data[name] for name in _NEW_FIELDS if name in data},
         )
 
     def error(self) -> ApiError | None:
@@ -323,6 +366,70 @@ class Fault:
         return ApiError(status, message, code=self.status, headers=headers)
 
 
+_NEW_FIELDS = (
+    "drop_after",
+    "ignore_range",
+    "range_shift",
+    "no_accept_ranges",
+    "no_length",
+    "length_delta",
+    "redirect",
+    "content_type",
+    "etag",
+    "gather",
+)
+# Header values may not hold line breaks or other control characters (they would split the
+# answer), nor be empty.
+_HEADER_VALUE_RE = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")
+
+
+def _check_faults(fault: Fault) -> None:
+    """Refuse a fault field of the wrong type or an impossible value, saying which."""
+    for name in ("ignore_range", "no_accept_ranges", "no_length"):
+        if not isinstance(getattr(fault, name), bool):
+            raise BadArgument(f"{name} must be true or false, not {getattr(fault, name)!r}")
+    for name in ("range_shift", "length_delta"):
+        value = getattr(fault, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BadArgument(f"{name} must be an int, not {value!r}")
+    if fault.gather is not None and (
+        isinstance(fault.gather, bool) or not isinstance(fault.gather, int) or fault.gather < 1
+    ):
+        raise BadArgument(f"gather must be a number of requests >= 1, not {fault.gather!r}")
+    if fault.range_shift < 0:
+        raise BadArgument(f"range_shift must be >= 0 bytes, not {fault.range_shift!r}")
+    if fault.drop_after is not None and (
+        isinstance(fault.drop_after, bool)
+        or not isinstance(fault.drop_after, int)
+        or fault.drop_after < 0
+    ):
+        raise BadArgument(f"drop_after must be a number of bytes >= 0, not {fault.drop_after!r}")
+    for name in ("redirect", "content_type", "etag"):
+        value = getattr(fault, name)
+        if value is not None and (not isinstance(value, str) or not _HEADER_VALUE_RE.match(value)):
+            raise BadArgument(
+                f"{name} must be a non-empty header value of printable ASCII, not {value!r}"
+            )
+    if fault.redirect is not None and not fault.redirect.startswith(("/", "http://", "https://")):
+        raise BadArgument(
+            f"redirect must be an http(s) URL or a path starting with '/', not {fault.redirect!r}"
+        )
+    bodies = [
+        name
+        for name, on in (
+            ("drop", fault.drop),
+            ("truncate", fault.truncate),
+            ("drop_after", fault.drop_after is not None),
+            ("no_length", fault.no_length),
+            ("length_delta", bool(fault.length_delta)),
+            ("stall", bool(fault.stall)),
+        )
+        if on
+    ]
+    if len(bodies) > 1:
+        raise BadArgument(f"{' and '.join(bodies)} each decide how the body ends: script one")
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One request that reached the fake: which method, when (fake clock and real clock)."""
@@ -332,6 +439,12 @@ class Attempt:
     path: str
     time: datetime
     monotonic: float
+    # Which server it reached ("api", "media" or the emulator's second media origin,
+    # "downloads"), its headers (names lower-cased) without Authorization, and whether it
+    # carried a bearer token.
+    origin: str = "api"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    authorized: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -340,6 +453,9 @@ class Attempt:
             "path": self.path,
             "time": format_time(self.time),
             "monotonic": self.monotonic,
+            "origin": self.origin,
+            "headers": dict(self.headers),
+            "authorized": self.authorized,
         }
 
 
@@ -507,12 +623,12 @@ class Backend:
         """Move a video of ``token``'s library to ``PROCESSING``, ``READY`` or ``FAILED``
         (say, to let a test see a video finish processing between two listings)."""
         if status not in ("PROCESSING", "READY", "FAILED"):
-            raise ValueError(f"status must be PROCESSING, READY or FAILED, not {status!r}")
+            raise BadArgument(f"status must be PROCESSING, READY or FAILED, not {status!r}")
         user = self.user(token)
         with self._lock:
             item = user.item(item_id)
             if item is None or not item.is_video:
-                raise ValueError(f"{item_id!r} is not a video in this user's library")
+                raise BadArgument(f"{item_id!r} is not a video in this user's library")
             changed = replace(item, processing_status=cast(ProcessingStatus, status))
             user.library = [changed if i.id == item_id else i for i in user.library]
             return changed
@@ -523,7 +639,7 @@ class Backend:
             try:
                 return self._sessions[session_id]
             except KeyError:
-                raise KeyError(f"no session {session_id!r} (deleted, or never made)") from None
+                raise UnknownName(f"no session {session_id!r} (deleted, or never made)") from None
 
     def sessions(self, token: str | None = None) -> list[Session]:
         """Every session, or those of ``token``'s user."""
@@ -533,26 +649,36 @@ class Backend:
     # -- faults and attempts --------------------------------------------------------------------
 
     def set_faults(
-        self, method: str, faults: Iterable[Fault | int | Mapping[str, Any] | None]
+        self,
+        method: str,
+        faults: Iterable[Fault | int | Mapping[str, Any] | None],
+        *,
+        item_id: str | None = None,
     ) -> None:
         """Script the next requests to ``method`` (one of :data:`FAULT_METHODS`).
 
         Each request spends one fault, in order; once they are spent requests pass. ``503``
-        is short for ``Fault(status=503)``, ``None`` for a request that passes.
+        is short for ``Fault(status=503)``, ``None`` for a request that passes. For
+        ``media``, ``item_id`` scripts only the requests for that library item's baseUrls
+        (whichever session listed them), so faults land on the item meant however many
+        downloads run at once; an item's own script is spent before the method's.
         """
+        if item_id is not None and method != "media":
+            raise BadArgument(f"item_id scripts media requests only, not {method!r}")
         if method not in FAULT_METHODS:
-            raise ValueError(f"cannot script faults for {method!r}; use one of {FAULT_METHODS}")
+            raise BadArgument(f"cannot script faults for {method!r}; use one of {FAULT_METHODS}")
         script = [f if isinstance(f, Fault) else Fault.from_json(f) for f in faults]
         for fault in script:
             if fault.status is not None and not 400 <= fault.status <= 599:
-                raise ValueError(f"a fault's status must be 400-599, not {fault.status}")
+                raise BadArgument(f"a fault's status must be 400-599, not {fault.status}")
             if fault.bends_media and method != "media":
-                raise ValueError(
-                    "short_range, size_delta and hide_total bend media answers: script them "
-                    f"for 'media', not {method!r}"
+                raise BadArgument(
+                    "short_range, size_delta, hide_total, ignore_range, range_shift, "
+                    "no_accept_ranges, redirect, content_type and etag bend media answers: "
+                    f"script them for 'media', not {method!r}"
                 )
         with self._lock:
-            self._faults[method] = script
+            self._faults[method if item_id is None else f"{method}\0{item_id}"] = script
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -561,17 +687,46 @@ class Backend:
     def pending_faults(self, method: str | None = None) -> int:
         """How many scripted faults are not spent yet."""
         with self._lock:
-            if method is not None:
-                return len(self._faults.get(method, []))
-            return sum(len(v) for v in self._faults.values())
+            return sum(
+                len(v)
+                for k, v in self._faults.items()
+                if method is None or k.partition("\0")[0] == method
+            )
 
-    def record_attempt(self, method: str, http_method: str, path: str) -> Fault | None:
-        """Note a request's arrival and hand out its method's next scripted fault."""
+    def record_attempt(
+        self,
+        method: str,
+        http_method: str,
+        path: str,
+        *,
+        origin: str = "api",
+        headers: Mapping[str, str] | None = None,
+        item_id: str | None = None,
+    ) -> Fault | None:
+        """Note a request's arrival and hand out its next scripted fault (the item's own
+        script first, for a media request whose item is known, then its method's).
+
+        ``headers`` are kept without Authorization (only whether it was sent), so the record
+        never holds a token.
+        """
+        sent = {k.lower(): v for k, v in (headers or {}).items()}
+        authorized = bool(sent.pop("authorization", "").strip())
         with self._lock:
             self._attempts.append(
-                Attempt(method, http_method, path, self.clock.now(), time.monotonic())
+                Attempt(
+                    method,
+                    http_method,
+                    path,
+                    self.clock.now(),
+                    time.monotonic(),
+                    origin,
+                    sent,
+                    authorized,
+                )
             )
-            script = self._faults.get(method)
+            script = self._faults.get(f"{method}\0{item_id}") if item_id is not None else None
+            if not script:
+                script = self._faults.get(method)
             return script.pop(0) if script else None
 
     def attempts(self, method: str | None = None) -> list[Attempt]:
@@ -606,25 +761,25 @@ class Backend:
             session = self.session(session_id)
             user = self.user(session.owner)
             if session.media_items_set:
-                raise ValueError(f"session {session_id} was already picked; create a new one")
+                raise BadArgument(f"session {session_id} was already picked; create a new one")
             if session.expired(self.clock.now()):
-                raise ValueError(f"session {session_id} has expired; create a new one")
+                raise BadArgument(f"session {session_id} has expired; create a new one")
             if item_ids is None:
                 count = session.max_item_count if first is None else first
                 if count < 0:
-                    raise ValueError(f"cannot pick the first {count} items")
+                    raise BadArgument(f"cannot pick the first {count} items")
                 item_ids = [item.id for item in user.library[:count]]
             ids = list(dict.fromkeys(item_ids))
             unknown = [i for i in ids if user.item(i) is None]
             if unknown:
-                raise ValueError(f"not in the user's library: {', '.join(unknown)}")
+                raise BadArgument(f"not in the user's library: {', '.join(unknown)}")
             if len(ids) > session.max_item_count:
-                raise ValueError(
+                raise BadArgument(
                     f"{len(ids)} items is more than this session's maxItemCount "
                     f"{session.max_item_count}"
                 )
             if not ids:
-                raise ValueError("pick at least one item: the picker's Done needs one")
+                raise BadArgument("pick at least one item: the picker's Done needs one")
             session.picked = ids
             logger.info("session %s: %d items picked", session_id, len(ids))
             return list(ids)
@@ -909,6 +1064,12 @@ class Backend:
                 "mediaFileMetadata": item.metadata_json(),
             },
         }
+
+    def item_id_for_key(self, key: str) -> str | None:
+        """The library item id a baseUrl's key stands for, if it was ever listed."""
+        with self._lock:
+            found = self._media.get(key)
+            return found[1] if found is not None else None
 
     def media_item_for_key(self, token: str | None, key: str) -> MediaItem:
         """The item behind a baseUrl's key, if ``token`` may fetch it now.

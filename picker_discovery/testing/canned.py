@@ -17,7 +17,7 @@ requests than it was given answers.
 
 The answers work on any date: timestamps that must lie ahead (a session's ``expireTime``, seven
 days after it was made) are computed when an answer is asked for, from the real current time or
-from the ``clock=`` you pass (share a frozen :class:`~picker_discovery._clock.FakeClock` with the
+from the ``clock=`` you pass (share a frozen :class:`~picker_discovery.FakeClock` with the
 client, and advancing it ages the session).
 """
 
@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 from googleapiclient.http import HttpMock, HttpMockSequence
 
 from picker_discovery._clock import Clock, SystemClock
+from picker_discovery._errorbase import PickerError, UnknownName
 
 __all__ = [
     "RESPONSES",
@@ -304,7 +305,7 @@ def _made(name: str, now: datetime) -> CannedResponse:
     try:
         answer = _ANSWERS[name]
     except KeyError:
-        raise KeyError(f"no canned response {name!r}; there are: {', '.join(names())}") from None
+        raise UnknownName(f"no canned response {name!r}; there are: {', '.join(names())}") from None
     return answer if isinstance(answer, CannedResponse) else answer(now)
 
 
@@ -347,7 +348,7 @@ def body(name: str, *, clock: Clock | None = None) -> Any:
     return copy.deepcopy(response(name, clock=clock).body)
 
 
-class MockExhausted(AssertionError):
+class MockExhausted(PickerError, AssertionError):
     """Code sent more requests than the mock was given answers for."""
 
 

@@ -9,11 +9,13 @@
         emu.pick(session["id"], first=3)            # or open session["pickerUri"] in a browser
         ...
 
-Two servers, two ports: the API origin (the four methods under ``/v1/``, the discovery
+Three servers, three ports: the API origin (the four methods under ``/v1/``, the discovery
 document at ``/$discovery/rest?version=v1`` with ``rootUrl`` pointing here, the picking page
 under ``/pick/`` and the control endpoints under ``/_control/``) and a separate media origin
-serving each item's ``baseUrl``. Both answer through one :class:`~.backend.Backend`, which the
-tests may also drive directly (``emu.backend``, or the shortcuts on :class:`Emulator`).
+serving each item's ``baseUrl``, and a second media origin (``downloads_url``, as
+video-downloads.googleusercontent.com is to lh3) serving the same paths, where a scripted
+``Fault(redirect=...)`` can send a client. All answer through one :class:`~.backend.Backend`,
+which the tests may also drive directly (``emu.backend``, or the shortcuts on :class:`Emulator`).
 
 Each server runs its connections on a bounded pool of worker threads; :meth:`Emulator.stop`
 (or leaving the ``with`` block) closes the listening sockets and every open connection and
@@ -32,12 +34,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from picker_discovery._clock import FakeClock
+from picker_discovery._errorbase import BadArgument, InvalidState
 from picker_discovery.testing.app import App, Request, Response
 from picker_discovery.testing.backend import Attempt, Backend, Fault
 from picker_discovery.testing.library import MediaItem
+
+if TYPE_CHECKING:
+    from picker_discovery._service_types import PhotospickerResource
 
 __all__ = ["Emulator"]
 
@@ -52,6 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "picker-emulator"
     sys_version = ""
     server: _Server
+    _in_flight = False
 
     def setup(self) -> None:
         super().setup()
@@ -76,15 +83,26 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         request = Request(self.command, self.path, headers, body, self.server.origin)
+        self._in_flight = self.server.enter()
         try:
-            response = self.server.app.handle(request)
-        except Exception:
-            logger.exception("the emulator failed on %s %s", self.command, request.path)
-            self.send_error(500, "the emulator failed; see its log")
-            return
-        self._send(response)
+            try:
+                response = self.server.app.handle(request)
+            except Exception:
+                logger.exception("the emulator failed on %s %s", self.command, request.path)
+                self.send_error(500, "the emulator failed; see its log")
+                return
+            self._send(response)
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        if self._in_flight:
+            self._in_flight = False
+            self.server.leave()
 
     def _send(self, response: Response) -> None:
+        if response.gather and not self.server.app.gather(response.gather):
+            logger.warning("%d requests never gathered; answering anyway", response.gather)
         if response.latency:
             self.server.closing.wait(response.latency)  # stopping the emulator ends it
         if response.drop:
@@ -94,12 +112,31 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(response.payload.length))
-        if response.truncate:
+        length = response.payload.length
+        # A body whose end the headers do not tell (or tell wrongly) ends with the connection.
+        closes = (
+            response.truncate
+            or response.no_length
+            or bool(response.length_delta)
+            or response.drop_after is not None
+        )
+        if not response.no_length:
+            self.send_header("Content-Length", str(max(0, length + response.length_delta)))
+        if closes:
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
         if self.command == "HEAD":
+            return
+        if response.drop_after is not None:
+            for chunk in response.payload.chunks(0, min(length, response.drop_after)):
+                self.wfile.write(chunk)
+            self._shutdown_socket()
+            return
+        if response.no_length or response.length_delta:
+            for chunk in response.payload.chunks():
+                self.wfile.write(chunk)
+            self._shutdown_socket()
             return
         if response.truncate:
             self.wfile.write(response.body[: response.payload.length // 2])
@@ -109,8 +146,16 @@ class _Handler(BaseHTTPRequestHandler):
         if response.stall:
             self._send_stalling(response)
             return
+        # The request counts as in flight until its last chunk is about to go: once the client
+        # has that, it may start its next request before this thread gets to run again.
+        pending: bytes | None = None
         for chunk in response.payload.chunks():
-            self.wfile.write(chunk)
+            if pending is not None:
+                self.wfile.write(pending)
+            pending = chunk
+        self._leave()
+        if pending is not None:
+            self.wfile.write(pending)
 
     def _send_stalling(self, response: Response) -> None:
         """The first half of the body, nothing for ``stall`` seconds (or until the emulator
@@ -145,7 +190,19 @@ class _Server(HTTPServer):
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         self.closing = threading.Event()  # ends scripted stalls when the emulator stops
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests answered at once
         super().__init__(address, _Handler)
+
+    def enter(self) -> bool:
+        with self._open_lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        return True
+
+    def leave(self) -> None:
+        with self._open_lock:
+            self.in_flight -= 1
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
@@ -168,6 +225,7 @@ class _Server(HTTPServer):
     def close_all(self) -> None:
         """Stop accepting, end open connections and wait for the workers."""
         self.closing.set()
+        self.app.release_gatherings()
         self.server_close()
         with self._open_lock:
             sockets = list(self._open)
@@ -204,7 +262,7 @@ class Emulator:
         **settings: Any,
     ) -> None:
         if backend is not None and (clock is not None or settings):
-            raise ValueError("pass a backend, or the clock and settings for a new one, not both")
+            raise BadArgument("pass a backend, or the clock and settings for a new one, not both")
         if backend is None:
             clock = clock if clock is not None else FakeClock(ticking=True)
             backend = Backend(clock=clock, **settings)
@@ -221,14 +279,20 @@ class Emulator:
     def start(self) -> Emulator:
         """Bind both ports, point the backend's URLs at them and serve in the background."""
         if self._servers:
-            raise RuntimeError("the emulator is already running")
+            raise InvalidState("the emulator is already running")
         api = _Server((self._host, self._ports[0]), self.app, "api", self._workers)
         try:
             media = _Server((self._host, self._ports[1]), self.app, "media", self._workers)
         except OSError:
             api.close_all()
             raise
-        self._servers = [api, media]
+        try:
+            downloads = _Server((self._host, 0), self.app, "downloads", self._workers)
+        except OSError:
+            api.close_all()
+            media.close_all()
+            raise
+        self._servers = [api, media, downloads]
         self.backend.configure(
             api_root=self.url,
             picker_uri_prefix=f"{self.url}pick/",
@@ -273,7 +337,7 @@ class Emulator:
 
     def _address(self, index: int) -> tuple[str, int]:
         if not self._servers:
-            raise RuntimeError("the emulator is not running; use it in a with block or start()")
+            raise InvalidState("the emulator is not running; use it in a with block or start()")
         host, port = self._servers[index].server_address[:2]
         return str(host), int(port)
 
@@ -298,10 +362,17 @@ class Emulator:
         return f"http://{host}:{port}/"
 
     @property
+    def downloads_url(self) -> str:
+        """The second media origin, ``http://127.0.0.1:PORT/``: the same ``/ppa/`` paths as
+        :attr:`media_url`, another origin (a redirect's target, on or off an allowlist)."""
+        host, port = self._address(2)
+        return f"http://{host}:{port}/"
+
+    @property
     def discovery_url(self) -> str:
         return f"{self.url}$discovery/rest?version=v1"
 
-    def build(self, token: str = "emulator-token", **kwargs: Any) -> Any:
+    def build(self, token: str = "emulator-token", **kwargs: Any) -> PhotospickerResource:
         """``picker_discovery.build()`` aimed at this emulator, authorized as ``token``."""
         import google.oauth2.credentials
 
@@ -314,6 +385,9 @@ class Emulator:
 
     def reset(self) -> None:
         self.backend.reset()
+        for server in self._servers:
+            with server._open_lock:
+                server.max_in_flight = server.in_flight
 
     def seed_library(self, token: str, **kwargs: Any) -> Any:
         return self.backend.seed_library(token, **kwargs)
@@ -339,12 +413,24 @@ class Emulator:
         return self.backend.advance(seconds)
 
     def set_faults(
-        self, method: str, faults: Iterable[Fault | int | Mapping[str, Any] | None]
+        self,
+        method: str,
+        faults: Iterable[Fault | int | Mapping[str, Any] | None],
+        *,
+        item_id: str | None = None,
     ) -> None:
-        self.backend.set_faults(method, faults)
+        self.backend.set_faults(method, faults, item_id=item_id)
 
     def clear_faults(self) -> None:
         self.backend.clear_faults()
+
+    def max_in_flight(self, origin: str = "media") -> int:
+        """The most requests one origin (``"api"``, ``"media"`` or ``"downloads"``) was
+        answering at once since the emulator started (or since :meth:`reset`)."""
+        for server in self._servers:
+            if server.origin == origin:
+                return server.max_in_flight
+        raise BadArgument(f"no origin {origin!r} (the emulator runs api, media and downloads)")
 
     def attempts(self, method: str | None = None) -> list[Attempt]:
         return self.backend.attempts(method)

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+from picker_discovery._errorbase import BadArgument, MissingExtra
+
 __all__ = [
     "AWKWARD_FILENAMES",
     "MediaItem",
@@ -143,7 +145,7 @@ def generate_library(seed: int | str = 0, count: int = 120) -> list[MediaItem]:
     video is larger than 200 MiB.
     """
     if count < 0:
-        raise ValueError(f"a library cannot have {count} items; ask for 0 or more")
+        raise BadArgument(f"a library cannot have {count} items; ask for 0 or more")
     rng = random.Random(f"picker-discovery:{seed}")
     items: list[MediaItem] = []
     start = datetime(2019, 1, 1, tzinfo=timezone.utc)
@@ -264,6 +266,8 @@ def _header(item_id: str, mime_type: str, width: int, height: int, is_video: boo
     if item.mime_type == "image/heic":
         return _ftyp(b"heic", [b"mif1", b"heic"])
     fmt = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
+    if item.mime_type not in fmt:
+        return b""  # a type no encoder here writes (a seeded oddity): filler bytes only
     return render_image(item, *fit_box(item.width, item.height, 32, 32), fmt=fmt[item.mime_type])
 
 
@@ -314,7 +318,7 @@ def render_image(item: MediaItem, width: int, height: int, *, fmt: str = "PNG") 
     try:
         from PIL import Image, ImageDraw
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
-        raise RuntimeError(
+        raise MissingExtra(
             "drawing fake images needs Pillow: pip install 'picker-discovery[testing]'"
         ) from exc
     width = max(1, min(width, MAX_IMAGE_SIDE))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -33,6 +33,10 @@ from picker_discovery._clock import FakeClock
 from picker_discovery.testing.backend import Backend
 from picker_discovery.testing.emulator import Emulator
 from picker_discovery.testing.transport import FakeHttp
+
+if TYPE_CHECKING:
+    from picker_discovery._client import PickerClient
+    from picker_discovery._service_types import PhotospickerResource
 
 EMULATOR_TOKEN = "emulator-token"
 
@@ -56,7 +60,7 @@ def picker_http(picker_backend: Backend) -> FakeHttp:
 
 
 @pytest.fixture
-def picker_service(picker_http: FakeHttp) -> Iterator[Any]:
+def picker_service(picker_http: FakeHttp) -> Iterator[PhotospickerResource]:
     """The photospicker v1 ``Resource``, talking to ``picker_http``."""
     from picker_discovery._service import build
 
@@ -65,7 +69,7 @@ def picker_service(picker_http: FakeHttp) -> Iterator[Any]:
 
 
 @pytest.fixture
-def picker_client(picker_service: Any, picker_clock: FakeClock) -> Any:
+def picker_client(picker_service: PhotospickerResource, picker_clock: FakeClock) -> PickerClient:
     """A ``PickerClient`` over ``picker_service``, on the backend's clock.
 
     Its waits and retry sleeps move ``picker_clock`` instead of taking real time, so the
@@ -85,14 +89,16 @@ def picker_emulator(picker_backend: Backend) -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def picker_emulator_service(picker_emulator: Emulator) -> Iterator[Any]:
+def picker_emulator_service(picker_emulator: Emulator) -> Iterator[PhotospickerResource]:
     """The photospicker v1 ``Resource`` against the emulator, as ``emulator-token``."""
     with picker_emulator.build(EMULATOR_TOKEN) as service:
         yield service
 
 
 @pytest.fixture
-def picker_emulator_client(picker_emulator_service: Any, picker_clock: FakeClock) -> Any:
+def picker_emulator_client(
+    picker_emulator_service: PhotospickerResource, picker_clock: FakeClock
+) -> PickerClient:
     """A ``PickerClient`` against the emulator, as ``emulator-token``, on the backend's clock,
     keeping no session journal."""
     from picker_discovery._client import PickerClient

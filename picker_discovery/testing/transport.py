@@ -17,7 +17,8 @@ baseUrl fetches; every other URL is the API origin. Each request is recorded in
 
 Scripted faults behave as over a socket would look to httplib2's caller: ``drop`` raises
 ``http.client.RemoteDisconnected``, ``truncate`` raises ``http.client.IncompleteRead``, and
-``latency`` and ``stall`` advance the fake clock instead of sleeping.
+``latency`` and ``stall`` advance the fake clock instead of sleeping; ``drop_after`` and a
+positive ``length_delta`` raise ``IncompleteRead``, a negative one cuts the body short.
 """
 
 from __future__ import annotations
@@ -103,9 +104,19 @@ class FakeHttp:
         if answer.truncate:
             half = content[: len(content) // 2]
             raise http.client.IncompleteRead(half, len(content) - len(half))
+        if answer.drop_after is not None and answer.drop_after < len(content):
+            part = content[: answer.drop_after]
+            raise http.client.IncompleteRead(part, len(content) - len(part))
+        if answer.length_delta > 0:
+            raise http.client.IncompleteRead(content, answer.length_delta)
+        if answer.length_delta < 0:  # http.client reads only the announced bytes
+            content = content[: max(0, len(content) + answer.length_delta)]
         info: dict[str, str] = {"status": str(answer.status)}
         info.update({k.lower(): v for k, v in answer.headers.items()})
-        info["content-length"] = str(answer.payload.length)
+        if not answer.no_length:
+            info["content-length"] = str(
+                answer.payload.length if method.upper() == "HEAD" else len(content)
+            )
         response = httplib2.Response(info)
         response.reason = http.client.responses.get(answer.status, "")
         return response, content

@@ -68,8 +68,7 @@ def test_pick_two_in_the_browser(browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
     with Emulator() as emulator, emulator.build(TOKEN) as service:
-        session = service.sessions().create(body={"pickingConfig": {"maxItemCount": "2"}})
-        session = session.execute()
+        session = service.sessions().create(body={"pickingConfig": {"maxItemCount": "2"}}).execute()
         browser.get(session["pickerUri"])
         boxes = browser.find_elements(By.CSS_SELECTOR, "input[name=item]")
         assert len(boxes) == len(emulator.backend.library(TOKEN))

@@ -1,6 +1,6 @@
 """A 200 MiB download streams to disk: memory measured in a fresh process, not guessed.
 
-The loopback server (in this process) generates the bytes in chunks; the downloader runs in a
+The emulator's media origin (in this process) generates the bytes in chunks; the downloader runs in a
 subprocess that reports its tracemalloc peak and its peak RSS. A control run in the same kind
 of subprocess reads the body whole (``requests``' ``.content``) to show the probe would catch
 the mistake.
@@ -12,15 +12,15 @@ import hashlib
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.media_server import MediaServer, digest
+from picker_discovery.testing import Emulator
+from tests.emulated_media import TOKEN, MediaHost, emu
 
-TOKEN = "test-token"
+__all__ = ["emu"]  # fixtures
 SIZE = 200 * 1024 * 1024
 MiB = 1024 * 1024
 
@@ -67,14 +67,13 @@ print(json.dumps({"ok": ok, "size": size, "peak": peak, "rss_growth_kib": rss_af
 
 
 @pytest.fixture
-def server() -> Iterator[MediaServer]:
-    s = MediaServer(TOKEN)
-    s.add("big", SIZE, content_type="image/jpeg")
-    yield s
-    s.close()
+def server(emu: Emulator) -> MediaHost:
+    host = MediaHost(emu)
+    host.add("big", SIZE, content_type="image/jpeg")
+    return host
 
 
-def probe(mode: str, server: MediaServer, folder: Path) -> dict[str, Any]:
+def probe(mode: str, server: MediaHost, folder: Path) -> dict[str, Any]:
     run = subprocess.run(
         [sys.executable, "-c", PROBE, mode, server.origin, server.url("big"), str(folder), TOKEN],
         capture_output=True,
@@ -87,7 +86,7 @@ def probe(mode: str, server: MediaServer, folder: Path) -> dict[str, Any]:
     return report
 
 
-def test_a_200_mib_file_streams_with_bounded_memory(server: MediaServer, tmp_path: Path) -> None:
+def test_a_200_mib_file_streams_with_bounded_memory(server: MediaHost, tmp_path: Path) -> None:
     report = probe("downloader", server, tmp_path)
     target = tmp_path / "big.jpg"
     try:
@@ -96,7 +95,7 @@ def test_a_200_mib_file_streams_with_bounded_memory(server: MediaServer, tmp_pat
         with open(target, "rb") as f:
             for chunk in iter(lambda: f.read(MiB), b""):
                 sha.update(chunk)
-        assert sha.hexdigest() == digest("big", SIZE)
+        assert sha.hexdigest() == server.digest("big")
     finally:
         target.unlink(missing_ok=True)
     # Measured: a tracemalloc peak well under 1 MiB and a few MiB of RSS growth.
@@ -104,7 +103,7 @@ def test_a_200_mib_file_streams_with_bounded_memory(server: MediaServer, tmp_pat
     assert report["rss_growth_kib"] * 1024 < 64 * MiB, report
 
 
-def test_the_probe_catches_a_whole_body_read(server: MediaServer, tmp_path: Path) -> None:
+def test_the_probe_catches_a_whole_body_read(server: MediaHost, tmp_path: Path) -> None:
     report = probe("whole", server, tmp_path)
     assert report["size"] == SIZE
     assert report["peak"] >= SIZE, report

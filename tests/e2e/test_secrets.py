@@ -232,6 +232,17 @@ FIELD_EXAMPLES: dict[str, list[dict[str, Any]]] = {
     # Faults that bend a media answer (the emulator refuses them for other methods).
     "short_range": [{"short_range": 4096}, {"short_range": 1, "hide_total": True}],
     "size_delta": [{"size_delta": 1000}, {"size_delta": -1000}],
+    "range_shift": [{"range_shift": 1}],
+    "redirect": [
+        {"redirect": "http://127.0.0.1:9/ppa/elsewhere=d"},
+        {"redirect": f"/ppa/moved=d?access_token={ACCESS_TOKEN}"},
+    ],
+    "content_type": [{"content_type": "text/html; charset=UTF-8"}],
+    "etag": [{"etag": '"changed"'}],
+    # Faults of how a body ends (any method).
+    "drop_after": [{"drop_after": 0}, {"drop_after": 100}],
+    "length_delta": [{"length_delta": 10}, {"length_delta": -10}],
+    "gather": [{"gather": 1}],  # the flow sends one request at a time: more would wait
 }
 
 

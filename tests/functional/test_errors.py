@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import httplib2
 import pytest
 from googleapiclient.errors import HttpError
@@ -18,7 +21,7 @@ SESSION = canned.SESSION_ID
 def raised_by(answer: str | canned.CannedResponse, call: str = "get") -> HttpError:
     """The HttpError googleapiclient raises for a canned answer to a real request."""
     service = picker_discovery.build(http=canned.sequence(answer))
-    requests = {
+    requests: dict[str, Callable[[], Any]] = {
         "create": lambda: service.sessions().create(body={}),
         "get": lambda: service.sessions().get(sessionId=SESSION),
         "delete": lambda: service.sessions().delete(sessionId=SESSION),

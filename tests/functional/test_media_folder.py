@@ -1,6 +1,6 @@
 """The download folder cannot be turned against its owner.
 
-Over real HTTP (tests/media_server.py): a hostile or corrupt manifest, symbolic links, files
+Over real HTTP (the emulator's media origin): a hostile or corrupt manifest, symbolic links, files
 that appear or change while a run goes on, two runs sharing a folder, folders without hard
 links, dangerous Content-Types and names that differ only in Unicode normalization. Nothing
 the downloader did not write in this run is ever replaced, and nothing is written outside.
@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +21,10 @@ import pytest
 
 from picker_discovery import errors
 from picker_discovery._media.pool import MANIFEST_NAME, Progress, SkipReason, extension_for
-from tests.e2e.test_media_download import TOKEN, files, make, photo, sha, visible
-from tests.media_server import MediaServer, digest
+from tests.emulated_media import MediaHost, emu, server
+from tests.functional.test_media_download import files, make, photo, sha, visible
 
-
-@pytest.fixture
-def server() -> Iterator[MediaServer]:
-    s = MediaServer(TOKEN)
-    yield s
-    s.close()
+__all__ = ["emu", "server"]  # fixtures
 
 
 SIZE = 300_000  # several 64 KiB chunks, so a progress callback runs mid-download
@@ -56,7 +51,7 @@ def manifest_lines(folder: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("kind", ["file", "symlink"])
 def test_a_name_taken_mid_download_is_never_replaced(
-    server: MediaServer, tmp_path: Path, kind: str
+    server: MediaHost, tmp_path: Path, kind: str
 ) -> None:
     folder = tmp_path / "photos"
     outside = tmp_path / "outside.jpg"
@@ -72,7 +67,7 @@ def test_a_name_taken_mid_download_is_never_replaced(
     result = make(server, progress=midway(plant)).download_items([item], folder)
 
     assert [d.path.name for d in result.downloaded] == ["a (2).jpg"]
-    assert sha(folder / "a (2).jpg") == digest("p1", SIZE)
+    assert sha(folder / "a (2).jpg") == server.digest("p1")
     assert outside.read_bytes() == b"not yours"
     if kind == "file":
         assert (folder / "a.jpg").read_bytes() == b"the user's own file"
@@ -91,7 +86,7 @@ def no_hard_links(*args: Any, **kwargs: Any) -> None:
 
 
 def test_without_hard_links_the_file_is_copied_in_beside_what_appeared(
-    server: MediaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: MediaHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(os, "link", no_hard_links)
     items = [photo(server, "p1", "a.jpg", SIZE), photo(server, "p2", "b.jpg", 1000)]
@@ -103,15 +98,15 @@ def test_without_hard_links_the_file_is_copied_in_beside_what_appeared(
 
     assert [d.path.name for d in result.downloaded] == ["a (2).jpg", "b.jpg"]
     assert (tmp_path / "a.jpg").read_bytes() == b"the user's own file"
-    assert sha(tmp_path / "a (2).jpg") == digest("p1", SIZE)
-    assert sha(tmp_path / "b.jpg") == digest("p2", 1000)
+    assert sha(tmp_path / "a (2).jpg") == server.digest("p1")
+    assert sha(tmp_path / "b.jpg") == server.digest("p2")
     assert files(tmp_path) == [MANIFEST_NAME, "a (2).jpg", "a.jpg", "b.jpg"]  # no part left
     again = make(server).download_items(items, tmp_path)  # the copies' times were recorded
     assert {s.reason for s in again.skipped} == {SkipReason.ALREADY_PRESENT}
 
 
 def test_two_runs_sharing_a_folder_never_replace_each_others_files(
-    server: MediaServer, tmp_path: Path
+    server: MediaHost, tmp_path: Path
 ) -> None:
     mine, theirs = photo(server, "p1", "a.jpg", SIZE), photo(server, "p2", "a.jpg", 2000)
     other: list[Any] = []
@@ -123,8 +118,8 @@ def test_two_runs_sharing_a_folder_never_replace_each_others_files(
 
     assert [d.path.name for d in other[0].downloaded] == ["a.jpg"]
     assert [d.path.name for d in result.downloaded] == ["a (2).jpg"]
-    assert sha(tmp_path / "a.jpg") == digest("p2", 2000)
-    assert sha(tmp_path / "a (2).jpg") == digest("p1", SIZE)
+    assert sha(tmp_path / "a.jpg") == server.digest("p2")
+    assert sha(tmp_path / "a (2).jpg") == server.digest("p1")
     again = make(server).download_items([mine, theirs], tmp_path)
     assert [(s.item_id, s.reason) for s in again.skipped] == [
         ("p1", SkipReason.ALREADY_PRESENT),
@@ -133,7 +128,7 @@ def test_two_runs_sharing_a_folder_never_replace_each_others_files(
 
 
 def test_a_run_never_removes_the_part_file_of_another_live_run(
-    server: MediaServer, tmp_path: Path
+    server: MediaHost, tmp_path: Path
 ) -> None:
     item = photo(server, "p1", "a.jpg", SIZE)
     other: list[Any] = []
@@ -149,13 +144,13 @@ def test_a_run_never_removes_the_part_file_of_another_live_run(
         "a (2).jpg",
         "a.jpg",
     ]
-    assert sha(tmp_path / "a.jpg") == sha(tmp_path / "a (2).jpg") == digest("p1", SIZE)
+    assert sha(tmp_path / "a.jpg") == sha(tmp_path / "a (2).jpg") == server.digest("p1")
     assert visible(tmp_path) == files(tmp_path)[1:]  # only the manifest is hidden
 
 
 @pytest.mark.parametrize("change", ["content and time", "time only", "a symlink"])
 def test_a_recorded_file_that_changed_is_the_users_and_is_kept(
-    server: MediaServer, tmp_path: Path, change: str
+    server: MediaHost, tmp_path: Path, change: str
 ) -> None:
     item = photo(server, "p1", "a.jpg", 1000)
     make(server).download_items([item], tmp_path)
@@ -176,7 +171,7 @@ def test_a_recorded_file_that_changed_is_the_users_and_is_kept(
 
     assert [d.path.name for d in result.downloaded] == ["a (2).jpg"]
     assert target.read_bytes() == before
-    assert sha(tmp_path / "a (2).jpg") == digest("p1", 1000)
+    assert sha(tmp_path / "a (2).jpg") == server.digest("p1")
 
 
 # -- the manifest ------------------------------------------------------------------------------
@@ -205,7 +200,7 @@ HOSTILE: dict[str, Callable[[Path, Path], dict[str, Any]]] = {
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_a_hostile_manifest_entry_never_steers_a_file(
-    server: MediaServer, tmp_path: Path, case: str, caplog: pytest.LogCaptureFixture
+    server: MediaHost, tmp_path: Path, case: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     folder, outside = tmp_path / "photos", tmp_path / "outside"
     folder.mkdir()
@@ -248,7 +243,7 @@ CORRUPT = [
 
 
 def test_corrupt_manifest_lines_are_skipped_with_a_warning_on_every_run(
-    server: MediaServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    server: MediaHost, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     good = photo(server, "p2", "good.jpg")
     make(server).download_items([good], tmp_path)
@@ -275,7 +270,7 @@ def test_corrupt_manifest_lines_are_skipped_with_a_warning_on_every_run(
 
 @pytest.mark.parametrize("dangling", [False, True])
 def test_a_symlink_planted_at_the_manifest_is_never_followed(
-    server: MediaServer, tmp_path: Path, dangling: bool
+    server: MediaHost, tmp_path: Path, dangling: bool
 ) -> None:
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -314,7 +309,7 @@ def test_a_symlink_planted_at_the_manifest_is_never_followed(
     ],
 )
 def test_a_dangerous_content_type_is_saved_as_bin(
-    server: MediaServer, tmp_path: Path, content_type: str
+    server: MediaHost, tmp_path: Path, content_type: str
 ) -> None:
     assert extension_for(content_type, "IMG_1.jpg") == ".bin"
     assert extension_for(content_type, "page.html") == ".bin"
@@ -328,7 +323,7 @@ def test_a_dangerous_content_type_is_saved_as_bin(
     "on_disk", ["Cafe\u0301.jpg", "CAFE\u0301.JPG", "caf\u00e9.png", "Cafe\u0301"]
 )
 def test_unicode_normalization_and_case_twins_on_disk_are_taken_names(
-    server: MediaServer, tmp_path: Path, on_disk: str
+    server: MediaHost, tmp_path: Path, on_disk: str
 ) -> None:
     (tmp_path / on_disk).write_bytes(b"the user's own file")
     result = make(server).download_items([photo(server, "p1", "Caf\u00e9.jpg")], tmp_path)
@@ -338,6 +333,6 @@ def test_unicode_normalization_and_case_twins_on_disk_are_taken_names(
     assert len({os.path.splitext(n)[0] for n in names}) == 2
 
 
-def test_a_filename_with_a_lone_surrogate_is_made_safe(server: MediaServer, tmp_path: Path) -> None:
+def test_a_filename_with_a_lone_surrogate_is_made_safe(server: MediaHost, tmp_path: Path) -> None:
     result = make(server).download_items([photo(server, "p1", "\ud800IMG\udfff.jpg")], tmp_path)
     assert [d.path.name for d in result.downloaded] == ["IMG.jpg"]

@@ -248,7 +248,7 @@ def test_the_bundled_document_sends_only_to_google_under_every_endpoint_option(
         ("always", "https://photospicker.mtls.googleapis.com/"),
     ):
         monkeypatch.setenv("GOOGLE_API_USE_MTLS_ENDPOINT", mode)
-        service = picker_discovery.build(credentials=Credentials(token="t"))
+        service: Any = picker_discovery.build(credentials=Credentials(token="t"))
         recorder = Recorder()
         service._http = recorder
         send_every_method(service)
@@ -530,7 +530,7 @@ def test_a_built_service_sends_only_to_allowed_hosts_or_the_document_is_refused(
     document = changed(changes)
     with mock.patch.dict(os.environ, {"GOOGLE_API_USE_MTLS_ENDPOINT": mtls}):
         try:
-            service = picker_discovery.build(
+            service: Any = picker_discovery.build(
                 credentials=Credentials(token="t"),
                 discovery_document=document,
                 allowed_hosts=allowed,

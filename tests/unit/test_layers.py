@@ -22,6 +22,9 @@ PACKAGE = Path(picker_discovery.__file__).parent
 LAYERS: dict[str, set[str]] = {
     "leaf": {
         "errors",
+        "_errorbase",
+        "_service_types",
+        "_types",
         "_checks",
         "_clock",
         "_convert",
@@ -50,15 +53,16 @@ LAYERS: dict[str, set[str]] = {
     "client": {"_client"},
     "app": {"", "__main__", "_cli", "notebook", "notebook._pick"},
     "kit": {
-        "testing",
         "testing.app",
         "testing.backend",
         "testing.canned",
         "testing.emulator",
         "testing.page",
+        "testing._routes",
         "testing.transport",
     },
-    "kit_top": {"testing.commands", "testing.pytest_plugin"},
+    # The stubber hands out a ready PickerClient too, so it sits with the plugin.
+    "kit_top": {"testing", "testing.commands", "testing.pytest_plugin", "testing.stubber"},
 }
 
 # What each layer may import (itself included).

@@ -116,7 +116,7 @@ def test_build_passes_googleapiclient_options_through() -> None:
             super().__init__(http, postproc, uri, **kwargs)
 
     model = JsonModel(data_wrapper=False)
-    service = picker_discovery.build(
+    service: Any = picker_discovery.build(  # a real Resource: its private _model is read
         http=canned.mock("sessions.delete"),
         developerKey="api-key",
         model=model,

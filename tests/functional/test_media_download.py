@@ -1,4 +1,7 @@
-"""The Downloader end to end, over real HTTP against a loopback media host (tests/media_server.py).
+"""The Downloader end to end, over real HTTP against the emulator's media origin.
+
+Items are the tests' own (tests/emulated_media.py puts them in the emulator's library and
+lists them for real baseUrls); faults are the emulator's, scripted per item.
 
 Requests go through google-auth's AuthorizedSession with real (static) credentials, so the
 Authorization header each server receives is the one a user's token would produce.
@@ -6,11 +9,13 @@ Authorization header each server receives is the one a user's token would produc
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import subprocess
 import sys
 import threading
+import time
 import unicodedata
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -34,24 +39,10 @@ from picker_discovery._media.pool import (
     SkipReason,
 )
 from picker_discovery._retry import RetryPolicy
-from tests.media_server import PNG, MediaServer, digest
+from picker_discovery.testing import Emulator, Fault
+from tests.emulated_media import TOKEN, MediaHost, emu, foreign, server
 
-TOKEN = "test-token"
-
-
-@pytest.fixture
-def server() -> Iterator[MediaServer]:
-    s = MediaServer(TOKEN)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def foreign() -> Iterator[MediaServer]:
-    """A second origin that is NOT on the allowlist: nothing may ever reach it."""
-    s = MediaServer(TOKEN)
-    yield s
-    s.close()
+__all__ = ["emu", "foreign", "server"]  # fixtures
 
 
 def session_factory() -> requests.Session:
@@ -65,7 +56,7 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-def make(server: MediaServer, sleeps: Sleeps | None = None, **kwargs: Any) -> Downloader:
+def make(server: MediaHost, sleeps: Sleeps | None = None, **kwargs: Any) -> Downloader:
     sleeps = sleeps if sleeps is not None else Sleeps()
     kwargs.setdefault("allowed_hosts", [server.origin])
     kwargs.setdefault("retry", RetryPolicy(max_attempts=3, random=lambda: 0.0))
@@ -74,16 +65,17 @@ def make(server: MediaServer, sleeps: Sleeps | None = None, **kwargs: Any) -> Do
 
 
 def photo(
-    server: MediaServer,
+    server: MediaHost,
     key: str,
     filename: str | None = "IMG_1.jpg",
     size: int = 1000,
     *,
     generation: str = "g1",
     mime: str = "image/jpeg",
-    **kwargs: Any,
+    faults: tuple[Fault, ...] = (),
 ) -> dict[str, Any]:
-    server.add(key, size, content_type=mime, **kwargs)
+    server.add(key, size, content_type=mime)
+    server.fault(key, *faults)
     media_file: dict[str, Any] = {
         "baseUrl": server.url(key, generation),
         "mimeType": mime,
@@ -95,16 +87,17 @@ def photo(
 
 
 def video(
-    server: MediaServer,
+    server: MediaHost,
     key: str,
     filename: str = "clip.mp4",
     size: int = 5000,
     *,
     status: str = "READY",
     generation: str = "g1",
-    **kwargs: Any,
+    faults: tuple[Fault, ...] = (),
 ) -> dict[str, Any]:
-    server.add(key, size, content_type="video/mp4", video=True, **kwargs)
+    server.add(key, size, content_type="video/mp4", video=True)
+    server.fault(key, *faults)
     return {
         "id": key,
         "type": "VIDEO",
@@ -122,7 +115,7 @@ def video(
 
 
 def renewed(
-    raw: dict[str, Any], server: MediaServer, generation: str, **changes: Any
+    raw: dict[str, Any], server: MediaHost, generation: str, **changes: Any
 ) -> dict[str, Any]:
     """The same item as a later listing returns it: a new baseUrl, maybe a new status."""
     fresh = {**raw, "mediaFile": {**raw["mediaFile"], "baseUrl": server.url(raw["id"], generation)}}
@@ -154,7 +147,7 @@ def visible(folder: Path) -> list[str]:
 # -- suffixes and extensions ------------------------------------------------------------------
 
 
-def test_each_kind_gets_its_suffix_and_extension(server: MediaServer, tmp_path: Path) -> None:
+def test_each_kind_gets_its_suffix_and_extension(server: MediaHost, tmp_path: Path) -> None:
     items = [
         photo(server, "p1", "IMG_1.jpg", 1234),
         video(server, "v1", "clip.mp4", 4321, status="READY"),
@@ -169,8 +162,8 @@ def test_each_kind_gets_its_suffix_and_extension(server: MediaServer, tmp_path: 
         ("p1", "IMG_1.jpg", 1234, "image/jpeg"),
         ("v1", "clip.mp4", 4321, "video/mp4"),
     ]
-    assert sha(tmp_path / "IMG_1.jpg") == digest("p1", 1234)
-    assert sha(tmp_path / "clip.mp4") == digest("v1", 4321)
+    assert sha(tmp_path / "IMG_1.jpg") == server.digest("p1")
+    assert sha(tmp_path / "clip.mp4") == server.digest("v1")
     reasons = {s.item_id: s.reason for s in result.skipped}
     assert reasons == {"v2": SkipReason.NOT_READY, "v3": SkipReason.PROCESSING_FAILED}
     assert isinstance(result.skipped[0].error, errors.MediaNotReady)
@@ -178,17 +171,17 @@ def test_each_kind_gets_its_suffix_and_extension(server: MediaServer, tmp_path: 
     assert visible(tmp_path) == ["IMG_1.jpg", "clip.mp4"]
 
 
-def test_sized_photo_with_crop_is_a_png(server: MediaServer, tmp_path: Path) -> None:
+def test_sized_photo_with_crop_is_a_png(server: MediaHost, tmp_path: Path) -> None:
     items = [photo(server, "p1", "IMG_1.jpg"), video(server, "v1", "clip.mp4")]
     result = make(server).download_items(items, tmp_path, size=Size(256, 128, crop=True))
 
     assert sorted(server.paths()) == ["/g1/p1=w256-h128-c", "/g1/v1=dv"]
     assert [d.path.name for d in result.downloaded] == ["IMG_1.png", "clip.mp4"]
-    assert (tmp_path / "IMG_1.png").read_bytes() == PNG
+    assert (tmp_path / "IMG_1.png").read_bytes() == server.image("p1", 256, 128)
     assert result.downloaded[0].variant == "w256-h128-c"
 
 
-def test_extension_follows_the_answer_not_the_filename(server: MediaServer, tmp_path: Path) -> None:
+def test_extension_follows_the_answer_not_the_filename(server: MediaHost, tmp_path: Path) -> None:
     items = [
         photo(server, "p1", "scan.jpg", mime="image/png"),
         photo(server, "p2", "IMG_2.JPG"),
@@ -208,7 +201,7 @@ def test_extension_follows_the_answer_not_the_filename(server: MediaServer, tmp_
 
 
 def test_unsafe_and_duplicate_names_land_safely_inside_the_folder(
-    server: MediaServer, tmp_path: Path
+    server: MediaHost, tmp_path: Path
 ) -> None:
     folder = tmp_path / "out"
     names = [
@@ -268,7 +261,7 @@ def test_unsafe_and_duplicate_names_land_safely_inside_the_folder(
     assert sorted(visible(folder)) == sorted(got)
 
 
-def test_foreign_files_are_never_overwritten(server: MediaServer, tmp_path: Path) -> None:
+def test_foreign_files_are_never_overwritten(server: MediaHost, tmp_path: Path) -> None:
     (tmp_path / "IMG_1.jpg").write_bytes(b"the user's own file")
     (tmp_path / "IMG_1.png").write_bytes(b"another")
     result = make(server).download_items([photo(server, "p1", "IMG_1.jpg")], tmp_path)
@@ -279,9 +272,7 @@ def test_foreign_files_are_never_overwritten(server: MediaServer, tmp_path: Path
 # -- atomic writes, interruption, reruns -------------------------------------------------------
 
 
-def test_rerun_skips_complete_files_without_any_request(
-    server: MediaServer, tmp_path: Path
-) -> None:
+def test_rerun_skips_complete_files_without_any_request(server: MediaHost, tmp_path: Path) -> None:
     items = [photo(server, "p1", "a.jpg"), photo(server, "p2", "a.jpg")]
     first = make(server).download_items(items, tmp_path)
     assert [d.path.name for d in first.downloaded] == ["a.jpg", "a (2).jpg"]
@@ -298,7 +289,7 @@ def test_rerun_skips_complete_files_without_any_request(
 
 
 def test_a_missing_file_is_fetched_again_under_its_name_a_changed_one_is_kept(
-    server: MediaServer, tmp_path: Path
+    server: MediaHost, tmp_path: Path
 ) -> None:
     items = [photo(server, "p1", "a.jpg", 500), photo(server, "p2", "a.jpg", 600)]
     make(server).download_items(items, tmp_path)
@@ -308,15 +299,15 @@ def test_a_missing_file_is_fetched_again_under_its_name_a_changed_one_is_kept(
     result = make(server).download_items(items, tmp_path)
     assert [d.path.name for d in result.downloaded] == ["a (3).jpg", "a (2).jpg"]
     assert (tmp_path / "a.jpg").read_bytes() == b"edited"
-    assert sha(tmp_path / "a (3).jpg") == digest("p1", 500)
-    assert sha(tmp_path / "a (2).jpg") == digest("p2", 600)
+    assert sha(tmp_path / "a (3).jpg") == server.digest("p1")
+    assert sha(tmp_path / "a (2).jpg") == server.digest("p2")
 
 
 def test_interrupted_download_leaves_no_file_and_a_rerun_completes_it(
-    server: MediaServer, tmp_path: Path
+    server: MediaHost, tmp_path: Path
 ) -> None:
     item = photo(server, "p1", "big.jpg", 3_000_000)
-    server.items["p1"].faults = [("drop", 100_000)] * 3  # every attempt of the first run drops
+    server.fault("p1", *[Fault(drop_after=100_000)] * 3)  # every attempt of the first run drops
     sleeps = Sleeps()
     first = make(server, sleeps).download_items([item, photo(server, "p2", "ok.jpg")], tmp_path)
 
@@ -331,7 +322,7 @@ def test_interrupted_download_leaves_no_file_and_a_rerun_completes_it(
 
     second = make(server).download_items([item], tmp_path)
     assert [d.path.name for d in second.downloaded] == ["big.jpg"]
-    assert sha(tmp_path / "big.jpg") == digest("p1", 3_000_000)
+    assert sha(tmp_path / "big.jpg") == server.digest("p1")
 
 
 KILLED_CLIENT = r"""
@@ -358,11 +349,23 @@ Downloader(session_factory=factory, allowed_hosts=[origin]).download_items([item
 """
 
 
+def reached_stall(folder: Path, client: subprocess.Popen[bytes], size: int = 1_000_000) -> bool:
+    """Whether the client wrote ``size`` bytes of its part file (the stall sends half of
+    3 MB) while still running, within a minute."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and client.poll() is None:
+        parts = [p for p in folder.iterdir() if p.name.startswith(".big.part-")]
+        if parts and parts[0].stat().st_size >= size:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_a_killed_run_leaves_no_file_under_its_final_name(
-    server: MediaServer, tmp_path: Path
+    server: MediaHost, tmp_path: Path
 ) -> None:
     item = photo(server, "p1", "big.jpg", 3_000_000)
-    server.items["p1"].faults = [("stall", 1_000_000)]
+    server.fault("p1", Fault(stall=60))  # half the bytes, then nothing until the test ends
     args = [
         sys.executable,
         "-c",
@@ -374,11 +377,10 @@ def test_a_killed_run_leaves_no_file_under_its_final_name(
     ]
     client = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        assert server.stalled.wait(60), "the client never reached the stall"
+        assert reached_stall(tmp_path, client), "the client never reached the stall"
         client.kill()  # SIGKILL: no finally blocks, no cleanup
         client.wait(30)
     finally:
-        server.release.set()
         if client.poll() is None:
             client.kill()
         if client.stderr is not None:
@@ -389,12 +391,12 @@ def test_a_killed_run_leaves_no_file_under_its_final_name(
 
     result = make(server).download_items([item], tmp_path)
     assert [d.path.name for d in result.downloaded] == ["big.jpg"]
-    assert sha(tmp_path / "big.jpg") == digest("p1", 3_000_000)
+    assert sha(tmp_path / "big.jpg") == server.digest("p1")
     assert files(tmp_path) == [MANIFEST_NAME, "big.jpg"]  # the stale part file is gone too
 
 
 def test_a_failing_progress_callback_leaves_no_partial_file(
-    server: MediaServer, tmp_path: Path
+    server: MediaHost, tmp_path: Path
 ) -> None:
     item = photo(server, "p1", "big.jpg", 3_000_000)
 
@@ -411,7 +413,7 @@ class KeyboardInterruptLike(Exception):
     pass
 
 
-def test_manifest_entries_pointing_outside_are_ignored(server: MediaServer, tmp_path: Path) -> None:
+def test_manifest_entries_pointing_outside_are_ignored(server: MediaHost, tmp_path: Path) -> None:
     (tmp_path / MANIFEST_NAME).write_text(
         '{"id": "p1", "variant": "d", "stem": "x", "name": "../escape.jpg", "size": 4}\n'
         "not json at all\n"
@@ -426,56 +428,65 @@ def test_manifest_entries_pointing_outside_are_ignored(server: MediaServer, tmp_
 # -- retries and resume -----------------------------------------------------------------------
 
 
-def test_dropped_connection_resumes_with_range(server: MediaServer, tmp_path: Path) -> None:
-    item = photo(server, "p1", "a.jpg", 1_000_000)
-    server.items["p1"].faults = [("drop", 300_000)]
+def test_dropped_connection_resumes_with_range(server: MediaHost, tmp_path: Path) -> None:
+    item = photo(server, "p1", "a.jpg", 1_000_000, faults=(Fault(drop_after=300_000),))
     sleeps = Sleeps()
     result = make(server, sleeps).download_items([item], tmp_path)
 
     assert result.ok
-    assert sha(tmp_path / "a.jpg") == digest("p1", 1_000_000)
-    ranges = [r.headers.get("Range") for r in server.requests]
+    assert sha(tmp_path / "a.jpg") == server.digest("p1")
+    ranges = [r.headers.get("range") for r in server.requests]
     # What was on disk when the connection dropped: whole 64 KiB chunks (a short read is lost).
     assert ranges == [None, f"bytes={300_000 // 65536 * 65536}-"]
     assert len(sleeps) == 1
 
 
-def test_resume_uses_if_range_with_a_strong_etag(server: MediaServer, tmp_path: Path) -> None:
-    item = photo(server, "p1", "a.jpg", 1_000_000, etag='"v1"')
-    server.items["p1"].faults = [("drop", 300_000)]
+def test_resume_uses_if_range_with_a_strong_etag(server: MediaHost, tmp_path: Path) -> None:
+    item = photo(
+        server,
+        "p1",
+        "a.jpg",
+        1_000_000,
+        faults=(Fault(drop_after=300_000, etag='"v1"'), Fault(etag='"v1"')),
+    )
     result = make(server).download_items([item], tmp_path)
     assert result.ok
-    assert [r.headers.get("If-Range") for r in server.requests] == [None, '"v1"']
-    assert sha(tmp_path / "a.jpg") == digest("p1", 1_000_000)
+    assert [r.headers.get("if-range") for r in server.requests] == [None, '"v1"']
+    assert sha(tmp_path / "a.jpg") == server.digest("p1")
 
 
-def test_without_range_support_a_drop_restarts(server: MediaServer, tmp_path: Path) -> None:
-    item = photo(server, "p1", "a.jpg", 1_000_000, ranges=False)
-    server.items["p1"].faults = [("drop", 300_000), ("drop", 600_000)]
+def test_without_range_support_a_drop_restarts(server: MediaHost, tmp_path: Path) -> None:
+    no_ranges = Fault(ignore_range=True, no_accept_ranges=True)
+    faults = (
+        dataclasses.replace(no_ranges, drop_after=300_000),
+        dataclasses.replace(no_ranges, drop_after=600_000),
+        no_ranges,
+    )
+    item = photo(server, "p1", "a.jpg", 1_000_000, faults=faults)
     result = make(server).download_items([item], tmp_path)
 
     assert result.ok
-    assert [r.headers.get("Range") for r in server.requests] == [None, None, None]
-    assert sha(tmp_path / "a.jpg") == digest("p1", 1_000_000)
+    assert [r.headers.get("range") for r in server.requests] == [None, None, None]
+    assert sha(tmp_path / "a.jpg") == server.digest("p1")
 
 
 @pytest.mark.parametrize("answer", ["ignore_range", "bad_range"])
 def test_a_resume_the_server_will_not_honour_restarts(
-    server: MediaServer, tmp_path: Path, answer: str
+    server: MediaHost, tmp_path: Path, answer: str
 ) -> None:
-    item = photo(server, "p1", "a.jpg", 1_000_000)
-    server.items["p1"].faults = [("drop", 300_000), (answer,)]
+    wrong = Fault(ignore_range=True) if answer == "ignore_range" else Fault(range_shift=1)
+    item = photo(server, "p1", "a.jpg", 1_000_000, faults=(Fault(drop_after=300_000), wrong))
     result = make(server).download_items([item], tmp_path)
     assert result.ok, result.failed
-    assert sha(tmp_path / "a.jpg") == digest("p1", 1_000_000)
-    ranges = [r.headers.get("Range") for r in server.requests]
+    assert sha(tmp_path / "a.jpg") == server.digest("p1")
+    ranges = [r.headers.get("range") for r in server.requests]
     expected_tail = [] if answer == "ignore_range" else [None]  # a bad 206 costs an attempt
     assert ranges == [None, "bytes=262144-", *expected_tail]
 
 
-def test_503_then_200_honours_retry_after(server: MediaServer, tmp_path: Path) -> None:
+def test_503_then_200_honours_retry_after(server: MediaHost, tmp_path: Path) -> None:
     item = photo(server, "p1", "a.jpg")
-    server.items["p1"].faults = [("status", 503, {"Retry-After": "7"})]
+    server.fault("p1", Fault(status=503, retry_after=7))
     sleeps = Sleeps()
     result = make(server, sleeps).download_items([item], tmp_path)
     assert result.ok
@@ -484,18 +495,18 @@ def test_503_then_200_honours_retry_after(server: MediaServer, tmp_path: Path) -
 
 
 def test_429_without_retry_after_waits_at_least_30_seconds(
-    server: MediaServer, tmp_path: Path
+    server: MediaHost, tmp_path: Path
 ) -> None:
     item = photo(server, "p1", "a.jpg")
-    server.items["p1"].faults = [("status", 429)]
+    server.fault("p1", Fault(status=429))
     sleeps = Sleeps()
     assert make(server, sleeps).download_items([item], tmp_path).ok
     assert sleeps == [30.0]
 
 
-def test_retries_run_out_with_a_clear_error(server: MediaServer, tmp_path: Path) -> None:
+def test_retries_run_out_with_a_clear_error(server: MediaHost, tmp_path: Path) -> None:
     item = photo(server, "p1", "a.jpg")
-    server.items["p1"].faults = [("status", 503)] * 5
+    server.fault("p1", *[Fault(status=503)] * 5)
     result = make(server).download_items([item], tmp_path)
     error = result.failed[0].error
     assert isinstance(error, errors.MediaHttpError) and error.code == 503
@@ -504,9 +515,9 @@ def test_retries_run_out_with_a_clear_error(server: MediaServer, tmp_path: Path)
     assert files(tmp_path) == []
 
 
-def test_a_404_fails_its_item_and_the_rest_go_on(server: MediaServer, tmp_path: Path) -> None:
+def test_a_404_fails_its_item_and_the_rest_go_on(server: MediaHost, tmp_path: Path) -> None:
     items = [photo(server, "p1", "a.jpg"), photo(server, "p2", "b.jpg")]
-    server.items["p1"].faults = [("status", 404)]
+    server.fault("p1", Fault(status=404))
     result = make(server).download_items(items, tmp_path)
     assert [f.item_id for f in result.failed] == ["p1"]
     assert isinstance(result.failed[0].error, errors.MediaHttpError)
@@ -515,9 +526,9 @@ def test_a_404_fails_its_item_and_the_rest_go_on(server: MediaServer, tmp_path: 
         result.raise_for_failures()
 
 
-def test_fail_fast_stops_the_run(server: MediaServer, tmp_path: Path) -> None:
+def test_fail_fast_stops_the_run(server: MediaHost, tmp_path: Path) -> None:
     items = [photo(server, f"p{i}", f"{i}.jpg") for i in range(4)]
-    server.items["p0"].faults = [("status", 404)]
+    server.fault("p0", Fault(status=404))
     result = make(server, workers=1).download_items(items, tmp_path, fail_fast=True)
     assert [f.item_id for f in result.failed] == ["p0"]
     assert result.downloaded == [] and server.paths() == ["/g1/p0=d"]
@@ -526,9 +537,9 @@ def test_fail_fast_stops_the_run(server: MediaServer, tmp_path: Path) -> None:
 # -- expired baseUrls -------------------------------------------------------------------------
 
 
-def test_expired_urls_are_renewed_by_one_relist(server: MediaServer, tmp_path: Path) -> None:
+def test_expired_urls_are_renewed_by_one_relist(server: MediaHost, tmp_path: Path) -> None:
     items = [photo(server, "p1", "a.jpg"), photo(server, "p2", "b.jpg")]
-    server.expired.add("g1")
+    server.expire("g1")
     relists: list[int] = []
 
     def relist() -> list[dict[str, Any]]:
@@ -541,10 +552,10 @@ def test_expired_urls_are_renewed_by_one_relist(server: MediaServer, tmp_path: P
     assert len(relists) == 1  # p2's renewal came from the same re-listing
 
 
-def test_listing_calls_never_overlap(server: MediaServer, tmp_path: Path) -> None:
+def test_listing_calls_never_overlap(server: MediaHost, tmp_path: Path) -> None:
     """list_page may be backed by a googleapiclient service, which is not thread-safe."""
     items = [photo(server, f"p{i}", f"{i}.jpg") for i in range(8)]
-    server.expired.add("g1")
+    server.expire("g1")
     busy = threading.Lock()
     calls = [0]
 
@@ -558,16 +569,15 @@ def test_listing_calls_never_overlap(server: MediaServer, tmp_path: Path) -> Non
         finally:
             busy.release()
 
-    server.gate = threading.Barrier(4, timeout=10)  # four 403s arrive together
+    for i in range(8):  # four 403s at a time arrive together
+        server.fault(f"p{i}", Fault(gather=4))
     result = make(server, workers=4).download_session("S1", tmp_path, list_page)
     assert result.ok, result.failed
     assert len(result.downloaded) == 8
     assert calls[0] == 2  # the first listing, and one re-listing for all eight
 
 
-def test_a_url_listed_too_long_ago_is_renewed_before_use(
-    server: MediaServer, tmp_path: Path
-) -> None:
+def test_a_url_listed_too_long_ago_is_renewed_before_use(server: MediaHost, tmp_path: Path) -> None:
     raw = photo(server, "p1", "a.jpg")
     now = [10_000.0]
     downloader = make(server, clock=lambda: now[0], url_lifetime=3300)
@@ -578,16 +588,16 @@ def test_a_url_listed_too_long_ago_is_renewed_before_use(
     assert server.paths() == ["/g2/p1=d"]  # the stale URL was never even tried
 
 
-def test_expired_url_without_relist_fails_clearly(server: MediaServer, tmp_path: Path) -> None:
-    server.expired.add("g1")
+def test_expired_url_without_relist_fails_clearly(server: MediaHost, tmp_path: Path) -> None:
+    server.expire("g1")
     result = make(server).download_items([photo(server, "p1", "a.jpg")], tmp_path)
     error = result.failed[0].error
     assert isinstance(error, errors.MediaUrlExpired)
     assert "HTTP 403" in str(error) and "relist" in str(error)
 
 
-def test_an_item_gone_from_the_session_fails_clearly(server: MediaServer, tmp_path: Path) -> None:
-    server.expired.add("g1")
+def test_an_item_gone_from_the_session_fails_clearly(server: MediaHost, tmp_path: Path) -> None:
+    server.expire("g1")
     result = make(server).download_items(
         [photo(server, "p1", "a.jpg")], tmp_path, relist=lambda: []
     )
@@ -596,8 +606,8 @@ def test_an_item_gone_from_the_session_fails_clearly(server: MediaServer, tmp_pa
     assert "no longer in the session" in str(error)
 
 
-def test_a_failing_relist_fails_the_item_clearly(server: MediaServer, tmp_path: Path) -> None:
-    server.expired.add("g1")
+def test_a_failing_relist_fails_the_item_clearly(server: MediaHost, tmp_path: Path) -> None:
+    server.expire("g1")
 
     def relist() -> list[dict[str, Any]]:
         raise RuntimeError("session expired")
@@ -608,9 +618,9 @@ def test_a_failing_relist_fails_the_item_clearly(server: MediaServer, tmp_path: 
     assert "re-listing the session" in str(error) and "session expired" in str(error)
 
 
-def test_renewing_is_bounded(server: MediaServer, tmp_path: Path) -> None:
+def test_renewing_is_bounded(server: MediaHost, tmp_path: Path) -> None:
     raw = photo(server, "p1", "a.jpg")
-    server.expired.update({"g1", "g2"})
+    server.expire("g1", "g2")
     result = make(server).download_items(
         [raw], tmp_path, relist=lambda: [renewed(raw, server, "g2")]
     )
@@ -623,12 +633,12 @@ def test_renewing_is_bounded(server: MediaServer, tmp_path: Path) -> None:
 # -- where the token goes ---------------------------------------------------------------------
 
 
-def authorized_origins(*servers: MediaServer) -> set[str]:
-    return {r.origin for s in servers for r in s.requests if r.authorization is not None}
+def authorized_origins(emu: Emulator) -> set[str]:
+    return {r.origin for r in emu.attempts("media") if r.authorized}
 
 
 def test_a_base_url_off_the_allowlist_gets_nothing(
-    server: MediaServer, foreign: MediaServer, tmp_path: Path
+    server: MediaHost, foreign: MediaHost, tmp_path: Path
 ) -> None:
     items = [photo(foreign, "p1", "a.jpg"), photo(server, "p2", "b.jpg")]
     result = make(server).download_items(items, tmp_path)
@@ -641,10 +651,10 @@ def test_a_base_url_off_the_allowlist_gets_nothing(
 
 
 def test_a_redirect_off_the_allowlist_is_not_followed(
-    server: MediaServer, foreign: MediaServer, tmp_path: Path
+    server: MediaHost, foreign: MediaHost, tmp_path: Path
 ) -> None:
     foreign.add("v1", 5000, content_type="video/mp4", video=True)
-    item = video(server, "v1", "clip.mp4", redirect=foreign.url("v1") + "=dv")
+    item = video(server, "v1", "clip.mp4", faults=(Fault(redirect=foreign.url("v1") + "=dv"),))
     result = make(server).download_items([item], tmp_path)
 
     assert isinstance(result.failed[0].error, errors.UntrustedMediaHost)
@@ -653,46 +663,60 @@ def test_a_redirect_off_the_allowlist_is_not_followed(
     assert files(tmp_path) == []
 
 
-def test_a_redirect_to_an_allowed_host_is_followed(
-    server: MediaServer, foreign: MediaServer, tmp_path: Path
-) -> None:
+def test_a_redirect_to_an_allowed_host_is_followed(server: MediaHost, tmp_path: Path) -> None:
     """Like =dv redirecting to video-downloads.googleusercontent.com."""
-    downloads = MediaServer(TOKEN)
-    try:
-        downloads.add("v1", 5000, content_type="video/mp4", video=True)
-        item = video(server, "v1", "clip.mp4", redirect=downloads.url("v1") + "=dv")
-        downloader = make(server, allowed_hosts=[server.origin, downloads.origin])
-        result = downloader.download_items([item], tmp_path)
-        assert result.ok
-        assert downloads.paths() == ["/g1/v1=dv"]
-        assert authorized_origins(server, downloads, foreign) == {server.origin, downloads.origin}
-        assert sha(tmp_path / "clip.mp4") == digest("v1", 5000)
-    finally:
-        downloads.close()
+    downloads = server.on_downloads()
+    downloads.add("v1", 5000, content_type="video/mp4", video=True)
+    item = video(server, "v1", "clip.mp4", faults=(Fault(redirect=downloads.url("v1") + "=dv"),))
+    downloader = make(server, allowed_hosts=[server.origin, downloads.origin])
+    result = downloader.download_items([item], tmp_path)
+    assert result.ok
+    assert downloads.paths() == ["/g1/v1=dv"]
+    assert authorized_origins(server.emu) == {"media", "downloads"}
+    assert sha(tmp_path / "clip.mp4") == server.digest("v1")
+
+
+def test_a_chain_of_redirects_is_followed_and_a_loop_is_not(
+    server: MediaHost, tmp_path: Path
+) -> None:
+    raw = photo(server, "p1", "a.jpg")
+    hop = Fault(redirect=server.url("p1") + "=d")
+    server.fault("p1", hop, hop, hop)  # three hops on the same origin, then the bytes
+    assert make(server).download_items([raw], tmp_path).ok
+    assert server.paths() == ["/g1/p1=d"] * 4
+
+    server.emu.backend.clear_attempts()
+    looped = photo(server, "p2", "b.jpg")
+    server.fault("p2", *[Fault(redirect=server.url("p2") + "=d")] * 50)
+    result = make(server).download_items([looped], tmp_path)
+    error = result.failed[0].error
+    assert isinstance(error, errors.MediaHttpError) and "redirects" in str(error)
+    assert 1 < len(server.requests) < 50  # it gave up after a handful, not at the end
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("b")] == []
 
 
 def test_requests_itself_drops_authorization_on_cross_origin_redirects(
-    server: MediaServer, foreign: MediaServer
+    server: MediaHost, foreign: MediaHost
 ) -> None:
     """What we rely on least, checked anyway: requests strips the header when the port changes.
 
     The downloader does not depend on it (it follows redirects itself, checking each hop).
     """
-    foreign.add("p1", 10)
-    server.add("p1", 10, faults=[("redirect", foreign.url("p1") + "=d")])
+    server.add("p1", 10)
+    server.fault("p1", Fault(redirect=foreign.url("p1") + "=d"))
     # No token refresh on the foreign 401: these credentials cannot refresh.
     with AuthorizedSession(Credentials(token=TOKEN), refresh_status_codes=()) as session:
         session.trust_env = False
         response = session.get(server.url("p1") + "=d", timeout=10)
     assert response.status_code == 401  # the foreign origin saw no token
-    assert [r.authorization for r in server.requests] == [f"Bearer {TOKEN}"]
-    assert [r.authorization for r in foreign.requests] == [None]
+    assert [r.authorized for r in server.requests] == [True]
+    assert [r.authorized for r in foreign.requests] == [False]
 
 
 # -- videos not ready yet ---------------------------------------------------------------------
 
 
-def test_not_ready_fail_reports_the_video(server: MediaServer, tmp_path: Path) -> None:
+def test_not_ready_fail_reports_the_video(server: MediaHost, tmp_path: Path) -> None:
     item = video(server, "v1", status="PROCESSING")
     result = make(server).download_items([item], tmp_path, not_ready="fail")
     error = result.failed[0].error
@@ -700,7 +724,7 @@ def test_not_ready_fail_reports_the_video(server: MediaServer, tmp_path: Path) -
     assert server.requests == []
 
 
-def test_waiting_for_a_video_relists_until_ready(server: MediaServer, tmp_path: Path) -> None:
+def test_waiting_for_a_video_relists_until_ready(server: MediaHost, tmp_path: Path) -> None:
     raw = video(server, "v1", status="PROCESSING")
     now = [0.0]
     statuses = iter(["PROCESSING", "READY"])
@@ -719,7 +743,7 @@ def test_waiting_for_a_video_relists_until_ready(server: MediaServer, tmp_path: 
 
 
 def test_waiting_gives_up_and_failed_processing_stops_waiting(
-    server: MediaServer, tmp_path: Path
+    server: MediaHost, tmp_path: Path
 ) -> None:
     slow = video(server, "v1", "slow.mp4", status="PROCESSING")
     doomed = video(server, "v2", "doomed.mp4", status="PROCESSING")
@@ -748,17 +772,18 @@ def test_waiting_gives_up_and_failed_processing_stops_waiting(
 # -- concurrency, lazy listing, progress ------------------------------------------------------
 
 
-def test_downloads_overlap_and_stay_within_the_pool(server: MediaServer, tmp_path: Path) -> None:
+def test_downloads_overlap_and_stay_within_the_pool(server: MediaHost, tmp_path: Path) -> None:
     items = [photo(server, f"p{i}", f"{i}.jpg", 200_000) for i in range(9)]
-    server.gate = threading.Barrier(3, timeout=10)  # each request waits until 3 are in flight
+    for i in range(9):  # each request waits until 3 are in flight
+        server.fault(f"p{i}", Fault(gather=3))
     result = make(server, workers=3).download_items(items, tmp_path)
     assert result.ok, result.failed
     assert len(result.downloaded) == 9
-    assert server.max_in_flight == 3
+    assert server.emu.max_in_flight("media") == 3
 
 
 def test_a_session_is_listed_page_by_page_as_downloads_proceed(
-    server: MediaServer, tmp_path: Path
+    server: MediaHost, tmp_path: Path
 ) -> None:
     items = [photo(server, f"p{i}", f"{i}.jpg") for i in range(3)]
     pages: dict[str | None, Mapping[str, Any]] = {
@@ -778,7 +803,7 @@ def test_a_session_is_listed_page_by_page_as_downloads_proceed(
     assert seen_at_call == [(None, 0), ("t1", 1), ("t2", 2)]
 
 
-def test_download_session_renews_with_the_same_listing(server: MediaServer, tmp_path: Path) -> None:
+def test_download_session_renews_with_the_same_listing(server: MediaHost, tmp_path: Path) -> None:
     raw = photo(server, "p1", "a.jpg")
     calls: list[str | None] = []
 
@@ -787,7 +812,7 @@ def test_download_session_renews_with_the_same_listing(server: MediaServer, tmp_
         generation = "g1" if len(calls) == 1 else "g2"
         return {"mediaItems": [renewed(raw, server, generation)]}
 
-    server.expired.add("g1")
+    server.expire("g1")
     result = make(server).download_session("S1", tmp_path, list_page)
     assert result.ok
     assert calls == [None, None]
@@ -795,7 +820,7 @@ def test_download_session_renews_with_the_same_listing(server: MediaServer, tmp_
 
 
 def test_a_listing_error_is_reported_after_the_items_before_it(
-    server: MediaServer, tmp_path: Path
+    server: MediaHost, tmp_path: Path
 ) -> None:
     def items() -> Iterator[dict[str, Any]]:
         yield photo(server, "p1", "a.jpg")
@@ -807,7 +832,7 @@ def test_a_listing_error_is_reported_after_the_items_before_it(
     assert not result.ok
 
 
-def test_progress_reports_bytes_and_items(server: MediaServer, tmp_path: Path) -> None:
+def test_progress_reports_bytes_and_items(server: MediaHost, tmp_path: Path) -> None:
     reports: list[Progress] = []
     items = [photo(server, "p1", "a.jpg", 300_000), video(server, "v1", status="PROCESSING")]
     downloader = make(server, progress=reports.append, chunk_size=65536)
@@ -821,7 +846,7 @@ def test_progress_reports_bytes_and_items(server: MediaServer, tmp_path: Path) -
     assert reports[-1].items_total == 2
 
 
-def test_download_one_item(server: MediaServer, tmp_path: Path) -> None:
+def test_download_one_item(server: MediaHost, tmp_path: Path) -> None:
     downloader = make(server)
     done = downloader.download(photo(server, "p1", "a.jpg"), tmp_path)
     assert isinstance(done, Downloaded) and done.path == tmp_path / "a.jpg"
@@ -831,7 +856,7 @@ def test_download_one_item(server: MediaServer, tmp_path: Path) -> None:
         downloader.download(video(server, "v1", status="PROCESSING"), tmp_path)
 
 
-def test_bad_items_fail_alone(server: MediaServer, tmp_path: Path) -> None:
+def test_bad_items_fail_alone(server: MediaHost, tmp_path: Path) -> None:
     items: list[Any] = [
         {"id": "x", "mediaFile": {}},
         {"mediaFile": {"baseUrl": "u"}},
@@ -844,7 +869,7 @@ def test_bad_items_fail_alone(server: MediaServer, tmp_path: Path) -> None:
     assert [d.item_id for d in result.downloaded] == ["p1"]
 
 
-def test_duplicate_items_are_fetched_once(server: MediaServer, tmp_path: Path) -> None:
+def test_duplicate_items_are_fetched_once(server: MediaHost, tmp_path: Path) -> None:
     raw = photo(server, "p1")
     result = make(server).download_items([raw, raw], tmp_path)
     assert len(result.downloaded) == 1
@@ -852,7 +877,7 @@ def test_duplicate_items_are_fetched_once(server: MediaServer, tmp_path: Path) -
 
 
 def test_default_credentials_path_uses_an_authorized_session(
-    server: MediaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: MediaHost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in (
         "HTTP_PROXY",
@@ -866,7 +891,7 @@ def test_default_credentials_path_uses_an_authorized_session(
     downloader = Downloader(Credentials(token=TOKEN), allowed_hosts=[server.origin])
     result = downloader.download_items([photo(server, "p1")], tmp_path)
     assert result.ok
-    assert [r.authorization for r in server.requests] == [f"Bearer {TOKEN}"]
+    assert [r.authorized for r in server.requests] == [True]
 
 
 def test_constructor_checks() -> None:
@@ -879,17 +904,17 @@ def test_constructor_checks() -> None:
 
 
 def test_drops_503_and_429_on_one_run_follow_the_retry_policy(
-    server: MediaServer, tmp_path: Path
+    server: MediaHost, tmp_path: Path
 ) -> None:
     policy = RetryPolicy(max_attempts=3, jitter=0.0)
     items = [photo(server, "p1", "a.jpg", 1_000_000), photo(server, "p2", "b.jpg")]
-    server.items["p1"].faults = [("drop", 300_000)]
-    server.items["p2"].faults = [("status", 503, {"Retry-After": "7"}), ("status", 429)]
+    server.fault("p1", Fault(drop_after=300_000))
+    server.fault("p2", Fault(status=503, retry_after=7), Fault(status=429))
     sleeps = Sleeps()
     result = make(server, sleeps, retry=policy, workers=1).download_items(items, tmp_path)
     assert result.ok, result.failed
     assert sleeps == [1.0, 7.0, 30.0]
-    assert sha(tmp_path / "a.jpg") == digest("p1", 1_000_000)
+    assert sha(tmp_path / "a.jpg") == server.digest("p1")
 
 
 class RefreshingCredentials(google.auth.credentials.Credentials):
@@ -906,7 +931,7 @@ class RefreshingCredentials(google.auth.credentials.Credentials):
 
 
 @pytest.mark.usefixtures("no_proxy")
-def test_a_401_refreshes_the_token_not_the_url(server: MediaServer, tmp_path: Path) -> None:
+def test_a_401_refreshes_the_token_not_the_url(server: MediaHost, tmp_path: Path) -> None:
     credentials = RefreshingCredentials("stale-token")
     downloader = Downloader(credentials, allowed_hosts=[server.origin], sleep=Sleeps())
     relists: list[int] = []
@@ -915,19 +940,22 @@ def test_a_401_refreshes_the_token_not_the_url(server: MediaServer, tmp_path: Pa
         relists.append(1)
         return []
 
-    result = downloader.download_items([photo(server, "p1", "a.jpg")], tmp_path, relist=relist)
+    item = photo(server, "p1", "a.jpg", faults=(Fault(status=401),))
+    result = downloader.download_items([item], tmp_path, relist=relist)
     assert result.ok, result.failed
     assert credentials.refreshes == 1
-    assert [r.authorization for r in server.requests] == ["Bearer stale-token", f"Bearer {TOKEN}"]
+    # The emulator served the second request, which only the owner's token gets (the stale
+    # one is another user's); the first was answered 401 before any relisting.
+    assert [r.authorized for r in server.requests] == [True, True]
     assert relists == []
 
 
 @pytest.mark.usefixtures("no_proxy")
 def test_a_token_that_cannot_be_refreshed_says_sign_in_again(
-    server: MediaServer, tmp_path: Path
+    server: MediaHost, tmp_path: Path
 ) -> None:
     item = photo(server, "p1", "a.jpg")
-    server.items["p1"].faults = [("status", 401)]
+    server.fault("p1", Fault(status=401))
     # Static credentials: AuthorizedSession's refresh after the 401 raises RefreshError.
     downloader = Downloader(Credentials(token=TOKEN), allowed_hosts=[server.origin], sleep=Sleeps())
     result = downloader.download_items([item], tmp_path)
