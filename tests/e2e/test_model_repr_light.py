@@ -13,8 +13,9 @@ item = models.PickedMediaItem.from_dict({"id": "i1", "type": "PHOTO",
 session = models.PickingSession.from_dict({"id": "s1", "pickerUri": "https://photos.google.com/p"})
 assert "a.jpg" in repr(item) and "s1" in repr(session)
 assert "a.jpg" in item._repr_html_() and "s1" in session._repr_html_()
-loaded = [name for name in ("requests", "httplib2", "urllib3",
-          "picker_discovery._client", "picker_discovery._media") if name in sys.modules]
+loaded = [name for name in ("requests", "httplib2", "urllib3", "googleapiclient",
+          "google.auth", "picker_discovery._client", "picker_discovery._media")
+          if name in sys.modules]
 assert not loaded, loaded
 """
 
