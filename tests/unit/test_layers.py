@@ -64,7 +64,9 @@ LAYERS: dict[str, set[str]] = {
         "_cli._pick",
         "_cli._sessions",
         "notebook",
+        "notebook._grid",
         "notebook._pick",
+        "notebook._thumbnails",
     },
     "kit": {
         "testing.app",
