@@ -19,10 +19,11 @@ browser cannot send. :class:`ItemGrid` fetches each ``baseUrl=w256-h256-c`` with
 function (by default a :class:`ThumbnailFetcher`, which sends the token only to allowlisted
 hosts) and embeds the bytes as ``data:`` URIs.
 
-Three rooms: ``_render`` (reprs and HTML; imports only the models, so showing a model loads no
-HTTP library), and ``_pick`` (thumbnail fetching, the grid and the :func:`pick` flow, on top of
-the client and the downloader). The names below are imported on first use (PEP 562), so the
-models reach the rendering without loading the rest.
+Four rooms: ``_render`` (reprs and HTML; imports only the models, so showing a model loads no
+HTTP library), ``_thumbnails`` (fetching thumbnails, on the downloader's host allowlist),
+``_grid`` (:class:`ItemGrid`) and ``_pick`` (the :func:`pick` flow, on top of the client). The
+names below are imported on first use (PEP 562), so the models reach the rendering without
+loading the rest.
 """
 
 from __future__ import annotations
@@ -33,15 +34,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from picker_discovery._media.hosts import DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS
     from picker_discovery.errors import ThumbnailError as ThumbnailError
-    from picker_discovery.notebook._pick import (
-        Fetch as Fetch,
-        ItemGrid as ItemGrid,
-        Picked as Picked,
-        Thumbnail as Thumbnail,
-        ThumbnailFetcher as ThumbnailFetcher,
-        pick as pick,
-        thumbnail_url as thumbnail_url,
-    )
+    from picker_discovery.notebook._grid import ItemGrid as ItemGrid
+    from picker_discovery.notebook._pick import Picked as Picked, pick as pick
     from picker_discovery.notebook._render import (
         QR_MISSING_HINT as QR_MISSING_HINT,
         SessionView as SessionView,
@@ -51,28 +45,36 @@ if TYPE_CHECKING:
         session_html as session_html,
         session_repr as session_repr,
     )
+    from picker_discovery.notebook._thumbnails import (
+        Fetch as Fetch,
+        Thumbnail as Thumbnail,
+        ThumbnailFetcher as ThumbnailFetcher,
+        thumbnail_url as thumbnail_url,
+    )
 
 _RENDER = "picker_discovery.notebook._render"
+_THUMBNAILS = "picker_discovery.notebook._thumbnails"
+_GRID = "picker_discovery.notebook._grid"
 _PICK = "picker_discovery.notebook._pick"
 
 # Every public name and the module it lives in: __all__ is derived from this one table.
 _WHERE: dict[str, str] = {
     "DEFAULT_ALLOWED_HOSTS": "picker_discovery._media.hosts",
-    "Fetch": _PICK,
-    "ItemGrid": _PICK,
+    "Fetch": _THUMBNAILS,
+    "ItemGrid": _GRID,
     "Picked": _PICK,
     "QR_MISSING_HINT": _RENDER,
     "SessionView": _RENDER,
-    "Thumbnail": _PICK,
+    "Thumbnail": _THUMBNAILS,
     "ThumbnailError": "picker_discovery.errors",
-    "ThumbnailFetcher": _PICK,
+    "ThumbnailFetcher": _THUMBNAILS,
     "item_html": _RENDER,
     "item_repr": _RENDER,
     "pick": _PICK,
     "qr_png_data_uri": _RENDER,
     "session_html": _RENDER,
     "session_repr": _RENDER,
-    "thumbnail_url": _PICK,
+    "thumbnail_url": _THUMBNAILS,
 }
 
 __all__ = sorted(_WHERE)

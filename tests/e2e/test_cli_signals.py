@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from picker_discovery import _cli as cli
+from picker_discovery._cli import _document
 from picker_discovery.testing import Emulator
 
 TOKEN = "signalled-person"
@@ -129,7 +130,7 @@ def test_handlers_are_set_for_the_command_and_restored_after(
     def before(signum: int, frame: object) -> None:
         raise AssertionError("the handler from before the command ran")
 
-    monkeypatch.setattr(cli, "_discovery_path", command)
+    monkeypatch.setattr(_document, "discovery_path", command)
     previous = signal.signal(signum, before)
     try:
         started = time.monotonic()

@@ -49,5 +49,6 @@ def test_building_loads_neither_the_client_nor_the_models() -> None:
 
 
 def test_the_command_line_starts_without_googleapiclient() -> None:
-    loaded = modules_after("import picker_discovery._cli")
+    # What ``picker-discovery --help`` runs: the console script's import, then the parser.
+    loaded = modules_after("from picker_discovery._cli import build_parser, main\nbuild_parser()")
     assert not {m for m in loaded if m.startswith("googleapiclient")}

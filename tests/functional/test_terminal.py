@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from picker_discovery import _cli as cli
+from picker_discovery._cli._main import _PrintableFormatter
 from picker_discovery._clock import FakeClock
 from picker_discovery._terminal import printable
 from picker_discovery.models import PickedMediaItem
@@ -101,7 +102,7 @@ def test_printable_never_shows_two_texts_alike(first: str, second: str) -> None:
 
 
 def test_the_command_lines_log_shows_server_text_escaped() -> None:
-    formatter = cli._PrintableFormatter("%(levelname)s %(name)s: %(message)s")
+    formatter = _PrintableFormatter("%(levelname)s %(name)s: %(message)s")
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "session %s", (HOSTILE,), None)
     line = formatter.format(record)
     assert shows_nothing_hidden(line) and "\\x1b]0;owned" in line
