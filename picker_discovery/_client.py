@@ -74,7 +74,9 @@ from picker_discovery.models import (
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
 
-    from picker_discovery._media.pool import Downloaded, Downloader, DownloadResult, Size, Skipped
+    from picker_discovery._media.items import Size
+    from picker_discovery._media.pool import Downloader
+    from picker_discovery._media.results import Downloaded, DownloadResult, Skipped
     from picker_discovery._service_types import PhotospickerResource
     from picker_discovery._types import HttpResponse, HttpTransport, HttpTransportFactory
 
@@ -1103,7 +1105,8 @@ class PickerClient:
             ValueError: a media host is not a valid allowlist entry, or would receive the token
                 over plain http off this machine.
         """
-        from picker_discovery._media.pool import DEFAULT_ALLOWED_HOSTS, Downloader, HostAllowlist
+        from picker_discovery._media.hosts import DEFAULT_ALLOWED_HOSTS, HostAllowlist
+        from picker_discovery._media.pool import Downloader
 
         if self._credentials is None:
             raise NoCredentials(

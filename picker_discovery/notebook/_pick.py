@@ -40,14 +40,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from picker_discovery import _checks
-from picker_discovery._media.pool import (
-    DEFAULT_ALLOWED_HOSTS,
-    DownloadResult,
-    HostAllowlist,
-    Size,
-    authorized_sessions,
-    open_allowed,
-)
+from picker_discovery._media.hosts import DEFAULT_ALLOWED_HOSTS, HostAllowlist
+from picker_discovery._media.items import Size
+from picker_discovery._media.results import DownloadResult
+from picker_discovery._media.transfer import authorized_sessions, open_allowed
 from picker_discovery.errors import (
     MediaError,
     MediaHttpError,
@@ -117,7 +113,7 @@ class ThumbnailFetcher:
 
     A URL, or a redirect, to any other host raises
     :class:`~picker_discovery.errors.UntrustedMediaHost` before anything is sent there (the
-    allowlist is :class:`picker_discovery._media.pool.HostAllowlist`, the downloader's). Redirects
+    allowlist is :class:`picker_discovery._media.hosts.HostAllowlist`, the downloader's). Redirects
     are followed by hand so that each hop is checked. Only images
     (PNG, JPEG, GIF, WebP) of at most 4 MiB are accepted.
     """
