@@ -14,6 +14,7 @@ from picker_discovery.errors import (
     MediaNotReady,
     MediaProcessingFailed,
 )
+from picker_discovery.models import MediaFileMetadata, MediaType, PickedMediaItem, ProcessingStatus
 
 MAX_DIMENSION = _checks.MAX_DIMENSION  # 16383
 """The largest width or height accepted for ``=wW-hH`` (the JPEG limit)."""
@@ -30,82 +31,110 @@ class _HasRaw(Protocol):
 
 @dataclass(frozen=True)
 class ListedItem:
-    """A PickedMediaItem JSON object and when it was listed.
+    """A picked item (a :class:`~picker_discovery.models.PickedMediaItem`) and when it was listed.
 
     ``listed_at`` is a reading of the downloader's clock (``time.monotonic`` by default) taken
     *before* the ``mediaItems.list`` request that returned the item, so the age of its baseUrl
-    is never underestimated. :func:`iter_media_items` yields these.
+    is never underestimated. :func:`~picker_discovery._media.listing.iter_listed` yields these.
     """
 
-    item: Mapping[str, Any]
+    item: PickedMediaItem
     listed_at: float
 
 
-ItemLike = Mapping[str, Any] | _HasRaw | ListedItem
-"""An item as the API answers it (a dict), a typed model (its ``.raw`` dict, or ``.to_dict()``
-when built in code), or a ListedItem."""
+ItemLike = PickedMediaItem | Mapping[str, Any] | _HasRaw | ListedItem
+"""A typed model, an item as the API answers it (a dict, parsed once on the way in), an object
+with a ``.raw`` dict (or ``.to_dict()`` when built in code), or a ListedItem."""
 
 
-def _raw(item: object) -> Mapping[str, Any]:
+def as_model(item: object) -> PickedMediaItem:
+    """The item as a :class:`PickedMediaItem`: the one place a dict is turned into the model.
+
+    Raises:
+        MalformedResponse: a dict that is not a PickedMediaItem JSON object.
+        BadArgumentType: anything else that is not an item.
+    """
+    if isinstance(item, PickedMediaItem):
+        return item
     if isinstance(item, ListedItem):
         return item.item
     if isinstance(item, Mapping):
-        return item
+        return PickedMediaItem.from_dict(item)
     raw = getattr(item, "raw", None)
     if isinstance(raw, Mapping) and raw:
-        return raw
-    to_dict = getattr(item, "to_dict", None)  # a typed model built in code has an empty .raw
+        return PickedMediaItem.from_dict(raw)
+    to_dict = getattr(item, "to_dict", None)  # a model built in code has an empty .raw
     data = to_dict() if callable(to_dict) else None
     if isinstance(data, Mapping) and data:
-        return data
+        return PickedMediaItem.from_dict(data)
     raise BadArgumentType(
-        "expected a PickedMediaItem as the API returns it (a dict), or an object with a "
-        f"non-empty .raw dict, not {type(item).__name__}"
+        "expected a PickedMediaItem, or one as the API returns it (a dict), or an object with "
+        f"a non-empty .raw dict, not {type(item).__name__}"
     )
 
 
 def _listed(item: object, stamp: float) -> ListedItem:
-    return item if isinstance(item, ListedItem) else ListedItem(_raw(item), stamp)
-
-
-def _get(mapping: Mapping[str, Any], *keys: str) -> Any:
-    value: Any = mapping
-    for key in keys:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
+    return item if isinstance(item, ListedItem) else ListedItem(as_model(item), stamp)
 
 
 def _id_of(item: object) -> str | None:
-    try:
-        item_id = _raw(item).get("id")
-    except TypeError:
-        return None
+    """The item's id for a report, even from an item that could not be parsed."""
+    if isinstance(item, ListedItem):
+        item = item.item
+    if isinstance(item, PickedMediaItem):
+        return item.id
+    item_id = item.get("id") if isinstance(item, Mapping) else None
     return item_id if isinstance(item_id, str) else None
 
 
-def _item_id(raw: Mapping[str, Any]) -> str:
-    item_id = raw.get("id")
-    if not isinstance(item_id, str) or not item_id:
+def _item_id(item: PickedMediaItem) -> str:
+    if not item.id:
         raise MediaError("a picked media item has no id; the listing answer is malformed")
-    return item_id
+    return item.id
 
 
-def _filename(raw: Mapping[str, Any]) -> str | None:
-    name = _get(raw, "mediaFile", "filename")
-    return name if isinstance(name, str) else None
+def _filename(item: PickedMediaItem) -> str | None:
+    return item.media_file.filename if item.media_file is not None else None
 
 
-def _base_url(raw: Mapping[str, Any]) -> str:
-    url = _get(raw, "mediaFile", "baseUrl")
-    if not isinstance(url, str) or not url:
+def _url(item: PickedMediaItem) -> str | None:
+    return item.media_file.base_url if item.media_file is not None else None
+
+
+def _mime_type(item: PickedMediaItem) -> str | None:
+    return item.media_file.mime_type if item.media_file is not None else None
+
+
+def _base_url(item: PickedMediaItem) -> str:
+    url = _url(item)
+    if not url:
         raise MediaError(
-            f"item {raw.get('id')!r} has no mediaFile.baseUrl; list the session again to get one",
-            item_id=raw.get("id"),
-            filename=_filename(raw),
+            f"item {item.id!r} has no mediaFile.baseUrl; list the session again to get one",
+            item_id=item.id,
+            filename=_filename(item),
         )
     return url
+
+
+def _metadata(item: PickedMediaItem) -> MediaFileMetadata | None:
+    return item.media_file.media_file_metadata if item.media_file is not None else None
+
+
+def _processing_status(item: PickedMediaItem) -> str | None:
+    """The video's ``processingStatus`` as sent (a value this version does not know too)."""
+    metadata = _metadata(item)
+    video = metadata.video_metadata if metadata is not None else None
+    status = video.processing_status if video is not None else None
+    if status is None:
+        return None
+    if status is ProcessingStatus.UNKNOWN and video is not None:
+        sent = video.raw.get("processingStatus")
+        return sent if isinstance(sent, str) else status.value
+    return status.value
+
+
+# --------------------------------------------------------------------------------------------
+# Suffixes
 
 
 @dataclass(frozen=True)
@@ -130,26 +159,25 @@ class Size:
         return f"w{self.width}-h{self.height}" + ("-c" if self.crop else "")
 
 
-def _kind(raw: Mapping[str, Any]) -> Literal["photo", "video"]:
-    kind = raw.get("type")
-    if kind == "VIDEO":
+def _kind(item: PickedMediaItem) -> Literal["photo", "video"]:
+    if item.type is MediaType.VIDEO:
         return "video"
-    if kind == "PHOTO":
+    if item.type is MediaType.PHOTO:
         return "photo"
     # TYPE_UNSPECIFIED, absent, or a type this library does not know: infer, photo by default.
-    metadata = _get(raw, "mediaFile", "mediaFileMetadata")
-    if isinstance(metadata, Mapping) and "videoMetadata" in metadata:
+    metadata = _metadata(item)
+    if metadata is not None and metadata.video_metadata is not None:
         return "video"
-    if isinstance(metadata, Mapping) and "photoMetadata" in metadata:
+    if metadata is not None and metadata.photo_metadata is not None:
         return "photo"
-    mime = _get(raw, "mediaFile", "mimeType")
-    if isinstance(mime, str) and mime.lower().startswith("video/"):
+    mime = _mime_type(item)
+    if mime is not None and mime.lower().startswith("video/"):
         return "video"
     return "photo"
 
 
-def _variant(raw: Mapping[str, Any], size: Size | None) -> str:
-    if _kind(raw) == "video":
+def _variant(item: PickedMediaItem, size: Size | None) -> str:
+    if _kind(item) == "video":
         return "dv"
     return size.variant if size is not None else "d"
 
@@ -163,11 +191,12 @@ def media_suffix(item: ItemLike, size: Size | None = None) -> str:
         MediaNotReady: a video whose ``processingStatus`` is not ``READY`` (still processing,
             ``UNSPECIFIED`` or absent); list the session again later.
         MediaProcessingFailed: a video whose processing ``FAILED``; it will never be ready.
+        MalformedResponse: an item given as a dict that is not a PickedMediaItem JSON object.
     """
-    raw = _raw(item)
-    if _kind(raw) == "video":
-        status = _get(raw, "mediaFile", "mediaFileMetadata", "videoMetadata", "processingStatus")
-        item_id, name = raw.get("id"), _filename(raw)
+    model = as_model(item)
+    if _kind(model) == "video":
+        status = _processing_status(model)
+        item_id, name = model.id, _filename(model)
         if status == "FAILED":
             raise MediaProcessingFailed(
                 f"video {item_id!r} ({name}): Google Photos failed to process it, so it cannot "
@@ -181,6 +210,6 @@ def media_suffix(item: ItemLike, size: Size | None = None) -> str:
                 f"{status or 'missing'}); list the session again later, or wait for it",
                 item_id=item_id,
                 filename=name,
-                status=status if isinstance(status, str) else None,
+                status=status,
             )
-    return "=" + _variant(raw, size)
+    return "=" + _variant(model, size)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
-from picker_discovery._media.items import ItemLike, ListedItem, _get, _listed
+from picker_discovery._media.items import ItemLike, ListedItem, _listed, _url
 from picker_discovery._paging import iter_pages
+from picker_discovery.errors import MalformedResponse
+from picker_discovery.models import ListMediaItemsResponse
+
+_log = logging.getLogger(__name__)
 
 
 class ListPage(Protocol):
@@ -17,13 +22,17 @@ class ListPage(Protocol):
     def __call__(self, session_id: str, page_token: str | None, /) -> Mapping[str, Any]: ...
 
 
-def iter_media_items(
+def iter_listed(
     session_id: str, list_page: ListPage, *, clock: Callable[[], float] = time.monotonic
 ) -> Iterator[ListedItem]:
     """Yield a session's items page by page, each stamped with when its page was asked for.
 
-    Pages are fetched lazily, as the items are consumed. A page token seen twice ends the
-    listing with :class:`~picker_discovery.errors.RepeatedPageToken` rather than looping.
+    Each page is parsed once into :class:`~picker_discovery.models.PickedMediaItem` models
+    (``PickerClient.iter_media_items`` yields those models, from here). Pages are fetched
+    lazily, as the items are consumed. A page token seen twice ends the listing with
+    :class:`~picker_discovery.errors.RepeatedPageToken` rather than looping; a page that is
+    not a ``mediaItems.list`` answer raises
+    :class:`~picker_discovery.errors.MalformedResponse`.
     """
     stamp = 0.0
 
@@ -33,12 +42,10 @@ def iter_media_items(
         return list_page(session_id, token)
 
     for page in iter_pages(session_id, fetch):
-        for raw in page.get("mediaItems") or ():
-            yield ListedItem(raw, stamp)
+        for item in ListMediaItemsResponse.from_dict(page).media_items:
+            yield ListedItem(item, stamp)
 
 
-# --------------------------------------------------------------------------------------------
-# Suffixes
 class _Refresher:
     """Renews baseUrls by re-listing the session; one re-list serves every item it returns."""
 
@@ -74,9 +81,7 @@ class _Refresher:
             cached = self._items.get(item_id) if self._stamp is not None else None
             if cached is not None and (
                 cached.listed_at > newer_than
-                or (
-                    stale_url is not None and _get(cached.item, "mediaFile", "baseUrl") != stale_url
-                )
+                or (stale_url is not None and _url(cached.item) != stale_url)
             ):
                 return cached
             if self._stamp is not None and self._stamp > newer_than and cached is None:
@@ -84,10 +89,13 @@ class _Refresher:
             stamp = self._clock()
             items: dict[str, ListedItem] = {}
             for entry in self._relist():
-                listed = _listed(entry, stamp)
-                raw_id = listed.item.get("id")
-                if isinstance(raw_id, str):
-                    items[raw_id] = listed
+                try:
+                    listed = _listed(entry, stamp)
+                except MalformedResponse as exc:  # the others are still renewed
+                    _log.warning("re-listing: skipping an item that is malformed: %s", exc)
+                    continue
+                if listed.item.id:
+                    items[listed.item.id] = listed
             self._stamp, self._items = stamp, items
             self.count += 1
             return self._items.get(item_id)

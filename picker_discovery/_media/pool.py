@@ -99,6 +99,21 @@ from picker_discovery._media.folder import (
     _Folder,
 )
 from picker_discovery._media.hosts import DEFAULT_ALLOWED_HOSTS, HostAllowlist
+from picker_discovery._media.items import (
+    MAX_DIMENSION,
+    ItemLike,
+    ListedItem,
+    Size,
+    _base_url,
+    _filename,
+    _id_of,
+    _item_id,
+    _listed,
+    _url,
+    _variant,
+    media_suffix,
+)
+from picker_discovery._media.listing import ListPage, _Refresher, iter_listed
 from picker_discovery._media.names import (
     extension_for,
     safe_stem,
@@ -112,9 +127,12 @@ from picker_discovery._media.results import (
     Skipped,
     SkipReason,
 )
+from picker_discovery._media.run import _Cancelled, _Job, _make_cuttable, _Run, _worker
+from picker_discovery._media.transfer import _Transfer, authorized_sessions, open_allowed
 from picker_discovery._retry import RetryPolicy
 from picker_discovery.errors import (
     BadArgument,
+    MalformedResponse,
     MediaError,
     MediaNotReady,
     MediaProcessingFailed,
@@ -123,23 +141,6 @@ from picker_discovery.errors import (
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
-from picker_discovery._media.items import (
-    MAX_DIMENSION,
-    ItemLike,
-    ListedItem,
-    Size,
-    _base_url,
-    _filename,
-    _get,
-    _id_of,
-    _item_id,
-    _listed,
-    _variant,
-    media_suffix,
-)
-from picker_discovery._media.listing import ListPage, _Refresher, iter_media_items
-from picker_discovery._media.run import _Cancelled, _Job, _make_cuttable, _Run, _worker
-from picker_discovery._media.transfer import _Transfer, authorized_sessions, open_allowed
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
@@ -160,7 +161,7 @@ __all__ = [
     "Skipped",
     "authorized_sessions",
     "extension_for",
-    "iter_media_items",
+    "iter_listed",
     "media_suffix",
     "open_allowed",
     "safe_stem",
@@ -186,7 +187,7 @@ class Downloader:
             item being downloaded.
         url_lifetime: seconds after listing when a baseUrl is treated as expired and renewed
             before use (Google documents 60 minutes). An item's listing time is its
-            :class:`ListedItem` stamp (:func:`iter_media_items` and :meth:`download_session`
+            :class:`ListedItem` stamp (:func:`iter_listed` and :meth:`download_session`
             stamp each page); a plain dict counts from when it was taken from ``items``, which
             can be later than its page was fetched, so a 401/403 still renews it.
         wait_interval, wait_timeout: with ``not_ready="wait"``, how often to re-list the
@@ -258,7 +259,7 @@ class Downloader:
         """
 
         def relist() -> Iterator[ListedItem]:
-            return iter_media_items(session_id, list_page, clock=self._clock)
+            return iter_listed(session_id, list_page, clock=self._clock)
 
         return self.download_items(
             relist(), folder, relist=relist, size=size, not_ready=not_ready, fail_fast=fail_fast
@@ -369,7 +370,7 @@ class Downloader:
                             index += 1
                             try:
                                 job = self._plan(index, _listed(entry, stamp), run)
-                            except (MediaError, TypeError) as exc:
+                            except (MediaError, MalformedResponse, TypeError) as exc:
                                 finish(index, Failed(_id_of(entry), None, str(exc), exc))
                                 continue
                             if (job.item_id, job.variant) in seen:
@@ -412,17 +413,17 @@ class Downloader:
     # -- one item ---------------------------------------------------------------------------
 
     def _plan(self, index: int, listed: ListedItem, run: _Run) -> _Job:
-        raw = listed.item
-        item_id = _item_id(raw)
-        _base_url(raw)
-        filename = _filename(raw)
+        item = listed.item
+        item_id = _item_id(item)
+        _base_url(item)
+        filename = _filename(item)
         if len(item_id) > _MAX_ID_CHARS:
             raise MediaError(
                 f"a picked media item's id is {len(item_id)} characters long; the listing "
                 "answer is malformed",
                 filename=filename,
             )
-        variant = _variant(raw, run.size)
+        variant = _variant(item, run.size)
         base = safe_stem(filename, item_id)
         stem = run.folder.claim(item_id, variant, base)
         return _Job(index, listed, item_id, filename, variant, stem, base)
@@ -528,7 +529,7 @@ class Downloader:
                 item_id=job.item_id,
                 filename=job.filename,
             )
-        stale = _get(listed.item, "mediaFile", "baseUrl") if expired else None
+        stale = _url(listed.item) if expired else None
         try:
             fresh = run.refresher.lookup(job.item_id, listed.listed_at, stale)
         except Exception as exc:

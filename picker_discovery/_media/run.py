@@ -15,9 +15,7 @@ import urllib3.connectionpool
 import urllib3.response
 import urllib3.util
 
-from picker_discovery._media.folder import (
-    _Folder,
-)
+from picker_discovery._media.folder import _Folder
 from picker_discovery._media.items import ListedItem, Size
 from picker_discovery._media.listing import _Refresher
 

@@ -14,6 +14,8 @@ import requests
 from google.auth.exceptions import RefreshError
 
 from picker_discovery._media.hosts import HostAllowlist
+from picker_discovery._media.items import ListedItem, _base_url, _mime_type
+from picker_discovery._media.run import _Cancelled, _Job, _Run
 from picker_discovery._secrets import credential_secrets, scrub
 from picker_discovery.errors import (
     BadArgument,
@@ -27,8 +29,6 @@ if TYPE_CHECKING:
     from google.auth.credentials import Credentials
 
     from picker_discovery._media.pool import Downloader
-from picker_discovery._media.items import ListedItem, _base_url, _get
-from picker_discovery._media.run import _Cancelled, _Job, _Run
 
 _log = logging.getLogger(__name__)
 
@@ -241,8 +241,8 @@ class _Transfer:
                     filename=job.filename,
                 )
             if self.content_type is None:
-                self.content_type = response.headers.get("Content-Type") or _get(
-                    self.listed.item, "mediaFile", "mimeType"
+                self.content_type = response.headers.get("Content-Type") or _mime_type(
+                    self.listed.item
                 )
             encoding = response.headers.get("Content-Encoding", "").strip().lower()
             if encoding not in ("", "identity"):

@@ -39,6 +39,7 @@ from picker_discovery._media.pool import (
     SkipReason,
 )
 from picker_discovery._retry import RetryPolicy
+from picker_discovery.models import PickedMediaItem
 from picker_discovery.testing import Emulator, Fault
 from tests.emulated_media import TOKEN, MediaHost, emu, foreign, server
 
@@ -582,7 +583,9 @@ def test_a_url_listed_too_long_ago_is_renewed_before_use(server: MediaHost, tmp_
     now = [10_000.0]
     downloader = make(server, clock=lambda: now[0], url_lifetime=3300)
     result = downloader.download_items(
-        [ListedItem(raw, listed_at=0.0)], tmp_path, relist=lambda: [renewed(raw, server, "g2")]
+        [ListedItem(PickedMediaItem.from_dict(raw), listed_at=0.0)],
+        tmp_path,
+        relist=lambda: [renewed(raw, server, "g2")],
     )
     assert result.ok
     assert server.paths() == ["/g2/p1=d"]  # the stale URL was never even tried
