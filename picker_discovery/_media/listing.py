@@ -6,12 +6,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from picker_discovery._media.items import ItemLike, ListedItem, _listed, _url
+from picker_discovery._media.items import ItemLike, ListedItem, _id_of, _listed, _url
 from picker_discovery._paging import iter_pages
 from picker_discovery.errors import MalformedResponse
-from picker_discovery.models import ListMediaItemsResponse
+from picker_discovery.models import PickedMediaItem
 
 _log = logging.getLogger(__name__)
 
@@ -22,17 +23,24 @@ class ListPage(Protocol):
     def __call__(self, session_id: str, page_token: str | None, /) -> Mapping[str, Any]: ...
 
 
-def iter_listed(
+@dataclass(frozen=True)
+class Unparsed:
+    """A listed entry that is not a PickedMediaItem: it fails alone, the listing goes on."""
+
+    item_id: str | None
+    error: MalformedResponse
+
+
+def iter_entries(
     session_id: str, list_page: ListPage, *, clock: Callable[[], float] = time.monotonic
-) -> Iterator[ListedItem]:
+) -> Iterator[ListedItem | Unparsed]:
     """Yield a session's items page by page, each stamped with when its page was asked for.
 
-    Each page is parsed once into :class:`~picker_discovery.models.PickedMediaItem` models
-    (``PickerClient.iter_media_items`` yields those models, from here). Pages are fetched
-    lazily, as the items are consumed. A page token seen twice ends the listing with
-    :class:`~picker_discovery.errors.RepeatedPageToken` rather than looping; a page that is
-    not a ``mediaItems.list`` answer raises
-    :class:`~picker_discovery.errors.MalformedResponse`.
+    Each item is parsed once into a :class:`~picker_discovery.models.PickedMediaItem`; one
+    that cannot be is yielded as :class:`Unparsed`, so the downloader fails that item alone.
+    Pages are fetched lazily, as the items are consumed. A page token seen twice ends the
+    listing with :class:`~picker_discovery.errors.RepeatedPageToken` rather than looping; a
+    ``mediaItems`` that is not an array raises :class:`~picker_discovery.errors.MalformedResponse`.
     """
     stamp = 0.0
 
@@ -42,8 +50,40 @@ def iter_listed(
         return list_page(session_id, token)
 
     for page in iter_pages(session_id, fetch):
-        for item in ListMediaItemsResponse.from_dict(page).media_items:
-            yield ListedItem(item, stamp)
+        entries = page.get("mediaItems")
+        if entries is None:
+            continue
+        if not isinstance(entries, list | tuple):
+            raise MalformedResponse(
+                f"session {session_id}: ListMediaItemsResponse.mediaItems must be a JSON array, "
+                f"not {type(entries).__name__}"
+            )
+        for index, entry in enumerate(entries):
+            yield _parse(entry, index, stamp)
+
+
+def _parse(entry: object, index: int, stamp: float) -> ListedItem | Unparsed:
+    if not isinstance(entry, Mapping):
+        error = MalformedResponse(
+            f"ListMediaItemsResponse.mediaItems[{index}] must be a JSON object, "
+            f"not {type(entry).__name__}"
+        )
+        return Unparsed(None, error)
+    try:
+        return ListedItem(PickedMediaItem.from_dict(entry), stamp)
+    except MalformedResponse as exc:
+        return Unparsed(_id_of(entry), exc)
+
+
+def iter_listed(
+    session_id: str, list_page: ListPage, *, clock: Callable[[], float] = time.monotonic
+) -> Iterator[ListedItem]:
+    """:func:`iter_entries`, raising :class:`~picker_discovery.errors.MalformedResponse` at an
+    item that is not a PickedMediaItem. ``PickerClient.iter_media_items`` yields its models."""
+    for entry in iter_entries(session_id, list_page, clock=clock):
+        if isinstance(entry, Unparsed):
+            raise entry.error
+        yield entry
 
 
 class _Refresher:
@@ -51,7 +91,7 @@ class _Refresher:
 
     def __init__(
         self,
-        relist: Callable[[], Iterable[ItemLike]] | None,
+        relist: Callable[[], Iterable[ItemLike | Unparsed]] | None,
         lock: threading.Lock,
         clock: Callable[[], float],
     ) -> None:
@@ -89,6 +129,9 @@ class _Refresher:
             stamp = self._clock()
             items: dict[str, ListedItem] = {}
             for entry in self._relist():
+                if isinstance(entry, Unparsed):
+                    _log.warning("re-listing: skipping an item that is malformed: %s", entry.error)
+                    continue
                 try:
                     listed = _listed(entry, stamp)
                 except MalformedResponse as exc:  # the others are still renewed

@@ -113,7 +113,13 @@ from picker_discovery._media.items import (
     _variant,
     media_suffix,
 )
-from picker_discovery._media.listing import ListPage, _Refresher, iter_listed
+from picker_discovery._media.listing import (
+    ListPage,
+    Unparsed,
+    _Refresher,
+    iter_entries,
+    iter_listed,
+)
 from picker_discovery._media.names import (
     extension_for,
     safe_stem,
@@ -258,10 +264,10 @@ class Downloader:
         concurrent, so it may share a (thread-unsafe) googleapiclient service.
         """
 
-        def relist() -> Iterator[ListedItem]:
-            return iter_listed(session_id, list_page, clock=self._clock)
+        def relist() -> Iterator[ListedItem | Unparsed]:
+            return iter_entries(session_id, list_page, clock=self._clock)
 
-        return self.download_items(
+        return self._download(
             relist(), folder, relist=relist, size=size, not_ready=not_ready, fail_fast=fail_fast
         )
 
@@ -307,6 +313,21 @@ class Downloader:
 
         Calls to ``items`` and ``relist`` are serialised by one lock, never concurrent.
         """
+        return self._download(
+            items, folder, relist=relist, size=size, not_ready=not_ready, fail_fast=fail_fast
+        )
+
+    def _download(
+        self,
+        items: Iterable[ItemLike | Unparsed],
+        folder: str | os.PathLike[str],
+        *,
+        relist: Callable[[], Iterable[ItemLike | Unparsed]] | None,
+        size: Size | None,
+        not_ready: Literal["skip", "wait", "fail"],
+        fail_fast: bool,
+    ) -> DownloadResult:
+        """:meth:`download_items`, where a listing may also yield entries it could not parse."""
         if not_ready not in ("skip", "wait", "fail"):
             raise BadArgument(f"not_ready must be 'skip', 'wait' or 'fail', not {not_ready!r}")
         path = Path(folder)
@@ -368,6 +389,12 @@ class Downloader:
                                 exhausted = True
                                 break
                             index += 1
+                            if isinstance(entry, Unparsed):
+                                finish(
+                                    index,
+                                    Failed(entry.item_id, None, str(entry.error), entry.error),
+                                )
+                                continue
                             try:
                                 job = self._plan(index, _listed(entry, stamp), run)
                             except (MediaError, MalformedResponse, TypeError) as exc:

@@ -822,6 +822,20 @@ def test_download_session_renews_with_the_same_listing(server: MediaHost, tmp_pa
     assert server.paths() == ["/g1/p1=d", "/g2/p1=d"]
 
 
+def test_a_malformed_item_in_a_listed_page_fails_alone(server: MediaHost, tmp_path: Path) -> None:
+    good = [photo(server, "p1", "a.jpg"), photo(server, "p2", "b.jpg")]
+    bad = {"id": "p3", "mediaFile": {"baseUrl": 7}}
+    pages: dict[str | None, Mapping[str, Any]] = {
+        None: {"mediaItems": [good[0], bad, "not an item"], "nextPageToken": "t1"},
+        "t1": {"mediaItems": [good[1]]},
+    }
+    result = make(server).download_session("S1", tmp_path, lambda _, token: pages[token])
+    assert [done.item_id for done in result.downloaded] == ["p1", "p2"]
+    assert [failed.item_id for failed in result.failed] == ["p3", None]
+    assert all(isinstance(failed.error, errors.MalformedResponse) for failed in result.failed)
+    assert result.listing_error is None
+
+
 def test_a_listing_error_is_reported_after_the_items_before_it(
     server: MediaHost, tmp_path: Path
 ) -> None:
