@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from picker_discovery._media.items import ItemLike, ListedItem, _id_of, _listed, _url
 from picker_discovery._paging import iter_pages
-from picker_discovery.errors import MalformedResponse
+from picker_discovery.errors import MalformedResponse, MediaUrlExpired
 from picker_discovery.models import PickedMediaItem
 
 _log = logging.getLogger(__name__)
@@ -142,3 +142,39 @@ class _Refresher:
             self._stamp, self._items = stamp, items
             self.count += 1
             return self._items.get(item_id)
+
+    def renew(
+        self, item_id: str, filename: str | None, listed: ListedItem, *, expired: bool = False
+    ) -> ListedItem:
+        """The item from a newer listing (``expired``: its baseUrl was just refused).
+
+        Raises:
+            MediaUrlExpired: no relist callable, re-listing failed, or the item is gone.
+        """
+        if not self.available:
+            raise MediaUrlExpired(
+                f"item {item_id!r} ({filename}): its baseUrl has expired and no relist "
+                "callable was given to renew it; list the session again and retry",
+                item_id=item_id,
+                filename=filename,
+            )
+        stale = _url(listed.item) if expired else None
+        try:
+            fresh = self.lookup(item_id, listed.listed_at, stale)
+        except Exception as exc:
+            raise MediaUrlExpired(
+                f"item {item_id!r} ({filename}): re-listing the session to renew its "
+                f"baseUrl failed ({type(exc).__name__}: {exc}); the session may have expired: "
+                "check it, or create a new session and pick again",
+                item_id=item_id,
+                filename=filename,
+            ) from exc
+        if fresh is None:
+            raise MediaUrlExpired(
+                f"item {item_id!r} ({filename}): its baseUrl has expired and the item "
+                "is no longer in the session when re-listed; the session may have expired or "
+                "been deleted: create a new session and pick it again",
+                item_id=item_id,
+                filename=filename,
+            )
+        return fresh

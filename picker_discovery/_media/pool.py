@@ -78,7 +78,6 @@ is ever logged.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -86,16 +85,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal
 
 import requests
 
 from picker_discovery import _checks
 from picker_discovery._media.folder import (
-    _MAX_CONTENT_TYPE_CHARS,
     _MAX_ID_CHARS,
     MANIFEST_NAME,
-    _Entry,
     _Folder,
 )
 from picker_discovery._media.hosts import DEFAULT_ALLOWED_HOSTS, HostAllowlist
@@ -109,7 +106,6 @@ from picker_discovery._media.items import (
     _id_of,
     _item_id,
     _listed,
-    _url,
     _variant,
     media_suffix,
 )
@@ -134,7 +130,7 @@ from picker_discovery._media.results import (
     SkipReason,
 )
 from picker_discovery._media.run import _Cancelled, _Job, _make_cuttable, _Run, _worker
-from picker_discovery._media.transfer import _Transfer, authorized_sessions, open_allowed
+from picker_discovery._media.transfer import authorized_sessions, fetch, open_allowed
 from picker_discovery._retry import RetryPolicy
 from picker_discovery.errors import (
     BadArgument,
@@ -142,7 +138,6 @@ from picker_discovery.errors import (
     MediaError,
     MediaNotReady,
     MediaProcessingFailed,
-    MediaUrlExpired,
 )
 
 if TYPE_CHECKING:
@@ -533,8 +528,8 @@ class Downloader:
                         status=exc.status,
                     ) from exc
                 self._pause(run, self.wait_interval)
-                listed = self._renew(job, run, listed)
-        return self._fetch(job, run, listed, session)
+                listed = run.refresher.renew(job.item_id, job.filename, listed)
+        return fetch(self, job, run, listed, session)
 
     def _pause(self, run: _Run, seconds: float) -> None:
         """Sleep; with the real sleep, wake early when the run is stopping (Ctrl-C, fail_fast)."""
@@ -544,95 +539,3 @@ class Downloader:
             self._sleep(seconds)
         if run.stop.is_set():
             raise _Cancelled()
-
-    def _renew(
-        self, job: _Job, run: _Run, listed: ListedItem, *, expired: bool = False
-    ) -> ListedItem:
-        """The item from a newer listing (``expired``: its baseUrl was just refused)."""
-        if not run.refresher.available:
-            raise MediaUrlExpired(
-                f"item {job.item_id!r} ({job.filename}): its baseUrl has expired and no relist "
-                "callable was given to renew it; list the session again and retry",
-                item_id=job.item_id,
-                filename=job.filename,
-            )
-        stale = _url(listed.item) if expired else None
-        try:
-            fresh = run.refresher.lookup(job.item_id, listed.listed_at, stale)
-        except Exception as exc:
-            raise MediaUrlExpired(
-                f"item {job.item_id!r} ({job.filename}): re-listing the session to renew its "
-                f"baseUrl failed ({type(exc).__name__}: {exc}); the session may have expired: "
-                "check it, or create a new session and pick again",
-                item_id=job.item_id,
-                filename=job.filename,
-            ) from exc
-        if fresh is None:
-            raise MediaUrlExpired(
-                f"item {job.item_id!r} ({job.filename}): its baseUrl has expired and the item "
-                "is no longer in the session when re-listed; the session may have expired or "
-                "been deleted: create a new session and pick it again",
-                item_id=job.item_id,
-                filename=job.filename,
-            )
-        return fresh
-
-    def _fetch(
-        self,
-        job: _Job,
-        run: _Run,
-        listed: ListedItem,
-        session: Callable[[], requests.Session],
-    ) -> Downloaded:
-        folder = run.folder
-        part, out = folder.open_part(job.stem)
-        try:
-            with out:
-                _, content_type = self._stream(job, run, listed, session, out)
-                size, mtime_ns = folder.settle(part, out)
-                ext = extension_for(content_type, job.filename)
-                recorded_type = content_type[:_MAX_CONTENT_TYPE_CHARS]
-                stem = job.stem
-                while True:
-                    name = stem + ext
-                    # Recorded before it is placed: a name in place is always recorded.
-                    folder.record(
-                        _Entry(job.item_id, job.variant, stem, name, size, recorded_type, mtime_ns)
-                    )
-                    try:
-                        folder.place(part, out, name)
-                        break
-                    except FileExistsError:
-                        _log.debug("item %s: %s is taken, trying another name", job.item_id, name)
-                        stem = folder.reclaim(job.item_id, job.variant, job.base, stem)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                folder.unlink(part)
-            raise
-        folder.fsync()
-        folder.drop_stale_parts(job.stem)
-        return Downloaded(job.item_id, folder.path / name, size, content_type, job.variant)
-
-    def _stream(
-        self,
-        job: _Job,
-        run: _Run,
-        listed: ListedItem,
-        session: Callable[[], requests.Session],
-        out: IO[bytes],
-    ) -> tuple[int, str]:
-        """Write the item's bytes to ``out``; return (size, Content-Type)."""
-        return _Transfer(self, job, run, listed, session, out).run()
-
-    def _open(
-        self, job: _Job, session: requests.Session, url: str, headers: dict[str, str]
-    ) -> requests.Response:
-        return open_allowed(
-            session,
-            url,
-            self.allowlist,
-            headers=headers,
-            timeout=self.timeout,
-            item_id=job.item_id,
-            filename=job.filename,
-        )

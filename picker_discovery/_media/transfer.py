@@ -4,6 +4,7 @@ file's bytes until it is complete.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -13,10 +14,13 @@ from urllib.parse import urljoin
 import requests
 from google.auth.exceptions import RefreshError
 
+from picker_discovery._media.folder import _MAX_CONTENT_TYPE_CHARS, _Entry
 from picker_discovery._media.hosts import HostAllowlist
 from picker_discovery._media.items import ListedItem, _base_url, _mime_type
+from picker_discovery._media.names import extension_for
+from picker_discovery._media.results import Downloaded
 from picker_discovery._media.run import _Cancelled, _Job, _Run
-from picker_discovery._secrets import credential_secrets, scrub
+from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery.errors import (
     BadArgument,
     IncompleteDownload,
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
     from picker_discovery._media.pool import Downloader
 
 _log = logging.getLogger(__name__)
+install_log_filter()  # google-auth's records of token refreshes never show a token
 
 
 class _Retryable(Exception):
@@ -197,7 +202,8 @@ class _Transfer:
         )
 
     def _renew(self, expired: bool = False) -> None:
-        fresh = self.downloader._renew(self.job, self.run_, self.listed, expired=expired)
+        job = self.job
+        fresh = self.run_.refresher.renew(job.item_id, job.filename, self.listed, expired=expired)
         if self.offset and self.etag is None:
             self._restart()  # without If-Range, a new URL's bytes may not continue the old ones
         self.listed = fresh
@@ -213,7 +219,15 @@ class _Transfer:
             headers["Range"] = f"bytes={self.offset}-"
             if self.etag:
                 headers["If-Range"] = self.etag
-        response = self.downloader._open(job, self.session(), url, headers)
+        response = open_allowed(
+            self.session(),
+            url,
+            self.downloader.allowlist,
+            headers=headers,
+            timeout=self.downloader.timeout,
+            item_id=job.item_id,
+            filename=job.filename,
+        )
         try:
             status = response.status_code
             if status in (401, 403):
@@ -384,6 +398,45 @@ class _Transfer:
             delay,
         )
         self.downloader._pause(self.run_, delay)
+
+
+def fetch(
+    downloader: Downloader,
+    job: _Job,
+    run: _Run,
+    listed: ListedItem,
+    session: Callable[[], requests.Session],
+) -> Downloaded:
+    """Transfer the item into a part file, record it in the manifest, and place it under a
+    free name (the next one when its name is taken by the time it is placed)."""
+    folder = run.folder
+    part, out = folder.open_part(job.stem)
+    try:
+        with out:
+            _, content_type = _Transfer(downloader, job, run, listed, session, out).run()
+            size, mtime_ns = folder.settle(part, out)
+            ext = extension_for(content_type, job.filename)
+            recorded_type = content_type[:_MAX_CONTENT_TYPE_CHARS]
+            stem = job.stem
+            while True:
+                name = stem + ext
+                # Recorded before it is placed: a name in place is always recorded.
+                folder.record(
+                    _Entry(job.item_id, job.variant, stem, name, size, recorded_type, mtime_ns)
+                )
+                try:
+                    folder.place(part, out, name)
+                    break
+                except FileExistsError:
+                    _log.debug("item %s: %s is taken, trying another name", job.item_id, name)
+                    stem = folder.reclaim(job.item_id, job.variant, job.base, stem)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            folder.unlink(part)
+        raise
+    folder.fsync()
+    folder.drop_stale_parts(job.stem)
+    return Downloaded(job.item_id, folder.path / name, size, content_type, job.variant)
 
 
 def _whole_number(text: str) -> int | None:
