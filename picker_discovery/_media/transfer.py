@@ -8,7 +8,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Callable, Mapping
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin
 
 import requests
@@ -20,6 +20,7 @@ from picker_discovery._media.items import ListedItem, _base_url, _mime_type
 from picker_discovery._media.names import extension_for
 from picker_discovery._media.results import Downloaded
 from picker_discovery._media.run import _Cancelled, _Job, _Run
+from picker_discovery._retry import RetryPolicy
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery.errors import (
     BadArgument,
@@ -32,7 +33,6 @@ from picker_discovery.errors import (
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
 
-    from picker_discovery._media.pool import Downloader
 
 _log = logging.getLogger(__name__)
 install_log_filter()  # google-auth's records of token refreshes never show a token
@@ -114,6 +114,22 @@ def open_allowed(
     )
 
 
+class Downloading(Protocol):
+    """What a transfer needs from the :class:`~picker_discovery._media.pool.Downloader` it
+    works for: its settings, its progress report and its pause."""
+
+    allowlist: HostAllowlist
+    retry: RetryPolicy
+    url_lifetime: float
+    chunk_size: int
+    timeout: tuple[float, float]
+    _clock: Callable[[], float]
+
+    def _report(self, run: _Run, job: _Job, done: int, total: int | None) -> None: ...
+
+    def _pause(self, run: _Run, seconds: float) -> None: ...
+
+
 class _Transfer:
     """One item's bytes into its part file: a small state machine over HTTP answers.
 
@@ -134,7 +150,7 @@ class _Transfer:
 
     def __init__(
         self,
-        downloader: Downloader,
+        downloader: Downloading,
         job: _Job,
         run: _Run,
         listed: ListedItem,
@@ -401,7 +417,7 @@ class _Transfer:
 
 
 def fetch(
-    downloader: Downloader,
+    downloader: Downloading,
     job: _Job,
     run: _Run,
     listed: ListedItem,
