@@ -49,7 +49,8 @@ if TYPE_CHECKING:
         DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS,
         HostAllowlist as HostAllowlist,
     )
-    from picker_discovery._media.pool import Downloader as Downloader, Size as Size
+    from picker_discovery._media.items import Size as Size
+    from picker_discovery._media.pool import Downloader as Downloader
     from picker_discovery._media.results import (
         Downloaded as Downloaded,
         DownloadResult as DownloadResult,
@@ -152,7 +153,7 @@ _WHERE: dict[str, str] = {
     "DEFAULT_ALLOWED_HOSTS": "picker_discovery._media.hosts",
     "HostAllowlist": "picker_discovery._media.hosts",
     "Downloader": "picker_discovery._media.pool",
-    "Size": "picker_discovery._media.pool",
+    "Size": "picker_discovery._media.items",
     **dict.fromkeys(
         (
             "DownloadResult",

@@ -47,7 +47,7 @@ from picker_discovery import _checks
 from picker_discovery._clock import Clock, SystemClock
 from picker_discovery._discovery import SCOPE
 from picker_discovery._journal import CleanupReport, SessionJournal, normal_endpoint, parse_time
-from picker_discovery._paging import iter_pages
+from picker_discovery._media.listing import iter_listed
 from picker_discovery._retry import RetryPolicy, is_transport_error, is_unsent_error
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery._service import build
@@ -64,7 +64,6 @@ from picker_discovery.errors import (
     from_http_error,
 )
 from picker_discovery.models import (
-    ListMediaItemsResponse,
     PickedMediaItem,
     PickingConfig,
     PickingSession,
@@ -74,7 +73,9 @@ from picker_discovery.models import (
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
 
-    from picker_discovery._media.pool import Downloaded, Downloader, DownloadResult, Size, Skipped
+    from picker_discovery._media.items import Size
+    from picker_discovery._media.pool import Downloader
+    from picker_discovery._media.results import Downloaded, DownloadResult, Skipped
     from picker_discovery._service_types import PhotospickerResource
     from picker_discovery._types import HttpResponse, HttpTransport, HttpTransportFactory
 
@@ -1069,8 +1070,8 @@ class PickerClient:
         return self._pages(sid, size)
 
     def _pages(self, sid: str, size: int) -> Iterator[PickedMediaItem]:
-        for page in iter_pages(sid, lambda token: self._list_page(sid, token, size)):
-            yield from ListMediaItemsResponse.from_dict(page).media_items
+        for listed in iter_listed(sid, lambda _, token: self._list_page(sid, token, size)):
+            yield listed.item
 
     def _list_page(self, sid: str, token: str | None, size: int = MAX_PAGE_SIZE) -> Any:
         """One ``mediaItems.list`` call, retried as the policy says; the answer as a dict."""
@@ -1103,7 +1104,8 @@ class PickerClient:
             ValueError: a media host is not a valid allowlist entry, or would receive the token
                 over plain http off this machine.
         """
-        from picker_discovery._media.pool import DEFAULT_ALLOWED_HOSTS, Downloader, HostAllowlist
+        from picker_discovery._media.hosts import DEFAULT_ALLOWED_HOSTS, HostAllowlist
+        from picker_discovery._media.pool import Downloader
 
         if self._credentials is None:
             raise NoCredentials(

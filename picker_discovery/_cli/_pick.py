@@ -67,7 +67,8 @@ def _progress_bar(total_items: int | None) -> tuple[Any, Callable[[Any], None]]:
 
 
 def pick(args: argparse.Namespace) -> int:
-    from picker_discovery._media.pool import HostAllowlist, Size
+    from picker_discovery._media.hosts import HostAllowlist
+    from picker_discovery._media.items import Size
 
     # Every argument is checked before the session is made: the user's picking is the
     # expensive part, and an argument that cannot work must not waste it.

@@ -15,7 +15,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from picker_discovery import _checks
-from picker_discovery._media.pool import DEFAULT_ALLOWED_HOSTS, DownloadResult, HostAllowlist
+from picker_discovery._media.hosts import DEFAULT_ALLOWED_HOSTS, HostAllowlist
+from picker_discovery._media.results import DownloadResult
 from picker_discovery.models import PickedMediaItem, PickingSession
 from picker_discovery.notebook._grid import ItemGrid
 from picker_discovery.notebook._render import SessionView, _e, _span

@@ -15,13 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from picker_discovery._media.pool import (
-    DEFAULT_ALLOWED_HOSTS,
-    HostAllowlist,
-    Size,
-    authorized_sessions,
-    open_allowed,
-)
+from picker_discovery._media.hosts import DEFAULT_ALLOWED_HOSTS, HostAllowlist
+from picker_discovery._media.items import Size
+from picker_discovery._media.transfer import authorized_sessions, open_allowed
 from picker_discovery.errors import (
     MediaHttpError,
     MediaUrlExpired,

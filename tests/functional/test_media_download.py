@@ -39,6 +39,7 @@ from picker_discovery._media.pool import (
     SkipReason,
 )
 from picker_discovery._retry import RetryPolicy
+from picker_discovery.models import PickedMediaItem
 from picker_discovery.testing import Emulator, Fault
 from tests.emulated_media import TOKEN, MediaHost, emu, foreign, server
 
@@ -582,7 +583,9 @@ def test_a_url_listed_too_long_ago_is_renewed_before_use(server: MediaHost, tmp_
     now = [10_000.0]
     downloader = make(server, clock=lambda: now[0], url_lifetime=3300)
     result = downloader.download_items(
-        [ListedItem(raw, listed_at=0.0)], tmp_path, relist=lambda: [renewed(raw, server, "g2")]
+        [ListedItem(PickedMediaItem.from_dict(raw), listed_at=0.0)],
+        tmp_path,
+        relist=lambda: [renewed(raw, server, "g2")],
     )
     assert result.ok
     assert server.paths() == ["/g2/p1=d"]  # the stale URL was never even tried
@@ -817,6 +820,20 @@ def test_download_session_renews_with_the_same_listing(server: MediaHost, tmp_pa
     assert result.ok
     assert calls == [None, None]
     assert server.paths() == ["/g1/p1=d", "/g2/p1=d"]
+
+
+def test_a_malformed_item_in_a_listed_page_fails_alone(server: MediaHost, tmp_path: Path) -> None:
+    good = [photo(server, "p1", "a.jpg"), photo(server, "p2", "b.jpg")]
+    bad = {"id": "p3", "mediaFile": {"baseUrl": 7}}
+    pages: dict[str | None, Mapping[str, Any]] = {
+        None: {"mediaItems": [good[0], bad, "not an item"], "nextPageToken": "t1"},
+        "t1": {"mediaItems": [good[1]]},
+    }
+    result = make(server).download_session("S1", tmp_path, lambda _, token: pages[token])
+    assert [done.item_id for done in result.downloaded] == ["p1", "p2"]
+    assert [failed.item_id for failed in result.failed] == ["p3", None]
+    assert all(isinstance(failed.error, errors.MalformedResponse) for failed in result.failed)
+    assert result.listing_error is None
 
 
 def test_a_listing_error_is_reported_after_the_items_before_it(

@@ -46,9 +46,13 @@ LAYERS: dict[str, set[str]] = {
         "_media",
         "_media.folder",
         "_media.hosts",
+        "_media.items",
+        "_media.listing",
         "_media.names",
         "_media.pool",
         "_media.results",
+        "_media.run",
+        "_media.transfer",
     },
     "client": {"_client"},
     "app": {

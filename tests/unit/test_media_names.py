@@ -15,10 +15,11 @@ from picker_discovery._media.pool import (
     ListedItem,
     Size,
     extension_for,
-    iter_media_items,
+    iter_listed,
     media_suffix,
     safe_stem,
 )
+from picker_discovery.models import PickedMediaItem
 from picker_discovery.testing import canned
 
 
@@ -116,7 +117,7 @@ def test_items_may_be_models_with_raw_or_listed_items() -> None:
 
     assert media_suffix(BuiltInCode({})) == "=dv"
     assert media_suffix(Model(item("PHOTO"))) == "=d"
-    assert media_suffix(ListedItem(item("PHOTO"), 0.0)) == "=d"
+    assert media_suffix(ListedItem(PickedMediaItem.from_dict(item("PHOTO")), 0.0)) == "=d"
     with pytest.raises(TypeError, match="raw"):
         media_suffix(Model({}))
     with pytest.raises(TypeError, match="int"):
@@ -269,7 +270,7 @@ def test_allowlist_refuses_bad_entries(entry: str) -> None:
 # -- listing -----------------------------------------------------------------
 
 
-def test_iter_media_items_is_lazy_and_stamps_pages() -> None:
+def test_iter_listed_is_lazy_and_stamps_pages() -> None:
     calls: list[str | None] = []
     pages: dict[str | None, Mapping[str, Any]] = {
         None: {"mediaItems": [{"id": "a"}], "nextPageToken": "t1"},
@@ -282,21 +283,21 @@ def test_iter_media_items_is_lazy_and_stamps_pages() -> None:
         calls.append(token)
         return pages[token]
 
-    items = iter_media_items("S", list_page, clock=lambda: next(ticks))
+    items = iter_listed("S", list_page, clock=lambda: next(ticks))
     assert calls == []
     first = next(items)
-    assert (first.item["id"], first.listed_at, calls) == ("a", 10.0, [None])
+    assert (first.item.id, first.listed_at, calls) == ("a", 10.0, [None])
     second = next(items)
-    assert (second.item["id"], second.listed_at, calls) == ("b", 20.0, [None, "t1"])
+    assert (second.item.id, second.listed_at, calls) == ("b", 20.0, [None, "t1"])
     assert list(items) == []
 
 
-def test_iter_media_items_stops_on_a_repeated_page_token() -> None:
+def test_iter_listed_stops_on_a_repeated_page_token() -> None:
     def list_page(session_id: str, token: str | None) -> Mapping[str, Any]:
         return {"mediaItems": [{"id": "a"}], "nextPageToken": "same"}
 
     with pytest.raises(errors.RepeatedPageToken, match="repeated a page token"):
-        list(iter_media_items("S", list_page))
+        list(iter_listed("S", list_page))
 
 
 def test_errors_stay_a_leaf_module() -> None:

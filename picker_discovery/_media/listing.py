@@ -1,0 +1,180 @@
+"""Listing a session page by page, and re-listing it to renew expired baseUrls."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from picker_discovery._media.items import ItemLike, ListedItem, _id_of, _listed, _url
+from picker_discovery._paging import iter_pages
+from picker_discovery.errors import MalformedResponse, MediaUrlExpired
+from picker_discovery.models import PickedMediaItem
+
+_log = logging.getLogger(__name__)
+
+
+class ListPage(Protocol):
+    """One ``mediaItems.list`` call: the answer (a dict) for a session and page token."""
+
+    def __call__(self, session_id: str, page_token: str | None, /) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Unparsed:
+    """A listed entry that is not a PickedMediaItem: it fails alone, the listing goes on."""
+
+    item_id: str | None
+    error: MalformedResponse
+
+
+def iter_entries(
+    session_id: str, list_page: ListPage, *, clock: Callable[[], float] = time.monotonic
+) -> Iterator[ListedItem | Unparsed]:
+    """Yield a session's items page by page, each stamped with when its page was asked for.
+
+    Each item is parsed once into a :class:`~picker_discovery.models.PickedMediaItem`; one
+    that cannot be is yielded as :class:`Unparsed`, so the downloader fails that item alone.
+    Pages are fetched lazily, as the items are consumed. A page token seen twice ends the
+    listing with :class:`~picker_discovery.errors.RepeatedPageToken` rather than looping; a
+    ``mediaItems`` that is not an array raises :class:`~picker_discovery.errors.MalformedResponse`.
+    """
+    stamp = 0.0
+
+    def fetch(token: str | None) -> Mapping[str, Any]:
+        nonlocal stamp
+        stamp = clock()
+        return list_page(session_id, token)
+
+    for page in iter_pages(session_id, fetch):
+        entries = page.get("mediaItems")
+        if entries is None:
+            continue
+        if not isinstance(entries, list | tuple):
+            raise MalformedResponse(
+                f"session {session_id}: ListMediaItemsResponse.mediaItems must be a JSON array, "
+                f"not {type(entries).__name__}"
+            )
+        for index, entry in enumerate(entries):
+            yield _parse(entry, index, stamp)
+
+
+def _parse(entry: object, index: int, stamp: float) -> ListedItem | Unparsed:
+    if not isinstance(entry, Mapping):
+        error = MalformedResponse(
+            f"ListMediaItemsResponse.mediaItems[{index}] must be a JSON object, "
+            f"not {type(entry).__name__}"
+        )
+        return Unparsed(None, error)
+    try:
+        return ListedItem(PickedMediaItem.from_dict(entry), stamp)
+    except MalformedResponse as exc:
+        return Unparsed(_id_of(entry), exc)
+
+
+def iter_listed(
+    session_id: str, list_page: ListPage, *, clock: Callable[[], float] = time.monotonic
+) -> Iterator[ListedItem]:
+    """:func:`iter_entries`, raising :class:`~picker_discovery.errors.MalformedResponse` at an
+    item that is not a PickedMediaItem. ``PickerClient.iter_media_items`` yields its models."""
+    for entry in iter_entries(session_id, list_page, clock=clock):
+        if isinstance(entry, Unparsed):
+            raise entry.error
+        yield entry
+
+
+class _Refresher:
+    """Renews baseUrls by re-listing the session; one re-list serves every item it returns."""
+
+    def __init__(
+        self,
+        relist: Callable[[], Iterable[ItemLike | Unparsed]] | None,
+        lock: threading.Lock,
+        clock: Callable[[], float],
+    ) -> None:
+        self._relist = relist
+        self._lock = lock
+        self._clock = clock
+        self._stamp: float | None = None
+        self._items: dict[str, ListedItem] = {}
+        self.count = 0
+
+    @property
+    def available(self) -> bool:
+        return self._relist is not None
+
+    def lookup(
+        self, item_id: str, newer_than: float, stale_url: str | None = None
+    ) -> ListedItem | None:
+        """The item as the session lists it now; None if it is no longer listed.
+
+        The last re-listing is reused when it is newer than ``newer_than`` or gave the item a
+        baseUrl other than ``stale_url`` (the one that just failed); otherwise the session is
+        listed again. So one re-listing renews every item whose URL expired at the same time.
+        """
+        if self._relist is None:
+            raise RuntimeError("no relist callable")
+        with self._lock:
+            cached = self._items.get(item_id) if self._stamp is not None else None
+            if cached is not None and (
+                cached.listed_at > newer_than
+                or (stale_url is not None and _url(cached.item) != stale_url)
+            ):
+                return cached
+            if self._stamp is not None and self._stamp > newer_than and cached is None:
+                return None  # a listing made after this item's has it no more
+            stamp = self._clock()
+            items: dict[str, ListedItem] = {}
+            for entry in self._relist():
+                if isinstance(entry, Unparsed):
+                    _log.warning("re-listing: skipping an item that is malformed: %s", entry.error)
+                    continue
+                try:
+                    listed = _listed(entry, stamp)
+                except MalformedResponse as exc:  # the others are still renewed
+                    _log.warning("re-listing: skipping an item that is malformed: %s", exc)
+                    continue
+                if listed.item.id:
+                    items[listed.item.id] = listed
+            self._stamp, self._items = stamp, items
+            self.count += 1
+            return self._items.get(item_id)
+
+    def renew(
+        self, item_id: str, filename: str | None, listed: ListedItem, *, expired: bool = False
+    ) -> ListedItem:
+        """The item from a newer listing (``expired``: its baseUrl was just refused).
+
+        Raises:
+            MediaUrlExpired: no relist callable, re-listing failed, or the item is gone.
+        """
+        if not self.available:
+            raise MediaUrlExpired(
+                f"item {item_id!r} ({filename}): its baseUrl has expired and no relist "
+                "callable was given to renew it; list the session again and retry",
+                item_id=item_id,
+                filename=filename,
+            )
+        stale = _url(listed.item) if expired else None
+        try:
+            fresh = self.lookup(item_id, listed.listed_at, stale)
+        except Exception as exc:
+            raise MediaUrlExpired(
+                f"item {item_id!r} ({filename}): re-listing the session to renew its "
+                f"baseUrl failed ({type(exc).__name__}: {exc}); the session may have expired: "
+                "check it, or create a new session and pick again",
+                item_id=item_id,
+                filename=filename,
+            ) from exc
+        if fresh is None:
+            raise MediaUrlExpired(
+                f"item {item_id!r} ({filename}): its baseUrl has expired and the item "
+                "is no longer in the session when re-listed; the session may have expired or "
+                "been deleted: create a new session and pick it again",
+                item_id=item_id,
+                filename=filename,
+            )
+        return fresh
