@@ -56,6 +56,7 @@ from typing import Any
 from picker_discovery.testing import library
 from picker_discovery.testing.backend import (
     ApiError,
+    Attempt,
     Backend,
     BackendConfig,
     Fault,
@@ -98,7 +99,11 @@ class Payload:
 
     @classmethod
     def of(cls, data: bytes) -> Payload:
-        return cls(len(data), lambda start, end: iter([data[start:end]]))
+        def read(start: int, end: int) -> Iterator[bytes]:
+            for at in range(start, end, library.CHUNK):  # a large body goes out in pieces
+                yield data[at : min(end, at + library.CHUNK)]
+
+        return cls(len(data), read)
 
     def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         yield from self.read(start, self.length if end is None else end)
@@ -151,6 +156,8 @@ class Response:
     no_length: bool = False
     length_delta: int = 0
     gather: int | None = None
+    # The request's record, for the server to note how many body bytes it sent.
+    attempt: Attempt | None = None
 
     @property
     def body(self) -> bytes:
@@ -164,6 +171,24 @@ def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> R
 
 def _html(status: int, text: str) -> Response:
     return Response(status, {"Content-Type": HTML_TYPE}, Payload.of(text.encode("utf-8")))
+
+
+def _redirect(fault: Fault) -> Response:
+    """A scripted redirect: ``redirect_status`` (302 unless given) to ``fault.redirect``."""
+    assert fault.redirect is not None
+    return Response(
+        fault.redirect_status or 302,
+        {"Location": fault.redirect, "Content-Type": HTML_TYPE},
+        Payload.of(b"<!DOCTYPE html><title>Moved</title>"),
+    )
+
+
+def _scripted_body(fault: Fault) -> Response:
+    """A scripted answer: ``fault.body`` with its status (200 unless given) and type."""
+    assert fault.body is not None
+    data = fault.body.encode("utf-8") if isinstance(fault.body, str) else fault.body
+    content_type = fault.content_type or "application/octet-stream"
+    return Response(fault.status or 200, {"Content-Type": content_type}, Payload.of(data))
 
 
 def _api_error(error: ApiError) -> Response:
@@ -256,8 +281,9 @@ class App:
         """Answer one request; scripted faults are applied here, for both transports."""
         method_id = self._method_id(request)
         fault: Fault | None = None
+        attempt: Attempt | None = None
         if method_id is not None:
-            fault = self.backend.record_attempt(
+            attempt, fault = self.backend.arrive(
                 method_id,
                 request.method,
                 _redacted(request),
@@ -266,7 +292,11 @@ class App:
                 item_id=self._media_item_id(request) if method_id == "media" else None,
             )
         error = fault.error() if fault is not None else None
-        if error is not None and fault is not None and fault.html:
+        if fault is not None and fault.body is not None:
+            response = _scripted_body(fault)
+        elif fault is not None and fault.redirect is not None and method_id != "media":
+            response = _redirect(fault)
+        elif error is not None and fault is not None and fault.html:
             response = _html(error.code, google_html_error(error.code, request.path))
             response.headers.update(error.headers)
         elif error is not None:
@@ -285,6 +315,9 @@ class App:
             response.no_length = fault.no_length
             response.length_delta = fault.length_delta
             response.gather = fault.gather
+            if fault.content_type is not None:
+                response.headers["Content-Type"] = fault.content_type
+        response.attempt = attempt
         return response
 
     def _media_item_id(self, request: Request) -> str | None:
@@ -303,6 +336,8 @@ class App:
             return {"GET": "sessions.get", "DELETE": "sessions.delete"}.get(verb)
         if path == "/v1/mediaItems" and verb == "GET":
             return "mediaItems.list"
+        if path == "/$discovery/rest" and verb == "GET":
+            return "discovery"
         return None
 
     def _route(self, request: Request, fault: Fault | None = None) -> Response:
@@ -400,11 +435,7 @@ class App:
         except ValueError as exc:
             return _html(400, f"<!DOCTYPE html><title>Error 400</title>{html.escape(str(exc))}")
         if fault is not None and fault.redirect is not None:
-            return Response(
-                302,
-                {"Location": fault.redirect, "Content-Type": HTML_TYPE},
-                Payload.of(b"<!DOCTYPE html><title>Moved</title>"),
-            )
+            return _redirect(fault)
         tag = opts or "base"
         if fault is not None and fault.size_delta:
             payload = _resized(payload, fault.size_delta)
