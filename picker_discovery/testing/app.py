@@ -69,6 +69,8 @@ logger = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json; charset=UTF-8"
 GATHER_TIMEOUT = 30.0
+# The attempt log's name for a request to the API origin at a path the API does not have.
+OTHER = "other"
 HTML_TYPE = "text/html; charset=UTF-8"
 # Query parameters every Google API accepts (googleapiclient always sends alt=json).
 _STANDARD_PARAMS = {
@@ -176,6 +178,11 @@ def _html(status: int, text: str) -> Response:
 def _redirect(fault: Fault) -> Response:
     """A scripted redirect: ``redirect_status`` (302 unless given) to ``fault.redirect``."""
     assert fault.redirect is not None
+    if fault.body is not None:
+        response = _scripted_body(fault)
+        response.status = fault.redirect_status or 302
+        response.headers["Location"] = fault.redirect
+        return response
     return Response(
         fault.redirect_status or 302,
         {"Location": fault.redirect, "Content-Type": HTML_TYPE},
@@ -292,10 +299,10 @@ class App:
                 item_id=self._media_item_id(request) if method_id == "media" else None,
             )
         error = fault.error() if fault is not None else None
-        if fault is not None and fault.body is not None:
-            response = _scripted_body(fault)
-        elif fault is not None and fault.redirect is not None and method_id != "media":
+        if fault is not None and fault.redirect is not None and method_id != "media":
             response = _redirect(fault)
+        elif fault is not None and fault.body is not None and fault.redirect is None:
+            response = _scripted_body(fault)
         elif error is not None and fault is not None and fault.html:
             response = _html(error.code, google_html_error(error.code, request.path))
             response.headers.update(error.headers)
@@ -333,12 +340,14 @@ class App:
         if path == "/v1/sessions" and verb == "POST":
             return "sessions.create"
         if re.fullmatch(r"/v1/sessions/[^/]+", path):
-            return {"GET": "sessions.get", "DELETE": "sessions.delete"}.get(verb)
+            return {"GET": "sessions.get", "DELETE": "sessions.delete"}.get(verb, OTHER)
         if path == "/v1/mediaItems" and verb == "GET":
             return "mediaItems.list"
         if path == "/$discovery/rest" and verb == "GET":
             return "discovery"
-        return None
+        if path.startswith(("/_control/", "/pick/", "/integration/picker/")):
+            return None
+        return OTHER  # a path the API does not have: recorded, so a stray request shows
 
     def _route(self, request: Request, fault: Fault | None = None) -> Response:
         if request.origin in MEDIA_ORIGINS:
@@ -352,7 +361,7 @@ class App:
             if path.startswith(prefix):
                 return self._page(request, path[len(prefix) :])
         method_id = self._method_id(request)
-        if method_id is None:
+        if method_id is None or method_id == OTHER:
             return _html(404, google_html_error(404, path))
         query = request.query
         unknown = sorted(

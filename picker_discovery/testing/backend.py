@@ -249,10 +249,11 @@ class Fault:
     ``308``) with this ``Location`` (a path such as ``/ppa/KEY=dv`` stays on the origin
     asked; script several for a chain of hops, more than a client follows for a loop);
     ``body``: answer these bytes (text is sent as UTF-8) with ``status`` (``200`` unless
-    given) instead of the real answer, as a hostile, foreign or broken server would;
-    ``content_type``: this ``Content-Type`` instead of the answer's (``body`` without one is
-    ``application/octet-stream``); ``drop_after``: send the headers and this many bytes of the body, then
-    close the connection (a transfer cut mid-way); ``no_length``: no ``Content-Length``, the
+    given) instead of the real answer, as a hostile, foreign or broken server would (with
+    ``redirect``, the redirect's body); ``content_type``: this ``Content-Type`` instead of
+    the answer's (``body`` without one is ``application/octet-stream``); ``drop_after``: send
+    the headers and this many bytes of the body, then close the connection (a transfer cut
+    mid-way); ``no_length``: no ``Content-Length``, the
     body ends when the connection closes; ``length_delta``: a ``Content-Length`` this many
     bytes off the body actually sent (then the connection closes); ``gather``: in the
     emulator, hold the answer until this many requests with the same ``gather`` are held
@@ -433,17 +434,9 @@ def _check_faults(fault: Fault) -> None:
             raise BadArgument("redirect_status needs a redirect (the Location to send)")
     if fault.body is not None and not isinstance(fault.body, (str, bytes)):
         raise BadArgument(f"body must be text or bytes, not {type(fault.body).__name__}")
-    answers = [
-        name
-        for name, on in (
-            ("body", fault.body is not None),
-            ("redirect", fault.redirect is not None),
-            ("html", fault.html),
-        )
-        if on
-    ]
-    if len(answers) > 1:
-        raise BadArgument(f"{' and '.join(answers)} each decide what is answered: script one")
+    for name in ("body", "redirect"):
+        if getattr(fault, name) is not None and fault.html:
+            raise BadArgument(f"{name} and html each decide what is answered: script one")
     if fault.redirect is not None and fault.status is not None:
         raise BadArgument("a redirect has its own status: give redirect_status, not status")
     bodies = [
@@ -464,7 +457,8 @@ def _check_faults(fault: Fault) -> None:
 
 @dataclass(frozen=True)
 class Attempt:
-    """One request that reached the fake: which method, when (fake clock and real clock)."""
+    """One request that reached the fake: which method (``"other"`` for a path the API does
+    not have), when (fake clock and real clock)."""
 
     method: str
     http_method: str

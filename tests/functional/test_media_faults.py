@@ -238,7 +238,7 @@ def test_the_new_faults_over_the_control_api(emu: emulator.Emulator) -> None:
         {"redirect": "/x", "redirect_status": 304},
         {"redirect": "/x", "redirect_status": True},
         {"redirect": "/x", "status": 503},
-        {"redirect": "/x", "body": "x"},
+        {"redirect": "/x", "html": True},
         {"body": 5},
         {"body": "x", "html": True},
     ],
