@@ -44,19 +44,20 @@ def fetcher(emu: Emulator) -> Callable[[str], bytes]:
     return lambda url: fetch(url).data
 
 
-def sized(emu: Emulator, url: str, size: int, **fault: object) -> None:
-    """Script the next thumbnail answer to be ``size`` bytes."""
+def sized(emu: Emulator, url: str, size: int, *, no_length: bool = False) -> None:
+    """Script the next thumbnail answer to be ``size`` bytes (its length not announced)."""
     natural = len(fetcher(emu)(url))
-    emu.set_faults("media", [Fault(size_delta=size - natural, **fault)])  # type: ignore[arg-type]
+    emu.set_faults("media", [Fault(size_delta=size - natural, no_length=no_length)])
 
 
 def sent(emu: Emulator) -> int:
     """The body bytes the emulator sent for the last media request, once its answer ended."""
-    count: int = wait_until(
+    count = wait_until(
         lambda: emu.attempts("media")[-1].sent,
         what="the server to end its answer (it was still sending after the fetch gave up)",
         timeout=30,
     )
+    assert count is not None
     return count
 
 
