@@ -26,15 +26,19 @@ Control endpoints (JSON in, JSON out; for tests in other processes)::
                                             {"size_delta": 100}, {"hide_total": true},
                                             {"ignore_range": true}, {"range_shift": 1},
                                             {"no_accept_ranges": true},
-                                            {"redirect": "/ppa/KEY=dv"},
-                                            {"content_type": "text/html"},
                                             {"etag": "\"v2\""});
-                                           any method: {"stall": 30} (half the body, then
-                                            nothing for 30 s), {"drop_after": 4096},
-                                            {"no_length": true}, {"length_delta": 10}
+                                           any method ("discovery" too): {"stall": 30}
+                                            (half the body, then nothing for 30 s),
+                                            {"drop_after": 4096}, {"no_length": true},
+                                            {"length_delta": 10},
+                                            {"redirect": "/ppa/KEY=dv",
+                                             "redirect_status": 307},
+                                            {"body": "text", "status": 404,
+                                             "content_type": "text/plain"},
+                                            {"content_type": "text/html"}
     DELETE /_control/faults
     GET    /_control/attempts             -> {"attempts": [{"method", "httpMethod", "path",
-                                               "time", "monotonic"}]}
+                                               "time", "monotonic", "sent", ...}]}
     DELETE /_control/attempts
     GET    /_control/sessions             -> {"sessions": [...]}
     GET    /_control/library?token=...    -> {"mediaItems": [{"id", "filename", ...}]}
