@@ -1,14 +1,17 @@
 """Fixtures shared by the test modules."""
 
+import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.loopback import server
+from picker_discovery.testing import Emulator, Fault
 
-__all__ = ["no_proxy", "private_journal", "server"]
+__all__ = ["document_answer", "emu", "no_proxy", "private_journal", "serve_document"]
 
 # Property-based tests of every parser of outside input. `make test` runs a modest number of
 # examples per property; `make fuzz` selects the deep profile (HYPOTHESIS_PROFILE=fuzz).
@@ -48,3 +51,27 @@ def private_journal(
     path = tmp_path_factory.mktemp("journal") / "sessions.jsonl"
     monkeypatch.setenv("PICKER_DISCOVERY_JOURNAL", str(path))
     return path
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    """A running loopback emulator, stopped after the test."""
+    with Emulator() as running:
+        yield running
+
+
+def document_answer(document: Any, **fault: Any) -> Fault:
+    """A scripted discovery answer: ``document`` as JSON (or these bytes), 200 unless told."""
+    body = document if isinstance(document, bytes) else json.dumps(document).encode()
+    return Fault(body=body, content_type="application/json; charset=UTF-8", **fault)
+
+
+@pytest.fixture
+def serve_document(emu: Emulator) -> Callable[..., str]:
+    """Script the emulator's next discovery answers; returns the document's URL."""
+
+    def serve(*answers: Fault) -> str:
+        emu.set_faults("discovery", answers)
+        return emu.discovery_url
+
+    return serve

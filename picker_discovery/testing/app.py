@@ -26,15 +26,19 @@ Control endpoints (JSON in, JSON out; for tests in other processes)::
                                             {"size_delta": 100}, {"hide_total": true},
                                             {"ignore_range": true}, {"range_shift": 1},
                                             {"no_accept_ranges": true},
-                                            {"redirect": "/ppa/KEY=dv"},
-                                            {"content_type": "text/html"},
                                             {"etag": "\"v2\""});
-                                           any method: {"stall": 30} (half the body, then
-                                            nothing for 30 s), {"drop_after": 4096},
-                                            {"no_length": true}, {"length_delta": 10}
+                                           any method ("discovery" too): {"stall": 30}
+                                            (half the body, then nothing for 30 s),
+                                            {"drop_after": 4096}, {"no_length": true},
+                                            {"length_delta": 10},
+                                            {"redirect": "/ppa/KEY=dv",
+                                             "redirect_status": 307},
+                                            {"body": "text", "status": 404,
+                                             "content_type": "text/plain"},
+                                            {"content_type": "text/html"}
     DELETE /_control/faults
     GET    /_control/attempts             -> {"attempts": [{"method", "httpMethod", "path",
-                                               "time", "monotonic"}]}
+                                               "time", "monotonic", "sent", ...}]}
     DELETE /_control/attempts
     GET    /_control/sessions             -> {"sessions": [...]}
     GET    /_control/library?token=...    -> {"mediaItems": [{"id", "filename", ...}]}
@@ -56,6 +60,7 @@ from typing import Any
 from picker_discovery.testing import library
 from picker_discovery.testing.backend import (
     ApiError,
+    Attempt,
     Backend,
     BackendConfig,
     Fault,
@@ -68,6 +73,8 @@ logger = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json; charset=UTF-8"
 GATHER_TIMEOUT = 30.0
+# The attempt log's name for a request to the API origin at a path the API does not have.
+OTHER = "other"
 HTML_TYPE = "text/html; charset=UTF-8"
 # Query parameters every Google API accepts (googleapiclient always sends alt=json).
 _STANDARD_PARAMS = {
@@ -98,7 +105,11 @@ class Payload:
 
     @classmethod
     def of(cls, data: bytes) -> Payload:
-        return cls(len(data), lambda start, end: iter([data[start:end]]))
+        def read(start: int, end: int) -> Iterator[bytes]:
+            for at in range(start, end, library.CHUNK):  # a large body goes out in pieces
+                yield data[at : min(end, at + library.CHUNK)]
+
+        return cls(len(data), read)
 
     def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         yield from self.read(start, self.length if end is None else end)
@@ -151,6 +162,8 @@ class Response:
     no_length: bool = False
     length_delta: int = 0
     gather: int | None = None
+    # The request's record, for the server to note how many body bytes it sent.
+    attempt: Attempt | None = None
 
     @property
     def body(self) -> bytes:
@@ -164,6 +177,29 @@ def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> R
 
 def _html(status: int, text: str) -> Response:
     return Response(status, {"Content-Type": HTML_TYPE}, Payload.of(text.encode("utf-8")))
+
+
+def _redirect(fault: Fault) -> Response:
+    """A scripted redirect: ``redirect_status`` (302 unless given) to ``fault.redirect``."""
+    assert fault.redirect is not None
+    if fault.body is not None:
+        response = _scripted_body(fault)
+        response.status = fault.redirect_status or 302
+        response.headers["Location"] = fault.redirect
+        return response
+    return Response(
+        fault.redirect_status or 302,
+        {"Location": fault.redirect, "Content-Type": HTML_TYPE},
+        Payload.of(b"<!DOCTYPE html><title>Moved</title>"),
+    )
+
+
+def _scripted_body(fault: Fault) -> Response:
+    """A scripted answer: ``fault.body`` with its status (200 unless given) and type."""
+    assert fault.body is not None
+    data = fault.body.encode("utf-8") if isinstance(fault.body, str) else fault.body
+    content_type = fault.content_type or "application/octet-stream"
+    return Response(fault.status or 200, {"Content-Type": content_type}, Payload.of(data))
 
 
 def _api_error(error: ApiError) -> Response:
@@ -256,8 +292,9 @@ class App:
         """Answer one request; scripted faults are applied here, for both transports."""
         method_id = self._method_id(request)
         fault: Fault | None = None
+        attempt: Attempt | None = None
         if method_id is not None:
-            fault = self.backend.record_attempt(
+            attempt, fault = self.backend.arrive(
                 method_id,
                 request.method,
                 _redacted(request),
@@ -266,7 +303,11 @@ class App:
                 item_id=self._media_item_id(request) if method_id == "media" else None,
             )
         error = fault.error() if fault is not None else None
-        if error is not None and fault is not None and fault.html:
+        if fault is not None and fault.redirect is not None and method_id != "media":
+            response = _redirect(fault)
+        elif fault is not None and fault.body is not None and fault.redirect is None:
+            response = _scripted_body(fault)
+        elif error is not None and fault is not None and fault.html:
             response = _html(error.code, google_html_error(error.code, request.path))
             response.headers.update(error.headers)
         elif error is not None:
@@ -285,6 +326,9 @@ class App:
             response.no_length = fault.no_length
             response.length_delta = fault.length_delta
             response.gather = fault.gather
+            if fault.content_type is not None:
+                response.headers["Content-Type"] = fault.content_type
+        response.attempt = attempt
         return response
 
     def _media_item_id(self, request: Request) -> str | None:
@@ -300,10 +344,14 @@ class App:
         if path == "/v1/sessions" and verb == "POST":
             return "sessions.create"
         if re.fullmatch(r"/v1/sessions/[^/]+", path):
-            return {"GET": "sessions.get", "DELETE": "sessions.delete"}.get(verb)
+            return {"GET": "sessions.get", "DELETE": "sessions.delete"}.get(verb, OTHER)
         if path == "/v1/mediaItems" and verb == "GET":
             return "mediaItems.list"
-        return None
+        if path == "/$discovery/rest" and verb == "GET":
+            return "discovery"
+        if path.startswith(("/_control/", "/pick/", "/integration/picker/")):
+            return None
+        return OTHER  # a path the API does not have: recorded, so a stray request shows
 
     def _route(self, request: Request, fault: Fault | None = None) -> Response:
         if request.origin in MEDIA_ORIGINS:
@@ -317,7 +365,7 @@ class App:
             if path.startswith(prefix):
                 return self._page(request, path[len(prefix) :])
         method_id = self._method_id(request)
-        if method_id is None:
+        if method_id is None or method_id == OTHER:
             return _html(404, google_html_error(404, path))
         query = request.query
         unknown = sorted(
@@ -400,11 +448,7 @@ class App:
         except ValueError as exc:
             return _html(400, f"<!DOCTYPE html><title>Error 400</title>{html.escape(str(exc))}")
         if fault is not None and fault.redirect is not None:
-            return Response(
-                302,
-                {"Location": fault.redirect, "Content-Type": HTML_TYPE},
-                Payload.of(b"<!DOCTYPE html><title>Moved</title>"),
-            )
+            return _redirect(fault)
         tag = opts or "base"
         if fault is not None and fault.size_delta:
             payload = _resized(payload, fault.size_delta)

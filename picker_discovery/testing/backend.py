@@ -93,6 +93,7 @@ FAULT_METHODS = (
     "sessions.delete",
     "mediaItems.list",
     "media",
+    "discovery",
 )
 _UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -240,14 +241,19 @@ class Fault:
     ``ignore_range``: answer ``200`` with the whole file to a ``Range`` request;
     ``range_shift``: a ``206`` whose bytes start this many bytes after the asked start (its
     Content-Range says where they really start), a server that mis-answers a resume;
-    ``no_accept_ranges``: no ``Accept-Ranges`` header; ``redirect``: answer ``302`` to this
-    URL (a path such as ``/ppa/KEY=dv`` stays on the origin asked; script several for a
-    chain of hops, more than a client follows for a loop); ``content_type``: this
-    ``Content-Type`` instead of the item's; ``etag``: this ``ETag`` (a changed file, as the
-    server sees it; ``If-Range`` is then compared with it).
+    ``no_accept_ranges``: no ``Accept-Ranges`` header; ``etag``: this ``ETag`` (a changed
+    file, as the server sees it; ``If-Range`` is then compared with it).
 
-    For any method: ``drop_after``: send the headers and this many bytes of the body, then
-    close the connection (a transfer cut mid-way); ``no_length``: no ``Content-Length``, the
+    For any method (``discovery`` is the document at ``/$discovery/rest``): ``redirect``:
+    answer ``redirect_status`` (``302`` unless given: ``301``, ``302``, ``303``, ``307`` or
+    ``308``) with this ``Location`` (a path such as ``/ppa/KEY=dv`` stays on the origin
+    asked; script several for a chain of hops, more than a client follows for a loop);
+    ``body``: answer these bytes (text is sent as UTF-8) with ``status`` (``200`` unless
+    given) instead of the real answer, as a hostile, foreign or broken server would (with
+    ``redirect``, the redirect's body); ``content_type``: this ``Content-Type`` instead of
+    the answer's (``body`` without one is ``application/octet-stream``); ``drop_after``: send
+    the headers and this many bytes of the body, then close the connection (a transfer cut
+    mid-way); ``no_length``: no ``Content-Length``, the
     body ends when the connection closes; ``length_delta``: a ``Content-Length`` this many
     bytes off the body actually sent (then the connection closes); ``gather``: in the
     emulator, hold the answer until this many requests with the same ``gather`` are held
@@ -277,6 +283,8 @@ class Fault:
     content_type: str | None = None
     etag: str | None = None
     gather: int | None = None
+    redirect_status: int | None = None
+    body: str | bytes | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.stall, bool) or not isinstance(self.stall, (int, float)):
@@ -303,8 +311,6 @@ class Fault:
             or self.ignore_range
             or bool(self.range_shift)
             or self.no_accept_ranges
-            or self.redirect is not None
-            or self.content_type is not None
             or self.etag is not None
         )
 
@@ -377,7 +383,10 @@ _NEW_FIELDS = (
     "content_type",
     "etag",
     "gather",
+    "redirect_status",
+    "body",
 )
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 # Header values may not hold line breaks or other control characters (they would split the
 # answer), nor be empty.
 _HEADER_VALUE_RE = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")
@@ -414,6 +423,22 @@ def _check_faults(fault: Fault) -> None:
         raise BadArgument(
             f"redirect must be an http(s) URL or a path starting with '/', not {fault.redirect!r}"
         )
+    if fault.redirect_status is not None:
+        if fault.redirect_status not in REDIRECT_STATUSES or isinstance(
+            fault.redirect_status, bool
+        ):
+            raise BadArgument(
+                f"redirect_status must be one of {REDIRECT_STATUSES}, not {fault.redirect_status!r}"
+            )
+        if fault.redirect is None:
+            raise BadArgument("redirect_status needs a redirect (the Location to send)")
+    if fault.body is not None and not isinstance(fault.body, (str, bytes)):
+        raise BadArgument(f"body must be text or bytes, not {type(fault.body).__name__}")
+    for name in ("body", "redirect"):
+        if getattr(fault, name) is not None and fault.html:
+            raise BadArgument(f"{name} and html each decide what is answered: script one")
+    if fault.redirect is not None and fault.status is not None:
+        raise BadArgument("a redirect has its own status: give redirect_status, not status")
     bodies = [
         name
         for name, on in (
@@ -432,7 +457,8 @@ def _check_faults(fault: Fault) -> None:
 
 @dataclass(frozen=True)
 class Attempt:
-    """One request that reached the fake: which method, when (fake clock and real clock)."""
+    """One request that reached the fake: which method (``"other"`` for a path the API does
+    not have), when (fake clock and real clock)."""
 
     method: str
     http_method: str
@@ -445,6 +471,10 @@ class Attempt:
     origin: str = "api"
     headers: Mapping[str, str] = field(default_factory=dict)
     authorized: bool = False
+    # How many body bytes the server handed to the connection for this request: None until
+    # its answer has gone out (a client that stops reading early leaves it short of the
+    # body's length, give or take what the socket buffers held).
+    sent: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -456,6 +486,7 @@ class Attempt:
             "origin": self.origin,
             "headers": dict(self.headers),
             "authorized": self.authorized,
+            "sent": self.sent,
         }
 
 
@@ -674,7 +705,7 @@ class Backend:
             if fault.bends_media and method != "media":
                 raise BadArgument(
                     "short_range, size_delta, hide_total, ignore_range, range_shift, "
-                    "no_accept_ranges, redirect, content_type and etag bend media answers: "
+                    "no_accept_ranges and etag bend media answers: "
                     f"script them for 'media', not {method!r}"
                 )
         with self._lock:
@@ -709,25 +740,40 @@ class Backend:
         ``headers`` are kept without Authorization (only whether it was sent), so the record
         never holds a token.
         """
+        return self.arrive(
+            method, http_method, path, origin=origin, headers=headers, item_id=item_id
+        )[1]
+
+    def arrive(
+        self,
+        method: str,
+        http_method: str,
+        path: str,
+        *,
+        origin: str = "api",
+        headers: Mapping[str, str] | None = None,
+        item_id: str | None = None,
+    ) -> tuple[Attempt, Fault | None]:
+        """:meth:`record_attempt`, also returning the attempt (for :meth:`note_sent`)."""
         sent = {k.lower(): v for k, v in (headers or {}).items()}
         authorized = bool(sent.pop("authorization", "").strip())
+        attempt = Attempt(
+            method, http_method, path, self.clock.now(), time.monotonic(), origin, sent, authorized
+        )
         with self._lock:
-            self._attempts.append(
-                Attempt(
-                    method,
-                    http_method,
-                    path,
-                    self.clock.now(),
-                    time.monotonic(),
-                    origin,
-                    sent,
-                    authorized,
-                )
-            )
+            self._attempts.append(attempt)
             script = self._faults.get(f"{method}\0{item_id}") if item_id is not None else None
             if not script:
                 script = self._faults.get(method)
-            return script.pop(0) if script else None
+            return attempt, (script.pop(0) if script else None)
+
+    def note_sent(self, attempt: Attempt, sent: int) -> None:
+        """Record how many body bytes went out in answer to ``attempt``."""
+        with self._lock:
+            for index, seen in enumerate(self._attempts):
+                if seen is attempt:
+                    self._attempts[index] = replace(attempt, sent=sent)
+                    return
 
     def attempts(self, method: str | None = None) -> list[Attempt]:
         """The requests that arrived, oldest first, optionally only those to ``method``."""

@@ -59,6 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     server: _Server
     _in_flight = False
+    _sent = 0
 
     def setup(self) -> None:
         super().setup()
@@ -101,6 +102,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.leave()
 
     def _send(self, response: Response) -> None:
+        self._sent = 0
+        try:
+            self._answer(response)
+        finally:
+            if response.attempt is not None:
+                self.server.app.backend.note_sent(response.attempt, self._sent)
+
+    def _write(self, data: bytes) -> None:
+        """Write body bytes, counting those the connection took (see ``Attempt.sent``)."""
+        self.wfile.write(data)
+        self._sent += len(data)
+
+    def _answer(self, response: Response) -> None:
         if response.gather and not self.server.app.gather(response.gather):
             logger.warning("%d requests never gathered; answering anyway", response.gather)
         if response.latency:
@@ -130,16 +144,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if response.drop_after is not None:
             for chunk in response.payload.chunks(0, min(length, response.drop_after)):
-                self.wfile.write(chunk)
+                self._write(chunk)
             self._shutdown_socket()
             return
         if response.no_length or response.length_delta:
             for chunk in response.payload.chunks():
-                self.wfile.write(chunk)
+                self._write(chunk)
             self._shutdown_socket()
             return
         if response.truncate:
-            self.wfile.write(response.body[: response.payload.length // 2])
+            self._write(response.body[: response.payload.length // 2])
             self.wfile.flush()
             self._shutdown_socket()
             return
@@ -151,21 +165,21 @@ class _Handler(BaseHTTPRequestHandler):
         pending: bytes | None = None
         for chunk in response.payload.chunks():
             if pending is not None:
-                self.wfile.write(pending)
+                self._write(pending)
             pending = chunk
         self._leave()
         if pending is not None:
-            self.wfile.write(pending)
+            self._write(pending)
 
     def _send_stalling(self, response: Response) -> None:
         """The first half of the body, nothing for ``stall`` seconds (or until the emulator
         stops), then the rest."""
         half = response.payload.length // 2
-        self.wfile.write(b"".join(response.payload.chunks(0, half)))
+        self._write(b"".join(response.payload.chunks(0, half)))
         self.wfile.flush()
         self.server.closing.wait(response.stall)
         for chunk in response.payload.chunks(half):
-            self.wfile.write(chunk)
+            self._write(chunk)
 
     def _shutdown_socket(self) -> None:
         try:

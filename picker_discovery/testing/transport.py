@@ -98,15 +98,24 @@ class FakeHttp:
             self.requests.append(recorded)
         if answer.latency or answer.stall:
             self.backend.advance(answer.latency + answer.stall)
+
+        def note_sent(count: int) -> None:
+            if answer.attempt is not None:
+                self.backend.note_sent(answer.attempt, count)
+
         if answer.drop:
+            note_sent(0)
             raise http.client.RemoteDisconnected("Remote end closed connection without response")
         content = answer.body if method.upper() != "HEAD" else b""
         if answer.truncate:
             half = content[: len(content) // 2]
+            note_sent(len(half))
             raise http.client.IncompleteRead(half, len(content) - len(half))
         if answer.drop_after is not None and answer.drop_after < len(content):
             part = content[: answer.drop_after]
+            note_sent(len(part))
             raise http.client.IncompleteRead(part, len(content) - len(part))
+        note_sent(len(content))
         if answer.length_delta > 0:
             raise http.client.IncompleteRead(content, answer.length_delta)
         if answer.length_delta < 0:  # http.client reads only the announced bytes

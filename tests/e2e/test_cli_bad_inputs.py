@@ -18,11 +18,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,7 @@ import pytest
 from picker_discovery import _auth as auth, _cli as cli, _discovery as discovery
 from picker_discovery._client import PickerClient
 from picker_discovery._clock import SystemClock
-from picker_discovery.testing import Emulator
+from picker_discovery.testing import Emulator, Fault
 
 TOKEN = "bad-input-user"
 DOCUMENTED_EXIT_CODES = {
@@ -51,7 +49,6 @@ class World:
     emulator: Emulator
     closed_url: str  # a loopback port nothing listens on
     busy_port: int  # a loopback port something listens on
-    malformed: dict[str, str] = field(default_factory=dict)  # answer name -> endpoint URL
 
     def format(self, text: str) -> str:
         return text.format(
@@ -59,7 +56,6 @@ class World:
             api=self.emulator.url,
             closed=self.closed_url,
             busy=self.busy_port,
-            **self.malformed,
         )
 
 
@@ -127,29 +123,9 @@ FILES: dict[str, str | bytes] = {
 }
 
 
-class _Malformed(BaseHTTPRequestHandler):
-    """Answers every request with HTTP 200 and the body named by the server's ``body``."""
-
-    def _answer(self) -> None:
-        body: bytes = self.server.body  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = do_DELETE = _answer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-MALFORMED_ANSWERS = {
-    "list_answer": b"[1, 2]",
-    "id_number": b'{"id": 5, "pickerUri": "https://photos.google.com/x"}',
-    "items_string": b'{"mediaItems": "none"}',
-    "html_answer": b"<html><body>Welcome</body></html>",
-}
+def _answers(method: str, body: bytes) -> tuple[str, Fault]:
+    """The emulator answers ``method``'s next request with HTTP 200 and ``body`` as JSON."""
+    return method, Fault(body=body, content_type="application/json; charset=UTF-8")
 
 
 @pytest.fixture(scope="module")
@@ -173,15 +149,7 @@ def world() -> Iterator[World]:
         busy = stack.enter_context(socket.socket())
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        malformed = {}
-        for name, body in MALFORMED_ANSWERS.items():
-            httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Malformed)
-            httpd.body = body  # type: ignore[attr-defined]
-            threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
-            stack.callback(httpd.server_close)
-            stack.callback(httpd.shutdown)
-            malformed[name] = f"http://127.0.0.1:{httpd.server_address[1]}/"
-        yield World(root, emulator, closed_url, busy.getsockname()[1], malformed)
+        yield World(root, emulator, closed_url, busy.getsockname()[1])
 
 
 Patch = Callable[[pytest.MonkeyPatch, World], None]
@@ -195,6 +163,7 @@ class Row:
     env: dict[str, str] = field(default_factory=dict)
     patch: Patch | None = None
     signed_in: bool = True  # PICKER_DISCOVERY_TOKEN set
+    fault: tuple[str, Fault] | None = None  # scripted on the emulator: (method, fault)
 
 
 def _token_read_denied(monkeypatch: pytest.MonkeyPatch, world: World) -> None:
@@ -404,12 +373,30 @@ ROWS: dict[str, Row] = {
     "endpoint-evil": Row("sessions get s1 --endpoint https://evil.example/", USAGE, "evil"),
     "session-id-path": Row(f"sessions get ../x {API}", USAGE, "session id"),
     "session-id-empty": Row(f"sessions delete {API} --", USAGE, "SESSION_ID"),
-    "answer-list": Row("sessions get s1 --endpoint {list_answer}", FAILED, "JSON object"),
-    "answer-id-number": Row(
-        "sessions create --endpoint {id_number}", FAILED, "PickingSession.id must be a string"
+    "answer-list": Row(
+        f"sessions get s1 {API}",
+        FAILED,
+        "JSON object",
+        fault=_answers("sessions.get", b"[1, 2]"),
     ),
-    "answer-items-string": Row("items list s1 --endpoint {items_string}", FAILED, "mediaItems"),
-    "answer-html": Row("sessions get s1 --endpoint {html_answer}", FAILED, "check the endpoint"),
+    "answer-id-number": Row(
+        f"sessions create {API}",
+        FAILED,
+        "PickingSession.id must be a string",
+        fault=_answers("sessions.create", b'{"id": 5, "pickerUri": "https://photos.google.com/x"}'),
+    ),
+    "answer-items-string": Row(
+        f"items list s1 {API}",
+        FAILED,
+        "mediaItems",
+        fault=_answers("mediaItems.list", b'{"mediaItems": "none"}'),
+    ),
+    "answer-html": Row(
+        f"sessions get s1 {API}",
+        FAILED,
+        "check the endpoint",
+        fault=_answers("sessions.get", b"<html><body>Welcome</body></html>"),
+    ),
     # -- signing in --
     "login-times-out": Row(
         "login --client-secrets {root}/client-secrets.json --no-browser --timeout 0.3",
@@ -456,6 +443,9 @@ def test_bad_input_ends_in_one_line_and_its_exit_code(
         row.patch(monkeypatch, world)
     argv = [world.format(word) for word in row.argv.split(" ") if word]
     world.emulator.backend.clear_attempts()
+    world.emulator.clear_faults()
+    if row.fault is not None:
+        world.emulator.set_faults(row.fault[0], [row.fault[1]])
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:
@@ -467,7 +457,12 @@ def test_bad_input_ends_in_one_line_and_its_exit_code(
     assert code in DOCUMENTED_EXIT_CODES
     assert world.format(row.says) in message
     assert "this is a bug" not in message  # each of these is foreseen, with its own words
-    assert world.emulator.attempts("sessions.create") == []
+    creates = world.emulator.attempts("sessions.create")
+    if row.fault is not None and row.fault[0] == "sessions.create":
+        assert len(creates) == 1  # the scripted answer, never resent
+    else:
+        assert creates == []
+    assert world.emulator.backend.pending_faults() == 0  # the row reached what it scripted
     assert not (world.root / "picked").exists()  # a checked --dest is not left behind
 
 

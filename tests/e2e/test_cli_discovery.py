@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from picker_discovery import _cli as cli, _discovery as discovery
-from tests.loopback import Handler, answer
+from picker_discovery.testing import Fault
+from tests.conftest import document_answer
 
 
 @pytest.fixture(autouse=True)
@@ -63,11 +64,11 @@ def test_a_broken_document_fails_with_exit_1_and_names_the_file(
 
 
 def test_discovery_refresh_stores_the_document_in_the_user_cache(
-    capsys: pytest.CaptureFixture[str], server: Callable[[Handler], str]
+    capsys: pytest.CaptureFixture[str], serve_document: Callable[..., str]
 ) -> None:
     live: dict[str, Any] = json.loads(discovery.BUNDLED_DOCUMENT.read_text("utf-8"))
     live["revision"] = "20991231"
-    url = server(answer(200, json.dumps(live).encode()))
+    url = serve_document(document_answer(live))
     code, out, _ = run(capsys, "discovery", "refresh", "--url", url, "--json")
     assert code == 0
     assert json.loads(out) == {"path": str(discovery.user_cache_path()), "revision": "20991231"}
@@ -76,9 +77,11 @@ def test_discovery_refresh_stores_the_document_in_the_user_cache(
 
 
 def test_a_failed_refresh_exits_1(
-    capsys: pytest.CaptureFixture[str], server: Callable[[Handler], str]
+    capsys: pytest.CaptureFixture[str], serve_document: Callable[..., str]
 ) -> None:
-    url = server(answer(503, b"<html>busy</html>"))
+    url = serve_document(
+        *[Fault(status=503, body="<html>busy</html>", content_type="text/html")] * 3
+    )
     code, _, err = run(capsys, "discovery", "refresh", "--url", url)
     assert code == 1 and "answered HTTP 503" in err
 

@@ -7,10 +7,8 @@ import io
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from picker_discovery._client import PickerClient
 from picker_discovery.errors import PickingTimeout
 from picker_discovery.models import PickedMediaItem, PickingSession
 from picker_discovery.notebook import ItemGrid, Thumbnail, ThumbnailFetcher, pick
-from picker_discovery.testing import Backend, Emulator, FakeHttp
+from picker_discovery.testing import Backend, Emulator, FakeHttp, Fault
 from tests.fakes import stamp
 
 NOW = datetime(2026, 11, 30, 10, 0, 0, tzinfo=timezone.utc)
@@ -202,68 +200,6 @@ def test_models_do_not_import_the_notebook_module() -> None:
 # -- thumbnails -----------------------------------------------------------------------------
 
 
-class Recorder(BaseHTTPRequestHandler):
-    """A loopback host that records every request's headers; answers a PNG or a redirect."""
-
-    server: Host
-
-    def do_GET(self) -> None:
-        self.server.seen.append((self.path, dict(self.headers.items())))
-        if self.server.redirect_to:
-            self.send_response(302)
-            self.send_header("Location", self.server.redirect_to + self.path)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        body = self.server.body
-        self.send_response(200)
-        self.send_header("Content-Type", self.server.content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class Host(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Recorder)
-        self.seen: list[tuple[str, dict[str, str]]] = []
-        self.redirect_to = ""
-        self.body = b"\x89PNG\r\n\x1a\nnot really"
-        self.content_type = "image/png"
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def authorizations(self) -> list[str]:
-        return [
-            value
-            for _, headers in self.seen
-            for k, value in headers.items()
-            if k.lower() == "authorization"
-        ]
-
-
-@pytest.fixture
-def hosts() -> Iterator[tuple[Host, Host]]:
-    """Two loopback hosts, each serving in a thread: (elsewhere, another)."""
-    servers = (Host(), Host())
-    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
-    for thread in threads:
-        thread.start()
-    try:
-        yield servers
-    finally:
-        for server in servers:
-            server.shutdown()
-            server.server_close()
-
-
 def item(base_url: str, filename: str = "a.jpg", kind: str = "PHOTO") -> PickedMediaItem:
     return PickedMediaItem.from_dict(
         {
@@ -325,27 +261,62 @@ def test_a_wrong_token_shows_why_instead_of_an_image(
     assert all(why.startswith("the media host answered HTTP 403: the baseUrl") for why in whys)
 
 
-def test_the_token_never_goes_to_a_host_off_the_allowlist(
-    picker_emulator: Emulator, hosts: tuple[Host, Host]
-) -> None:
-    elsewhere, redirector = hosts
-    redirector.redirect_to = elsewhere.origin  # an allowed host that redirects away
+def picked_base_urls(emulator: Emulator, token: str, count: int) -> list[str]:
+    """The baseUrls of ``count`` items ``token``'s user picked in a new session."""
+    service = emulator.build(token=token)
+    session_id = service.sessions().create(body={}).execute()["id"]
+    emulator.pick(session_id, first=count)
+    page = service.mediaItems().list(sessionId=session_id).execute()
+    return [found["mediaFile"]["baseUrl"] for found in page["mediaItems"]]
+
+
+def test_the_token_never_goes_to_a_host_off_the_allowlist(picker_emulator: Emulator) -> None:
+    """The emulator's media origin is allowed and redirects away, to its second origin
+    (``downloads_url``), which is not; the attempt log shows what reached each."""
+    (hop_url,) = picked_base_urls(picker_emulator, "secret-token", 1)
+    elsewhere = picker_emulator.downloads_url.rstrip("/")
+    hop_path = hop_url.removeprefix(picker_emulator.media_url.rstrip("/"))
+    picker_emulator.set_faults("media", [Fault(redirect=f"{elsewhere}{hop_path}=w256-h256-c")])
+    picker_emulator.backend.clear_attempts()
     import google.oauth2.credentials
 
     credentials = google.oauth2.credentials.Credentials(token="secret-token")
-    fetch = ThumbnailFetcher(credentials, allowed_hosts=[redirector.origin])
+    fetch = ThumbnailFetcher(credentials, allowed_hosts=[picker_emulator.media_url])
     items = [
-        item(f"{elsewhere.origin}/ppa/direct", "direct.jpg"),
-        item(f"{redirector.origin}/ppa/hop", "hop.jpg"),
-        item(f"https://lh3.googleusercontent.com.{elsewhere.origin[7:]}/x", "lookalike.jpg"),
-        item(f"http://user@{elsewhere.origin[7:]}/x", "userinfo.jpg"),
+        item(f"{elsewhere}{hop_path}", "direct.jpg"),
+        item(hop_url, "hop.jpg"),
+        item(f"https://lh3.googleusercontent.com.{elsewhere[7:]}/x", "lookalike.jpg"),
+        item(f"http://user@{elsewhere[7:]}/x", "userinfo.jpg"),
     ]
     grid = ItemGrid(items, fetch).load()
-    assert elsewhere.seen == []  # nothing at all was sent there
-    assert redirector.authorizations() == ["Bearer secret-token"]  # the allowed hop had it
+    attempts = picker_emulator.attempts()
+    assert [a.origin for a in attempts] == ["media"]  # nothing at all was sent elsewhere
+    assert attempts[0].authorized  # the allowed hop had the token
     assert len(grid.failures) == 4
     assert all("not on the allowlist" in why for _, why in grid.failures)
     assert "secret-token" not in grid._repr_html_() + repr(grid)
+
+
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [
+        (Fault(status=500), "the media host answered HTTP 500"),
+        (Fault(status=403), "the media host answered HTTP 403: the baseUrl"),
+        (Fault(content_type="text/html; charset=UTF-8"), "not an image: Content-Type text/html"),
+        (Fault(size_delta=4 * 1024 * 1024), "the thumbnail is larger than 4 MiB"),
+    ],
+    ids=["http-500", "http-403", "not-an-image", "too-large"],
+)
+def test_a_thumbnail_the_host_mis_answers_shows_why(
+    picker_emulator: Emulator, picker_emulator_client: PickerClient, fault: Fault, why: str
+) -> None:
+    with picker_emulator_client.picking_session() as created:
+        picker_emulator.pick(created.id or "", first=2)
+        items = picker_emulator_client.list_media_items(created)
+        picker_emulator.set_faults("media", [fault])  # the first thumbnail only
+        grid = ItemGrid(items, fetcher_for(picker_emulator)).load()
+    assert len(Page(grid._repr_html_()).find("img")) == 1
+    assert len(grid.failures) == 1 and grid.failures[0][1].startswith(why)
 
 
 def test_default_allowlist_is_googleusercontent_over_https_only() -> None:

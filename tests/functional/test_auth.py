@@ -1,4 +1,4 @@
-"""Signing in: the installed-app flow against a loopback OAuth server, and the token file."""
+"""Signing in: the installed-app flow against a loopback token endpoint, and the token file."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,75 +19,19 @@ import pytest
 
 from picker_discovery import _auth as auth
 from picker_discovery._discovery import SCOPE
-
-
-class OAuthServer:
-    """A token endpoint on loopback that records what it was sent."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, list[str]]] = []
-        self.refused = False
-        self.granted = SCOPE
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers["Content-Length"])
-                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
-                outer.requests.append(form)
-                if outer.refused:
-                    body: dict[str, Any] = {"error": "invalid_grant"}
-                    status = 400
-                else:
-                    n = len(outer.requests)
-                    body = {
-                        "access_token": f"access-{n}",
-                        "expires_in": 3599,
-                        "refresh_token": "refresh-1",
-                        "scope": outer.granted,
-                        "token_type": "Bearer",
-                    }
-                    status = 200
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
-
-    def client_secrets(self, folder: Path) -> Path:
-        path = folder / "client_secret.json"
-        path.write_text(
-            json.dumps(
-                {
-                    "installed": {
-                        "client_id": "123-abc.apps.googleusercontent.com",
-                        "client_secret": "shh",
-                        "auth_uri": f"{self.url}/auth",
-                        "token_uri": f"{self.url}/token",
-                        "redirect_uris": ["http://localhost"],
-                    }
-                }
-            )
-        )
-        return path
+from tests.token_endpoint import TokenEndpoint as LoopbackTokenEndpoint
 
 
 @pytest.fixture
-def oauth(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[OAuthServer]:
+def oauth(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[LoopbackTokenEndpoint]:
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the loopback token endpoint is http
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    server = OAuthServer()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    endpoint = (
+        LoopbackTokenEndpoint()
+    )  # the emulator plays no OAuth yet: see tests/token_endpoint.py
+    endpoint.refresh_token = "refresh-1"
+    yield endpoint
+    endpoint.close()
 
 
 def consent(url: str) -> None:
@@ -100,7 +43,7 @@ def consent(url: str) -> None:
 
 
 def test_login_runs_the_flow_and_stores_an_owner_only_token(
-    oauth: OAuthServer, tmp_path: Path
+    oauth: LoopbackTokenEndpoint, tmp_path: Path
 ) -> None:
     urls: list[str] = []
 
@@ -114,7 +57,7 @@ def test_login_runs_the_flow_and_stores_an_owner_only_token(
     assert credentials.token == "access-1"
     [url] = urls
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
-    assert url.startswith(f"{oauth.url}/auth?")
+    assert url.startswith(f"{oauth.origin}/auth?")
     assert query["scope"] == [SCOPE]
     assert query["redirect_uri"][0].startswith("http://localhost:")
     [exchange] = oauth.requests
@@ -129,14 +72,18 @@ def test_login_runs_the_flow_and_stores_an_owner_only_token(
     assert [p.name for p in token.parent.iterdir()] == ["token.json"]
 
 
-def test_login_refuses_a_grant_without_the_picker_scope(oauth: OAuthServer, tmp_path: Path) -> None:
+def test_login_refuses_a_grant_without_the_picker_scope(
+    oauth: LoopbackTokenEndpoint, tmp_path: Path
+) -> None:
     oauth.granted = "openid"
     with pytest.raises(PermissionError, match="did not grant"):
         auth.login(oauth.client_secrets(tmp_path), open_browser=False, on_authorization_url=consent)
     assert not auth.default_token_path().exists()
 
 
-def test_a_sign_in_that_never_comes_is_a_timeout_error(oauth: OAuthServer, tmp_path: Path) -> None:
+def test_a_sign_in_that_never_comes_is_a_timeout_error(
+    oauth: LoopbackTokenEndpoint, tmp_path: Path
+) -> None:
     """No browser ever follows the redirect: the wait ends with its own error, no token."""
     urls: list[str] = []
     with pytest.raises(TimeoutError, match=r"no sign-in arrived within 0\.2 seconds"):
@@ -152,7 +99,7 @@ def test_a_sign_in_that_never_comes_is_a_timeout_error(oauth: OAuthServer, tmp_p
 
 @pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf")])
 def test_login_refuses_a_timeout_that_cannot_work(
-    oauth: OAuthServer, tmp_path: Path, timeout: float
+    oauth: LoopbackTokenEndpoint, tmp_path: Path, timeout: float
 ) -> None:
     with pytest.raises(ValueError, match="timeout_seconds"):
         auth.login(oauth.client_secrets(tmp_path), open_browser=False, timeout_seconds=timeout)

@@ -13,7 +13,10 @@ import pytest
 
 from picker_discovery import _discovery as discovery
 from picker_discovery._discovery import DiscoveryDocumentError
-from tests.loopback import Handler, answer
+from picker_discovery.testing import Fault
+from tests.conftest import document_answer
+
+Serve = Callable[..., str]
 
 BUNDLED: dict[str, Any] = json.loads(discovery.BUNDLED_DOCUMENT.read_text("utf-8"))
 
@@ -197,7 +200,7 @@ def test_building_twice_does_not_read_the_bundled_file_again(
     assert opened == []
 
 
-# -- refresh against a loopback server -------------------------------------------------------
+# -- refresh against the emulator's scripted discovery answers -------------------------------
 
 
 def live_document_without_scopes() -> bytes:
@@ -207,9 +210,9 @@ def live_document_without_scopes() -> bytes:
 
 
 def test_refresh_stores_the_live_document_with_the_scope_block_added(
-    server: Callable[[Handler], str],
+    serve_document: Serve,
 ) -> None:
-    url = server(answer(200, live_document_without_scopes()))
+    url = serve_document(document_answer(live_document_without_scopes()))
     path = discovery.refresh(url)
     assert path == discovery.user_cache_path()
     stored = json.loads(path.read_text("utf-8"))
@@ -221,35 +224,56 @@ def test_refresh_stores_the_live_document_with_the_scope_block_added(
 
 
 def test_refresh_keeps_a_scope_block_the_live_document_has(
-    server: Callable[[Handler], str], tmp_path: Path
+    serve_document: Serve, tmp_path: Path
 ) -> None:
     document = variant(auth={"oauth2": {"scopes": {"https://example/scope": {}}}})
-    url = server(answer(200, json.dumps(document).encode()))
+    url = serve_document(document_answer(document))
     path = discovery.refresh(url, destination=tmp_path / "doc.json")
     assert list(json.loads(path.read_text("utf-8"))["auth"]["oauth2"]["scopes"]) == [
         "https://example/scope"
     ]
 
 
+LIVE = live_document_without_scopes()
+
+
 @pytest.mark.parametrize(
-    ("handler", "problem"),
+    ("fault", "problem"),
     [
-        (answer(200, live_document_without_scopes(), length=999_999), "cut short|could not be"),
-        (answer(200, b"<html>Sign in</html>"), "is not valid JSON"),
-        (answer(500, b'{"error": {"code": 500}}'), "answered HTTP 500"),
-        (answer(404, b"Not Found"), "answered HTTP 404"),
-        (answer(200, json.dumps(variant(name="drive", version="v3")).encode()), "'drive'"),
-        (answer(200, json.dumps(variant(rootUrl="https://evil.example/")).encode()), "rootUrl"),
-        (answer(200, b" " * (discovery.MAX_DOCUMENT_BYTES + 1)), "more than the 4 MiB"),
+        (document_answer(LIVE, length_delta=999_999 - len(LIVE)), "cut short|could not be"),
+        (document_answer(LIVE, truncate=True), "cut short|could not be"),
+        (document_answer(LIVE, drop_after=100), "cut short|could not be"),
+        (Fault(drop=True), "could not be fetched"),
+        (document_answer(b"<html>Sign in</html>"), "is not valid JSON"),
+        (Fault(body="<html>Sign in</html>", content_type="text/html"), "is not valid JSON"),
+        (Fault(status=500), "answered HTTP 500"),
+        (Fault(status=503, html=True), "answered HTTP 503"),
+        (Fault(status=404, body=b"Not Found"), "answered HTTP 404"),
+        (document_answer(variant(name="drive", version="v3")), "'drive'"),
+        (document_answer(variant(rootUrl="https://evil.example/")), "rootUrl"),
+        (document_answer(b" " * (discovery.MAX_DOCUMENT_BYTES + 1)), "more than the 4 MiB"),
     ],
-    ids=["truncated", "not-json", "http-500", "http-404", "another-api", "foreign-root", "huge"],
+    ids=[
+        "long-length",
+        "truncated",
+        "dropped-mid-body",
+        "dropped",
+        "not-json",
+        "html-page",
+        "http-500",
+        "http-503-html",
+        "http-404",
+        "another-api",
+        "foreign-root",
+        "huge",
+    ],
 )
 def test_a_failed_refresh_leaves_the_previous_copy_untouched(
-    server: Callable[[Handler], str], handler: Handler, problem: str
+    serve_document: Serve, fault: Fault, problem: str
 ) -> None:
     previous = write(discovery.user_cache_path(), variant(revision="20200101"))
     before = previous.read_bytes()
-    url = server(handler)
+    url = serve_document(*[fault] * 3)  # a server that answers so every time (a retry too)
     with pytest.raises(DiscoveryDocumentError, match=problem) as caught:
         discovery.refresh(url)
     assert caught.value.source == url
@@ -269,9 +293,9 @@ def test_refresh_from_an_unreachable_host_is_a_clear_error() -> None:
 
 
 def test_an_interrupted_write_leaves_no_file_behind(
-    server: Callable[[Handler], str], monkeypatch: pytest.MonkeyPatch
+    serve_document: Serve, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = server(answer(200, live_document_without_scopes()))
+    url = serve_document(document_answer(live_document_without_scopes()))
 
     def crash(src: str, dst: str) -> None:
         raise KeyboardInterrupt
@@ -284,10 +308,10 @@ def test_an_interrupted_write_leaves_no_file_behind(
 
 
 def test_refresh_from_another_host_needs_it_allowed_for_its_root_url(
-    server: Callable[[Handler], str], tmp_path: Path
+    serve_document: Serve, tmp_path: Path
 ) -> None:
     emulated = variant(rootUrl="http://127.0.0.1:9/")
-    url = server(answer(200, json.dumps(emulated).encode()))
+    url = serve_document(*[document_answer(emulated)] * 2)
     with pytest.raises(DiscoveryDocumentError, match="allowed_hosts"):
         discovery.refresh(url, destination=tmp_path / "doc.json")
     path = discovery.refresh(url, destination=tmp_path / "doc.json", allowed_hosts={"127.0.0.1"})

@@ -207,7 +207,7 @@ def test_the_new_faults_over_the_control_api(emu: emulator.Emulator) -> None:
     assert get(url + "=d", {"Range": "bytes=1-"}).headers["etag"] == '"x"'
     assert get(url + "=d").headers["location"] == "/ppa/k=d"
 
-    status, error = control({"method": "sessions.get", "faults": [{"redirect": "/x"}]})
+    status, error = control({"method": "sessions.get", "faults": [{"etag": '"x"'}]})
     assert status == 400 and "media" in error["error"]["message"]
     status, error = control({"method": "media", "faults": [{"drop_after": -1}]})
     assert status == 400 and "drop_after" in error["error"]["message"]
@@ -233,6 +233,14 @@ def test_the_new_faults_over_the_control_api(emu: emulator.Emulator) -> None:
         {"no_length": True, "length_delta": 3},
         {"stall": 1, "drop_after": 3},
         {"nonsense": 1},
+        {"redirect_status": 302},
+        {"redirect": "/x", "redirect_status": 200},
+        {"redirect": "/x", "redirect_status": 304},
+        {"redirect": "/x", "redirect_status": True},
+        {"redirect": "/x", "status": 503},
+        {"redirect": "/x", "html": True},
+        {"body": 5},
+        {"body": "x", "html": True},
     ],
 )
 def test_impossible_faults_are_refused(bad: dict[str, Any]) -> None:
@@ -246,9 +254,10 @@ def test_impossible_faults_are_refused(bad: dict[str, Any]) -> None:
         {"ignore_range": True},
         {"range_shift": 1},
         {"no_accept_ranges": True},
-        {"redirect": "/x"},
-        {"content_type": "text/plain"},
         {"etag": '"x"'},
+        {"short_range": 10},
+        {"size_delta": 1},
+        {"hide_total": True},
     ],
 )
 def test_media_only_faults_are_refused_for_api_methods(fault: dict[str, Any]) -> None:

@@ -2,90 +2,62 @@
 
 A create that is sent twice can leave a second session on the user's account, so the client
 sends it through :class:`~picker_discovery._client._SendOnceHttp` (requests, redirects off, no
-retries). These tests aim a real client at a loopback server and count what arrives.
+retries). These tests aim a real client at the emulator, script its answer, and count in the
+emulator's attempt log what arrived.
 """
 
 from __future__ import annotations
-
-import threading
-import urllib.parse
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 
 import google.oauth2.credentials
 import pytest
 
 from picker_discovery._client import PickerClient
 from picker_discovery.errors import PickerHttpError
-from tests.loopback import Handler
-
-Serve = Callable[[Handler], str]
+from picker_discovery.testing import Emulator, Fault
 
 
-class Arrivals:
-    """What reached the server: ``(method, path)`` of every request, in order."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.requests: list[tuple[str, str]] = []
-
-    def note(self, request: BaseHTTPRequestHandler) -> None:
-        with self.lock:
-            self.requests.append((request.command, urllib.parse.urlsplit(request.path).path))
+def arrivals(emu: Emulator) -> list[tuple[str, str]]:
+    """``(method, path)`` of every API request that reached the emulator, in order."""
+    return [(a.http_method, a.path.partition("?")[0]) for a in emu.attempts()]
 
 
-def client_at(url: str) -> PickerClient:
-    origin = "{0.scheme}://{0.netloc}/".format(urllib.parse.urlsplit(url))
+def client_at(emu: Emulator) -> PickerClient:
     return PickerClient(
         credentials=google.oauth2.credentials.Credentials(token="picker-token"),
-        client_options={"api_endpoint": origin},
+        client_options={"api_endpoint": emu.url},
     )
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-def test_a_redirected_create_is_not_followed(server: Serve, no_proxy: None, status: int) -> None:
-    arrivals = Arrivals()
-
-    def handle(request: BaseHTTPRequestHandler) -> None:
-        arrivals.note(request)
-        moved = f"http://{request.headers['Host']}/moved/v1/sessions"
-        request.send_response(status)
-        request.send_header("Location", moved)
-        request.send_header("Content-Length", "0")
-        request.end_headers()
-
-    client = client_at(server(handle))
+def test_a_redirected_create_is_not_followed(emu: Emulator, no_proxy: None, status: int) -> None:
+    # To the API's own create: a client that followed would show a second attempt there.
+    moved = f"{emu.url}v1/sessions"
+    emu.set_faults("sessions.create", [Fault(redirect=moved, redirect_status=status)])
+    client = client_at(emu)
     with pytest.raises(PickerHttpError) as caught:
         client.create_session()
-    assert arrivals.requests == [("POST", "/v1/sessions")]
+    assert arrivals(emu) == [("POST", "/v1/sessions")]
+    assert emu.backend.sessions() == []
     assert caught.value.code == status
     message = str(caught.value)
     assert message.startswith(f"sessions.create failed: HTTP {status}")
-    assert "/moved/v1/sessions, which the client does not follow" in message
+    assert f"{moved}, which the client does not follow" in message
     assert "check the endpoint" in message
 
 
-@pytest.mark.parametrize("answered", [False, True])
+@pytest.mark.parametrize(
+    "fault",
+    [Fault(drop=True), Fault(drop_after=10), Fault(truncate=True)],
+    ids=["no-answer", "a-tenth-of-the-body", "half-the-body"],
+)
 def test_a_create_whose_connection_drops_is_sent_once(
-    server: Serve, no_proxy: None, answered: bool
+    emu: Emulator, no_proxy: None, fault: Fault
 ) -> None:
-    arrivals = Arrivals()
-
-    def handle(request: BaseHTTPRequestHandler) -> None:
-        arrivals.note(request)
-        if answered:  # a whole status line and headers, then a tenth of the body
-            request.send_response(200)
-            request.send_header("Content-Type", "application/json")
-            request.send_header("Content-Length", "100")
-            request.end_headers()
-            request.wfile.write(b'{"id": "2e')
-            request.wfile.flush()
-        request.close_connection = True  # closed without (a whole) answer
-
-    client = client_at(server(handle))
+    emu.set_faults("sessions.create", [fault])
+    client = client_at(emu)
     with pytest.raises(ConnectionError) as caught:
         client.create_session()
-    assert arrivals.requests == [("POST", "/v1/sessions")]
+    assert arrivals(emu) == [("POST", "/v1/sessions")]
     assert not isinstance(caught.value, ConnectionRefusedError)  # it may have been acted on
     message = str(caught.value)
     assert "the connection to http://127.0.0.1:" in message and "/v1/sessions" in message
@@ -93,25 +65,15 @@ def test_a_create_whose_connection_drops_is_sent_once(
 
 
 def test_a_second_create_on_a_dropped_keep_alive_connection_is_sent_once(
-    server: Serve, no_proxy: None
+    emu: Emulator, no_proxy: None
 ) -> None:
-    arrivals = Arrivals()
-    body = b'{"id": "2ea3dc54-f352-4d9d-a667-1b497bdf4e52"}'
-
-    def handle(request: BaseHTTPRequestHandler) -> None:
-        arrivals.note(request)
-        if len(arrivals.requests) == 1:  # answer, keeping the connection open
-            request.send_response(200)
-            request.send_header("Content-Type", "application/json")
-            request.send_header("Content-Length", str(len(body)))
-            request.end_headers()
-            request.wfile.write(body)
-            request.wfile.flush()
-        else:
-            request.close_connection = True
-
-    client = client_at(server(handle))
-    assert client.create_session().id == "2ea3dc54-f352-4d9d-a667-1b497bdf4e52"
+    emu.set_faults("sessions.create", [None, Fault(drop=True)])
+    client = client_at(emu)
+    first = client.create_session()
     with pytest.raises(ConnectionError):
         client.create_session()
-    assert arrivals.requests == [("POST", "/v1/sessions")] * 2
+    assert arrivals(emu) == [("POST", "/v1/sessions")] * 2
+    # The emulator acted on the second create before it dropped the answer: resending it
+    # would have left a third session.
+    sessions = [s.id for s in emu.backend.sessions()]
+    assert len(sessions) == 2 and sessions[0] == first.id

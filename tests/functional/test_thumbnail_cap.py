@@ -2,92 +2,88 @@
 
 A thumbnail is ``baseUrl=w256-h256-c``: a few kilobytes. A host that answers far more (a
 misbehaving server, a URL that is not a thumbnail) must not be read to the end into memory.
+The emulator's media origin serves the thumbnail, scripted (``size_delta``) to be larger, and
+its attempt log says how many body bytes it managed to send.
 """
 
 from __future__ import annotations
 
-import threading
-import urllib.parse
+import dataclasses
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 
 from picker_discovery.notebook import ThumbnailError, ThumbnailFetcher
 from picker_discovery.notebook._pick import _MAX_THUMBNAIL_BYTES
-from tests.loopback import Handler
+from picker_discovery.testing import Emulator, Fault, library
+from tests.waiting import wait_until
 
-Serve = Callable[[Handler], str]
-CHUNK = 64 * 1024
-
-
-class Sent:
-    """How many body bytes the server managed to hand to the connection."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.bytes = 0
-        self.done = threading.Event()
-
-    def add(self, count: int) -> None:
-        with self.lock:
-            self.bytes += count
+TOKEN = "alice"
 
 
-def image_of(size: int, sent: Sent, *, announce: bool = True) -> Handler:
-    """Answer a PNG of ``size`` bytes (its length announced, or not: read to the close)."""
-
-    def handle(request: BaseHTTPRequestHandler) -> None:
-        request.send_response(200)
-        request.send_header("Content-Type", "image/png")
-        if announce:
-            request.send_header("Content-Length", str(size))
-        request.end_headers()
-        request.close_connection = True
-        left = size
-        try:
-            while left > 0:
-                piece = min(CHUNK, left)
-                request.wfile.write(b"\0" * piece)
-                sent.add(piece)
-                left -= piece
-            request.wfile.flush()
-        except OSError:  # the client hung up
-            pass
-        finally:
-            sent.done.set()
-
-    return handle
+def thumbnail_url(emu: Emulator) -> str:
+    """The thumbnail URL of a picked photo."""
+    photo = next(i for i in library.generate_library("thumbnail-cap", 10) if not i.is_video)
+    emu.seed_library(TOKEN, items=[dataclasses.replace(photo, size=1000)])
+    service = emu.build(token=TOKEN)
+    session_id = service.sessions().create(body={}).execute()["id"]
+    emu.pick(session_id, first=1)
+    page = service.mediaItems().list(sessionId=session_id).execute()
+    return page["mediaItems"][0]["mediaFile"]["baseUrl"] + "=w256-h256-c"
 
 
-def fetch(url: str) -> bytes:
-    origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(url))
-    fetcher = ThumbnailFetcher(session_factory=requests.Session, allowed_hosts=[origin])
-    return fetcher(f"{origin}/ppa/item=w256-h256-c").data
+def authorized() -> requests.Session:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {TOKEN}"
+    return session
 
 
-def test_a_thumbnail_at_the_cap_is_accepted(server: Serve, no_proxy: None) -> None:
-    sent = Sent()
-    assert len(fetch(server(image_of(_MAX_THUMBNAIL_BYTES, sent)))) == _MAX_THUMBNAIL_BYTES
+def fetcher(emu: Emulator) -> Callable[[str], bytes]:
+    fetch = ThumbnailFetcher(session_factory=authorized, allowed_hosts=[emu.media_url.rstrip("/")])
+    return lambda url: fetch(url).data
+
+
+def sized(emu: Emulator, url: str, size: int, *, no_length: bool = False) -> None:
+    """Script the next thumbnail answer to be ``size`` bytes (its length not announced)."""
+    natural = len(fetcher(emu)(url))
+    emu.set_faults("media", [Fault(size_delta=size - natural, no_length=no_length)])
+
+
+def sent(emu: Emulator) -> int:
+    """The body bytes the emulator sent for the last media request, once its answer ended."""
+    count = wait_until(
+        lambda: emu.attempts("media")[-1].sent,
+        what="the server to end its answer (it was still sending after the fetch gave up)",
+        timeout=30,
+    )
+    assert count is not None
+    return count
+
+
+def test_a_thumbnail_at_the_cap_is_accepted(emu: Emulator, no_proxy: None) -> None:
+    url = thumbnail_url(emu)
+    sized(emu, url, _MAX_THUMBNAIL_BYTES)
+    assert len(fetcher(emu)(url)) == _MAX_THUMBNAIL_BYTES
+    assert sent(emu) == _MAX_THUMBNAIL_BYTES
 
 
 @pytest.mark.parametrize("announce", [True, False])
 def test_an_answer_past_the_cap_is_cut_off_at_the_cap(
-    server: Serve, no_proxy: None, announce: bool
+    emu: Emulator, no_proxy: None, announce: bool
 ) -> None:
-    sent = Sent()
+    url = thumbnail_url(emu)
     offered = 256 * 1024 * 1024  # far more than the cap plus what socket buffers can hold
-    url = server(image_of(offered, sent, announce=announce))
+    sized(emu, url, offered, no_length=not announce)
     with pytest.raises(ThumbnailError, match="larger than 4 MiB"):
-        fetch(url)
-    assert sent.done.wait(30), "the server was still sending after the fetch gave up"
+        fetcher(emu)(url)
     # The client stopped reading at the cap: the server could hand over only the cap, a
     # chunk and what the loopback socket buffers hold (a few MiB), not the 256 MiB offered.
-    assert sent.bytes < _MAX_THUMBNAIL_BYTES + 32 * 1024 * 1024
+    assert _MAX_THUMBNAIL_BYTES < sent(emu) < _MAX_THUMBNAIL_BYTES + 32 * 1024 * 1024
 
 
-def test_one_byte_past_the_cap_is_refused(server: Serve, no_proxy: None) -> None:
-    sent = Sent()
+def test_one_byte_past_the_cap_is_refused(emu: Emulator, no_proxy: None) -> None:
+    url = thumbnail_url(emu)
+    sized(emu, url, _MAX_THUMBNAIL_BYTES + 1)
     with pytest.raises(ThumbnailError, match="larger than 4 MiB"):
-        fetch(server(image_of(_MAX_THUMBNAIL_BYTES + 1, sent)))
+        fetcher(emu)(url)

@@ -26,7 +26,7 @@ from picker_discovery._client import PickerClient
 from picker_discovery._discovery import DiscoveryDocumentError
 from picker_discovery._media.pool import HostAllowlist
 from picker_discovery.notebook import ThumbnailFetcher
-from tests.loopback import Handler, answer
+from tests.conftest import document_answer
 
 BUNDLED: dict[str, Any] = json.loads(discovery.BUNDLED_DOCUMENT.read_text("utf-8"))
 GET = ("resources", "sessions", "methods", "get")
@@ -200,10 +200,10 @@ def test_discovery_document_as_a_path_or_a_mapping_is_refused(
 
 
 def test_refresh_never_stores_it(
-    hostile: tuple[dict[str, Any], str], server: Callable[[Handler], str]
+    hostile: tuple[dict[str, Any], str], serve_document: Callable[..., str]
 ) -> None:
     document, field = hostile
-    url = server(answer(200, json.dumps(document).encode()))
+    url = serve_document(document_answer(document))
     with pytest.raises(DiscoveryDocumentError) as caught:
         discovery.refresh(url)
     assert field in caught.value.problem
