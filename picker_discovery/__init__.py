@@ -21,16 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from picker_discovery import errors as errors, models as models
+    from picker_discovery._arguments import check_session_id as check_session_id
     from picker_discovery._auth import (
         load_credentials as load_credentials,
         login as login,
         logout as logout,
         save_credentials as save_credentials,
     )
-    from picker_discovery._client import (
-        PickerClient as PickerClient,
-        check_session_id as check_session_id,
-    )
+    from picker_discovery._client import PickerClient as PickerClient
     from picker_discovery._clock import (
         Clock as Clock,
         FakeClock as FakeClock,
@@ -136,7 +134,7 @@ _WHERE: dict[str, str] = {
     "models": "picker_discovery.models",
     "build": "picker_discovery._service",
     "PickerClient": "picker_discovery._client",
-    "check_session_id": "picker_discovery._client",
+    "check_session_id": "picker_discovery._arguments",
     "DiscoveryDocumentError": "picker_discovery._discovery",
     "SCOPE": "picker_discovery._discovery",
     "refresh": "picker_discovery._discovery",

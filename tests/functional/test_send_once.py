@@ -1,7 +1,7 @@
 """``sessions.create`` reaches the server exactly once: no redirect is followed, nothing resent.
 
 A create that is sent twice can leave a second session on the user's account, so the client
-sends it through :class:`~picker_discovery._client._SendOnceHttp` (requests, redirects off, no
+sends it through :class:`~picker_discovery._execute._SendOnceHttp` (requests, redirects off, no
 retries). These tests aim a real client at the emulator, script its answer, and count in the
 emulator's attempt log what arrived.
 """

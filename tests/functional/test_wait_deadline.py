@@ -18,17 +18,17 @@ from typing import Any
 import httplib2
 import pytest
 
-from picker_discovery._client import (
-    DEFAULT_POLL_INTERVAL,
-    FALLBACK_WAIT,
-    MAX_POLL_INTERVAL,
-    MIN_POLL_INTERVAL,
-    PickerClient,
-)
+from picker_discovery._client import PickerClient
 from picker_discovery._clock import FakeClock
 from picker_discovery._paging import MAX_PAGES, iter_pages
 from picker_discovery._retry import RetryPolicy
 from picker_discovery._service import build
+from picker_discovery._waiting import (
+    DEFAULT_POLL_INTERVAL,
+    FALLBACK_WAIT,
+    MAX_POLL_INTERVAL,
+    MIN_POLL_INTERVAL,
+)
 from picker_discovery.errors import (
     MalformedResponse,
     PickingCancelled,

@@ -54,7 +54,7 @@ LAYERS: dict[str, set[str]] = {
         "_media.run",
         "_media.transfer",
     },
-    "client": {"_client"},
+    "client": {"_client", "_arguments", "_execute", "_items", "_waiting"},
     "app": {
         "",
         "__main__",

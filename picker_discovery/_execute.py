@@ -1,0 +1,354 @@
+"""How PickerClient sends a request: transports per thread, the send-once transport for
+``sessions.create``, reading answers googleapiclient cannot read, retries under the
+method's policy, and dropping connections a request was interrupted on."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from googleapiclient.errors import HttpError
+
+from picker_discovery._clock import Clock
+from picker_discovery._discovery import SCOPE
+from picker_discovery._retry import RetryPolicy, is_transport_error, is_unsent_error
+from picker_discovery._secrets import credential_secrets, scrub
+from picker_discovery.errors import (
+    MalformedResponse,
+    PickerHttpError,
+    PickingCancelled,
+    SessionNotFound,
+    from_http_error,
+)
+
+if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
+
+    from picker_discovery._service_types import MediaItemsResource, SessionsResource
+    from picker_discovery._types import HttpResponse, HttpTransport, HttpTransportFactory
+
+# The client's one logger: what users configure for PickerClient, whichever module logs.
+logger = logging.getLogger("picker_discovery._client")
+
+
+def _scoped(credentials: Credentials) -> Credentials:
+    """``credentials`` with the picker scope, where they need scopes (service accounts)."""
+    import google.auth.credentials
+
+    scoped: Credentials = google.auth.credentials.with_scopes_if_required(credentials, [SCOPE])
+    return scoped
+
+
+def _authorized_http_factory(credentials: Credentials) -> HttpTransportFactory:
+    """A factory of per-thread transports: ``AuthorizedHttp`` over a fresh ``httplib2.Http``."""
+    import google_auth_httplib2
+    from googleapiclient.http import build_http
+
+    scoped = _scoped(credentials)
+
+    def factory() -> HttpTransport:
+        http: HttpTransport = google_auth_httplib2.AuthorizedHttp(scoped, http=build_http())
+        return http
+
+    return factory
+
+
+class _SendOnceHttp:
+    """An ``httplib2.Http``-shaped transport over google-auth's ``AuthorizedSession`` that
+    sends each request exactly once.
+
+    httplib2 quietly sends a request again when the connection drops before the answer, POST
+    included, so a ``sessions.create`` whose answer was lost could make a second session.
+    requests (urllib3) does not resend, so ``create`` goes through this when the client holds
+    credentials. Network failures are raised as the built-in exceptions the retry policy reads:
+    ``ConnectionRefusedError`` when nothing was sent, ``TimeoutError``, ``ConnectionError``.
+    """
+
+    def __init__(
+        self, credentials: Credentials, timeout: tuple[float, float] = (10.0, 60.0)
+    ) -> None:
+        from google.auth.transport.requests import AuthorizedSession
+
+        self._session = AuthorizedSession(credentials)
+        self._timeout = timeout
+
+    def request(
+        self,
+        uri: str,
+        method: str = "GET",
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        **_: Any,
+    ) -> tuple[Any, bytes]:
+        import httplib2
+        import requests
+
+        try:
+            answer = self._session.request(
+                method,
+                uri,
+                data=body,
+                headers=dict(headers or {}),
+                allow_redirects=False,
+                timeout=self._timeout,
+            )
+        except requests.exceptions.ConnectTimeout as exc:
+            raise ConnectionRefusedError(f"could not connect to {uri}: {exc}") from exc
+        except requests.exceptions.Timeout as exc:
+            raise TimeoutError(f"no answer from {uri} in time: {exc}") from exc
+        except requests.exceptions.ConnectionError as exc:
+            if _never_sent(exc):
+                raise ConnectionRefusedError(f"could not connect to {uri}: {exc}") from exc
+            raise ConnectionError(f"the connection to {uri} failed: {exc}") from exc
+        except requests.exceptions.ChunkedEncodingError as exc:  # the answer was cut short
+            raise ConnectionError(
+                f"the connection to {uri} failed before the whole answer came: {exc}"
+            ) from exc
+        info = {key.lower(): value for key, value in answer.headers.items()}
+        info["status"] = str(answer.status_code)
+        response = httplib2.Response(info)
+        response.reason = answer.reason or ""
+        return response, answer.content
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether a requests failure happened before the request left (no connection made)."""
+    import urllib3.exceptions
+
+    cause = exc.args[0] if exc.args else None  # urllib3's MaxRetryError, carrying the reason
+    reason = getattr(cause, "reason", cause)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+class _RetryPastDeadline(Exception):
+    """A failed request whose retry would come after the caller's deadline (private)."""
+
+
+class _Recording:
+    """A transport that keeps the last answer, for answers googleapiclient cannot read."""
+
+    def __init__(self, transport: HttpTransport) -> None:
+        self.transport = transport
+        self.answer: tuple[HttpResponse, bytes] | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> tuple[HttpResponse, bytes]:
+        resp, content = self.transport.request(*args, **kwargs)
+        self.answer = (resp, content)
+        return resp, content
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
+def _execute_reading(request: Any, http: HttpTransport | None = None) -> Any:
+    """``request.execute`` on ``http``, raising only our errors for an answer it cannot read.
+
+    googleapiclient fails with ``AttributeError``, ``UnicodeDecodeError`` or ``RecursionError``
+    on some answers (an error body whose message is not a string, a body that is not UTF-8,
+    JSON nested too deep). An error answer is then raised as a :class:`PickerHttpError`, any
+    other as :class:`MalformedResponse`.
+    """
+    recording = _Recording(http if http is not None else request.http)
+    try:
+        return request.execute(http=recording, num_retries=0)
+    except HttpError:
+        raise
+    except Exception as exc:
+        if recording.answer is None:
+            raise  # no answer: the transport failed
+        resp, content = recording.answer
+        if resp.status >= 300:
+            raise PickerHttpError(resp, content, request.uri) from exc
+        raise MalformedResponse(
+            f"{request.methodId} answered HTTP {resp.status} with a body that cannot be read "
+            f"as JSON ({type(exc).__name__}, {len(content)} bytes): check the endpoint the "
+            "client talks to"
+        ) from exc
+    except BaseException:  # Ctrl-C, or a signal's exception, in the middle of the request
+        _drop_connections(recording.transport)
+        raise
+
+
+def _drop_connections(transport: object) -> None:
+    """Close an httplib2 transport's connections after a request on it was interrupted.
+
+    The interrupted request's answer may still be on its way, and httplib2 would send the next
+    request on that connection and misread it (or send it twice): the delete that cleans up
+    after Ctrl-C or SIGTERM must start on a connection of its own.
+    """
+    for http in (transport, getattr(transport, "http", None)):
+        connections = getattr(http, "connections", None)
+        if isinstance(connections, dict):
+            for connection in list(connections.values()):
+                with contextlib.suppress(Exception):
+                    connection.close()
+            connections.clear()
+
+
+def _json_object(data: Any, method: str, session_id: str | None) -> Mapping[str, Any]:
+    """The answer of a call, which for every method of the API is a JSON object."""
+    if isinstance(data, Mapping):
+        return data
+    if data == "" and method == "sessions.delete":  # its answer is Empty: a body is optional
+        return {}
+    where = f" for session {session_id!r}" if session_id else ""
+    raise MalformedResponse(
+        f"{method}{where} answered a JSON {type(data).__name__} instead of a JSON object: "
+        "check the endpoint the client talks to"
+    )
+
+
+class _Executing:
+    """A client's state and how it sends a request (the base of :class:`PickerClient`)."""
+
+    _credentials: Credentials | None
+    _sessions: SessionsResource
+    _media_items: MediaItemsResource
+    _http_factory: HttpTransportFactory | None
+    _local: threading.local
+    _shared_lock: threading.Lock
+    _clock: Clock
+    _allow_insecure_http: bool
+    _policies: dict[str, RetryPolicy]
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def _send(self, request: Any, *, once: bool = False) -> Any:
+        """Execute once, on this thread's transport or, lacking a factory, the shared one.
+
+        With ``once`` (a request that must not reach the server twice) and credentials, the
+        request goes through a transport that never resends by itself (:class:`_SendOnceHttp`).
+        """
+        if once and self._credentials is not None:
+            http = getattr(self._local, "once_http", None)
+            if http is None:
+                http = _SendOnceHttp(self._credentials)
+                self._local.once_http = http
+            return _execute_reading(request, http)
+        if self._http_factory is not None:
+            http = getattr(self._local, "http", None)
+            if http is None:
+                http = self._http_factory()
+                self._local.http = http
+            return _execute_reading(request, http)
+        with self._shared_lock:
+            return _execute_reading(request)
+
+    def _sleep(self, seconds: float, cancel: threading.Event | None) -> None:
+        self._clock.sleep(seconds, cancel)
+
+    def _execute(
+        self,
+        method: str,
+        request: Any,
+        *,
+        session_id: str | None,
+        idempotent: bool = True,
+        cancel: threading.Event | None = None,
+        not_found_after_failure_ok: bool = False,
+        until: float | None = None,
+    ) -> Any:
+        """Send ``request`` under the method's retry policy; raise domain errors.
+
+        With ``not_found_after_failure_ok``, a ``NOT_FOUND`` that follows an attempt which may
+        have reached the server (a transport failure or a 5xx) counts as success: that attempt
+        most likely did the work (a delete), and only its answer was lost.
+
+        With ``until`` (a time on the client's monotonic clock), a retry that would sleep past
+        it raises :class:`_RetryPastDeadline` (caused by the failure) instead of sleeping.
+        """
+        try:
+            return self._execute_retrying(
+                method,
+                request,
+                session_id=session_id,
+                idempotent=idempotent,
+                cancel=cancel,
+                not_found_after_failure_ok=not_found_after_failure_ok,
+                until=until,
+            )
+        except Exception as exc:
+            # A server, proxy or token endpoint may repeat a token back in its answer, and
+            # HttpError and google-auth copy answers into their exceptions: hide it.
+            scrub(exc, self._secrets())
+            raise
+
+    def _secrets(self) -> frozenset[str]:
+        """The tokens this client's credentials hold now (to keep out of its exceptions)."""
+        if self._credentials is None:
+            return frozenset()
+        return credential_secrets(self._credentials)
+
+    def _execute_retrying(
+        self,
+        method: str,
+        request: Any,
+        *,
+        session_id: str | None,
+        idempotent: bool,
+        cancel: threading.Event | None,
+        not_found_after_failure_ok: bool,
+        until: float | None = None,
+    ) -> Any:
+        policy = self._policies[method]
+        attempt = 0
+        maybe_done = False
+        while True:
+            attempt += 1
+            try:
+                return _json_object(self._send(request, once=not idempotent), method, session_id)
+            except HttpError as exc:
+                error = from_http_error(exc, method_id=request.methodId, session_id=session_id)
+                if not_found_after_failure_ok and maybe_done and isinstance(error, SessionNotFound):
+                    logger.info(
+                        "%s: session %s is gone after an earlier attempt failed in transit; "
+                        "counting that attempt as done",
+                        method,
+                        session_id,
+                    )
+                    return {}
+                delay = policy.retry_delay(
+                    attempt,
+                    status=error.code,
+                    headers=exc.resp,
+                    idempotent=idempotent,
+                    now=self._clock.now(),
+                )
+                if delay is None:
+                    raise error from exc
+                maybe_done = maybe_done or error.code >= 500
+                why = f"HTTP {error.code} {error.status or ''}".rstrip()
+                failure: Exception = error
+            except Exception as exc:
+                if not is_transport_error(exc):
+                    raise
+                delay = policy.retry_delay(
+                    attempt, exception=exc, idempotent=idempotent, now=self._clock.now()
+                )
+                if delay is None:
+                    raise
+                maybe_done = maybe_done or not is_unsent_error(exc)
+                why = type(exc).__name__
+                failure = exc
+            if until is not None and self._clock.monotonic() + delay >= until:
+                raise _RetryPastDeadline(f"{method} failed ({why}); no time left to retry") from (
+                    failure
+                )
+            logger.warning(
+                "%s%s failed (%s), attempt %d of %d; retrying in %.1f s",
+                method,
+                f" for session {session_id}" if session_id else "",
+                why,
+                attempt,
+                policy.max_attempts,
+                delay,
+            )
+            self._sleep(delay, cancel)
+            if cancel is not None and cancel.is_set():
+                raise PickingCancelled(session_id or "", waited=0.0, polls=0)
