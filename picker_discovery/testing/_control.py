@@ -1,6 +1,7 @@
-"""The control API of the fake service, for tests in other processes.
+"""The control API of the fake service under ``/_control/``: tests in other processes seed the
+library, pick, expire, advance the clock, script faults and read the attempt log through it.
 
-Control endpoints (JSON in, JSON out; for tests in other processes)::
+Control endpoints (JSON in, JSON out)::
 
     POST   /_control/reset                {}
     POST   /_control/seed                 {"token", "seed"?, "count"?, "has_photos_account"?,
@@ -46,6 +47,7 @@ from picker_discovery.testing.backend import Backend, BackendConfig, format_time
 
 
 def control(backend: Backend, request: Request) -> Response:
+    """Answer one ``/_control/`` request; a bad request gets a JSON 400 that says why."""
     action = request.path[len("/_control/") :]
     try:
         args = json.loads(request.body) if request.body.strip() else {}

@@ -28,6 +28,7 @@ _SUFFIX_RE = re.compile(r"^(?P<key>[A-Za-z0-9_-]+)(?:=(?P<opts>[A-Za-z0-9-]*))?$
 
 
 def media(backend: Backend, request: Request, fault: Fault | None = None) -> Response:
+    """Answer one request to a media origin: the bytes of a baseUrl, with ``fault`` applied."""
     if request.method not in ("GET", "HEAD"):
         return _html(405, google_html_error(405, request.path))
     match = None
