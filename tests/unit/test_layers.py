@@ -73,6 +73,9 @@ LAYERS: dict[str, set[str]] = {
         "notebook._thumbnails",
     },
     "kit": {
+        "testing._control",
+        "testing._http",
+        "testing._media_app",
         "testing.app",
         "testing.backend",
         "testing.canned",
