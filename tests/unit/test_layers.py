@@ -23,6 +23,10 @@ LAYERS: dict[str, set[str]] = {
     "leaf": {
         "errors",
         "_errorbase",
+        "_errors_auth",
+        "_errors_http",
+        "_errors_media",
+        "_errors_session",
         "_service_types",
         "_types",
         "_checks",

@@ -19,7 +19,6 @@ LIMIT = 500
 WAITING: dict[str, int] = {
     "_client.py": 1180,
     "_media/pool.py": 541,
-    "errors.py": 727,
     "testing/app.py": 725,
     "testing/backend.py": 1164,
     "testing/stubber.py": 502,
