@@ -18,7 +18,7 @@ Fetch picked items' bytes: the right suffix, streamed to disk, concurrent, atomi
 where ``list_page(session_id, page_token)`` returns one ``mediaItems.list`` answer (a dict), e.g.
 ``service.mediaItems().list(sessionId=session_id, pageToken=page_token, pageSize=100).execute()``.
 
-What each item gets (see :func:`media_suffix`):
+What each item gets (see :func:`~picker_discovery._media.items.media_suffix`):
 
 * photos (and motion photos, whose image parameters give the still): ``=d``, the original with
   its EXIF metadata except location; or ``=wW-hH`` (``-c`` to crop) when a :class:`Size` is asked;
@@ -58,12 +58,12 @@ How a download runs:
   rerun skips an item whose recorded file is still there as a regular file with the recorded
   size and time; a recorded file that is gone is fetched again under its name; one that
   changed is the user's now, kept, and the item gets the next free name;
-* names come from ``mediaFile.filename`` made safe (:func:`safe_stem`), unique within the folder
-  in item order (``IMG.jpg``, ``IMG (2).jpg``; uniqueness is by stem, ignoring case and Unicode
-  normalization, so ``Café`` NFC and NFD are one name and names stay unique whatever extension
-  the answers bring), with the extension of the answer's Content-Type from an allowlist of
-  image and video types: any other type (``text/html``, ``image/svg+xml``, scripts) gives
-  ``.bin``;
+* names come from ``mediaFile.filename`` made safe
+  (:func:`~picker_discovery._media.names.safe_stem`), unique within the folder in item order
+  (``IMG.jpg``, ``IMG (2).jpg``; uniqueness is by stem, ignoring case and Unicode normalization, so
+  ``Café`` NFC and NFD are one name and names stay unique whatever extension the answers bring),
+  with the extension of the answer's Content-Type from an allowlist of image and video types: any
+  other type (``text/html``, ``image/svg+xml``, scripts) gives ``.bin``;
 * several items download at once (``workers``, default 4) while the session is listed page by
   page as downloads proceed; an expired baseUrl (401/403, or listed longer ago than
   ``url_lifetime``) is renewed by re-listing the session and finding the item by id;

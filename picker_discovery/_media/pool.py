@@ -101,7 +101,7 @@ _log = logging.getLogger(__name__)
 
 
 class Downloader:
-    """Downloads picked items' bytes; see the module's documentation for what it guarantees.
+    """Downloads picked items' bytes; :mod:`picker_discovery._media` tells what it guarantees.
 
     Args:
         credentials: google-auth credentials holding the photospicker scope; each worker gets
