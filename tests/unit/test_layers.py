@@ -82,6 +82,7 @@ LAYERS: dict[str, set[str]] = {
         "testing.canned",
         "testing.emulator",
         "testing.page",
+        "testing._params",
         "testing._routes",
         "testing.transport",
     },

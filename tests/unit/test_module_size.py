@@ -20,7 +20,6 @@ WAITING: dict[str, int] = {
     "_client.py": 1180,
     "testing/app.py": 725,
     "testing/backend.py": 1164,
-    "testing/stubber.py": 502,
 }
 
 
