@@ -33,7 +33,6 @@ import http.client
 import json
 import os
 import threading
-import unittest.mock
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -44,6 +43,7 @@ import httplib2
 from picker_discovery import _discovery as discovery
 from picker_discovery.errors import PickerError
 from picker_discovery.testing import canned
+from picker_discovery.testing._params import ANY, _differences, _params_text, _without_any
 from picker_discovery.testing._routes import Route, Routes
 from picker_discovery.testing.backend import STATUS_CODES, ApiError
 from picker_discovery.testing.schema import SchemaError, SchemaValidator
@@ -65,9 +65,6 @@ __all__ = [
     "UnexpectedParams",
     "UnexpectedRequest",
 ]
-
-ANY: Any = unittest.mock.ANY
-"""Matches any value in ``expected_params`` (also inside a body): ``{"sessionId": ANY}``."""
 
 ANSWER_FIELDS: Mapping[str, tuple[str, ...]] = {
     # The document marks no schema field required, but the service always sends these, and
@@ -473,30 +470,5 @@ class Stubber:
             )
 
 
-def _without_any(value: Any) -> Any:
-    """``value`` without the ``ANY`` placeholders (fields dropped, array items left out)."""
-    if isinstance(value, Mapping):
-        return {k: _without_any(v) for k, v in value.items() if v is not ANY}
-    if isinstance(value, list):
-        return [_without_any(v) for v in value if v is not ANY]
-    return value
-
-
-def _params_text(params: Mapping[str, Any]) -> str:
-    return json.dumps(params, default=repr, sort_keys=True) if params else "no parameters"
-
-
 def _calls_text(calls: list[Call]) -> str:
     return ", ".join(f"{c.method}({_params_text(c.params)})" for c in calls) or "none"
-
-
-def _differences(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> str:
-    problems = []
-    for name in sorted(set(expected) | set(actual)):
-        if name not in actual:
-            problems.append(f"{name} was not sent")
-        elif name not in expected:
-            problems.append(f"{name}={actual[name]!r} was not expected")
-        elif expected[name] != actual[name]:
-            problems.append(f"{name} is {actual[name]!r}, expected {expected[name]!r}")
-    return "; ".join(problems)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import picker_discovery
-from picker_discovery import errors
+from picker_discovery import _errors_http, errors
 from picker_discovery._clock import FakeClock
 from picker_discovery._retry import RetryPolicy
 from picker_discovery.testing import Backend, Emulator, FakeHttp
@@ -140,7 +140,7 @@ def test_an_undocumented_code_falls_back_to_its_range(code: int) -> None:
 
 
 def test_a_status_cannot_be_registered_twice() -> None:
-    before = dict(errors._BY_STATUS), dict(errors._BY_CODE)
+    before = dict(_errors_http._BY_STATUS), dict(_errors_http._BY_CODE)
     with pytest.raises(TypeError, match="NOT_FOUND is already NotFound"):
 
         class Missing(errors.ClientError, status="NOT_FOUND", code=404, rpc_code=99):
@@ -158,7 +158,7 @@ def test_a_status_cannot_be_registered_twice() -> None:
         class Half(errors.ClientError, status="HALF"):
             pass
 
-    assert before == (errors._BY_STATUS, errors._BY_CODE)
+    assert before == (_errors_http._BY_STATUS, _errors_http._BY_CODE)
 
 
 def test_a_refinement_without_a_status_keeps_its_parents() -> None:

@@ -23,6 +23,10 @@ LAYERS: dict[str, set[str]] = {
     "leaf": {
         "errors",
         "_errorbase",
+        "_errors_auth",
+        "_errors_http",
+        "_errors_media",
+        "_errors_session",
         "_service_types",
         "_types",
         "_checks",
@@ -81,6 +85,7 @@ LAYERS: dict[str, set[str]] = {
         "testing.canned",
         "testing.emulator",
         "testing.page",
+        "testing._params",
         "testing._routes",
         "testing.transport",
     },
