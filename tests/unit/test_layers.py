@@ -75,6 +75,11 @@ LAYERS: dict[str, set[str]] = {
     "kit": {
         "testing.app",
         "testing.backend",
+        "testing.faults",
+        "testing._api_errors",
+        "testing._handlers",
+        "testing._records",
+        "testing._times",
         "testing.canned",
         "testing.emulator",
         "testing.page",
