@@ -11,7 +11,14 @@ are settings of :class:`BackendConfig`, each with a comment saying what was chos
 
 Every method that serves the API raises :class:`ApiError` (code, status, message) for an error
 answer, and checks each success answer against the discovery document's schemas.
+
+This module holds the state, its settings and the controls tests use; the parts it is made of
+live beside it and are re-exported here: the API methods (:mod:`._handlers`), the error answers
+(:mod:`._api_errors`), faults and attempts (:mod:`.faults`), the user and session records
+(:mod:`._records`) and the API's time formats (:mod:`._times`).
 """
+
+from __future__ import annotations
 
 import hashlib
 import logging

@@ -21,7 +21,6 @@ WAITING: dict[str, int] = {
     "_media/pool.py": 541,
     "errors.py": 727,
     "testing/app.py": 725,
-    "testing/backend.py": 1164,
     "testing/stubber.py": 502,
 }
 
