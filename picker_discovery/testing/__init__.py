@@ -23,14 +23,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from picker_discovery._clock import FakeClock as FakeClock
     from picker_discovery.testing import canned as canned
+    from picker_discovery.testing._api_errors import ApiError as ApiError
     from picker_discovery.testing.backend import (
-        ApiError as ApiError,
-        Attempt as Attempt,
         Backend as Backend,
         BackendConfig as BackendConfig,
-        Fault as Fault,
     )
     from picker_discovery.testing.emulator import Emulator as Emulator
+    from picker_discovery.testing.faults import Attempt as Attempt, Fault as Fault
     from picker_discovery.testing.library import (
         MediaItem as MediaItem,
         generate_library as generate_library,
@@ -51,6 +50,7 @@ if TYPE_CHECKING:
     from picker_discovery.testing.transport import FakeHttp as FakeHttp
 
 _BACKEND = "picker_discovery.testing.backend"
+_FAULTS = "picker_discovery.testing.faults"
 _LIBRARY = "picker_discovery.testing.library"
 _SCHEMA = "picker_discovery.testing.schema"
 _STUBBER = "picker_discovery.testing.stubber"
@@ -58,14 +58,14 @@ _STUBBER = "picker_discovery.testing.stubber"
 # Every public name and the module it lives in: __all__ is derived from this one table.
 _WHERE: dict[str, str] = {
     "ANY": _STUBBER,
-    "ApiError": _BACKEND,
-    "Attempt": _BACKEND,
+    "ApiError": "picker_discovery.testing._api_errors",
+    "Attempt": _FAULTS,
     "Backend": _BACKEND,
     "BackendConfig": _BACKEND,
     "Emulator": "picker_discovery.testing.emulator",
     "FakeClock": "picker_discovery._clock",
     "FakeHttp": "picker_discovery.testing.transport",
-    "Fault": _BACKEND,
+    "Fault": _FAULTS,
     "MediaItem": _LIBRARY,
     "SchemaError": _SCHEMA,
     "SchemaValidator": _SCHEMA,

@@ -1,0 +1,41 @@
+"""Times and durations as the Picker API writes them (RFC 3339, ``"5s"``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from picker_discovery._errorbase import BadArgument
+from picker_discovery.testing.schema import DURATION_RE
+
+__all__ = ["format_create_time", "format_duration", "format_time", "parse_duration"]
+
+
+def format_time(when: datetime) -> str:
+    """RFC 3339 in UTC with microseconds, as Google writes ``expireTime``."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def format_create_time(when: datetime) -> str:
+    """RFC 3339 in UTC, with milliseconds only when there are any (as Google's bodies show)."""
+    utc = when.astimezone(timezone.utc)
+    if utc.microsecond:
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_duration(value: str | float | timedelta) -> timedelta:
+    """``"3.5s"``, 3.5 or a timedelta as a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str):
+        if not DURATION_RE.match(value):
+            raise BadArgument(f"{value!r} is not a duration like '5s' or '0.5s'")
+        value = float(value[:-1])
+    return timedelta(seconds=value)
+
+
+def format_duration(value: timedelta) -> str:
+    """A Duration string: ``"5s"``, ``"0.5s"``, ``"1799.25s"`` (at most 9 fractional digits)."""
+    micros = max(0, (value.days * 86400 + value.seconds) * 1_000_000 + value.microseconds)
+    whole, frac = divmod(micros, 1_000_000)
+    return f"{whole}s" if not frac else f"{whole}.{frac:06d}".rstrip("0") + "s"
