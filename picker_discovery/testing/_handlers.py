@@ -24,7 +24,7 @@ from picker_discovery.testing.schema import SchemaValidator
 
 if TYPE_CHECKING:
     from picker_discovery._clock import FakeClock
-    from picker_discovery.testing.backend import BackendConfig
+    from picker_discovery.testing._config import BackendConfig
 
 __all__ = ["Handlers"]
 

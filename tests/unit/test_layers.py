@@ -91,6 +91,7 @@ LAYERS: dict[str, set[str]] = {
         "testing.emulator",
         "testing.page",
         "testing._params",
+        "testing._config",
         "testing._routes",
         "testing.transport",
     },
