@@ -7,13 +7,14 @@ from __future__ import annotations
 import http.client
 import json
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from picker_discovery.testing import Backend, Fault, emulator
 from picker_discovery.testing.transport import FakeHttp
+from tests.control import post_faults
 from tests.functional.test_media_faults import TOKEN, get, one_photo
 from tests.waiting import wait_until
 
@@ -24,14 +25,7 @@ def emu() -> Iterator[emulator.Emulator]:
         yield running
 
 
-def control(emu: emulator.Emulator, body: Mapping[str, Any]) -> tuple[int, Any]:
-    conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=10)
-    try:
-        conn.request("POST", "/_control/faults", body=json.dumps(body).encode())
-        answer = conn.getresponse()
-        return answer.status, json.loads(answer.read())
-    finally:
-        conn.close()
+control = post_faults
 
 
 def request(url: str, method: str = "GET") -> http.client.HTTPResponse:

@@ -21,6 +21,7 @@ import pytest
 
 from picker_discovery.testing import Backend, Fault, emulator, library
 from picker_discovery.testing.transport import FakeHttp
+from tests.control import post_faults
 
 TOKEN = "alice"
 SIZE = 1000
@@ -193,13 +194,7 @@ def test_the_new_faults_over_the_control_api(emu: emulator.Emulator) -> None:
     url, original = one_photo(emu)
 
     def control(body: Mapping[str, Any]) -> tuple[int, Any]:
-        conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=10)
-        try:
-            conn.request("POST", "/_control/faults", body=json.dumps(body).encode())
-            answer = conn.getresponse()
-            return answer.status, json.loads(answer.read())
-        finally:
-            conn.close()
+        return post_faults(emu, body)
 
     faults = [{"drop_after": 10}, {"ignore_range": True, "etag": '"x"'}, {"redirect": "/ppa/k=d"}]
     assert control({"method": "media", "faults": faults}) == (200, {"pending": 3})

@@ -25,6 +25,7 @@ from picker_discovery._media.pool import MANIFEST_NAME, Downloader
 from picker_discovery._retry import RetryPolicy
 from picker_discovery.testing import Backend, Fault, emulator, library
 from picker_discovery.testing.app import App, Request
+from tests.control import post_faults
 
 TOKEN = "alice"
 SIZE = 60_000
@@ -249,13 +250,7 @@ def test_media_faults_over_the_control_api(emu: Any) -> None:
     raw, photo = one_photo(emu, 1000)
 
     def control(body: Mapping[str, Any]) -> tuple[int, Any]:
-        conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=10)
-        try:
-            conn.request("POST", "/_control/faults", body=json.dumps(body).encode())
-            answer = conn.getresponse()
-            return answer.status, json.loads(answer.read())
-        finally:
-            conn.close()
+        return post_faults(emu, body)
 
     status, _ = control({"method": "media", "faults": [{"short_range": 10, "hide_total": True}]})
     assert status == 200
