@@ -22,7 +22,7 @@ from picker_discovery._clock import FakeClock
 from picker_discovery._retry import RetryPolicy
 from picker_discovery.testing import Backend, Emulator, FakeHttp
 
-# The API's error model as the Picker API documents it (/work/shared/picker-api.md §5,
+# The API's error model as the Picker API documents it (the project's API facts sheet, §5,
 # "HTTP for each status"), written out here rather than read from the module under test.
 DOCUMENTED: dict[str, int] = {
     "INVALID_ARGUMENT": 400,
