@@ -16,8 +16,9 @@ typing block agrees with it and that every name resolves.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from picker_discovery import _lazy
 
 if TYPE_CHECKING:
     from picker_discovery import errors as errors, models as models
@@ -234,19 +235,4 @@ _WHERE: dict[str, str] = {
 __all__ = sorted(_WHERE)
 __version__ = "0.1.0"
 
-
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module 'picker_discovery' has no attribute {name!r}")
-    module = importlib.import_module(where)
-    value = module if where.rsplit(".", 1)[1] == name else getattr(module, name)
-    if where.startswith("picker_discovery._") and getattr(value, "__module__", None) == where:
-        # A class or function of a private module reads as ours: picker_discovery.PickerClient.
-        value.__module__ = __name__
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy.exports(__name__, _WHERE, globals(), rename_private=True)

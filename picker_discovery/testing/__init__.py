@@ -17,8 +17,9 @@ load only the parts they use.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from picker_discovery import _lazy
 
 if TYPE_CHECKING:
     from picker_discovery._clock import FakeClock as FakeClock
@@ -86,16 +87,4 @@ _WHERE: dict[str, str] = {
 
 __all__ = sorted(_WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module 'picker_discovery.testing' has no attribute {name!r}")
-    module = importlib.import_module(where)
-    value = module if where.rsplit(".", 1)[1] == name else getattr(module, name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy.exports(__name__, _WHERE, globals())

@@ -33,6 +33,7 @@ LAYERS: dict[str, set[str]] = {
         "_clock",
         "_convert",
         "_dirs",
+        "_lazy",
         "_journal",
         "_paging",
         "_retry",
