@@ -270,6 +270,26 @@ def test_the_token_endpoint_s_error_bodies_are_google_s(world: World) -> None:
     assert error_of(world.refresh("1//never-issued")) == bad_request(
         "Token has been expired or revoked."
     )
+    assert error_of(world.exchange("x", client_secret="")) == (
+        400,
+        {"error": "invalid_request", "error_description": "client_secret is missing."},
+    )
+    assert error_of(world.exchange("x", redirect_uri="")) == bad_request()  # the code first
+    code = world.consent()["code"]
+    assert error_of(world.exchange(code, redirect_uri="")) == (
+        400,
+        {
+            "error": "invalid_request",
+            "error_description": "Missing required parameter: redirect_uri",
+        },
+    )
+    assert error_of(world.refresh("")) == (
+        400,
+        {
+            "error": "invalid_request",
+            "error_description": "Missing required parameter: refresh_token",
+        },
+    )
 
 
 def test_a_code_is_single_use_and_expires_after_ten_minutes(world: World) -> None:
