@@ -12,6 +12,7 @@ raises :class:`~picker_discovery.errors.SignInRequired`, as does a row deleted m
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from typing import Any
@@ -60,7 +61,8 @@ class StoredCredentials(_Base):
     refresh updates.
 
     Made by :meth:`picker_discovery.web.WebSignIn.credentials`. Copies made by google-auth
-    (``with_quota_project``, ``with_token_uri``, ...) keep the store. A pickled copy does not
+    (``with_quota_project``, ``with_token_uri``, ...) and ``copy.copy``/``copy.deepcopy`` keep
+    the store (the same one). A pickled copy does not
     (a store holds a connection and a lock): unpickled, it refreshes like plain
     ``Credentials`` and stores nothing; get fresh credentials from ``WebSignIn.credentials``
     instead of pickling them.
@@ -96,6 +98,18 @@ class StoredCredentials(_Base):
         copy: StoredCredentials = _Base._make_copy(self)
         copy._store, copy._user_id = self._store, self._user_id
         return copy
+
+    def __copy__(self) -> StoredCredentials:
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> StoredCredentials:
+        clone = type(self).__new__(type(self))
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():  # the store is shared, not copied
+            setattr(clone, name, value if name == "_store" else copy.deepcopy(value, memo))
+        return clone
 
     def __getstate__(self) -> dict[str, Any]:
         state: dict[str, Any] = _Base.__getstate__(self)
