@@ -13,6 +13,7 @@ URI, the scopes and every endpoint that will carry a code or a token.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import urllib.parse
@@ -31,6 +32,7 @@ __all__ = [
     "IDENTITY_SCOPES",
     "WebSettings",
     "oauthlib_allows_loopback_http",
+    "oauthlib_quiet",
     "settings",
     "web_client",
 ]
@@ -214,3 +216,31 @@ def oauthlib_allows_loopback_http(url: str) -> Iterator[None]:
             _insecure_users -= 1
             if _insecure_users == 0 and os.environ.get(_INSECURE) == "loopback":
                 del os.environ[_INSECURE]
+
+
+class _QuietThreads(logging.Filter):
+    """Drops the records of the threads inside :func:`oauthlib_quiet`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: set[int] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread not in self.threads
+
+
+_QUIET = _QuietThreads()
+# requests-oauthlib logs a code exchange whole at DEBUG: the form (code, PKCE verifier), the
+# headers (the client secret, as Basic auth) and the answer (the tokens).
+logging.getLogger("requests_oauthlib.oauth2_session").addFilter(_QUIET)
+
+
+@contextmanager
+def oauthlib_quiet() -> Iterator[None]:
+    """Keep requests-oauthlib's records of this thread out of the logs while the block runs."""
+    me = threading.get_ident()
+    _QUIET.threads.add(me)
+    try:
+        yield
+    finally:
+        _QUIET.threads.discard(me)

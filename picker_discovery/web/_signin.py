@@ -281,8 +281,9 @@ class WebSignIn:
         token_uri = self._settings.client["token_uri"]
         hidden = (code, pending.code_verifier, self._settings.client["client_secret"])
         try:
-            with _config.oauthlib_allows_loopback_http(token_uri):
+            with _config.oauthlib_allows_loopback_http(token_uri), _config.oauthlib_quiet():
                 token = flow.fetch_token(code=code, timeout=_endpoints.TIMEOUT)
+            logger.debug("exchanged a sign-in's code at %s", token_uri)
         except Warning as changed:
             # oauthlib raises when the scopes granted differ from those asked (fewer boxes
             # ticked, or more from include_granted_scopes); the answer rides on the warning.

@@ -468,3 +468,18 @@ def test_sign_out_deletes_the_row_even_when_revoking_fails(
         signin.sign_out(user_id)
     assert "Google Account" in str(failed.value)
     assert store.load(user_id) is None
+
+
+def test_the_code_exchange_logs_no_secret_even_at_debug(
+    signin: WebSignIn, endpoint: TokenEndpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    endpoint.access_token = "plain-access-token-value"
+    endpoint.refresh_token = "plain-refresh-token-value"
+    _, pending = signin.start()
+    user = signin.finish(callback(code="plain-code-value", state=pending.state), pending)
+    signin.credentials(user.id).refresh(google.auth.transport.requests.Request())
+    assert "exchanged a sign-in's code" in caplog.text
+    secrets = ("plain-code-value", pending.code_verifier, "plain-access-token-value")
+    for secret in (*secrets, "plain-refresh-token-value", CLIENT_SECRET, "Basic "):
+        assert secret not in caplog.text
