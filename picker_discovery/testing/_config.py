@@ -45,10 +45,30 @@ class BackendConfig:
     seed: int | str = 0
     # Check every success answer against the discovery document's schemas.
     validate_responses: bool = True
+    # "open": any bearer token is a user (keyed by the token), and a token the emulator's OAuth
+    # server issued is the user it was issued to (keyed by email), expired or not. "strict": an
+    # unknown, expired or revoked token gets Google's 401 UNAUTHENTICATED.
+    auth: str = "open"
+    # How long an access token from the OAuth server lives (Google's: 3600 s).
+    access_token_lifetime: timedelta = timedelta(seconds=3600)
+    # The origins a browser may call the API from (CORS); None allows any origin.
+    cors_origins: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.invalid_max_item_count not in ("reject", "clamp"):
             raise BadArgument("invalid_max_item_count must be 'reject' or 'clamp'")
+        if self.auth not in ("open", "strict"):
+            raise BadArgument(f"auth must be 'open' or 'strict', not {self.auth!r}")
+        if self.access_token_lifetime <= timedelta(0):
+            raise BadArgument("access_token_lifetime must be positive")
+        if self.cors_origins is not None and (
+            isinstance(self.cors_origins, str)
+            or not all(isinstance(o, str) and o for o in self.cors_origins)
+        ):
+            raise BadArgument(
+                f"cors_origins must be a list of origins (or None for any), "
+                f"not {self.cors_origins!r}"
+            )
         for name in ("api_root", "picker_uri_prefix", "media_root"):
             if not getattr(self, name).endswith("/"):
                 raise BadArgument(f"{name} must end with '/': {getattr(self, name)!r}")
@@ -57,7 +77,19 @@ class BackendConfig:
 def _normalized(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Settings with durations given as ``"5s"`` or seconds turned into timedeltas."""
     out = dict(settings)
-    for name in ("poll_interval", "polling_timeout", "session_lifetime", "base_url_lifetime"):
+    for name in (
+        "poll_interval",
+        "polling_timeout",
+        "session_lifetime",
+        "base_url_lifetime",
+        "access_token_lifetime",
+    ):
         if name in out:
             out[name] = parse_duration(out[name])
+    origins = out.get("cors_origins")
+    if isinstance(origins, (list, tuple)):
+        # An origin is scheme://host[:port], without a path: "http://app.test/" is the same.
+        out["cors_origins"] = tuple(o.rstrip("/") if isinstance(o, str) else o for o in origins)
+    elif origins == "*":
+        out["cors_origins"] = None
     return out

@@ -33,6 +33,16 @@ Control endpoints (JSON in, JSON out)::
     DELETE /_control/attempts
     GET    /_control/sessions             -> {"sessions": [...]}
     GET    /_control/library?token=...    -> {"mediaItems": [{"id", "filename", ...}]}
+    POST   /_control/clients              {"client_id"?, "client_secret"?, "redirect_uris"?,
+                                           "javascript_origins"?, "kind"?: "web" | "installed"}
+                                           -> Google's client secrets: {"web": {"client_id",
+                                              "client_secret", "auth_uri", "token_uri",
+                                              "redirect_uris", "javascript_origins"}}
+    POST   /_control/users                {"email", "name"?}  (a test user of the consent page)
+
+The OAuth settings go through ``/_control/config`` too: ``{"auth": "strict",
+"access_token_lifetime": "60s", "cors_origins": ["http://localhost:5000"]}``. A user signed in
+through the OAuth endpoints is keyed by email: ``/_control/library?token=alice@example.com``.
 """
 
 from __future__ import annotations
@@ -79,6 +89,18 @@ def _control_action(
             has_picker_scope=bool(args.get("has_picker_scope", True)),
         )
         return _json(200, {"mediaItems": [_library_json(i) for i in items]})
+    if (action, verb) == ("clients", "POST"):
+        client = backend.oauth.register_client(
+            _optional_text(args, "client_id"),
+            _optional_text(args, "client_secret"),
+            redirect_uris=_texts(args, "redirect_uris"),
+            javascript_origins=_texts(args, "javascript_origins"),
+            kind=str(args.get("kind", "web")),
+        )
+        return _json(200, client.config(backend.config.api_root))
+    if (action, verb) == ("users", "POST"):
+        user = backend.oauth.add_test_user(str(args["email"]), _optional_text(args, "name"))
+        return _json(200, {"email": user.email, "name": user.name, "sub": user.sub})
     if (action, verb) == ("library", "GET"):
         token = request.query.get("token", [""])[-1]
         if not token:
@@ -140,6 +162,20 @@ def _control_action(
         ]
         return _json(200, {"sessions": sessions})
     return _json(404, {"error": {"message": f"no control action {verb} {action!r}"}})
+
+
+def _optional_text(args: dict[str, Any], name: str) -> str | None:
+    value = args.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{name} must be text")
+    return value
+
+
+def _texts(args: dict[str, Any], name: str) -> list[str]:
+    value = args.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{name} must be a list of URLs")
+    return value
 
 
 def _library_json(item: library.MediaItem) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from picker_discovery._discovery import SCOPE
 from picker_discovery.testing._api_errors import ApiError
 from picker_discovery.testing._records import Session, User
 from picker_discovery.testing._times import format_create_time, format_duration, format_time
@@ -53,6 +54,8 @@ class Handlers:
 
         def user(self, token: str) -> User: ...
 
+        def _principal(self, token: str) -> tuple[str, frozenset[str] | None]: ...
+
     # -- the API --------------------------------------------------------------------------------
 
     def _authenticate(self, token: str | None) -> User:
@@ -65,8 +68,9 @@ class Handlers:
                 reason="CREDENTIALS_MISSING",
                 headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
             )
-        user = self.user(token)
-        if not user.has_picker_scope:
+        key, scopes = self._principal(token)
+        user = self.user(key)
+        if not user.has_picker_scope or (scopes is not None and SCOPE not in scopes):
             raise ApiError("PERMISSION_DENIED", "Request had insufficient authentication scopes.")
         return user
 
@@ -334,6 +338,7 @@ class Handlers:
         """
         if not token:
             raise ApiError("UNAUTHENTICATED", "Sign in: send the session owner's bearer token.")
+        owner, _ = self._principal(token)
         with self._lock:
             found = self._media.get(key)
             if found is None:
@@ -342,7 +347,7 @@ class Handlers:
             session = self._sessions.get(session_id)
             if session is None:
                 raise ApiError("PERMISSION_DENIED", "The session of this baseUrl was deleted.")
-            if session.owner != token:
+            if session.owner != owner:
                 raise ApiError(
                     "PERMISSION_DENIED", "This baseUrl belongs to another user's session."
                 )

@@ -16,6 +16,22 @@ from picker_discovery.testing.backend import ApiError, Attempt, Fault
 
 JSON_TYPE = "application/json; charset=UTF-8"
 HTML_TYPE = "text/html; charset=UTF-8"
+# Pages a person signs in or picks on refuse to be framed (clickjacking), as Google's do.
+FRAME_DENY = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+# Query parameters that carry a secret (a token, a code, a client secret): the attempt log,
+# which tests print and CI keeps, shows them as REDACTED.
+SECRET_PARAMS = frozenset(
+    {
+        "access_token",
+        "oauth_token",
+        "token",
+        "code",
+        "refresh_token",
+        "client_secret",
+        "code_verifier",
+        "id_token",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -182,7 +198,7 @@ def _redacted(request: Request) -> str:
     if not parts.query:
         return parts.path
     pairs = [
-        (k, "REDACTED" if k in ("access_token", "oauth_token") else v)
+        (k, "REDACTED" if k in SECRET_PARAMS else v)
         for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
     ]
     return f"{parts.path}?{urllib.parse.urlencode(pairs)}"

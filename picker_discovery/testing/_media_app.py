@@ -14,6 +14,7 @@ from picker_discovery.testing._http import (
     Payload,
     Request,
     Response,
+    _api_error,
     _html,
     _redirect,
     google_html_error,
@@ -39,6 +40,8 @@ def media(backend: Backend, request: Request, fault: Fault | None = None) -> Res
     try:
         item = backend.media_item_for_key(request.token, match.group("key"))
     except ApiError as exc:
+        if "WWW-Authenticate" in exc.headers:  # strict mode's 401, as the API answers it
+            return _api_error(exc)
         return _html(exc.code, f"<!DOCTYPE html><title>Error {exc.code}</title>{exc.message}")
     opts = match.group("opts")
     try:

@@ -7,6 +7,9 @@ the in-process transport and the loopback emulator give the same answers. Two or
   ``GET /v1/mediaItems``, the discovery document at ``/$discovery/rest?version=v1``, the
   picking page at ``/pick/{id}`` (and Google's ``/integration/picker/{id}``), and the control
   endpoints under ``/_control/``. Anything else gets Google's HTML 404 page.
+* Google's OAuth 2.0 on the API origin (:mod:`._oauth_routes`): ``/o/oauth2/v2/auth`` (the
+  consent page), ``/token``, ``/revoke`` and ``/oauth2/v3/userinfo``; and CORS on every answer
+  of the API origin (:mod:`._cors`). The picking and consent pages refuse to be framed.
 * the media origin: ``GET /ppa/{key}`` plus the size suffixes (``=w256-h256-c``, ``=d``,
   ``=dv``), with HTTP ``Range`` support.
 
@@ -25,7 +28,9 @@ from typing import Any
 
 from picker_discovery.testing import library
 from picker_discovery.testing._control import control
+from picker_discovery.testing._cors import add_cors, is_preflight, preflight
 from picker_discovery.testing._http import (
+    FRAME_DENY,
     Payload,
     Request,
     Response,
@@ -39,6 +44,7 @@ from picker_discovery.testing._http import (
     parse_range,
 )
 from picker_discovery.testing._media_app import _SUFFIX_RE, MEDIA_ORIGINS, media
+from picker_discovery.testing._oauth_routes import oauth_method, oauth_route
 from picker_discovery.testing.backend import ApiError, Attempt, Backend, Fault
 
 __all__ = ["App", "Payload", "Request", "Response", "parse_range"]
@@ -48,6 +54,8 @@ logger = logging.getLogger(__name__)
 GATHER_TIMEOUT = 30.0
 # The attempt log's name for a request to the API origin at a path the API does not have.
 OTHER = "other"
+# The attempt log's name for a CORS preflight (answered before any fault is spent).
+PREFLIGHT = "preflight"
 # Query parameters every Google API accepts (googleapiclient always sends alt=json).
 _STANDARD_PARAMS = {
     "alt",
@@ -100,6 +108,19 @@ class App:
 
     def handle(self, request: Request) -> Response:
         """Answer one request; scripted faults are applied here, for both transports."""
+        if request.origin == "api" and is_preflight(request):
+            attempt, _ = self.backend.arrive(
+                PREFLIGHT, request.method, _redacted(request), headers=request.headers
+            )
+            response = preflight(self.backend.config, request)
+            response.attempt = attempt
+            return response
+        response = self._handle(request)
+        if request.origin == "api":
+            add_cors(self.backend.config, request, response)
+        return response
+
+    def _handle(self, request: Request) -> Response:
         method_id = self._method_id(request)
         fault: Fault | None = None
         attempt: Attempt | None = None
@@ -151,6 +172,9 @@ class App:
         path, verb = request.path, request.method
         if request.origin in MEDIA_ORIGINS:
             return "media" if verb in ("GET", "HEAD") else None
+        oauth = oauth_method(request)
+        if oauth is not None:
+            return oauth
         if path == "/v1/sessions" and verb == "POST":
             return "sessions.create"
         if re.fullmatch(r"/v1/sessions/[^/]+", path):
@@ -171,9 +195,13 @@ class App:
             return control(self.backend, request)
         if path == "/$discovery/rest" and verb == "GET":
             return self._discovery(request)
+        if oauth_method(request) is not None:
+            return oauth_route(self.backend, request)
         for prefix in ("/pick/", "/integration/picker/"):
             if path.startswith(prefix):
-                return self._page(request, path[len(prefix) :])
+                response = self._page(request, path[len(prefix) :])
+                response.headers.update(FRAME_DENY)
+                return response
         method_id = self._method_id(request)
         if method_id is None or method_id == OTHER:
             return _html(404, google_html_error(404, path))

@@ -1,7 +1,9 @@
 """The fake Picker service's state and rules, with no I/O.
 
-One :class:`Backend` holds users (one per bearer token, made on first use), their libraries,
-their sessions and the faults scripted for the next requests. The in-process transport
+One :class:`Backend` holds users (one per bearer token, made on first use; a token its OAuth
+server issued stands for the test user it was issued to, keyed by email), their libraries,
+their sessions, the OAuth server's clients and grants (:attr:`Backend.oauth`) and the faults
+scripted for the next requests. The in-process transport
 (:mod:`picker_discovery.testing.transport`) and the loopback emulator
 (:mod:`picker_discovery.testing.emulator`) both answer through it, so every rule is written
 once. Time comes from a :class:`FakeClock`: tests advance it instead of sleeping.
@@ -36,6 +38,7 @@ from picker_discovery._errorbase import BadArgument, UnknownName
 from picker_discovery.testing._api_errors import STATUS_CODES, ApiError
 from picker_discovery.testing._config import BackendConfig, _normalized
 from picker_discovery.testing._handlers import Handlers
+from picker_discovery.testing._oauth import OAuthServer
 from picker_discovery.testing._records import Session, User
 from picker_discovery.testing._times import format_duration, format_time, parse_duration
 from picker_discovery.testing.faults import FAULT_METHODS, Attempt, Fault
@@ -91,6 +94,7 @@ class Backend(Handlers):
         self._media: dict[str, tuple[str, str]] = {}
         self._faults: dict[str, list[Fault]] = {}
         self._attempts: list[Attempt] = []
+        self.oauth = OAuthServer()
 
     # -- settings, reset, inspection ------------------------------------------------------------
 
@@ -108,7 +112,9 @@ class Backend(Handlers):
             return self._config
 
     def reset(self) -> None:
-        """Forget every user, session, fault and attempt (settings and the clock stay)."""
+        """Forget every user, session, fault, attempt and OAuth grant (settings, the clock,
+        registered OAuth clients and test users stay)."""
+        self.oauth.reset()
         with self._lock:
             self._users.clear()
             self._sessions.clear()
@@ -132,6 +138,27 @@ class Backend(Handlers):
                 user = User(token, generate_library(digest, self._config.library_size))
                 self._users[token] = user
             return user
+
+    def _principal(self, token: str) -> tuple[str, frozenset[str] | None]:
+        """Whose request a bearer token makes: the user's key and, for a token the OAuth
+        server issued, its scopes. In strict mode an unknown, expired or revoked token is
+        Google's 401."""
+        info = self.oauth.lookup(token, self.clock.now())
+        strict = self._config.auth == "strict"
+        if info is not None and (info.live or not strict):
+            return info.email, info.scopes
+        if strict:
+            raise ApiError(
+                "UNAUTHENTICATED",
+                "Request had invalid authentication credentials. Expected OAuth 2 access token, "
+                "login cookie or other valid authentication credential. See "
+                "https://developers.google.com/identity/sign-in/web/devconsole-project.",
+                headers={
+                    "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", '
+                    'error="invalid_token"'
+                },
+            )
+        return token, None
 
     def seed_library(
         self,

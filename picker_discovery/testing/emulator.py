@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from picker_discovery._clock import FakeClock
 from picker_discovery._errorbase import BadArgument, InvalidState
+from picker_discovery.testing._emulator_oauth import OAuthControls
 from picker_discovery.testing.app import App, Request, Response
 from picker_discovery.testing.backend import Attempt, Backend, Fault
 from picker_discovery.testing.library import MediaItem
@@ -188,7 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = _serve
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
 
 class _Server(HTTPServer):
@@ -249,8 +250,12 @@ class _Server(HTTPServer):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-class Emulator:
+class Emulator(OAuthControls):
     """The fake Picker service on loopback ports, as a context manager.
+
+    It also plays Google's OAuth 2.0 on its API origin (:attr:`auth_uri`, :attr:`token_uri`,
+    :attr:`revoke_uri`, :attr:`userinfo_uri`; :meth:`register_client`, :meth:`authorize`,
+    :meth:`add_test_user`); ``auth="strict"`` makes unknown, expired or revoked tokens 401.
 
     Args:
         port, media_port: where to listen; 0 (the default) picks free ports.

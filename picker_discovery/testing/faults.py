@@ -22,6 +22,10 @@ FAULT_METHODS = (
     "mediaItems.list",
     "media",
     "discovery",
+    "oauth.authorize",
+    "oauth.token",
+    "oauth.revoke",
+    "oauth.userinfo",
 )
 
 

@@ -101,6 +101,12 @@ LAYERS: dict[str, set[str]] = {
         "testing._params",
         "testing._config",
         "testing._routes",
+        "testing._oauth",
+        "testing._oauth_tokens",
+        "testing._oauth_pages",
+        "testing._oauth_routes",
+        "testing._emulator_oauth",
+        "testing._cors",
         "testing.transport",
     },
     # The stubber hands out a ready PickerClient too, so it sits with the plugin.
