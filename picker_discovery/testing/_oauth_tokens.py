@@ -213,6 +213,13 @@ class TokenEndpoint:
                     other.revoked = True
             self._consented.pop((grant.client_id, grant.email), None)
 
+    def issued_tokens(self) -> list[str]:
+        """Every access and refresh token issued since the last reset, for tests that prove
+        no token reaches a log, an error or the attempt log."""
+        with self._lock:
+            refresh = [g.refresh_token for g in self._grants if g.refresh_token is not None]
+            return [*self._access, *refresh]
+
     def lookup(self, token: str, now: datetime) -> TokenInfo | None:
         """What an access token issued here stands for; None for a token never issued here."""
         with self._lock:

@@ -44,6 +44,17 @@ def register(commands: Any, command: Command) -> None:
     )
     served.add_argument("--poll-interval", default="5s", help="pollingConfig.pollInterval")
     served.add_argument("--seed", default="0", help="seed of the fake libraries")
+    served.add_argument(
+        "--auth",
+        choices=("open", "strict"),
+        default="open",
+        help="open: any bearer token is a user; strict: only live tokens of its OAuth server",
+    )
+    served.add_argument(
+        "--access-token-lifetime",
+        default="3600s",
+        help="how long its OAuth server's access tokens live (default 3600s)",
+    )
     # It handles SIGTERM itself: it stops serving and exits 0.
     served.set_defaults(own_signals=True)
     command(commands, "demo", "run the whole flow against an emulator it starts, no account", demo)
@@ -59,7 +70,12 @@ def emulator(args: argparse.Namespace) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    settings = {"poll_interval": args.poll_interval, "seed": args.seed}
+    settings = {
+        "poll_interval": args.poll_interval,
+        "seed": args.seed,
+        "auth": args.auth,
+        "access_token_lifetime": args.access_token_lifetime,
+    }
     with _listening(
         Emulator(
             port=args.port, media_port=args.media_port, clock=FakeClock(ticking=True), **settings
@@ -69,13 +85,19 @@ def emulator(args: argparse.Namespace) -> int:
         print(f"Picker emulator on {emulator.url} (media {emulator.media_url})", flush=True)
         print(f"discovery document: {emulator.discovery_url}", flush=True)
         print("controls under /_control/; Ctrl-C stops", flush=True)
-        print("try, in another shell:", flush=True)
         print(
-            f"  {ENDPOINT_ENV}={emulator.url} {TOKEN_ENV}=emulator-token "
-            f"{MEDIA_HOSTS_ENV}={emulator.media_url.rstrip('/')} picker-discovery pick "
-            "--dest picked/",
+            f"OAuth: {emulator.auth_uri} and {emulator.token_uri} "
+            "(register a client: POST /_control/clients)",
             flush=True,
         )
+        if args.auth == "open":  # strict: only a token from its OAuth server works
+            print("try, in another shell:", flush=True)
+            print(
+                f"  {ENDPOINT_ENV}={emulator.url} {TOKEN_ENV}=emulator-token "
+                f"{MEDIA_HOSTS_ENV}={emulator.media_url.rstrip('/')} picker-discovery pick "
+                "--dest picked/",
+                flush=True,
+            )
         try:
             while not stop.wait(0.5):
                 pass

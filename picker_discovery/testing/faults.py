@@ -15,6 +15,9 @@ from picker_discovery.testing._times import format_time
 
 __all__ = ["FAULT_METHODS", "REDIRECT_STATUSES", "Attempt", "Fault"]
 
+# The methods a test can script: the API's four, the media origins, the discovery document, and
+# the OAuth endpoints (the consent page, the token endpoint, revocation, userinfo). The attempt
+# log also names "other" (a path the API does not have) and "preflight" (a CORS preflight).
 FAULT_METHODS = (
     "sessions.create",
     "sessions.get",

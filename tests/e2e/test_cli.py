@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 
 import pytest
@@ -56,6 +57,34 @@ def test_emulator_subcommand_serves_until_terminated() -> None:
             session = json.load(answer)
         assert session["pollingConfig"]["pollInterval"] == "0.5s"
         assert session["pickerUri"].startswith(f"{api}pick/")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+
+
+def test_emulator_subcommand_serves_strict_oauth() -> None:
+    """``--auth strict``: a made-up token gets Google's 401; the OAuth endpoints are printed."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "picker_discovery", "emulator", "--auth", "strict"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        api = re.search(r"on (http://127\.0\.0\.1:\d+/)", process.stdout.readline())
+        assert api, "no URL printed"
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert any(f"{api.group(1)}token" in line for line in lines), lines
+        request = urllib.request.Request(
+            f"{api.group(1)}v1/sessions",
+            data=b"{}",
+            headers={"Authorization": "Bearer made-up"},
+            method="POST",
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 401
+        assert json.load(refused.value)["error"]["status"] == "UNAUTHENTICATED"
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0

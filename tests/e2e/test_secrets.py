@@ -1,7 +1,7 @@
 """No access or refresh token ever reaches a log record, an exception or stderr.
 
-A client holds real-looking tokens (an access token that refreshes through a loopback token
-endpoint) and runs the whole flow against the loopback emulator under every fault the emulator
+A client holds real-looking tokens (an access token that refreshes at the emulator's OAuth
+token endpoint) and runs the whole flow against the loopback emulator under every fault the emulator
 can script, on every method it can script it for, with every logger at DEBUG. The faults are
 read from :class:`~picker_discovery.testing.backend.Fault` itself, so a fault added there is
 covered here (or this module fails until it is).
@@ -19,6 +19,8 @@ import secrets
 import subprocess
 import sys
 import traceback
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,7 +37,6 @@ from picker_discovery._clock import FakeClock
 from picker_discovery._retry import RetryPolicy
 from picker_discovery.testing.backend import FAULT_METHODS, STATUS_CODES, Fault
 from picker_discovery.testing.emulator import Emulator
-from tests.token_endpoint import TokenEndpoint
 from tests.waiting import user_picks
 
 pytestmark = pytest.mark.usefixtures("no_proxy")
@@ -46,41 +47,97 @@ def _secret(prefix: str, length: int) -> str:
 
 
 ACCESS_TOKEN = _secret("ya29.", 150)
-REFRESHED_TOKEN = _secret("ya29.", 150)
-REFRESH_TOKEN = _secret("1//0", 99)
+REFRESH_TOKEN = _secret("1//0", 99)  # never issued by the emulator: refreshing it is refused
 CLIENT_SECRET = _secret("GOCSPX-", 28)
-SECRETS = (ACCESS_TOKEN, REFRESHED_TOKEN, REFRESH_TOKEN, CLIENT_SECRET)
+CLIENT_ID = "1234-abc.apps.googleusercontent.com"
+SECRETS = (ACCESS_TOKEN, REFRESH_TOKEN, CLIENT_SECRET)
+# The tokens the emulator's OAuth server issued during the current test (its refresh token,
+# the access tokens of each refresh): secrets as much as the test's own.
+ISSUED: list[str] = []
 
 
 def leaked(text: str) -> list[str]:
     """Which secrets (whole, or a long enough piece of one) appear in ``text``."""
     found = []
-    for secret in SECRETS:
+    for secret in (*SECRETS, *ISSUED):
         body = secret.split(".", 1)[-1].removeprefix("1//0").removeprefix("GOCSPX-")
         if secret in text or body[4:24] in text:
             found.append(secret[:8] + "...")
     return found
 
 
-# -- the OAuth token endpoint (the emulator plays no OAuth yet: see tests/token_endpoint.py) --
+# -- the emulator's OAuth token endpoint ---------------------------------------------------------
+
+REDIRECT = "http://127.0.0.1:8765/oauth2callback"
 
 
-@pytest.fixture(scope="module")
-def token_endpoint() -> Iterator[TokenEndpoint]:
-    endpoint = TokenEndpoint()
-    endpoint.access_token = REFRESHED_TOKEN
-    yield endpoint
-    endpoint.close()
+@pytest.fixture(autouse=True)
+def issued() -> Iterator[list[str]]:
+    ISSUED.clear()
+    yield ISSUED
+    ISSUED.clear()
 
 
-def credentials(token_uri: str, token: str | None = ACCESS_TOKEN) -> Any:
+def sign_in(emu: Emulator) -> str:
+    """Register the test's client at the emulator, consent and exchange the code: the
+    refresh token it issued (noted in ISSUED, with every token issued later)."""
+    emu.register_client(CLIENT_ID, CLIENT_SECRET, redirect_uris=[REDIRECT])
+    query = urllib.parse.urlencode(
+        {
+            "client_id": CLIENT_ID,
+            "redirect_uri": REDIRECT,
+            "response_type": "code",
+            "scope": "https://www.googleapis.com/auth/photospicker.mediaitems.readonly",
+            "access_type": "offline",
+        }
+    )
+    back = emu.authorize(f"{emu.auth_uri}?{query}")
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(back).query)["code"][0]
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
+    data = urllib.parse.urlencode(form).encode()
+    with urllib.request.urlopen(emu.token_uri, data, timeout=10) as answer:
+        refresh_token = str(json.loads(answer.read())["refresh_token"])
+    note_issued(emu)
+    emu.backend.clear_attempts()
+    return refresh_token
+
+
+def note_issued(emu: Emulator) -> None:
+    ISSUED.extend(t for t in emu.backend.oauth.issued_tokens() if t not in ISSUED)
+
+
+def credentials(
+    token_uri: str, token: str | None = ACCESS_TOKEN, refresh_token: str = REFRESH_TOKEN
+) -> Any:
     return google.oauth2.credentials.Credentials(
         token=token,
-        refresh_token=REFRESH_TOKEN,
+        refresh_token=refresh_token,
         token_uri=token_uri,
-        client_id="1234-abc.apps.googleusercontent.com",
+        client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
     )
+
+
+# How the token endpoint answers a refresh, besides "ok" and a real "invalid_grant": hostile
+# or broken answers scripted as faults, repeating the request's secrets to prove they are
+# scrubbed wherever they surface.
+def token_faults(mode: str, refresh_token: str) -> list[dict[str, Any]]:
+    form = f"grant_type=refresh_token&refresh_token={refresh_token}&client_secret={CLIENT_SECRET}"
+    if mode == "echo":
+        described = f"bad request: {form} (Basic {CLIENT_ID}:{CLIENT_SECRET})"
+        body = json.dumps({"error": "invalid_request", "error_description": described})
+        return [{"status": 400, "body": body, "content_type": "application/json"}] * 30
+    if mode == "html":
+        return [{"status": 400, "body": f"<p>oops {form}</p>", "content_type": "text/html"}] * 30
+    if mode == "drop":
+        return [{"drop": True}] * 30
+    return []
 
 
 # -- capturing everything that is said -------------------------------------------------------
@@ -213,21 +270,25 @@ def fault_id(fault: dict[str, Any]) -> str:
     return "-".join(f"{k}={str(v)[:12]}" for k, v in fault.items())
 
 
-# The methods the flow calls: it never fetches the discovery document (the client builds from
-# the bundled one, and refresh sends no token), so faults scripted for it would wait unspent;
-# nor does it sign in (the OAuth endpoints).
+# The API methods the flow calls: it never fetches the discovery document (the client builds
+# from the bundled one, and refresh sends no token), so faults scripted for it would wait
+# unspent; nor does it sign in. It does refresh its token at the token endpoint
+# ("oauth.token"), when it starts without an access token.
 FLOW_METHODS = [
     method for method in FAULT_METHODS if method != "discovery" and not method.startswith("oauth.")
 ]
+REFRESH = "oauth.token"
 
 FAULTS = [
     pytest.param(method, fault, repeat, id=f"{method}-{fault_id(fault)}-x{repeat}")
-    for method in FLOW_METHODS
+    for method in [*FLOW_METHODS, REFRESH]
     for fault in fault_examples()
     if method == "media" or not Fault.from_json(fault).bends_media
     # Once (a retry passes), and more often than any policy retries (the failure surfaces);
-    # an answer that is never retried needs only the once.
-    for repeat in ((1, 9) if fault.get("status") in RETRIED else (1,))
+    # an answer that is never retried needs only the once. google-auth retries a refresh
+    # with backoff sleeps of its own: once is enough there (the refresh tests below script
+    # the token endpoint's answers that never pass).
+    for repeat in ((1, 9) if fault.get("status") in RETRIED and method != REFRESH else (1,))
 ]
 
 
@@ -291,9 +352,10 @@ def run_flow(
     return texts
 
 
-def make_client(emu: Emulator, token_endpoint: TokenEndpoint, **kwargs: Any) -> PickerClient:
+def make_client(emu: Emulator, refresh_token: str, **kwargs: Any) -> PickerClient:
     return PickerClient(
-        credentials=kwargs.pop("credentials", None) or credentials(token_endpoint.url),
+        credentials=kwargs.pop("credentials", None)
+        or credentials(emu.token_uri, refresh_token=refresh_token),
         client_options={"api_endpoint": emu.url},
         clock=FakeClock(datetime.now(timezone.utc)),
         retry=RetryPolicy(max_attempts=3),
@@ -317,7 +379,6 @@ def assert_nothing_leaked(
 @pytest.mark.parametrize(("method", "fault", "repeat"), FAULTS)
 def test_no_token_leaks_under_a_scripted_fault(
     emu: Emulator,
-    token_endpoint: TokenEndpoint,
     every_log: Everything,
     capfd: pytest.CaptureFixture[str],
     tmp_path: Path,
@@ -325,10 +386,13 @@ def test_no_token_leaks_under_a_scripted_fault(
     fault: dict[str, Any],
     repeat: int,
 ) -> None:
-    token_endpoint.mode = "ok"
+    refresh_token = sign_in(emu)
     emu.set_faults(method, [fault] * repeat)
-    texts = run_flow(emu, make_client(emu, token_endpoint), tmp_path)
+    token = None if method == REFRESH else ACCESS_TOKEN  # no token yet: refresh first
+    creds = credentials(emu.token_uri, token=token, refresh_token=refresh_token)
+    texts = run_flow(emu, make_client(emu, refresh_token, credentials=creds), tmp_path)
     assert emu.attempts(method), f"the flow never reached {method}"
+    note_issued(emu)
     assert_nothing_leaked(texts, every_log, capfd)
 
 
@@ -350,13 +414,12 @@ STATE_FAULTS: dict[str, Callable[[Emulator, str], object]] = {
 @pytest.mark.parametrize("name", sorted(STATE_FAULTS))
 def test_no_token_leaks_when_the_state_goes_wrong(
     emu: Emulator,
-    token_endpoint: TokenEndpoint,
     every_log: Everything,
     capfd: pytest.CaptureFixture[str],
     tmp_path: Path,
     name: str,
 ) -> None:
-    token_endpoint.mode = "ok"
+    refresh_token = sign_in(emu)
     change = STATE_FAULTS[name]
 
     def before(session_id: str) -> None:
@@ -365,7 +428,8 @@ def test_no_token_leaks_when_the_state_goes_wrong(
 
     if name == "no-photos-account":  # refuses sessions.create: set up before it
         change(emu, "")
-    texts = run_flow(emu, make_client(emu, token_endpoint), tmp_path, before)
+    texts = run_flow(emu, make_client(emu, refresh_token), tmp_path, before)
+    note_issued(emu)
     assert_nothing_leaked(texts, every_log, capfd)
 
 
@@ -373,7 +437,6 @@ def test_no_token_leaks_when_the_state_goes_wrong(
 @pytest.mark.parametrize("method", [*FLOW_METHODS, "no-token-yet"])
 def test_no_token_leaks_when_refreshing(
     emu: Emulator,
-    token_endpoint: TokenEndpoint,
     every_log: Everything,
     capfd: pytest.CaptureFixture[str],
     tmp_path: Path,
@@ -381,16 +444,22 @@ def test_no_token_leaks_when_refreshing(
     method: str,
 ) -> None:
     """A 401 to ``method`` (or credentials with no access token yet) makes google-auth refresh
-    the token, on an API call or a download; the token endpoint then answers as ``mode``."""
-    token_endpoint.mode = mode
-    calls = token_endpoint.calls
-    if method == "no-token-yet":
-        creds = credentials(token_endpoint.url, token=None)
-    else:
-        creds = credentials(token_endpoint.url)
+    the token, on an API call or a download; the token endpoint then answers as ``mode``: a
+    new token, invalid_grant (the grant was revoked), or a scripted hostile or broken answer."""
+    refresh_token = sign_in(emu)
+    if mode == "invalid_grant":
+        revoke = urllib.parse.urlencode({"token": refresh_token}).encode()
+        urllib.request.urlopen(emu.revoke_uri, revoke, timeout=10).close()
+    emu.set_faults(REFRESH, token_faults(mode, refresh_token))
+    token = None if method == "no-token-yet" else ACCESS_TOKEN
+    creds = credentials(emu.token_uri, token=token, refresh_token=refresh_token)
+    if method != "no-token-yet":
         emu.set_faults(method, [401])
-    texts = run_flow(emu, make_client(emu, token_endpoint, credentials=creds), tmp_path)
-    assert token_endpoint.calls > calls, "the token was never refreshed"
+    texts = run_flow(emu, make_client(emu, refresh_token, credentials=creds), tmp_path)
+    assert emu.attempts(REFRESH), "the token was never refreshed"
+    note_issued(emu)
+    if mode == "ok":
+        assert len(ISSUED) > 2, "no new access token was issued"
     assert_nothing_leaked(texts, every_log, capfd)
 
 
@@ -480,16 +549,20 @@ def test_the_command_line_leaks_no_token(tmp_path: Path, method: str, status: in
 
 @pytest.mark.parametrize("mode", ["echo", "html", "invalid_grant", "drop"])
 def test_the_command_line_leaks_no_token_when_the_stored_one_cannot_be_refreshed(
-    tmp_path: Path, token_endpoint: TokenEndpoint, mode: str
+    tmp_path: Path, mode: str
 ) -> None:
-    token_endpoint.mode = mode
+    """The stored refresh token is one the emulator never issued (invalid_grant), or the
+    token endpoint answers a scripted hostile or broken answer."""
     path = tmp_path / "token.json"
-    stored = credentials(token_endpoint.url)
-    stored.expiry = datetime(2000, 1, 1)
-    auth.save_credentials(stored, path)
     with Emulator(clock=FakeClock(datetime.now(timezone.utc)), library_size=6) as emu:
+        emu.register_client(CLIENT_ID, CLIENT_SECRET, redirect_uris=[REDIRECT])
+        emu.set_faults(REFRESH, token_faults(mode, REFRESH_TOKEN))
+        stored = credentials(emu.token_uri)
+        stored.expiry = datetime(2000, 1, 1)
+        auth.save_credentials(stored, path)
         argv = ["sessions", "create", "-v", "--token-file", str(path)]
-        code, output = run_cli(emu, *argv, token=None, token_uri=token_endpoint.url)
+        code, output = run_cli(emu, *argv, token=None, token_uri=emu.token_uri)
+        assert emu.attempts(REFRESH), output[-2000:]
     assert code in (cli.EXIT_AUTH, cli.EXIT_FAILED), output[-2000:]
     assert "DEBUG" in output
     assert not leaked(output), output[-3000:]

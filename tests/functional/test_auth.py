@@ -1,10 +1,11 @@
-"""Signing in: the installed-app flow against a loopback token endpoint, and the token file."""
+"""Signing in: the installed-app flow against the emulator's OAuth server, and the token file."""
 
 from __future__ import annotations
 
 import json
 import stat
 import threading
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -19,90 +20,127 @@ import pytest
 
 from picker_discovery import _auth as auth
 from picker_discovery._discovery import SCOPE
-from tests.token_endpoint import TokenEndpoint as LoopbackTokenEndpoint
+from picker_discovery.testing import Emulator
+
+CLIENT_ID = "123-abc.apps.googleusercontent.com"
+CLIENT_SECRET = "shh"
+
+
+class SignIn:
+    """The emulator's OAuth server with an installed-app client, and a person at its consent
+    page (``consent``) who allows as told and whose browser follows the redirect."""
+
+    def __init__(self, emu: Emulator, folder: Path) -> None:
+        self.emu = emu
+        config = emu.register_client(
+            CLIENT_ID, CLIENT_SECRET, redirect_uris=["http://localhost"], kind="installed"
+        )
+        self.client_secrets = folder / "client_secret.json"
+        self.client_secrets.write_text(json.dumps(config))
+        self.granted: list[str] | None = None  # the scopes the person leaves checked
+        self.redirects: list[str] = []
+
+    def consent(self, url: str) -> None:
+        """Press Allow on the consent page, then follow Google's redirect, as a browser."""
+        back = self.emu.authorize(url, scopes=self.granted)
+        self.redirects.append(back)
+        threading.Thread(target=lambda: urllib.request.urlopen(back, timeout=10).read()).start()
+
+    def exchanges(self) -> int:
+        return len(self.emu.attempts("oauth.token"))
+
+    def token_request(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        data = urllib.parse.urlencode(
+            {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, **form}
+        ).encode()
+        try:
+            with urllib.request.urlopen(self.emu.token_uri, data, timeout=10) as answer:
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as refused:
+            return refused.code, json.loads(refused.read())
 
 
 @pytest.fixture
-def oauth(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[LoopbackTokenEndpoint]:
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the loopback token endpoint is http
+def oauth(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[SignIn]:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the emulator's endpoints are http
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    endpoint = (
-        LoopbackTokenEndpoint()
-    )  # the emulator plays no OAuth yet: see tests/token_endpoint.py
-    endpoint.refresh_token = "refresh-1"
-    yield endpoint
-    endpoint.close()
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with Emulator() as emu:
+        yield SignIn(emu, tmp_path)
 
 
-def consent(url: str) -> None:
-    """What a person's browser does after they allow access: follow Google's redirect."""
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
-    redirect = query["redirect_uri"][0]
-    back = f"{redirect}?state={query['state'][0]}&code=the-code&scope={SCOPE}"
-    threading.Thread(target=lambda: urllib.request.urlopen(back, timeout=10).read()).start()
-
-
-def test_login_runs_the_flow_and_stores_an_owner_only_token(
-    oauth: LoopbackTokenEndpoint, tmp_path: Path
-) -> None:
+def test_login_runs_the_flow_and_stores_an_owner_only_token(oauth: SignIn, tmp_path: Path) -> None:
     urls: list[str] = []
 
     def on_url(url: str) -> None:
         urls.append(url)
-        consent(url)
+        oauth.consent(url)
 
-    credentials = auth.login(
-        oauth.client_secrets(tmp_path), open_browser=False, on_authorization_url=on_url
-    )
-    assert credentials.token == "access-1"
+    credentials = auth.login(oauth.client_secrets, open_browser=False, on_authorization_url=on_url)
+    backend = oauth.emu.backend
+    issued = backend.oauth.lookup(credentials.token or "", backend.now())
+    assert issued is not None and issued.email == "alice@example.com"  # the emulator's token
     [url] = urls
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
-    assert url.startswith(f"{oauth.origin}/auth?")
+    assert url.startswith(f"{oauth.emu.auth_uri}?")
     assert query["scope"] == [SCOPE]
     assert query["redirect_uri"][0].startswith("http://localhost:")
-    [exchange] = oauth.requests
-    assert exchange["code"] == ["the-code"] and exchange["grant_type"] == ["authorization_code"]
+    # The code of the redirect was exchanged, once, with the authorization-code grant: it is
+    # spent now.
+    assert oauth.exchanges() == 1
+    [back] = oauth.redirects
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(back).query)["code"][0]
+    spent = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": query["redirect_uri"][0],
+    }
+    assert oauth.token_request(spent) == (
+        400,
+        {"error": "invalid_grant", "error_description": "Bad Request"},
+    )
 
     token = auth.default_token_path()
     assert token == tmp_path / "config" / "picker-discovery" / "token.json"
     assert stat.S_IMODE(token.stat().st_mode) == 0o600
     assert stat.S_IMODE(token.parent.stat().st_mode) == 0o700
     stored = json.loads(token.read_text())
-    assert (stored["refresh_token"], stored["scopes"]) == ("refresh-1", [SCOPE])
+    assert stored["scopes"] == [SCOPE]
+    refreshed = oauth.token_request(
+        {"grant_type": "refresh_token", "refresh_token": stored["refresh_token"]}
+    )
+    assert refreshed[0] == 200  # the stored refresh token is the one the emulator issued
     assert [p.name for p in token.parent.iterdir()] == ["token.json"]
 
 
-def test_login_refuses_a_grant_without_the_picker_scope(
-    oauth: LoopbackTokenEndpoint, tmp_path: Path
-) -> None:
-    oauth.granted = "openid"
+def test_login_refuses_a_grant_without_the_picker_scope(oauth: SignIn, tmp_path: Path) -> None:
+    oauth.granted = []  # the person unchecks the picker scope
     with pytest.raises(PermissionError, match="did not grant"):
-        auth.login(oauth.client_secrets(tmp_path), open_browser=False, on_authorization_url=consent)
+        auth.login(oauth.client_secrets, open_browser=False, on_authorization_url=oauth.consent)
     assert not auth.default_token_path().exists()
 
 
-def test_a_sign_in_that_never_comes_is_a_timeout_error(
-    oauth: LoopbackTokenEndpoint, tmp_path: Path
-) -> None:
+def test_a_sign_in_that_never_comes_is_a_timeout_error(oauth: SignIn, tmp_path: Path) -> None:
     """No browser ever follows the redirect: the wait ends with its own error, no token."""
     urls: list[str] = []
     with pytest.raises(TimeoutError, match=r"no sign-in arrived within 0\.2 seconds"):
         auth.login(
-            oauth.client_secrets(tmp_path),
+            oauth.client_secrets,
             open_browser=False,
             on_authorization_url=urls.append,
             timeout_seconds=0.2,
         )
-    assert len(urls) == 1 and oauth.requests == []
+    assert len(urls) == 1 and oauth.exchanges() == 0
     assert not auth.default_token_path().exists()
 
 
 @pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf")])
 def test_login_refuses_a_timeout_that_cannot_work(
-    oauth: LoopbackTokenEndpoint, tmp_path: Path, timeout: float
+    oauth: SignIn, tmp_path: Path, timeout: float
 ) -> None:
     with pytest.raises(ValueError, match="timeout_seconds"):
-        auth.login(oauth.client_secrets(tmp_path), open_browser=False, timeout_seconds=timeout)
+        auth.login(oauth.client_secrets, open_browser=False, timeout_seconds=timeout)
 
 
 def test_login_explains_a_bad_client_secrets_file(tmp_path: Path) -> None:
