@@ -287,9 +287,10 @@ class WebSignIn:
         except Warning as changed:
             # oauthlib raises when the scopes granted differ from those asked (fewer boxes
             # ticked, or more from include_granted_scopes); the answer rides on the warning.
-            token = getattr(changed, "token", None)
+            answer = getattr(changed, "token", None)
+            token = dict(answer) if isinstance(answer, dict) else None  # scrub edits it in place
             scrub(changed, hidden)
-            if not isinstance(token, dict):
+            if token is None:
                 raise
         except OAuth2Error as exc:
             scrub(exc, hidden)
