@@ -170,6 +170,11 @@ class WebSignIn:
             AccessNotGranted: the person declined (``error=access_denied``), or did not grant
                 the picker scope.
             BadArgument: ``request_url`` or ``pending`` is unusable; nothing was sent.
+            PickerError: the token endpoint refused the client itself (``invalid_client``,
+                ``redirect_uri_mismatch``): the message says what to check in the console.
+            MalformedResponse: the token or userinfo endpoint answered without what it must.
+            ConnectionError: the userinfo endpoint could not be reached (the token endpoint's
+                failures come as requests' exceptions, scrubbed of secrets).
         """
         if not isinstance(pending, PendingSignIn):
             raise BadArgumentType(
@@ -324,7 +329,8 @@ class WebSignIn:
         if not isinstance(refresh, str) or not refresh:
             refresh = None
             logger.warning(
-                "the sign-in gave no refresh token: the user must sign in again in an hour"
+                "the sign-in gave no refresh token: the user must sign in again when the "
+                "access token expires"
             )
         expires_in = token.get("expires_in")
         expiry = None
