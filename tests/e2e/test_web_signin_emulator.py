@@ -199,3 +199,23 @@ def test_the_code_and_tokens_never_reach_the_logs(
     logged = caplog.text
     for secret in (code, pending.code_verifier, row["token"], row["refresh_token"]):
         assert secret not in logged
+
+
+def test_a_lifetime_shorter_than_google_auths_margin_refreshes_before_each_call(
+    emulator: Emulator, signin: WebSignIn, store: SQLiteTokenStore
+) -> None:
+    # google-auth renews a token that expires within a few minutes before using it: with a
+    # 30-second lifetime every call starts with a refresh, and each is stored.
+    emulator.backend.configure(access_token_lifetime="30s")
+    user = sign_in(emulator, signin)
+    client = client_for(emulator, signin.credentials(user.id))
+    grants = token_grants(emulator)
+    seen = set()
+    for _ in range(3):
+        session = client.create_session()
+        row = store.load(user.id)
+        assert row is not None
+        seen.add(row["token"])
+        client.delete_session(session)
+    assert token_grants(emulator) >= grants + 3
+    assert len(seen) >= 3 and user.credentials.token not in seen
