@@ -3,7 +3,7 @@ library, pick, expire, advance the clock, script faults and read the attempt log
 
 Control endpoints (JSON in, JSON out)::
 
-    POST   /_control/reset                {}
+    POST   /_control/reset                {}  (OAuth clients and test users stay)
     POST   /_control/seed                 {"token", "seed"?, "count"?, "has_photos_account"?,
                                            "has_picker_scope"?}
     POST   /_control/processing           {"token", "id", "status": "READY" | ...}

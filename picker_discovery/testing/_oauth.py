@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from picker_discovery._errorbase import BadArgument
+from picker_discovery._errorbase import BadArgument, PickerError
 from picker_discovery.testing._oauth_tokens import (
     OAuthError,
     TokenEndpoint,
@@ -74,7 +74,7 @@ _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 DEFAULT_USERS = (("alice@example.com", "Alice Example"), ("bob@example.com", "Bob Example"))
 
 
-class PageError(Exception):
+class PageError(PickerError):
     """An authorization request Google answers with an error page ("Error 400:
     redirect_uri_mismatch"), never with a redirect."""
 

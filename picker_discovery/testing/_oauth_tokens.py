@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from picker_discovery._errorbase import PickerError
+
 if TYPE_CHECKING:
     from picker_discovery.testing._oauth import Client, TestUser
 
 __all__ = ["OAuthError", "TokenEndpoint", "TokenInfo"]
 
 
-class OAuthError(Exception):
+class OAuthError(PickerError):
     """An error answer of the token, revocation or userinfo endpoint, in Google's shape:
     ``{"error": ..., "error_description": ...}`` with an HTTP status."""
 
