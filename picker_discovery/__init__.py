@@ -4,8 +4,8 @@ Everything a user needs is here, at the package root: ``picker_discovery.build``
 ``picker_discovery.PickerClient``, every error, the models, the downloader, the retry policy and
 the clocks. The implementation lives in private modules (``_client``, ``_service``,
 ``_media``, ...); the public submodules are :mod:`picker_discovery.errors`,
-:mod:`picker_discovery.models`, :mod:`picker_discovery.notebook` and
-:mod:`picker_discovery.testing`.
+:mod:`picker_discovery.models`, :mod:`picker_discovery.notebook`, :mod:`picker_discovery.web`
+and :mod:`picker_discovery.testing`.
 
 The public names are imported on first use (PEP 562), so ``import picker_discovery`` and
 ``picker_discovery.build()`` load only what building needs, and ``picker-discovery --help``
@@ -100,6 +100,7 @@ if TYPE_CHECKING:
         ResourceExhausted as ResourceExhausted,
         ServerError as ServerError,
         SessionNotFound as SessionNotFound,
+        SignInRequired as SignInRequired,
         ThumbnailError as ThumbnailError,
         TooManyPages as TooManyPages,
         Unauthenticated as Unauthenticated,
@@ -201,6 +202,7 @@ _WHERE: dict[str, str] = {
             "ResourceExhausted",
             "ServerError",
             "SessionNotFound",
+            "SignInRequired",
             "ThumbnailError",
             "TooManyPages",
             "Unauthenticated",

@@ -21,6 +21,7 @@ Errors that are also a built-in exception keep that base, so ``except ValueError
     ├── InvalidState (RuntimeError)          a call the object's state does not allow
     ├── CredentialsFileError (ValueError)    a token or client secrets file that is unusable
     ├── AccessNotGranted (PermissionError)   the scope not granted, or a token file not private
+    ├── SignInRequired (PermissionError)     a web user must sign in (again): no token, revoked
     ├── DiscoveryDocumentError (ValueError)  a discovery document missing, unreadable or wrong
     ├── MalformedResponse (ValueError)       an answer that is not what the schema describes
     ├── PickingTimeout                       waiting for the user's pick ran out of time
@@ -89,7 +90,12 @@ from picker_discovery._errorbase import (
     PickerError,
     UnknownName,
 )
-from picker_discovery._errors_auth import AccessNotGranted, CredentialsFileError, NoCredentials
+from picker_discovery._errors_auth import (
+    AccessNotGranted,
+    CredentialsFileError,
+    NoCredentials,
+    SignInRequired,
+)
 from picker_discovery._errors_http import (
     ERROR_INFO_TYPE as ERROR_INFO_TYPE,
     Aborted,
@@ -170,6 +176,7 @@ __all__ = [
     "ResourceExhausted",
     "ServerError",
     "SessionNotFound",
+    "SignInRequired",
     "ThumbnailError",
     "TooManyPages",
     "Unauthenticated",

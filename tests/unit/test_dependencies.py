@@ -20,6 +20,7 @@ DISTRIBUTION = {
     "google.protobuf": "protobuf",
     "google_auth_httplib2": "google-auth-httplib2",
     "google_auth_oauthlib": "google-auth-oauthlib",
+    "oauthlib": "oauthlib",
     "googleapiclient": "google-api-python-client",
     "httplib2": "httplib2",
     "uritemplate": "uritemplate",

@@ -76,6 +76,13 @@ LAYERS: dict[str, set[str]] = {
         "notebook._grid",
         "notebook._pick",
         "notebook._thumbnails",
+        "web",
+        "web._answers",
+        "web._config",
+        "web._endpoints",
+        "web._credentials",
+        "web._signin",
+        "web._store",
     },
     "kit": {
         "testing._control",
