@@ -68,6 +68,7 @@ def emulator(args: argparse.Namespace) -> int:
     from picker_discovery._clock import FakeClock
     from picker_discovery.testing.emulator import Emulator
 
+    _need_pillow("emulator")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     settings = {
@@ -106,6 +107,20 @@ def emulator(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _need_pillow(command: str) -> None:
+    """Refuse to start without Pillow, which draws the fake photos: said at start-up, not
+    after the person picked (the media port would fail every request)."""
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        from picker_discovery._errorbase import MissingExtra
+
+        raise MissingExtra(
+            f"the {command} serves photos drawn with Pillow, which is not installed: "
+            "pip install 'picker-discovery[testing]', then run it again"
+        ) from None
+
+
 @contextlib.contextmanager
 def _listening(emulator: Any, args: argparse.Namespace) -> Iterator[Any]:
     """Start ``emulator``, saying which port could not be used, and stop it at the end."""
@@ -140,6 +155,7 @@ def demo(args: argparse.Namespace) -> int:
     from picker_discovery.errors import SessionNotFound
     from picker_discovery.testing.emulator import Emulator
 
+    _need_pillow("demo")
     document, source = discovery.load_document()
     print(f"discovery document: {source} revision {document.get('revision')}")
     token = "emulator-token"
