@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from picker_discovery import _checks, _discovery as discovery
 from picker_discovery._cli import _document, _login, _pick, _sessions
 from picker_discovery._cli._api import ENDPOINT_ENV
-from picker_discovery._cli._common import EXIT_CODES_HELP
+from picker_discovery._cli._common import EXIT_CODES_HELP, EXIT_USAGE, error_text
 from picker_discovery._cli._pick import MEDIA_HOSTS_ENV
 
 MAX_ITEMS = _checks.MAX_ITEM_COUNT
@@ -69,11 +69,45 @@ def _added_commands() -> list[Callable[[Any, Callable[..., argparse.ArgumentPars
     return [point.load() for point in found]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors are JSON on stderr when ``--json`` was given."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if not self.json_errors:
+            super().error(message)
+        self.exit(
+            EXIT_USAGE,
+            error_text(
+                f"{message} (see {self.prog} --help)",
+                kind="UsageError",
+                code=EXIT_USAGE,
+                as_json=True,
+            )
+            + "\n",
+        )
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("picker-discovery")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
+    _Parser.json_errors = json_errors
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON for scripts (errors too: a JSON object on stderr)",
+    )
     common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-    api = argparse.ArgumentParser(add_help=False)
+    api = _Parser(add_help=False)
     api.add_argument(
         "--endpoint",
         default=os.environ.get(ENDPOINT_ENV),
@@ -100,12 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the token stored by login (default: in the user config directory)",
     )
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="picker-discovery",
         description="The Google Photos Picker API from the command line, offline-ready.",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def group(name: str, help_text: str) -> Any:

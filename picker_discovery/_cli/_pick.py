@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from picker_discovery import _checks
 from picker_discovery._cli._api import api_client
-from picker_discovery._cli._common import EXIT_FAILED, EXIT_OK, emit
+from picker_discovery._cli._common import EXIT_FAILED, EXIT_OK, emit, json_line
 from picker_discovery._terminal import printable
 
 MEDIA_HOSTS_ENV = "PICKER_DISCOVERY_MEDIA_HOSTS"
@@ -66,6 +67,40 @@ def _progress_bar(total_items: int | None) -> tuple[Any, Callable[[Any], None]]:
     return bar, update
 
 
+class _Events:
+    """``pick --json``: one JSON object per line on stdout as things happen (the fields are
+    listed in the README). Without ``--json``, nothing."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+        self._lock = threading.Lock()
+        self._done = 0
+
+    def send(self, event: str, **fields: Any) -> None:
+        if self.on:
+            with self._lock:
+                json_line({"event": event, **fields})
+
+    def items(self, session_id: str, inner: Callable[[Any], None]) -> Callable[[Any], None]:
+        """A Progress callback that also sends ``item`` when an item is finished."""
+
+        def update(progress: Any) -> None:
+            inner(progress)
+            if progress.items_done > self._done:  # this report finished this item
+                self._done = progress.items_done
+                self.send(
+                    "item",
+                    session=session_id,
+                    id=progress.item_id,
+                    filename=progress.filename,
+                    bytes=progress.bytes_done,
+                    items_done=progress.items_done,
+                    items_total=progress.items_total,
+                )
+
+        return update
+
+
 def pick(args: argparse.Namespace) -> int:
     from picker_discovery._media.hosts import HostAllowlist
     from picker_discovery._media.items import Size
@@ -83,10 +118,17 @@ def pick(args: argparse.Namespace) -> int:
     client = api_client(args)  # the token and the endpoint
     folder = _checks.check_folder(args.dest, "--dest")
     status = _StatusLine()
+    events = _Events(args.json)
     with client.picking_session(max_item_count=args.max_items) as session:
         uri = session.picker_uri or ""
         if args.autoclose and uri:
             uri = uri.rstrip("/") + "/autoclose"
+        events.send(
+            "created",
+            session=session.id,
+            pickerUri=uri,
+            expireTime=session.expire_time.isoformat() if session.expire_time else None,
+        )
         print(f"Pick your photos here:\n  {printable(uri)}", file=sys.stderr)
         qr = _qr_text(uri) if not args.no_qr else None
         if qr:
@@ -101,10 +143,23 @@ def pick(args: argparse.Namespace) -> int:
             if config is not None and config.timeout_in is not None:
                 left = f", {config.timeout_in.total_seconds():.0f} s left"
             status.show(f"waiting for your pick (checked {polls} times{left})...")
+            events.send(
+                "polled",
+                session=session.id,
+                polls=polls,
+                mediaItemsSet=bool(state.media_items_set),
+                timeoutIn=(
+                    config.timeout_in.total_seconds()
+                    if config is not None and config.timeout_in is not None
+                    else None
+                ),
+            )
 
         picked = client.wait_for_selection(session, timeout=args.timeout, on_poll=on_poll)
         status.done("picked; downloading" if picked.media_items_set else "")
+        events.send("picked", session=session.id)
         bar, progress = _progress_bar(None)
+        progress = events.items(session.id, progress)
         try:
             result = client.download_session(
                 session,
@@ -138,5 +193,14 @@ def pick(args: argparse.Namespace) -> int:
         lines.append(f"  listing the session failed: {result.listing_error}")
     lines.append(f"deleted session {session.id}")
     lines = [printable(line) for line in lines]
-    emit(args, summary, "\n".join(lines))
+    if args.json:
+        events.send(
+            "summary",
+            **summary,
+            ok=result.ok,
+            listing_error=None if result.listing_error is None else str(result.listing_error),
+            deleted=True,
+        )
+    else:
+        emit(args, summary, "\n".join(lines))
     return EXIT_OK if result.ok else EXIT_FAILED

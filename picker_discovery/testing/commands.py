@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -57,7 +58,13 @@ def register(commands: Any, command: Command) -> None:
     )
     # It handles SIGTERM itself: it stops serving and exits 0.
     served.set_defaults(own_signals=True)
-    command(commands, "demo", "run the whole flow against an emulator it starts, no account", demo)
+    shown = command(
+        commands, "demo", "run the whole flow against an emulator it starts, no account", demo
+    )
+    shown.set_defaults(
+        no_json="demo is a walk-through for people and has no --json: for scripts, run "
+        "'picker-discovery emulator --json' and 'picker-discovery pick --json' against it"
+    )
 
 
 def emulator(args: argparse.Namespace) -> int:
@@ -83,28 +90,43 @@ def emulator(args: argparse.Namespace) -> int:
         ),
         args,
     ) as emulator:
-        print(f"Picker emulator on {emulator.url} (media {emulator.media_url})", flush=True)
-        print(f"discovery document: {emulator.discovery_url}", flush=True)
-        print("controls under /_control/; Ctrl-C stops", flush=True)
-        print(
-            f"OAuth: {emulator.auth_uri} and {emulator.token_uri} "
-            "(register a client: POST /_control/clients)",
-            flush=True,
-        )
-        if args.auth == "open":  # strict: only a token from its OAuth server works
-            print("try, in another shell:", flush=True)
-            print(
-                f"  {ENDPOINT_ENV}={emulator.url} {TOKEN_ENV}=emulator-token "
-                f"{MEDIA_HOSTS_ENV}={emulator.media_url.rstrip('/')} picker-discovery pick "
-                "--dest picked/",
-                flush=True,
-            )
+        if args.json:  # one line a script can read the URLs from
+            urls = {
+                "url": emulator.url,
+                "media_url": emulator.media_url,
+                "discovery_url": emulator.discovery_url,
+                "auth_uri": emulator.auth_uri,
+                "token_uri": emulator.token_uri,
+            }
+            print(json.dumps(urls, sort_keys=True), flush=True)
+        else:
+            _announce(emulator, args)
         try:
             while not stop.wait(0.5):
                 pass
         except KeyboardInterrupt:
             pass
     return EXIT_OK
+
+
+def _announce(emulator: Any, args: argparse.Namespace) -> None:
+    """Where the emulator serves, and a command to try it with."""
+    print(f"Picker emulator on {emulator.url} (media {emulator.media_url})", flush=True)
+    print(f"discovery document: {emulator.discovery_url}", flush=True)
+    print("controls under /_control/; Ctrl-C stops", flush=True)
+    print(
+        f"OAuth: {emulator.auth_uri} and {emulator.token_uri} "
+        "(register a client: POST /_control/clients)",
+        flush=True,
+    )
+    if args.auth == "open":  # strict: only a token from its OAuth server works
+        print("try, in another shell:", flush=True)
+        print(
+            f"  {ENDPOINT_ENV}={emulator.url} {TOKEN_ENV}=emulator-token "
+            f"{MEDIA_HOSTS_ENV}={emulator.media_url.rstrip('/')} picker-discovery pick "
+            "--dest picked/",
+            flush=True,
+        )
 
 
 def _need_pillow(command: str) -> None:
