@@ -11,6 +11,7 @@ from picker_discovery import _checks, _discovery as discovery
 from picker_discovery._cli import _document, _login, _pick, _sessions
 from picker_discovery._cli._api import ENDPOINT_ENV
 from picker_discovery._cli._common import EXIT_CODES_HELP, EXIT_USAGE, error_text
+from picker_discovery._cli._examples import examples_for
 from picker_discovery._cli._pick import MEDIA_HOSTS_ENV
 
 MAX_ITEMS = _checks.MAX_ITEM_COUNT
@@ -107,6 +108,12 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
         help="print JSON for scripts (errors too: a JSON object on stderr)",
     )
     common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only what is needed (pick: the link) and errors",
+    )
     api = _Parser(add_help=False)
     api.add_argument(
         "--endpoint",
@@ -137,14 +144,20 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="picker-discovery",
         description="The Google Photos Picker API from the command line, offline-ready.",
-        epilog=EXIT_CODES_HELP,
+        epilog=examples_for("picker-discovery") + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def group(name: str, help_text: str) -> Any:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub = commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=examples_for(f"picker-discovery {name}").rstrip(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         return sub.add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION")
 
     def command(
@@ -160,9 +173,9 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
             help=help_text,
             description=help_text,
             parents=[common, api] if talks_to_api else [common],
-            epilog=EXIT_CODES_HELP,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        sub.epilog = examples_for(sub.prog) + EXIT_CODES_HELP
         sub.set_defaults(func=func)
         return sub
 
@@ -262,7 +275,22 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
         default=4,
         help=f"downloads at once, 1-{MAX_WORKERS} (default 4)",
     )
-    pick.add_argument("--no-qr", action="store_true", help="do not draw the QR code")
+    qr = pick.add_mutually_exclusive_group()
+    qr.add_argument(
+        "--qr",
+        action="store_true",
+        default=None,
+        help="draw the QR code even when stderr is no terminal or it does not fit",
+    )
+    qr.add_argument(
+        "--no-qr", dest="qr", action="store_false", help="never draw the QR code, only the link"
+    )
+    pick.add_argument("--open", action="store_true", help="open the link in this machine's browser")
+    pick.add_argument(
+        "--progress",
+        action="store_true",
+        help="show the status line and progress bar even when stderr is no terminal",
+    )
     pick.add_argument(
         "--autoclose", action="store_true", help="let the Photos tab close itself when done"
     )

@@ -51,7 +51,7 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
     """Print ``data`` as JSON with ``--json``, else the human ``text``."""
     if getattr(args, "json", False):
         print(json.dumps(data, indent=2, sort_keys=True, default=str))
-    else:
+    elif not getattr(args, "quiet", False):
         print(text)
 
 

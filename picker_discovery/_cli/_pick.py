@@ -3,68 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from picker_discovery import _checks
 from picker_discovery._cli._api import api_client
 from picker_discovery._cli._common import EXIT_FAILED, EXIT_OK, emit, json_line
+from picker_discovery._cli._screen import Screen, in_words
 from picker_discovery._terminal import printable
 
 MEDIA_HOSTS_ENV = "PICKER_DISCOVERY_MEDIA_HOSTS"
-
-
-def _qr_text(uri: str) -> str | None:
-    """The URI as a QR code drawn with text, or None without the ``cli`` extra (segno)."""
-    try:
-        import segno
-    except ImportError:
-        return None
-    import io
-
-    out = io.StringIO()
-    segno.make(uri, error="m").terminal(out=out, compact=True)
-    return out.getvalue()
-
-
-class _StatusLine:
-    """One line on stderr rewritten in place on a terminal; plain lines elsewhere."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self._width = 0
-
-    def show(self, text: str) -> None:
-        if self.tty:
-            sys.stderr.write("\r" + text.ljust(self._width))
-            self._width = len(text)
-            sys.stderr.flush()
-
-    def done(self, text: str) -> None:
-        if self.tty:
-            sys.stderr.write("\r" + " " * self._width + "\r")
-        print(text, file=sys.stderr)
-
-
-def _progress_bar(total_items: int | None) -> tuple[Any, Callable[[Any], None]]:
-    """A tqdm bar of bytes across all items, and the Progress callback that feeds it."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None, lambda progress: None
-    bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc="downloading", file=sys.stderr)
-    seen: dict[str, int] = {}
-
-    def update(progress: Any) -> None:
-        step = progress.bytes_done - seen.get(progress.item_id, 0)
-        seen[progress.item_id] = progress.bytes_done
-        total = progress.items_total or total_items
-        bar.set_description(f"{progress.items_done}/{total or '?'} items", refresh=False)
-        bar.update(step)
-
-    return bar, update
 
 
 class _Events:
@@ -101,6 +51,18 @@ class _Events:
         return update
 
 
+def _open_browser(uri: str, screen: Screen) -> None:
+    """``--open``: the link in the default browser (``$BROWSER``), or a note that none opened."""
+    import webbrowser
+
+    try:
+        opened = webbrowser.open(uri, new=2)
+    except webbrowser.Error:
+        opened = False
+    if not opened:
+        screen.say("(no browser could be opened here: open the link above yourself)")
+
+
 def pick(args: argparse.Namespace) -> int:
     from picker_discovery._media.hosts import HostAllowlist
     from picker_discovery._media.items import Size
@@ -117,7 +79,7 @@ def pick(args: argparse.Namespace) -> int:
     HostAllowlist(media_hosts, allow_insecure_http=args.allow_insecure_http)
     client = api_client(args)  # the token and the endpoint
     folder = _checks.check_folder(args.dest, "--dest")
-    status = _StatusLine()
+    screen = Screen(quiet=args.quiet, progress=args.progress)
     events = _Events(args.json)
     with client.picking_session(max_item_count=args.max_items) as session:
         uri = session.picker_uri or ""
@@ -129,36 +91,36 @@ def pick(args: argparse.Namespace) -> int:
             pickerUri=uri,
             expireTime=session.expire_time.isoformat() if session.expire_time else None,
         )
-        print(f"Pick your photos here:\n  {printable(uri)}", file=sys.stderr)
-        qr = _qr_text(uri) if not args.no_qr else None
-        if qr:
-            print(qr, file=sys.stderr)
+        screen.link(uri, qr=args.qr)
+        if args.open:
+            _open_browser(uri, screen)
         polls = 0
+        deadline = time.monotonic() + args.timeout
 
         def on_poll(state: Any) -> None:
             nonlocal polls
             polls += 1
-            left = ""
             config = state.polling_config
+            server_left = None
             if config is not None and config.timeout_in is not None:
-                left = f", {config.timeout_in.total_seconds():.0f} s left"
-            status.show(f"waiting for your pick (checked {polls} times{left})...")
+                server_left = config.timeout_in.total_seconds()
+            left = deadline - time.monotonic()
+            if server_left is not None:
+                left = min(left, server_left)
+            times = "once" if polls == 1 else f"{polls} times"
+            screen.status(f"waiting for your pick: {in_words(left)} left (checked {times})")
             events.send(
                 "polled",
                 session=session.id,
                 polls=polls,
                 mediaItemsSet=bool(state.media_items_set),
-                timeoutIn=(
-                    config.timeout_in.total_seconds()
-                    if config is not None and config.timeout_in is not None
-                    else None
-                ),
+                timeoutIn=server_left,
             )
 
         picked = client.wait_for_selection(session, timeout=args.timeout, on_poll=on_poll)
-        status.done("picked; downloading" if picked.media_items_set else "")
+        screen.say("picked; downloading" if picked.media_items_set else "")
         events.send("picked", session=session.id)
-        bar, progress = _progress_bar(None)
+        bar, progress = screen.progress_bar()
         progress = events.items(session.id, progress)
         try:
             result = client.download_session(
@@ -201,6 +163,6 @@ def pick(args: argparse.Namespace) -> int:
             listing_error=None if result.listing_error is None else str(result.listing_error),
             deleted=True,
         )
-    else:
+    elif not args.quiet:
         emit(args, summary, "\n".join(lines))
     return EXIT_OK if result.ok else EXIT_FAILED

@@ -109,3 +109,24 @@ def test_the_emulator_prints_its_urls_as_one_json_line() -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+
+
+def test_every_help_ends_with_examples_that_parse() -> None:
+    """Each --help shows examples, and each example is a command line the parser accepts."""
+    import shlex
+
+    for path, parser in [((), cli.build_parser()), *leaf_commands(cli.build_parser())]:
+        text = parser.format_help()
+        assert "examples:\n  picker-discovery" in text, path
+        block = text.split("examples:\n", 1)[1].split("\n\n", 1)[0]
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.strip()
+            if not line.startswith("picker-discovery "):
+                continue  # a comment line under an example
+            words = shlex.split(
+                line.split(" | ")[0].split(" && ")[0].split(" > ")[0], comments=True
+            )
+            try:
+                cli.build_parser().parse_args(words[1:])
+            except SystemExit as exc:  # pragma: no cover - the assertion below says which
+                raise AssertionError(f"{line!r} does not parse") from exc

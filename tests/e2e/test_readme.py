@@ -294,7 +294,12 @@ def test_the_install_line_works_from_a_clone(tmp_path: Path, wheel: Path) -> Non
     assert CLONE_INSTALL in quickstart.text
     clone = tmp_path / "clone"
     files = (
-        subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
         .stdout.decode()
         .split("\0")
     )
