@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from picker_discovery import _checks, _discovery as discovery
-from picker_discovery._cli import _document, _login, _pick, _sessions
+from picker_discovery._cli import _document, _items, _login, _pick, _sessions
 from picker_discovery._cli._api import ENDPOINT_ENV
 from picker_discovery._cli._common import EXIT_CODES_HELP, EXIT_USAGE, error_text
 from picker_discovery._cli._examples import examples_for
@@ -54,6 +54,15 @@ def port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"a port is 0 (any free one) to 65535, not {port}")
     return port
 
+
+ACCOUNT_ENV = "PICKER_DISCOVERY_ACCOUNT"
+ACCOUNT_ARGS = ("--account",)
+ACCOUNT_OPTIONS: dict[str, Any] = {
+    "metavar": "NAME",
+    "default": os.environ.get(ACCOUNT_ENV) or None,
+    "help": "which signed-in account to use, for several (login --account NAME signs one in; "
+    f"default ${ACCOUNT_ENV}, else the default account)",
+}
 
 COMMANDS_GROUP = "picker_discovery.commands"
 """The entry point group of added commands: each names a ``register(commands, command)``."""
@@ -140,6 +149,7 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
         metavar="PATH",
         help="the token stored by login (default: in the user config directory)",
     )
+    api.add_argument(*ACCOUNT_ARGS, **ACCOUNT_OPTIONS)
 
     parser = _Parser(
         prog="picker-discovery",
@@ -191,7 +201,8 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     login.add_argument(
         "--no-browser",
         action="store_true",
-        help="print the sign-in address instead of opening a browser",
+        help="print the sign-in address instead of opening a browser, and wait for the "
+        "browser's return on this machine's loopback --port (over SSH: ssh -L PORT:localhost:PORT)",
     )
     login.add_argument(
         "--timeout",
@@ -200,9 +211,24 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long to wait for the sign-in (default 300)",
     )
+    login.add_argument(
+        "--port",
+        type=port,
+        default=0,
+        help="the loopback port the browser is sent back to (default: a free one); fix it "
+        "to forward it over SSH with --no-browser",
+    )
+    login.add_argument(
+        "--remote",
+        action="store_true",
+        help="sign in from another machine: open the link anywhere, then paste back the "
+        "address the browser ends on (for a server, a container or SSH without forwarding)",
+    )
     login.add_argument("--token-file", metavar="PATH", help="where to store the token")
+    login.add_argument(*ACCOUNT_ARGS, **ACCOUNT_OPTIONS)
     logout = command(commands, "logout", "forget the stored token", _login.logout)
     logout.add_argument("--token-file", metavar="PATH", help="the token file to remove")
+    logout.add_argument(*ACCOUNT_ARGS, **ACCOUNT_OPTIONS)
 
     sessions = group(
         "sessions", "create, get or delete a picking session, or clean up leftover ones"
@@ -220,6 +246,21 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
         sessions, "get", "show a session's state", _sessions.sessions_get, talks_to_api=True
     )
     get.add_argument("session_id", metavar="SESSION_ID")
+    wait = command(
+        sessions,
+        "wait",
+        "wait until the user has picked (polling as the server says); exit 5 on timeout",
+        _sessions.sessions_wait,
+        talks_to_api=True,
+    )
+    wait.add_argument("session_id", metavar="SESSION_ID")
+    wait.add_argument(
+        "--timeout",
+        type=_seconds("--timeout"),
+        default=900.0,
+        metavar="SECONDS",
+        help="give up after this long (default 900; the server's own limit may end it sooner)",
+    )
     delete = command(
         sessions, "delete", "delete a session", _sessions.sessions_delete, talks_to_api=True
     )
@@ -247,6 +288,18 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
         talks_to_api=True,
     )
     pick.add_argument("--dest", default=".", metavar="FOLDER", help="where files go (default .)")
+    pick.add_argument(
+        "--session",
+        metavar="SESSION_ID",
+        help="resume a session made earlier (sessions create, or a pick that was stopped) "
+        "instead of creating one; it is deleted at the end all the same",
+    )
+    pick.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check every argument, the token and the folder, say what would happen, and "
+        "send nothing",
+    )
     pick.add_argument(
         "--max-items",
         type=_count("--max-items", 1, MAX_ITEMS),
@@ -303,11 +356,51 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
         f"http://127.0.0.1:PORT (repeatable; default ${MEDIA_HOSTS_ENV})",
     )
 
-    items = group("items", "list the items picked in a session")
+    items = group("items", "list or download the items picked in a session")
     listing = command(
         items, "list", "list every picked item, all pages", _sessions.items_list, talks_to_api=True
     )
     listing.add_argument("session_id", metavar="SESSION_ID")
+    listing.add_argument(
+        "--page-size",
+        type=_count("--page-size", 1, 100),
+        default=100,
+        metavar="N",
+        help="items asked for per page, 1-100 (default 100; the server may send fewer)",
+    )
+    download = command(
+        items,
+        "download",
+        "download a session's picked items into a folder, or one item to a file or stdout",
+        _items.items_download,
+        talks_to_api=True,
+    )
+    download.add_argument("session_id", metavar="SESSION_ID")
+    download.add_argument("--item", metavar="ITEM_ID", help="only this item")
+    download.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="with --item: write it to FILE ('-' for stdout) instead of into --dest",
+    )
+    download.add_argument(
+        "--dest", default=".", metavar="FOLDER", help="where files go (default .)"
+    )
+    download.add_argument("--size", metavar="WxH", help="download images scaled into this box")
+    download.add_argument("--crop", action="store_true", help="with --size, crop to exactly it")
+    download.add_argument(
+        "--workers",
+        type=_count("--workers", 1, MAX_WORKERS),
+        default=4,
+        help=f"downloads at once, 1-{MAX_WORKERS} (default 4)",
+    )
+    download.add_argument(
+        "--media-host",
+        action="append",
+        default=[h for h in os.environ.get(MEDIA_HOSTS_ENV, "").split(",") if h],
+        metavar="ORIGIN",
+        help=f"also send the token to this media origin (default ${MEDIA_HOSTS_ENV})",
+    )
 
     disc = group("discovery", "the discovery document: show, path, verify, refresh")
     for name, help_text, func in (

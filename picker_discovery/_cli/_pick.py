@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from picker_discovery import _checks
 from picker_discovery._cli._api import api_client
-from picker_discovery._cli._common import EXIT_FAILED, EXIT_OK, emit, json_line
+from picker_discovery._cli._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    emit,
+    json_line,
+)
 from picker_discovery._cli._screen import Screen, in_words
 from picker_discovery._terminal import printable
 
@@ -51,6 +59,55 @@ class _Events:
         return update
 
 
+@contextlib.contextmanager
+def _the_session(client: Any, args: argparse.Namespace) -> Iterator[Any]:
+    """A new session, or with ``--session`` the one named (read first: it must exist);
+    deleted however the block ends, as a new one is."""
+    if not args.session:
+        with client.picking_session(max_item_count=args.max_items) as session:
+            yield session
+        return
+    if args.max_items is not None:
+        raise CommandError(
+            "--max-items is set when a session is created; a resumed --session keeps its own",
+            EXIT_USAGE,
+        )
+    session = client.get_session(args.session)
+    try:
+        yield session
+    finally:
+        client.delete_session(session.id, missing_ok=True)
+
+
+def _dry_run(args: argparse.Namespace, client: Any, folder: Any) -> int:
+    """``--dry-run``: everything checked, nothing sent; what a real run would do."""
+    plan = {
+        "dry_run": True,
+        "endpoint": getattr(args, "api_url", None),
+        "session": args.session,
+        "max_items": args.max_items,
+        "timeout": args.timeout,
+        "folder": str(folder),
+        "size": args.size,
+        "workers": args.workers,
+        "sent": 0,
+    }
+    first = (
+        f"would resume session {printable(args.session)}"
+        if args.session
+        else "would create a session"
+        + (f" for at most {args.max_items} items" if args.max_items else "")
+    )
+    text = (
+        f"dry run: {first} at {printable(plan['endpoint'])}, wait up to "
+        f"{in_words(args.timeout)} for the pick, download it into {printable(folder)} "
+        f"({args.workers} at a time) and delete the session. Arguments, token and folder "
+        "are fine; nothing was sent to the API."
+    )
+    emit(args, plan, text)
+    return EXIT_OK
+
+
 def _open_browser(uri: str, screen: Screen) -> None:
     """``--open``: the link in the default browser (``$BROWSER``), or a note that none opened."""
     import webbrowser
@@ -79,9 +136,11 @@ def pick(args: argparse.Namespace) -> int:
     HostAllowlist(media_hosts, allow_insecure_http=args.allow_insecure_http)
     client = api_client(args)  # the token and the endpoint
     folder = _checks.check_folder(args.dest, "--dest")
+    if args.dry_run:
+        return _dry_run(args, client, folder)
     screen = Screen(quiet=args.quiet, progress=args.progress)
     events = _Events(args.json)
-    with client.picking_session(max_item_count=args.max_items) as session:
+    with _the_session(client, args) as session:
         uri = session.picker_uri or ""
         if args.autoclose and uri:
             uri = uri.rstrip("/") + "/autoclose"
@@ -91,9 +150,10 @@ def pick(args: argparse.Namespace) -> int:
             pickerUri=uri,
             expireTime=session.expire_time.isoformat() if session.expire_time else None,
         )
-        screen.link(uri, qr=args.qr)
-        if args.open:
-            _open_browser(uri, screen)
+        if not session.media_items_set:  # a resumed session may be picked already
+            screen.link(uri, qr=args.qr)
+            if args.open:
+                _open_browser(uri, screen)
         polls = 0
         deadline = time.monotonic() + args.timeout
 

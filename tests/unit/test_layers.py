@@ -46,7 +46,7 @@ LAYERS: dict[str, set[str]] = {
     # The models and how they show themselves (repr, HTML): they load no HTTP library.
     "models": {"models", "notebook._render"},
     "document": {"_discovery"},
-    "service": {"_service", "_auth"},
+    "service": {"_service", "_auth", "_auth_remote"},
     "media": {
         "_media",
         "_media.folder",
@@ -69,6 +69,7 @@ LAYERS: dict[str, set[str]] = {
         "_cli._common",
         "_cli._document",
         "_cli._examples",
+        "_cli._items",
         "_cli._login",
         "_cli._main",
         "_cli._pick",
