@@ -251,3 +251,49 @@ def test_login_without_a_browser_waits_on_the_port_it_was_given(
     assert "--account laptop" in out
     assert (home / "config/picker-discovery/accounts/laptop.json").exists()
     assert re.search(r"token stored at .*laptop\.json", out)
+
+
+def test_login_remote_takes_the_pasted_address(emulator: Emulator, home: Path) -> None:
+    """``login --remote``: the link is printed; the address the browser ends on (a page that
+    never loads, on the person's own machine) is pasted on stdin; the token is stored."""
+    secrets = home / "client_secret.json"
+    config = emulator.register_client(redirect_uris=["http://localhost"], kind="installed")
+    secrets.write_text(json.dumps(config))
+    env = environment(emulator, home, token=None)
+    login = subprocess.Popen(
+        [sys.executable, "-m", "picker_discovery", "login", "--client-secrets", str(secrets),
+         "--remote", "--json"],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert login.stderr is not None and login.stdin is not None
+    url = ""
+    while "/o/oauth2/v2/auth?" not in url:
+        url = login.stderr.readline().strip()
+        assert url or login.poll() is None, "login ended without printing the link"
+    back = emulator.authorize(url)
+    login.stdin.write(back + "\n")
+    login.stdin.flush()
+    out, err = login.communicate(timeout=60)
+    assert login.returncode == 0, err
+    assert "paste here the address your browser ends on" in err
+    stored = Path(json.loads(out)["token_file"])
+    assert stored == home / "config/picker-discovery/token.json"
+    token = json.loads(stored.read_text())["token"]
+    issued = emulator.backend.oauth.lookup(token, emulator.backend.now())
+    assert issued is not None and issued.email == "alice@example.com"
+
+
+def test_login_remote_refuses_an_address_from_elsewhere(emulator: Emulator, home: Path) -> None:
+    secrets = home / "client_secret.json"
+    secrets.write_text(json.dumps(emulator.register_client(kind="installed")))
+    env = environment(emulator, home, token=None)
+    login = run(
+        env, "login", "--client-secrets", str(secrets), "--remote",
+        input="http://localhost:8085/?code=stolen&state=not-this-one\n",
+    )  # fmt: skip
+    assert login.returncode == cli.EXIT_USAGE
+    assert "another sign-in" in login.stderr and login.stderr.count("error:") == 1
+    assert emulator.attempts("oauth.token") == []
+    empty = run(env, "login", "--client-secrets", str(secrets), "--remote", input="")
+    assert empty.returncode != 0 and "nothing was pasted" in empty.stderr
