@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from picker_discovery._cli._api import token_file
-from picker_discovery._cli._common import EXIT_OK, EXIT_TIMEOUT, CommandError, emit
+from picker_discovery._cli._common import EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, CommandError, emit
 from picker_discovery._terminal import printable
 
 
@@ -14,6 +15,14 @@ def login(args: argparse.Namespace) -> int:
     from picker_discovery import _auth as auth
 
     path = token_file(args)
+    secrets = Path(args.client_secrets)
+    if not secrets.is_file():
+        raise CommandError(
+            f"--client-secrets {printable(secrets)}: no such file. In the Google Cloud "
+            "console (APIs & Services, Credentials) create an OAuth client ID of type "
+            "'Desktop app' and download its JSON",
+            EXIT_USAGE,
+        )
 
     def show(url: str) -> None:
         print(f"Open this address to sign in:\n  {printable(url)}", file=sys.stderr, flush=True)

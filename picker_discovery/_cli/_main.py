@@ -178,8 +178,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         api_url = getattr(args, "api_url", None)
         if api_url and is_transport_error(exc):
-            return fail(f"could not reach the API at {api_url}: {exc}", kind, EXIT_FAILED)
-        return fail(str(exc), kind, _exit_code(exc))
+            where = (
+                "check --endpoint (or $PICKER_DISCOVERY_ENDPOINT) and that the server there runs"
+                if getattr(args, "endpoint", None)
+                else "check this machine's network connection"
+            )
+            return fail(f"could not reach the API at {api_url}: {exc}; {where}", kind, EXIT_FAILED)
+        return fail(str(exc) + _next_step(exc, args), kind, _exit_code(exc))
+
+
+def _next_step(exc: BaseException, args: Any) -> str:
+    """What the person can do about an API refusal the library's message cannot know."""
+    import google.auth.exceptions
+
+    from picker_discovery import errors
+
+    token_env = "PICKER_DISCOVERY_TOKEN"
+    if isinstance(exc, (errors.Unauthenticated, google.auth.exceptions.RefreshError)) or (
+        isinstance(exc, errors.PermissionDenied) and "scope" in str(exc)
+    ):
+        if os.environ.get(token_env):
+            return f"; the token in ${token_env} was refused: set a valid one"
+        account = getattr(args, "account", None)
+        again = " --account " + account if account else ""
+        return f"; sign in again: picker-discovery login --client-secrets FILE{again}"
+    return ""
 
 
 def _report(line: str) -> None:

@@ -173,7 +173,7 @@ def test_pick_dry_run_checks_everything_and_sends_nothing(emulator: Emulator, ho
     assert emulator.attempts() == []
 
 
-def store_token(home: Path, account: str | None, token: str) -> None:
+def store_token(home: Path, account: str | None, token: str, token_uri: str | None = None) -> None:
     os.environ["XDG_CONFIG_HOME"] = str(home / "config")
     try:
         path = auth.token_path(account)
@@ -182,6 +182,7 @@ def store_token(home: Path, account: str | None, token: str) -> None:
             refresh_token="refresh",
             client_id="id",
             client_secret="secret",
+            token_uri=token_uri,
             # google-auth's naive UTC: valid for a day, so never refreshed here
             expiry=datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(days=1),
         )
