@@ -58,10 +58,12 @@ def environment(emulator: Emulator, home: Path, token: str | None = TOKEN) -> di
     return env
 
 
-def run(env: dict[str, str], *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def run(
+    env: dict[str, str], *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "picker_discovery", *args],
-        env=env, capture_output=True, text=True, timeout=60, **kwargs,  # type: ignore[call-overload]
+        env=env, input=input, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 
 
@@ -238,8 +240,8 @@ def test_login_without_a_browser_waits_on_the_port_it_was_given(
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(login.stderr or []), daemon=True)
     reader.start()
-    url = wait_until(
-        lambda: next((line.strip() for line in lines if "/o/oauth2/v2/auth?" in line), None),
+    url: str = wait_until(
+        lambda: next((line.strip() for line in lines if "/o/oauth2/v2/auth?" in line), ""),
         what="the sign-in link",
     )
     assert f"redirect_uri=http%3A%2F%2Flocalhost%3A{port}%2F" in url
@@ -247,8 +249,10 @@ def test_login_without_a_browser_waits_on_the_port_it_was_given(
     assert back.startswith(f"http://localhost:{port}/?")
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     opener.open(back, timeout=10).read()
-    out, _ = login.communicate(timeout=60)
-    assert login.returncode == 0, "".join(lines)
+    assert login.wait(timeout=60) == 0, "".join(lines)
+    reader.join(10)
+    assert login.stdout is not None
+    out = login.stdout.read()
     assert "--account laptop" in out
     assert (home / "config/picker-discovery/accounts/laptop.json").exists()
     assert re.search(r"token stored at .*laptop\.json", out)
@@ -268,16 +272,22 @@ def test_login_remote_takes_the_pasted_address(emulator: Emulator, home: Path) -
         text=True,
     )  # fmt: skip
     assert login.stderr is not None and login.stdin is not None
-    url = ""
-    while "/o/oauth2/v2/auth?" not in url:
-        url = login.stderr.readline().strip()
-        assert url or login.poll() is None, "login ended without printing the link"
-    back = emulator.authorize(url)
-    login.stdin.write(back + "\n")
+    seen: list[str] = []  # stderr, a character at a time: the prompt ends with no newline
+    reader = threading.Thread(
+        target=lambda: seen.extend(iter(lambda: login.stderr.read(1) if login.stderr else "", "")),
+        daemon=True,
+    )
+    reader.start()
+    prompt = "paste here the address your browser ends on"
+    wait_until(lambda: prompt in "".join(seen), what="the prompt")
+    [url] = [w for w in "".join(seen).split() if "/o/oauth2/v2/auth?" in w]
+    login.stdin.write(emulator.authorize(url) + "\n")
     login.stdin.flush()
-    out, err = login.communicate(timeout=60)
-    assert login.returncode == 0, err
-    assert "paste here the address your browser ends on" in err
+    login.stdin.close()
+    assert login.wait(timeout=60) == 0, "".join(seen)
+    reader.join(10)
+    assert login.stdout is not None
+    out = login.stdout.read()
     stored = Path(json.loads(out)["token_file"])
     assert stored == home / "config/picker-discovery/token.json"
     token = json.loads(stored.read_text())["token"]
