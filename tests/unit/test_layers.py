@@ -59,7 +59,15 @@ LAYERS: dict[str, set[str]] = {
         "_media.run",
         "_media.transfer",
     },
-    "client": {"_client", "_arguments", "_execute", "_items", "_step", "_waiting"},
+    "client": {
+        "_client",
+        "_arguments",
+        "_bookkeeping",
+        "_execute",
+        "_items",
+        "_step",
+        "_waiting",
+    },
     "app": {
         "",
         "__main__",
