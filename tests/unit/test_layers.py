@@ -60,6 +60,11 @@ LAYERS: dict[str, set[str]] = {
         "_media.transfer",
     },
     "client": {
+        "_aio",
+        "_aio._client",
+        "_aio._items",
+        "_aio._send",
+        "_aio._waiting",
         "_client",
         "_arguments",
         "_bookkeeping",
@@ -116,6 +121,7 @@ LAYERS: dict[str, set[str]] = {
         "testing._emulator_oauth",
         "testing._cors",
         "testing.transport",
+        "testing.async_transport",
     },
     # The stubber hands out a ready PickerClient too, so it sits with the plugin.
     "kit_top": {"testing", "testing.commands", "testing.pytest_plugin", "testing.stubber"},
