@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from picker_discovery._service import (
         build as build,
     )
+    from picker_discovery._step import SelectionCheck as SelectionCheck
     from picker_discovery.errors import (
         Aborted as Aborted,
         AccessNotGranted as AccessNotGranted,
@@ -145,6 +146,7 @@ _WHERE: dict[str, str] = {
     "logout": "picker_discovery._auth",
     "save_credentials": "picker_discovery._auth",
     "RetryPolicy": "picker_discovery._retry",
+    "SelectionCheck": "picker_discovery._step",
     "Clock": "picker_discovery._clock",
     "FakeClock": "picker_discovery._clock",
     "SystemClock": "picker_discovery._clock",
