@@ -5,8 +5,9 @@ checked, as Google's are), registers a web client whose redirect URI is this app
 ``/oauth2callback``, and signs people in on the emulator's consent page. With
 ``PICKER_WEBAPP_CLIENT_SECRETS=client_secret.json`` it talks to Google instead, on
 http://localhost:PORT/ (add ``http://localhost:PORT/oauth2callback`` to the web client's
-authorized redirect URIs). ``PORT`` is 8000 unless set (0 takes a free one). Ctrl-C stops it:
-running imports are stopped and their sessions deleted first.
+authorized redirect URIs). ``PORT`` is 8000 unless set (0 takes a free one), and the app keeps
+its files in the project's ``instance/`` unless ``PICKER_WEBAPP_INSTANCE`` names another
+folder. Ctrl-C stops it: running imports are stopped and their sessions deleted first.
 """
 
 from __future__ import annotations

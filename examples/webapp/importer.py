@@ -23,6 +23,7 @@ from typing import Any
 from examples.webapp.problems import problem_for
 from examples.webapp.storage import Storage, now_text
 from picker_discovery import PickerClient, Size
+from picker_discovery.errors import InvalidState
 from picker_discovery.models import PickedMediaItem, PickingSession
 from picker_discovery.web import StoredCredentials, WebSignIn
 
@@ -117,7 +118,7 @@ class Importer:
             )
             with self._lock:
                 if self._closed:
-                    raise RuntimeError("the app is shutting down; no new imports")
+                    raise InvalidState("the app is shutting down; start the import again later")
                 self._jobs[import_id] = job
                 job.thread.start()
         except BaseException:

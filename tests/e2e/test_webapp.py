@@ -37,22 +37,28 @@ def emulator(no_proxy: None) -> Iterator[Emulator]:
         yield running
 
 
+def sign_in(browser: Any, live: LiveApp, emulator: Emulator) -> None:
+    """From the app's home page through the emulator's consent page (Alice, Allow) back."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(live.url)
+    browser.find_element(By.ID, "signin").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "allow"))
+    assert browser.current_url.startswith(emulator.auth_uri)
+    browser.find_element(By.CSS_SELECTOR, f'input[name=user][value="{ALICE}"]').click()
+    browser.find_element(By.ID, "allow").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "import"))
+    assert browser.current_url == live.url
+    assert ALICE in browser.find_element(By.TAG_NAME, "header").text
+
+
 @pytest.mark.timeout(180)
 def test_the_whole_journey_in_a_browser(browser: Any, emulator: Emulator, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
     with LiveApp(emulator, tmp_path) as live:
         store = store_of(live.app)
-        browser.get(live.url)
-        browser.find_element(By.ID, "signin").click()
-        # The emulator's consent page: choose the test user, Allow.
-        wait_for(browser, lambda d: d.find_elements(By.ID, "allow"))
-        assert browser.current_url.startswith(emulator.auth_uri)
-        browser.find_element(By.CSS_SELECTOR, f'input[name=user][value="{ALICE}"]').click()
-        browser.find_element(By.ID, "allow").click()
-        wait_for(browser, lambda d: d.find_elements(By.ID, "import"))
-        assert browser.current_url == live.url
-        assert ALICE in browser.find_element(By.TAG_NAME, "header").text
+        sign_in(browser, live, emulator)
         signed_in = len(emulator.attempts("oauth.token"))  # the code exchange
         # The app keys the stored token by the account's OpenID subject.
         [user_id] = [u.sub for u in emulator.backend.oauth.test_users() if u.email == ALICE]
@@ -110,3 +116,21 @@ def test_the_whole_journey_in_a_browser(browser: Any, emulator: Emulator, tmp_pa
         assert row["refresh_token"] == first_row["refresh_token"]
         written = store.updated_at(user_id)
         assert written is not None and written > first_written
+
+
+def test_a_quota_error_shows_on_the_page_and_the_opened_tab_closes(
+    browser: Any, emulator: Emulator, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    with LiveApp(emulator, tmp_path) as live:
+        sign_in(browser, live, emulator)
+        emulator.set_faults("sessions.create", [429])
+        browser.find_element(By.ID, "import").click()
+        shown = wait_for(
+            browser, lambda d: d.find_element(By.ID, "import-problem").is_displayed() and d
+        )
+        assert "Google Photos is busy" in shown.find_element(By.ID, "import-problem").text
+        wait_for(browser, lambda d: len(d.window_handles) == 1)  # the blank tab is closed
+        assert browser.find_element(By.ID, "import").is_enabled()  # ready to try again
+        assert emulator.backend.sessions() == []

@@ -5,7 +5,9 @@ the session of an import still waiting for its pick."""
 
 from __future__ import annotations
 
+import contextlib
 import html
+import json
 import os
 import re
 import signal
@@ -21,13 +23,13 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 ALICE = "alice@example.com"
-URL_LINE = re.compile(r"Open (http://127\.0\.0\.1:\d+/) in your browser")
+URL_LINE = re.compile(r"Open (http://(?:127\.0\.0\.1|localhost):\d+/) in your browser")
 
 
 class Running:
     """The app's process, its output collected as it comes."""
 
-    def __init__(self, instance: Path) -> None:
+    def __init__(self, instance: Path, client_secrets: Path | None = None) -> None:
         env = {
             **os.environ,
             "PORT": "0",
@@ -35,6 +37,8 @@ class Running:
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("PICKER_WEBAPP_CLIENT_SECRETS", None)
+        if client_secrets is not None:
+            env["PICKER_WEBAPP_CLIENT_SECRETS"] = str(client_secrets)
         for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
             env.pop(name, None)
         self.process = subprocess.Popen(
@@ -68,23 +72,34 @@ class Running:
         assert self._url.wait(timeout), "".join(self.out + self.err)
         return self.url
 
-    def stop(self, timeout: float = 60) -> int:
-        self.process.send_signal(signal.SIGINT)
+    def wait(self, timeout: float = 60) -> int:
+        """The exit code, once the process has ended and its output is read."""
         code = self.process.wait(timeout)
         for reader in self._readers:
             reader.join(timeout=10)
         return code
 
+    def stop(self, timeout: float = 60) -> int:
+        """Ctrl-C, and the exit code."""
+        self.process.send_signal(signal.SIGINT)
+        return self.wait(timeout)
 
-@pytest.fixture
-def running(tmp_path: Path) -> Iterator[Running]:
-    app = Running(tmp_path / "instance")
+
+@contextlib.contextmanager
+def started(instance: Path, client_secrets: Path | None = None) -> Iterator[Running]:
+    app = Running(instance, client_secrets)
     try:
         yield app
     finally:
         if app.process.poll() is None:
             app.process.kill()
             app.process.wait(10)
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Running]:
+    with started(tmp_path / "instance") as app:
+        yield app
 
 
 def sign_in(browser: requests.Session, url: str) -> str:
@@ -145,3 +160,41 @@ def test_it_prints_the_url_serves_the_app_and_stops_cleanly_on_ctrl_c(
     assert "Traceback" not in err, err
     assert f"session {session_id} deleted" in err  # the waiting import deleted its session
     assert "Stopping" in "".join(running.out)
+
+
+def test_with_client_secrets_it_signs_in_with_google(tmp_path: Path) -> None:
+    # Nothing reaches Google here: the app starts and sends the browser to Google's consent.
+    secrets = tmp_path / "client_secret.json"
+    client = {
+        "client_id": "1234-example.apps.googleusercontent.com",
+        "client_secret": "GOCSPX-example",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    secrets.write_text(json.dumps({"web": client}), encoding="utf-8")
+    with started(tmp_path / "instance", secrets) as running:
+        url = running.wait_for_url()
+        assert url.startswith("http://localhost:")
+        assert "against Google" in "".join(running.out)
+        browser = requests.Session()
+        browser.trust_env = False
+        start = browser.get(url + "signin", allow_redirects=False, timeout=30)
+        assert start.status_code == 302
+        auth = urllib.parse.urlsplit(start.headers["Location"])
+        query = dict(urllib.parse.parse_qsl(auth.query))
+        assert (auth.scheme, auth.netloc) == ("https", "accounts.google.com")
+        assert query["redirect_uri"] == url + "oauth2callback"
+        assert query["client_id"] == client["client_id"]
+        assert "photospicker.mediaitems.readonly" in query["scope"]
+        assert running.stop() == 0
+        assert "Traceback" not in "".join(running.err)
+
+
+def test_an_unusable_client_secrets_file_is_a_clear_error(tmp_path: Path) -> None:
+    secrets = tmp_path / "client_secret.json"
+    secrets.write_text(json.dumps({"installed": {}}), encoding="utf-8")
+    with started(tmp_path / "instance", secrets) as running:
+        code = running.wait()
+    err = "".join(running.err)
+    assert code == 1 and "Traceback" not in err
+    assert "cannot start the app" in err and "Web application" in err
