@@ -84,12 +84,15 @@ def item_file(import_id: str, index: int, kind: str) -> ResponseReturnValue:
     if path is None:
         return not_found()
     name = items[index].get("filename") if kind == "original" else None
-    return send_file(
+    response = send_file(
         path,
         as_attachment=kind == "original",
         download_name=name if isinstance(name, str) and name else path.name,
         max_age=3600,
     )
+    response.cache_control.public = False  # one person's photos: no shared cache keeps them
+    response.cache_control.private = True
+    return response
 
 
 def _status(record: dict[str, Any]) -> dict[str, Any]:
