@@ -58,6 +58,7 @@ if TYPE_CHECKING:
         Skipped as Skipped,
         SkipReason as SkipReason,
     )
+    from picker_discovery._ratelimit import RateLimit as RateLimit
     from picker_discovery._retry import (
         RetryPolicy as RetryPolicy,
     )
@@ -145,6 +146,7 @@ _WHERE: dict[str, str] = {
     "logout": "picker_discovery._auth",
     "save_credentials": "picker_discovery._auth",
     "RetryPolicy": "picker_discovery._retry",
+    "RateLimit": "picker_discovery._ratelimit",
     "Clock": "picker_discovery._clock",
     "FakeClock": "picker_discovery._clock",
     "SystemClock": "picker_discovery._clock",

@@ -36,6 +36,7 @@ LAYERS: dict[str, set[str]] = {
         "_lazy",
         "_journal",
         "_paging",
+        "_ratelimit",
         "_retry",
         "_secrets",
         "_terminal",
