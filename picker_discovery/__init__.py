@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         CleanupReport as CleanupReport,
         SessionJournal as SessionJournal,
     )
+    from picker_discovery._many import SessionsWait as SessionsWait
     from picker_discovery._media.hosts import (
         DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS,
         HostAllowlist as HostAllowlist,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from picker_discovery._retry import (
         RetryPolicy as RetryPolicy,
     )
+    from picker_discovery._schedule import WaitOutcome as WaitOutcome
     from picker_discovery._service import (
         build as build,
     )
@@ -147,6 +149,8 @@ _WHERE: dict[str, str] = {
     "save_credentials": "picker_discovery._auth",
     "RetryPolicy": "picker_discovery._retry",
     "RateLimit": "picker_discovery._ratelimit",
+    "SessionsWait": "picker_discovery._many",
+    "WaitOutcome": "picker_discovery._schedule",
     "Clock": "picker_discovery._clock",
     "FakeClock": "picker_discovery._clock",
     "SystemClock": "picker_discovery._clock",

@@ -50,6 +50,7 @@ from picker_discovery._clock import Clock, SystemClock
 from picker_discovery._execute import _authorized_http_factory, _scoped
 from picker_discovery._items import MAX_PAGE_SIZE, _Items
 from picker_discovery._journal import CleanupReport, SessionJournal, normal_endpoint, parse_time
+from picker_discovery._many import _ManyWaiting
 from picker_discovery._retry import RetryPolicy
 from picker_discovery._secrets import install_log_filter
 from picker_discovery._service import build
@@ -90,7 +91,7 @@ MAX_ITEM_COUNT = 2000
 METHODS = ("sessions.create", "sessions.get", "sessions.delete", "mediaItems.list")
 
 
-class PickerClient(_Waiting, _Items):
+class PickerClient(_Waiting, _ManyWaiting, _Items):
     """A small, careful facade over the photospicker v1 service.
 
     Pass a ready ``service`` (from :func:`picker_discovery.build` or googleapiclient), or the

@@ -60,7 +60,16 @@ LAYERS: dict[str, set[str]] = {
         "_media.run",
         "_media.transfer",
     },
-    "client": {"_client", "_arguments", "_execute", "_items", "_waiting"},
+    "client": {
+        "_client",
+        "_arguments",
+        "_execute",
+        "_items",
+        "_many",
+        "_schedule",
+        "_step",
+        "_waiting",
+    },
     "app": {
         "",
         "__main__",
