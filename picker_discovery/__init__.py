@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from picker_discovery._service import (
         build as build,
     )
+    from picker_discovery._step import SelectionCheck as SelectionCheck
     from picker_discovery.errors import (
         Aborted as Aborted,
         AccessNotGranted as AccessNotGranted,
@@ -151,6 +152,7 @@ _WHERE: dict[str, str] = {
     "RateLimit": "picker_discovery._ratelimit",
     "SessionsWait": "picker_discovery._many",
     "WaitOutcome": "picker_discovery._schedule",
+    "SelectionCheck": "picker_discovery._step",
     "Clock": "picker_discovery._clock",
     "FakeClock": "picker_discovery._clock",
     "SystemClock": "picker_discovery._clock",

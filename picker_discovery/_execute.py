@@ -126,8 +126,7 @@ def _never_sent(exc: BaseException) -> bool:
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
-class _RetryPastDeadline(Exception):
-    """A failed request whose retry would come after the caller's deadline (private)."""
+_SEND_ONCE = RetryPolicy.none()
 
 
 class _Recording:
@@ -252,7 +251,7 @@ class _Executing:
         idempotent: bool = True,
         cancel: threading.Event | None = None,
         not_found_after_failure_ok: bool = False,
-        until: float | None = None,
+        retry: bool = True,
     ) -> Any:
         """Send ``request`` under the method's retry policy; raise domain errors.
 
@@ -260,8 +259,8 @@ class _Executing:
         have reached the server (a transport failure or a 5xx) counts as success: that attempt
         most likely did the work (a delete), and only its answer was lost.
 
-        With ``until`` (a time on the client's monotonic clock), a retry that would sleep past
-        it raises :class:`_RetryPastDeadline` (caused by the failure) instead of sleeping.
+        With ``retry=False`` the request is sent once, whatever the policy says: the caller
+        (the poll step) decides about retrying itself.
         """
         try:
             return self._execute_retrying(
@@ -271,7 +270,7 @@ class _Executing:
                 idempotent=idempotent,
                 cancel=cancel,
                 not_found_after_failure_ok=not_found_after_failure_ok,
-                until=until,
+                policy=self._policies[method] if retry else _SEND_ONCE,
             )
         except Exception as exc:
             # A server, proxy or token endpoint may repeat a token back in its answer, and
@@ -294,9 +293,8 @@ class _Executing:
         idempotent: bool,
         cancel: threading.Event | None,
         not_found_after_failure_ok: bool,
-        until: float | None = None,
+        policy: RetryPolicy,
     ) -> Any:
-        policy = self._policies[method]
         attempt = 0
         maybe_done = False
         while True:
@@ -324,7 +322,6 @@ class _Executing:
                     raise error from exc
                 maybe_done = maybe_done or error.code >= 500
                 why = f"HTTP {error.code} {error.status or ''}".rstrip()
-                failure: Exception = error
             except Exception as exc:
                 if not is_transport_error(exc):
                     raise
@@ -335,11 +332,6 @@ class _Executing:
                     raise
                 maybe_done = maybe_done or not is_unsent_error(exc)
                 why = type(exc).__name__
-                failure = exc
-            if until is not None and self._clock.monotonic() + delay >= until:
-                raise _RetryPastDeadline(f"{method} failed ({why}); no time left to retry") from (
-                    failure
-                )
             logger.warning(
                 "%s%s failed (%s), attempt %d of %d; retrying in %.1f s",
                 method,
