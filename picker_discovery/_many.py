@@ -13,7 +13,7 @@ import collections
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import TracebackType
@@ -134,7 +134,7 @@ class SessionsWait(Iterator[WaitOutcome]):
         self._answers.append((after, self._clock.monotonic(), check, error))
         self._wake.set()
 
-    def _run(self) -> Iterator[WaitOutcome]:
+    def _run(self) -> Generator[WaitOutcome, None, None]:
         schedule, clock, cancel = self._schedule, self._clock, self._cancel
         pool = ThreadPoolExecutor(self._workers, thread_name_prefix="picker-discovery-wait")
         try:

@@ -43,6 +43,11 @@ def create(client: PickerClient, count: int) -> list[PickingSession]:
     return [client.create_session() for _ in range(count)]
 
 
+def ident(session: PickingSession) -> str:
+    assert session.id is not None
+    return session.id
+
+
 def on_time(clock: FakeClock, events: dict[float, Callable[[], object]]) -> None:
     """Run each event once the clock has passed its time (seconds from now)."""
     start = clock.monotonic()
@@ -73,8 +78,8 @@ def test_each_session_is_reported_once_ready_ones_first_ended_ones_with_their_re
     client: PickerClient, backend: Backend
 ) -> None:
     sessions = create(client, 30)
-    picked = {s.id for s in sessions[:10]}
-    gone = sessions[10].id
+    picked = {ident(s) for s in sessions[:10]}
+    gone = ident(sessions[10])
     on_time(
         backend.clock,
         {
@@ -87,7 +92,7 @@ def test_each_session_is_reported_once_ready_ones_first_ended_ones_with_their_re
     for outcome in client.wait_for_sessions(sessions, rate=100):
         seen.append((outcome, backend.clock.monotonic() - start))
     ids = [outcome.session_id for outcome, _ in seen]
-    assert sorted(ids) == sorted(s.id for s in sessions)  # each one, once
+    assert sorted(ids) == sorted(ident(s) for s in sessions)  # each one, once
     by_id = {outcome.session_id: (outcome, at) for outcome, at in seen}
     for sid in picked:
         outcome, at = by_id[sid]
@@ -96,7 +101,7 @@ def test_each_session_is_reported_once_ready_ones_first_ended_ones_with_their_re
     outcome, at = by_id[gone]
     assert (outcome.status, outcome.reason, outcome.session) == ("ended", "deleted", None)
     assert at <= 20.0 + POLL * 1.1 + 1
-    rest = [by_id[s.id] for s in sessions[11:]]
+    rest = [by_id[ident(s)] for s in sessions[11:]]
     assert {(o.status, o.reason) for o, _ in rest} == {("ended", "timeoutIn")}
     assert all(TIMEOUT_IN <= at <= TIMEOUT_IN + 1 for _, at in rest)
     assert [o.status for o, _ in seen[:10]] == ["ready"] * 10  # picks come out first
@@ -133,7 +138,7 @@ def test_a_session_is_polled_at_its_own_interval_when_the_cap_allows(
 def test_jitter_spreads_the_polls_of_sessions_made_together(
     client: PickerClient, backend: Backend
 ) -> None:
-    def first_polls(jitter: float) -> list[datetime]:
+    def first_polls(jitter: float) -> list[float]:
         backend.configure(polling_timeout="8s")
         sessions = create(client, 20)
         backend.clear_attempts()
@@ -142,7 +147,7 @@ def test_jitter_spreads_the_polls_of_sessions_made_together(
         seen: dict[str, datetime] = {}
         for attempt in backend.attempts("sessions.get"):
             seen.setdefault(attempt.path, attempt.time)
-        return [(t - start).total_seconds() for t in seen.values()]  # type: ignore[misc]
+        return [(t - start).total_seconds() for t in seen.values()]
 
     together = first_polls(0)
     assert max(together) - min(together) < 0.1  # all at the first pollInterval
@@ -181,7 +186,7 @@ def test_cancel_stops_the_wait_promptly_and_leaves_the_sessions(
     client: PickerClient, backend: Backend
 ) -> None:
     sessions = create(client, 20)
-    backend.pick(sessions[0].id)
+    backend.pick(ident(sessions[0]))
     cancel = threading.Event()
     cancelled_at: list[float] = []
 
@@ -192,14 +197,14 @@ def test_cancel_stops_the_wait_promptly_and_leaves_the_sessions(
     on_time(backend.clock, {12.0: stop})
     waiting = client.wait_for_sessions(sessions, cancel=cancel, jitter=0)
     outcomes = list(waiting)
-    assert [o.session_id for o in outcomes] == [sessions[0].id]
-    assert sorted(waiting.pending) == sorted(s.id for s in sessions[1:])
+    assert [o.session_id for o in outcomes] == [ident(sessions[0])]
+    assert sorted(waiting.pending) == sorted(ident(s) for s in sessions[1:])
     sent = len(backend.attempts("sessions.get"))
     time.sleep(0.2)
     assert len(backend.attempts("sessions.get")) == sent  # nothing more is sent
     assert backend.clock.monotonic() == cancelled_at[0]  # no sleep after the cancel
     live = {s.id for s in backend.sessions()}
-    assert all(s.id in live for s in sessions)  # the caller's to delete
+    assert all(ident(s) in live for s in sessions)  # the caller's to delete
 
 
 def test_cancel_from_another_thread_on_the_real_clock_ends_a_long_sleep_at_once() -> None:
@@ -216,8 +221,8 @@ def test_cancel_from_another_thread_on_the_real_clock_ends_a_long_sleep_at_once(
 def test_leaving_the_block_early_stops_polling(client: PickerClient, backend: Backend) -> None:
     sessions = create(client, 10)
     for session in sessions[:2]:
-        backend.pick(session.id)
-    with client.wait_for_sessions([s.id for s in sessions], rate=1000) as waiting:
+        backend.pick(ident(session))
+    with client.wait_for_sessions([ident(s) for s in sessions], rate=1000) as waiting:
         first = next(waiting)
     assert first.ready
     sent = len(backend.attempts("sessions.get"))
@@ -231,23 +236,23 @@ def test_a_failing_poll_fails_its_session_only_and_a_transient_one_is_retried(
     client: PickerClient, backend: Backend
 ) -> None:
     sessions = create(client, 3)
-    backend.expire_session(sessions[0].id)  # its gets now answer 403 PERMISSION_DENIED
-    backend.pick(sessions[1].id)
+    backend.expire_session(ident(sessions[0]))  # its gets now answer 403 PERMISSION_DENIED
+    backend.pick(ident(sessions[1]))
     backend.set_faults("sessions.get", [Fault(status=503)])  # the first get only
-    outcomes = {o.session_id: o for o in client.wait_for_sessions([s.id for s in sessions])}
-    expired = outcomes[sessions[0].id]
+    outcomes = {o.session_id: o for o in client.wait_for_sessions([ident(s) for s in sessions])}
+    expired = outcomes[ident(sessions[0])]
     assert expired.status == "failed" and isinstance(expired.error, PermissionDenied)
-    assert sessions[0].id in str(expired.error)
-    assert outcomes[sessions[1].id].ready
-    assert outcomes[sessions[2].id].reason == "timeoutIn"
+    assert ident(sessions[0]) in str(expired.error)
+    assert outcomes[ident(sessions[1])].ready
+    assert outcomes[ident(sessions[2])].reason == "timeoutIn"
 
 
 def test_a_session_handed_in_already_picked_is_reported_without_a_poll(
     client: PickerClient, backend: Backend
 ) -> None:
     (session,) = create(client, 1)
-    backend.pick(session.id)
-    picked = client.get_session(session.id)
+    backend.pick(ident(session))
+    picked = client.get_session(ident(session))
     backend.clear_attempts()
     (outcome,) = client.wait_for_sessions([picked])
     assert outcome.ready and outcome.polls == 0
@@ -260,7 +265,7 @@ def test_the_callers_timeout_counts_from_the_start_even_when_the_cap_holds_polls
     sessions = create(client, 30)
     start = backend.clock.monotonic()
     ends = []
-    for outcome in client.wait_for_sessions([s.id for s in sessions], rate=1, timeout=10):
+    for outcome in client.wait_for_sessions([ident(s) for s in sessions], rate=1, timeout=10):
         ends.append(backend.clock.monotonic() - start)
         assert (outcome.status, outcome.reason) == ("ended", "timeout")
     assert len(ends) == 30 and max(ends) <= 10 + 1.5
@@ -272,9 +277,9 @@ def test_bad_input_is_refused_before_anything_is_sent(
     (session,) = create(client, 1)
     backend.clear_attempts()
     with pytest.raises(BadArgument, match="given twice"):
-        client.wait_for_sessions([session, session.id])
+        client.wait_for_sessions([session, ident(session)])
     with pytest.raises(ValueError):
-        client.wait_for_sessions([session.id, "../other"])
+        client.wait_for_sessions([ident(session), "../other"])
     with pytest.raises(BadArgument, match="max_workers"):
         client.wait_for_sessions([session], max_workers=0)
     with pytest.raises(BadArgument, match="rate"):

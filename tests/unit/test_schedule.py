@@ -3,6 +3,7 @@ share, driven here by hand with the poll step's checks (no requests, a fake cloc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
@@ -21,7 +22,7 @@ SIDS = [f"0000000{i}-aaaa-4bbb-8ccc-dddddddddddd" for i in range(5)]
 
 
 def plan(
-    sessions: list[PickingSession | str],
+    sessions: Sequence[PickingSession | str],
     clock: FakeClock | None = None,
     *,
     timeout: float | None = None,
@@ -123,7 +124,7 @@ def test_each_session_once_and_well_formed_settings() -> None:
     with pytest.raises(BadArgument, match="given twice"):
         plan([SIDS[0], PickingSession.from_dict({"id": SIDS[0]})])
     with pytest.raises(BadArgumentType, match="collection of sessions"):
-        plan(SIDS[0])  # type: ignore[arg-type]
+        plan(SIDS[0])
     with pytest.raises(BadArgument, match="between 0 and 1"):
         plan(SIDS[:1], jitter=2)
     with pytest.raises(ValueError):
