@@ -57,8 +57,8 @@ def test_tens_of_sessions_over_loopback_each_reported_once_under_the_cap() -> No
         ("ended", "timeoutIn")
     }
     assert [o.ready for o in outcomes[:10]] == [True] * 10
-    # Arrivals are timed at the server: the time between a token and its request's arrival
-    # varies by a few ms (threads, sockets), so a second of arrivals is a second and a bit of
-    # tokens. At 25 a second, 50 ms of such jitter is one request more at most.
-    assert most_in_one_second(times) <= RateLimit(RATE).most_in(1.05) == RATE + 1
+    # Arrivals are timed at the server: the time from a token to its request's arrival varies
+    # by a few ms (threads, sockets), so one second of arrivals may hold a second and a few ms
+    # of tokens: at 25 a second (one each 40 ms), one request more at most.
+    assert most_in_one_second(times) <= RATE + 1
     assert len(times) > 3 * RATE  # the cap, not the sessions, set the pace
