@@ -213,9 +213,11 @@ class PollSchedule:
         has come go to :attr:`finished` instead, without a token."""
         taken: list[SelectionCheck] = []
         heap = self._heap
+        wall = self._clock.now() if heap and heap[0][0] <= now else None
         while heap and heap[0][0] <= now:
+            assert wall is not None
             check = heap[0][2]
-            ended = deadline_check(check.session_id, check, self._clock.now(), self._timeout)
+            ended = deadline_check(check.session_id, check, wall, self._timeout)
             if ended is not None:
                 heapq.heappop(heap)
                 self._open -= 1
