@@ -240,8 +240,13 @@ def in_child(measure: Callable[..., float], *args: Any) -> float:
 
 
 def _serve(conn: Connection, count: int, workers: int) -> None:
-    settings = {"poll_interval": "1s", "polling_timeout": "8s", "max_live_sessions": count}
-    with Emulator(clock=FakeClock(ticking=True), workers=workers, **settings) as emulator:
+    with Emulator(
+        clock=FakeClock(ticking=True),
+        workers=workers,
+        poll_interval="1s",
+        polling_timeout="8s",
+        max_live_sessions=count,
+    ) as emulator:
         conn.send(emulator.url)
         conn.recv()
 
