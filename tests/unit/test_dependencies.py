@@ -23,6 +23,8 @@ DISTRIBUTION = {
     "oauthlib": "oauthlib",
     "googleapiclient": "google-api-python-client",
     "httplib2": "httplib2",
+    "httpx": "httpx",
+    "anyio": "anyio",
     "uritemplate": "uritemplate",
     "requests": "requests",
     "urllib3": "urllib3",

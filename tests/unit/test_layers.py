@@ -61,8 +61,14 @@ LAYERS: dict[str, set[str]] = {
         "_media.transfer",
     },
     "client": {
+        "_aio",
+        "_aio._client",
+        "_aio._items",
+        "_aio._send",
+        "_aio._waiting",
         "_client",
         "_arguments",
+        "_bookkeeping",
         "_execute",
         "_items",
         "_many",
@@ -118,6 +124,7 @@ LAYERS: dict[str, set[str]] = {
         "testing._emulator_oauth",
         "testing._cors",
         "testing.transport",
+        "testing.async_transport",
     },
     # The stubber hands out a ready PickerClient too, so it sits with the plugin.
     "kit_top": {"testing", "testing.commands", "testing.pytest_plugin", "testing.stubber"},
