@@ -23,6 +23,7 @@ from picker_discovery import _lazy
 if TYPE_CHECKING:
     from picker_discovery import errors as errors, models as models
     from picker_discovery._aio._client import AsyncPickerClient as AsyncPickerClient
+    from picker_discovery._aio._many import AsyncSessionsWait as AsyncSessionsWait
     from picker_discovery._arguments import check_session_id as check_session_id
     from picker_discovery._auth import (
         load_credentials as load_credentials,
@@ -142,6 +143,7 @@ _WHERE: dict[str, str] = {
     "build": "picker_discovery._service",
     "PickerClient": "picker_discovery._client",
     "AsyncPickerClient": "picker_discovery._aio._client",
+    "AsyncSessionsWait": "picker_discovery._aio._many",
     "check_session_id": "picker_discovery._arguments",
     "DiscoveryDocumentError": "picker_discovery._discovery",
     "SCOPE": "picker_discovery._discovery",
