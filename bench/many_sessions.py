@@ -1,28 +1,27 @@
 """Many sessions at once: memory per waiting session, CPU per poll and the request rate, for
-``PickerClient.wait_for_sessions`` against a thread per session calling ``wait_for_selection``.
+``wait_for_sessions`` (``AsyncPickerClient``'s, and ``PickerClient``'s with a few threads)
+against a thread per session calling ``wait_for_selection``.
 
-Simulated (``--sessions``, 10,000): the in-process fake (``FakeHttp``) and one ``FakeClock``
-shared by the client and the fake, so a wait of minutes takes seconds. Created sessions are
-handed in, pollInterval 5 s, timeoutIn 30 s, a cap of ``--rate`` (1,000) requests a second; a
-tenth are picked at 7 s. Memory: the growth of the Python heap (``tracemalloc``, the test kit's
-own allocations left out) and of RSS once every session has been polled and waits for its next
-poll, per session. CPU per poll: process CPU time of the whole wait over the polls sent, against
-a bare ``sessions.get`` + JSON parse (plain googleapiclient ``execute()``) on the same transport.
-Rate: the most ``sessions.get`` the fake received in any one second (half-open windows, fake
-time), against the cap.
+Simulated (``--sessions``, 10,000): the in-process fake (``FakeAsyncTransport`` / ``FakeHttp``)
+and one ``FakeClock`` shared by the client and the fake, so a wait of minutes takes seconds.
+Created sessions are handed in, pollInterval 5 s, timeoutIn 30 s, a cap of ``--rate`` (1,000)
+requests a second; a tenth are picked at 7 s. Memory: the growth of the Python heap
+(``tracemalloc``, the test kit's own allocations left out) and of RSS, each in a fresh process,
+once every session has been polled and waits for its next poll, per session. CPU per poll:
+process CPU time of the whole wait over the polls sent, against a bare GET + JSON parse on the
+same stack and transport (``httpx.AsyncClient.get().json()`` for async, googleapiclient's
+``execute()`` for sync). Rate: the most ``sessions.get`` the fake received in any one second
+(half-open windows, fake time), against the cap.
 
 The thread-per-session side (``--threads``, 1,000) runs ``wait_for_selection`` in a thread per
 session on the real clock, pollInterval 60 s, measured once every thread has polled once and
 sleeps; its per-thread figure is compared with ours per session.
 
 Loopback (``--loopback``, 1,000): the emulator in a child process, real time, pollInterval
-1 s, timeoutIn 8 s, a fifth picked at 3 s; ours under a cap of ``--loopback-rate`` (200/s)
-against a thread per session (no cap: that is what a naive poller does). RSS growth per waiting
-session, CPU per poll of this process, and the most requests the emulator saw in one second.
-
-The asyncio client (issue 14, item 2) is not on this branch yet: its figures (4 KiB per waiting
-session, CPU per poll against a bare async GET) are printed as NOT MEASURED, and the sync waiter
-stands in for it against the same targets.
+1 s, timeoutIn 8 s, a fifth picked at 3 s; the async waiter under a cap of ``--loopback-rate``
+(200/s) against a thread per session (no cap: what a naive poller does). RSS growth per waiting
+session, CPU per poll of the waiting process, and the most requests the emulator saw in one
+second.
 
     .venv/bin/python bench/many_sessions.py --sessions 10000 --threads 1000 --loopback 1000
 """
@@ -45,6 +44,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import _common
+import _many_async
 import google.oauth2.credentials
 from googleapiclient.discovery import build_from_document
 
@@ -228,12 +228,21 @@ def thread_per_session_memory(count: int, traced: bool) -> float:
     return per
 
 
-def in_child(measure: Callable[..., float], *args: Any) -> float:
+def _child(conn: Connection, measure: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    conn.send(measure(*args))
+
+
+def in_child(measure: Callable[..., Any], *args: Any) -> Any:
     """``measure(*args)`` in a fresh process, so that memory freed by an earlier measurement
     (which Python keeps for reuse) cannot hide this one's growth."""
     context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        return float(pool.apply(measure, args))
+    parent, child = context.Pipe()
+    process = context.Process(target=_child, args=(child, measure, args))
+    process.start()
+    try:
+        return parent.recv()
+    finally:
+        process.join()
 
 
 # -- loopback: the emulator in a child process, real time ----------------------------------------
@@ -293,35 +302,46 @@ def loopback_client(url: str) -> PickerClient:
     )
 
 
-def loopback(count: int, rate: float, threads: bool) -> tuple[float, float, int, int]:
-    """RSS bytes per waiting session, CPU per poll, polls, and the most gets in one second."""
-    with emulator_process(count, workers=count + 64 if threads else 64) as url:
-        client = loopback_client(url)
-        sessions = [client.create_session() for _ in range(count)]
-        sids = ids(sessions)
-        control(url, "attempts", method="DELETE")
-        picker = threading.Timer(
-            3.0, lambda: [control(url, "pick", {"session_id": s}) for s in sids[: count // 5]]
-        )
-        sampled: list[int] = []
-        gc.collect()
-        rss0 = rss()
-        sampler = threading.Timer(2.5, lambda: sampled.append(rss()))
-        cpu = time.process_time()
-        picker.start()
-        sampler.start()
-        if threads:
-            _threads_wait(client, sessions)
+def loopback(count: int, rate: float, side: str) -> tuple[float, float, int, int]:
+    """RSS bytes per waiting session, CPU per poll, polls, and the most gets in one second;
+    ``side`` is ``"async"`` (AsyncPickerClient.wait_for_sessions) or ``"threads"``."""
+    with emulator_process(count, workers=count + 64 if side == "threads" else 64) as url:
+
+        def pick(sids: list[str]) -> None:
+            if not sids:
+                control(url, "attempts", method="DELETE")
+            for sid in sids:
+                control(url, "pick", {"session_id": sid})
+
+        if side == "async":
+            per, cpu = _many_async.async_loopback(url, count, rate, rss, pick)
         else:
-            outcomes = list(client.wait_for_sessions(sessions, rate=rate, max_workers=8))
-            if len(outcomes) != count:
-                raise SystemExit(f"{len(outcomes)} outcomes of {count}")
-        cpu = time.process_time() - cpu
-        picker.join()
+            per, cpu = _threads_loopback(url, count, pick)
         times = get_times(url)
-        for sid in sids:
-            client.delete_session(sid, missing_ok=True)
-    return (sampled[0] - rss0) / count, cpu / len(times), len(times), most_in_one_second(times)
+    return per, cpu / len(times), len(times), most_in_one_second(times)
+
+
+def _threads_loopback(
+    url: str, count: int, pick: Callable[[list[str]], None]
+) -> tuple[float, float]:
+    client = loopback_client(url)
+    sessions = [client.create_session() for _ in range(count)]
+    sids = ids(sessions)
+    pick([])
+    picker = threading.Timer(3.0, pick, args=(sids[: count // 5],))
+    sampled: list[float] = []
+    gc.collect()
+    before = rss()
+    sampler = threading.Timer(2.5, lambda: sampled.append((rss() - before) / count))
+    cpu = time.process_time()
+    picker.start()
+    sampler.start()
+    _threads_wait(client, sessions)
+    cpu = time.process_time() - cpu
+    picker.join()
+    for sid in sids:
+        client.delete_session(sid, missing_ok=True)
+    return sampled[0], cpu
 
 
 def _threads_wait(client: PickerClient, sessions: Sequence[PickingSession]) -> None:
@@ -349,101 +369,125 @@ def main() -> None:
     parser.add_argument("--loopback-rate", type=float, default=200.0, help="loopback cap")
     args = parser.parse_args()
     count, rate = args.sessions, args.rate
+    cap = RateLimit(rate).most_in(1.0)
+    mine = "AsyncPickerClient.wait_for_sessions"
 
-    _common.note("asyncio client: not on this branch (issue 14, item 2)")
-    print("async client, memory per waiting session: NOT MEASURED | target <= 4 KiB", flush=True)
-    print(
-        "async client, CPU per poll vs a bare async GET: NOT MEASURED | target <= 1.5", flush=True
-    )
-
-    heap_per = in_child(simulated_memory, count, rate, True)
-    rss_per = in_child(simulated_memory, count, rate, False)
-    thread_heap = in_child(thread_per_session_memory, args.threads, True)
-    thread_rss = in_child(thread_per_session_memory, args.threads, False)
+    a_heap = in_child(_many_async.async_memory, count, rate, True, heap)
+    a_rss = in_child(_many_async.async_memory, count, rate, False, rss)
+    s_heap = in_child(simulated_memory, count, rate, True)
+    s_rss = in_child(simulated_memory, count, rate, False)
+    t_heap = in_child(thread_per_session_memory, args.threads, True)
+    t_rss = in_child(thread_per_session_memory, args.threads, False)
     _common.note(
-        f"simulated: {count} sessions on FakeHttp and a FakeClock, cap {rate:g}/s, "
+        f"simulated: {count} sessions on the in-process fake and a FakeClock, cap {rate:g}/s, "
         f"pollInterval 5 s, timeoutIn 30 s; thread per session: {args.threads} threads on the "
-        "real clock, pollInterval 60 s. Bytes per waiting session (heap: tracemalloc, the "
-        "fake's own allocations left out)"
+        "real clock, pollInterval 60 s. Bytes per waiting session, each side in a fresh "
+        "process (heap: tracemalloc, the fake's own allocations left out)"
     )
-    ours_total = max(heap_per, rss_per)
-    _common.figure(
-        "memory per waiting session, heap",
-        heap_per,
-        thread_heap,
-        "B",
-        ours_label="wait_for_sessions",
-        theirs_label="thread per session",
-        precision=0,
-    )
-    _common.figure(
-        "memory per waiting session, RSS",
-        rss_per,
-        thread_rss,
-        "B",
-        ours_label="wait_for_sessions",
-        theirs_label="thread per session",
-        precision=0,
-    )
+    for label, ours_value, theirs_value in (
+        ("heap", a_heap, t_heap),
+        ("RSS", a_rss, t_rss),
+    ):
+        _common.figure(
+            f"memory per waiting session, {label}",
+            ours_value,
+            theirs_value,
+            "B",
+            ours_label=mine,
+            theirs_label="thread per session",
+            precision=0,
+        )
+    for label, ours_value in (("heap", s_heap), ("RSS", s_rss)):
+        _common.figure(
+            f"memory per waiting session, {label}, sync waiter",
+            ours_value,
+            t_heap if label == "heap" else t_rss,
+            "B",
+            ours_label="PickerClient.wait_for_sessions",
+            theirs_label="thread per session",
+            precision=0,
+        )
+    ours_total, theirs_total = max(a_heap, a_rss), max(t_heap, t_rss)
     print(
-        f"memory per waiting session (larger of heap and RSS), sync waiter: "
-        f"{ours_total:.0f} B | target <= {MEMORY_TARGET} B: "
-        f"{_common.verdict(ours_total, None, MEMORY_TARGET)}",
+        f"memory per waiting session (larger of heap and RSS), async: {ours_total:.0f} B | "
+        f"target <= {MEMORY_TARGET} B: {_common.verdict(ours_total, None, MEMORY_TARGET)}",
         flush=True,
     )
-    theirs_total = max(thread_heap, thread_rss)
     ratio = theirs_total / ours_total if ours_total > 0 else float("inf")
     print(
-        f"thread per session / sync waiter, memory per waiting session: {ratio:.1f}x | target "
+        f"thread per session / async, memory per waiting session: {ratio:.1f}x | target "
         f">= {THREAD_RATIO_TARGET:g}x: {_common.verdict(ratio, THREAD_RATIO_TARGET, None)}",
         flush=True,
     )
 
-    cpu, polls, peak, span = simulated_run(count, rate)
-    bare = bare_get(args.bare_calls)
+    cpu, times, span = _many_async.async_run(count, rate)
+    bare = _many_async.async_bare(args.bare_calls)
     _common.note(
-        f"simulated wait of {count} sessions: {polls} polls over {span:.0f} fake seconds, "
-        f"{cpu:.1f} s of CPU; bare: plain googleapiclient get().execute() on FakeHttp"
+        f"simulated async wait of {count} sessions: {len(times)} polls over {span:.0f} fake "
+        f"seconds, {cpu:.1f} s of CPU; bare: httpx.AsyncClient.get + .json() on "
+        "FakeAsyncTransport"
     )
     _common.figure(
-        "CPU per poll, in-process",
-        cpu / polls * 1e6,
+        "CPU per poll, async, in-process",
+        cpu / len(times) * 1e6,
         bare * 1e6,
         "us",
-        ours_label="wait_for_sessions",
-        theirs_label="bare GET and parse",
+        ours_label=mine,
+        theirs_label="bare async GET and parse",
         target=f"<= {CPU_TARGET}",
-        met=_common.verdict(cpu / polls / bare, None, CPU_TARGET),
+        met=_common.verdict(cpu / len(times) / bare, None, CPU_TARGET),
         precision=1,
     )
-    cap = RateLimit(rate).most_in(1.0)
+    peak = most_in_one_second(times)
     _common.figure(
-        "simulated, most requests in one second",
+        "simulated async, most requests in one second",
         peak,
         cap,
         "requests",
-        ours_label="wait_for_sessions",
+        ours_label=mine,
         theirs_label="cap",
         target=f"<= {cap}",
         met=_common.verdict(peak, None, cap),
         precision=0,
     )
+    s_cpu, s_polls, s_peak, _ = simulated_run(count, rate)
+    s_bare = bare_get(args.bare_calls)
+    _common.figure(
+        "CPU per poll, sync waiter, in-process",
+        s_cpu / s_polls * 1e6,
+        s_bare * 1e6,
+        "us",
+        ours_label="PickerClient.wait_for_sessions",
+        theirs_label="bare googleapiclient get().execute()",
+        precision=1,
+    )
+    _common.figure(
+        "simulated sync waiter, most requests in one second",
+        s_peak,
+        cap,
+        "requests",
+        ours_label="PickerClient.wait_for_sessions",
+        theirs_label="cap",
+        target=f"<= {cap}",
+        met=_common.verdict(s_peak, None, cap),
+        precision=0,
+    )
 
     if args.loopback:
         lb = args.loopback
-        ours = loopback(lb, args.loopback_rate, threads=False)
-        theirs = loopback(lb, args.loopback_rate, threads=True)
+        ours = in_child(loopback, lb, args.loopback_rate, "async")
+        theirs = in_child(loopback, lb, args.loopback_rate, "threads")
         _common.note(
             f"loopback: {lb} sessions, emulator in a child process, pollInterval 1 s, timeoutIn "
-            f"8 s, a fifth picked at 3 s; ours capped at {args.loopback_rate:g}/s with 8 "
-            f"threads, theirs {lb} threads and no cap; polls: ours {ours[2]}, theirs {theirs[2]}"
+            f"8 s, a fifth picked at 3 s; ours capped at {args.loopback_rate:g}/s, theirs {lb} "
+            f"threads and no cap; polls: ours {ours[2]}, theirs {theirs[2]}"
         )
         _common.figure(
             "loopback, RSS per waiting session",
             ours[0],
             theirs[0],
             "B",
-            ours_label="wait_for_sessions",
+            ours_label=mine,
             theirs_label="thread per session",
             precision=0,
         )
@@ -452,7 +496,7 @@ def main() -> None:
             ours[1] * 1e6,
             theirs[1] * 1e6,
             "us",
-            ours_label="wait_for_sessions",
+            ours_label=mine,
             theirs_label="thread per session",
             precision=1,
         )
@@ -462,7 +506,7 @@ def main() -> None:
             ours[3],
             lb_cap,
             "requests",
-            ours_label="wait_for_sessions",
+            ours_label=mine,
             theirs_label="cap",
             target=f"<= {lb_cap} (+1: arrivals timed at the server)",
             met=_common.verdict(ours[3], None, lb_cap + 1),
