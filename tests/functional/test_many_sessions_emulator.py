@@ -57,8 +57,11 @@ def test_tens_of_sessions_over_loopback_each_reported_once_under_the_cap() -> No
         ("ended", "timeoutIn")
     }
     assert [o.ready for o in outcomes[:10]] == [True] * 10
-    # Arrivals are timed at the server: the time from a token to its request's arrival varies
-    # by a few ms (threads, sockets), so one second of arrivals may hold a second and a few ms
-    # of tokens: at 25 a second (one each 40 ms), one request more at most.
-    assert most_in_one_second(times) <= RATE + 1
+    # Arrivals are timed at the server, after threads and sockets: on a loaded machine a
+    # request can arrive tens of ms after its token while the next one does not, so a window
+    # of arrivals may hold a token or two more than a window of tokens (the unit tests check
+    # the tokens exactly, on the fake's log). Over the whole wait the pace is the cap's.
+    assert most_in_one_second(times) <= RATE + 3
+    ordered = sorted(times)
+    assert (len(ordered) - 1) / (ordered[-1] - ordered[0]) <= RATE * 1.05
     assert len(times) > 3 * RATE  # the cap, not the sessions, set the pace
