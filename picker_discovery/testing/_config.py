@@ -69,6 +69,29 @@ class BackendConfig:
                 f"cors_origins must be a list of origins (or None for any), "
                 f"not {self.cors_origins!r}"
             )
+        for name, low in (("poll_interval", 0), ("polling_timeout", 0)):
+            if getattr(self, name) < timedelta(low):
+                raise BadArgument(f"{name} must not be negative, not {getattr(self, name)}")
+        for name in ("session_lifetime", "base_url_lifetime"):
+            if getattr(self, name) <= timedelta(0):
+                raise BadArgument(f"{name} must be positive, not {getattr(self, name)}")
+        for name, low, high in (
+            ("max_live_sessions", 0, 1_000_000),
+            ("max_max_item_count", 1, 1_000_000),
+            ("default_max_item_count", 1, self.max_max_item_count),
+            ("max_page_size", 1, 1_000_000),
+            ("default_page_size", 1, 1_000_000),
+            ("library_size", 0, 100_000),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise BadArgument(
+                    f"{name} must be a whole number from {low} to {high}, not {value!r}"
+                )
+        if not isinstance(self.validate_responses, bool):
+            raise BadArgument(
+                f"validate_responses must be true or false, not {self.validate_responses!r}"
+            )
         for name in ("api_root", "picker_uri_prefix", "media_root"):
             if not getattr(self, name).endswith("/"):
                 raise BadArgument(f"{name} must end with '/': {getattr(self, name)!r}")

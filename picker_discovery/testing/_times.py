@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
 
 from picker_discovery._errorbase import BadArgument
 from picker_discovery.testing.schema import DURATION_RE
 
 __all__ = ["format_create_time", "format_duration", "format_time", "parse_duration"]
+
+# The longest duration a setting may hold: a century (timedelta itself stops near 2.7 million
+# years, and the fake clock at the year 9999).
+MAX_DURATION = 100 * 366 * 86400.0
 
 
 def format_time(when: datetime) -> str:
@@ -31,6 +36,10 @@ def parse_duration(value: str | float | timedelta) -> timedelta:
         if not DURATION_RE.match(value):
             raise BadArgument(f"{value!r} is not a duration like '5s' or '0.5s'")
         value = float(value[:-1])
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadArgument(f"a duration is '5s' or a number of seconds, not {value!r}")
+    if not math.isfinite(value) or abs(value) > MAX_DURATION:
+        raise BadArgument(f"a duration must be finite and at most {MAX_DURATION:.0f} s: {value!r}")
     return timedelta(seconds=value)
 
 

@@ -108,15 +108,17 @@ class App:
 
     def handle(self, request: Request) -> Response:
         """Answer one request; scripted faults are applied here, for both transports."""
+        # The control API is for tests, never for web pages: no CORS for it at all.
+        controls = request.path.startswith("/_control/")
         if request.origin == "api" and is_preflight(request):
             attempt, _ = self.backend.arrive(
                 PREFLIGHT, request.method, _redacted(request), headers=request.headers
             )
-            response = preflight(self.backend.config, request)
+            response = preflight(self.backend.config, request, refuse=controls)
             response.attempt = attempt
             return response
         response = self._handle(request)
-        if request.origin == "api":
+        if request.origin == "api" and not controls:
             add_cors(self.backend.config, request, response)
         return response
 

@@ -103,8 +103,20 @@ class Fault:
     def __post_init__(self) -> None:
         if isinstance(self.stall, bool) or not isinstance(self.stall, (int, float)):
             raise BadArgument(f"stall must be seconds (a number), not {self.stall!r}")
-        if not 0 <= self.stall < float("inf"):
-            raise BadArgument(f"stall must be a finite number of seconds >= 0, not {self.stall!r}")
+        if not 0 <= self.stall <= MAX_WAIT:
+            raise BadArgument(f"stall must be 0 to {MAX_WAIT:g} seconds, not {self.stall!r}")
+        if isinstance(self.latency, bool) or not isinstance(self.latency, (int, float)):
+            raise BadArgument(f"latency must be seconds (a number), not {self.latency!r}")
+        if not 0 <= self.latency <= MAX_WAIT:
+            raise BadArgument(f"latency must be 0 to {MAX_WAIT:g} seconds, not {self.latency!r}")
+        if self.retry_after is not None and (
+            isinstance(self.retry_after, bool)
+            or not isinstance(self.retry_after, (int, float))
+            or not 0 <= self.retry_after <= MAX_WAIT
+        ):
+            raise BadArgument(
+                f"retry_after must be 0 to {MAX_WAIT:g} seconds, not {self.retry_after!r}"
+            )
         if self.short_range is not None and (
             isinstance(self.short_range, bool)
             or not isinstance(self.short_range, int)
@@ -162,7 +174,7 @@ class Fault:
         return cls(
             status=status,
             retry_after=data.get("retry_after"),
-            latency=float(data.get("latency", 0.0)),
+            latency=data.get("latency", 0.0),
             drop=bool(data.get("drop", False)),
             truncate=bool(data.get("truncate", False)),
             message=data.get("message"),
@@ -201,6 +213,9 @@ _NEW_FIELDS = (
     "body",
 )
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+# The longest a scripted wait (latency, stall, Retry-After) may be: a day. NaN and infinity
+# fail every range check.
+MAX_WAIT = 86400.0
 # Header values may not hold line breaks or other control characters (they would split the
 # answer), nor be empty.
 _HEADER_VALUE_RE = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")

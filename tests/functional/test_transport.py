@@ -343,14 +343,17 @@ def test_googleapiclient_media_download_in_process(
 
 def test_control_errors_say_what_is_wrong(picker_http: FakeHttp) -> None:
     root = "https://photospicker.googleapis.com/_control"
-    resp, content = picker_http.request(f"{root}/seed", "POST", body="{}")
+    json_type = {"Content-Type": "application/json"}
+    resp, content = picker_http.request(f"{root}/seed", "POST", body="{}", headers=json_type)
     assert resp.status == 400 and json.loads(content)["error"]["message"] == "missing field 'token'"
-    resp, content = picker_http.request(f"{root}/pick", "POST", body='{"session_id": "gone"}')
+    resp, content = picker_http.request(
+        f"{root}/pick", "POST", body='{"session_id": "gone"}', headers=json_type
+    )
     assert resp.status == 400 and "no session 'gone'" in json.loads(content)["error"]["message"]
     body = json.dumps({"method": "sessions.get", "faults": [{"status": "503"}]})
-    resp, content = picker_http.request(f"{root}/faults", "POST", body=body)
+    resp, content = picker_http.request(f"{root}/faults", "POST", body=body, headers=json_type)
     assert resp.status == 400 and b"400-599" in content
-    resp, content = picker_http.request(f"{root}/nothing", "POST", body="{}")
+    resp, content = picker_http.request(f"{root}/nothing", "POST", body="{}", headers=json_type)
     assert resp.status == 404
 
 

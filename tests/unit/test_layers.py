@@ -86,6 +86,8 @@ LAYERS: dict[str, set[str]] = {
     },
     "kit": {
         "testing._control",
+        "testing._handler",
+        "testing._server",
         "testing._http",
         "testing._media_app",
         "testing.app",
