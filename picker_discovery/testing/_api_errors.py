@@ -61,6 +61,7 @@ class ApiError(PickerError):
         code: int | None = None,
         reason: str | None = None,
         headers: Mapping[str, str] | None = None,
+        details: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
@@ -68,11 +69,14 @@ class ApiError(PickerError):
         self.message = message
         self.reason = reason
         self.headers: dict[str, str] = dict(headers or {})
+        self.details = details
 
     def body(self) -> dict[str, Any]:
         """``{"error": {"code", "message", "status", "details"?}}``."""
         error: dict[str, Any] = {"code": self.code, "message": self.message, "status": self.status}
-        if self.reason:
+        if self.details is not None:
+            error["details"] = self.details
+        elif self.reason:
             error["details"] = [
                 {
                     "@type": "type.googleapis.com/google.rpc.ErrorInfo",

@@ -160,12 +160,18 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _serve(self) -> None:
+        if not self.server.alive(self.connection):  # cut off mid-headers: never complete
+            self.close_connection = True
+            return
         try:
             body = self._read_body()
         except _BadFraming as problem:
             self._refuse(problem)
             return
         except (ConnectionError, OSError):
+            self.close_connection = True
+            return
+        if not self.server.alive(self.connection):
             self.close_connection = True
             return
         self.server.phase(self.connection, "busy")

@@ -156,6 +156,12 @@ class Server(HTTPServer):
                 conn.phase, conn.since = phase, now
                 conn.deadline = None if timeout is None else now + timeout
 
+    def alive(self, sock: socket.socket) -> bool:
+        """Whether the connection is still open (not closed for a deadline or for room): a
+        request whose headers were cut off must not be served as if they had ended."""
+        with self._open_lock:
+            return sock in self._open
+
     def connections(self) -> dict[str, int]:
         """How many connections are open in each phase."""
         with self._open_lock:

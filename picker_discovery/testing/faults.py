@@ -15,7 +15,8 @@ from picker_discovery.testing._times import format_time
 
 __all__ = ["FAULT_METHODS", "REDIRECT_STATUSES", "Attempt", "Fault"]
 
-# The methods a test can script: the API's four, the media origins, the discovery document, and
+# The methods a test can script: the API's four, the media origins, the discovery document, the
+# batch endpoint (the whole batch; its parts spend their own methods' faults), and
 # the OAuth endpoints (the consent page, the token endpoint, revocation, userinfo). The attempt
 # log also names "other" (a path the API does not have) and "preflight" (a CORS preflight).
 FAULT_METHODS = (
@@ -25,6 +26,7 @@ FAULT_METHODS = (
     "mediaItems.list",
     "media",
     "discovery",
+    "batch",
     "oauth.authorize",
     "oauth.token",
     "oauth.revoke",
