@@ -53,8 +53,39 @@ class BackendConfig:
     access_token_lifetime: timedelta = timedelta(seconds=3600)
     # The origins a browser may call the API from (CORS); None allows any origin.
     cors_origins: tuple[str, ...] | None = None
+    # The caller's Cloud project, as error answers name it (consumer, activation URL).
+    project_number: str = "123456789012"
+    # False: the project has not enabled the API, and every call answers Google's 403
+    # SERVICE_DISABLED with its full details (ErrorInfo with activationUrl, LocalizedMessage,
+    # Help).
+    api_enabled: bool = True
+    # Seconds for a Retry-After header on quota 429s (RESOURCE_EXHAUSTED). Google's quota
+    # answers carry none [seen]; None (the default) sends none, as they do.
+    quota_retry_after: float | None = None
+    # [seen] How a 401 UNAUTHENTICATED body looks: "google", Google's usual JSON ({"error":
+    # {...}}); "bare", as some Google endpoints answer it: not wrapped in "error", the gRPC
+    # code (16) as "code", and a Content-Type of text/html over the JSON.
+    unauthenticated_body: str = "google"
 
     def __post_init__(self) -> None:
+        if self.unauthenticated_body not in ("google", "bare"):
+            raise BadArgument(
+                "unauthenticated_body must be 'google' or 'bare', "
+                f"not {self.unauthenticated_body!r}"
+            )
+        if not isinstance(self.api_enabled, bool):
+            raise BadArgument(f"api_enabled must be true or false, not {self.api_enabled!r}")
+        if not (isinstance(self.project_number, str) and self.project_number.isdigit()):
+            raise BadArgument(f"project_number must be digits, not {self.project_number!r}")
+        retry = self.quota_retry_after
+        if retry is not None and (
+            isinstance(retry, bool)
+            or not isinstance(retry, (int, float))
+            or not 0 <= retry <= 86400
+        ):
+            raise BadArgument(
+                f"quota_retry_after must be 0 to 86400 seconds or None, not {retry!r}"
+            )
         if self.invalid_max_item_count not in ("reject", "clamp"):
             raise BadArgument("invalid_max_item_count must be 'reject' or 'clamp'")
         if self.auth not in ("open", "strict"):

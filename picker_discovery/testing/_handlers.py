@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from picker_discovery._discovery import SCOPE
-from picker_discovery.testing._api_errors import ApiError
+from picker_discovery.testing._api_errors import ApiError, service_disabled
 from picker_discovery.testing._records import Session, User
 from picker_discovery.testing._times import format_create_time, format_duration, format_time
 from picker_discovery.testing.library import MediaItem
@@ -67,7 +67,10 @@ class Handlers:
                 "https://developers.google.com/identity/sign-in/web/devconsole-project.",
                 reason="CREDENTIALS_MISSING",
                 headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
+                bare=self._config.unauthenticated_body == "bare",
             )
+        if not self._config.api_enabled:
+            raise service_disabled(self._config.project_number)
         key, scopes = self._principal(token)
         user = self.user(key)
         if not user.has_picker_scope or (scopes is not None and SCOPE not in scopes):

@@ -141,7 +141,9 @@ def _scripted_body(fault: Fault) -> Response:
 
 
 def _api_error(error: ApiError) -> Response:
-    return _json(error.code, error.body(), error.headers)
+    response = _json(error.code, error.body(), error.headers)
+    response.headers["Content-Type"] = error.content_type
+    return response
 
 
 def google_html_error(code: int, path: str) -> str:

@@ -143,7 +143,12 @@ class App:
                 headers=request.headers,
                 item_id=self._media_item_id(request) if method_id == "media" else None,
             )
-        error = fault.error() if fault is not None else None
+        config = self.backend.config
+        error = (
+            fault.error(project=config.project_number, quota_retry_after=config.quota_retry_after)
+            if fault is not None
+            else None
+        )
         if fault is not None and fault.redirect is not None and method_id != "media":
             response = _redirect(fault)
         elif fault is not None and fault.body is not None and fault.redirect is None:

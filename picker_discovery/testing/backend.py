@@ -168,6 +168,7 @@ class Backend(Handlers):
                     "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", '
                     'error="invalid_token"'
                 },
+                bare=self._config.unauthenticated_body == "bare",
             )
         return token, None
 

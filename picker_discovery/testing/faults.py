@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from picker_discovery._errorbase import BadArgument
-from picker_discovery.testing._api_errors import ApiError, status_for_code
+from picker_discovery.testing._api_errors import ApiError, quota_exceeded, status_for_code
 from picker_discovery.testing._times import format_time
 
 __all__ = ["FAULT_METHODS", "REDIRECT_STATUSES", "Attempt", "Fault"]
@@ -188,10 +188,20 @@ class Fault:
             **{name: data[name] for name in _NEW_FIELDS if name in data},
         )
 
-    def error(self) -> ApiError | None:
-        """The error answer this fault stands for, if it has a status."""
+    def error(
+        self, *, project: str = "123456789012", quota_retry_after: float | None = None
+    ) -> ApiError | None:
+        """The error answer this fault stands for, if it has a status.
+
+        A 429 is a quota answer as Google sends it (:func:`~._api_errors.quota_exceeded`),
+        with a ``Retry-After`` only if this fault's ``retry_after`` or ``quota_retry_after``
+        (the backend's setting) asks for one.
+        """
         if self.status is None:
             return None
+        if self.status == 429:
+            retry = self.retry_after if self.retry_after is not None else quota_retry_after
+            return quota_exceeded(project, self.message, retry)
         status = status_for_code(self.status)
         headers = {}
         if self.retry_after is not None:
