@@ -66,6 +66,19 @@ class BackendConfig:
     # {...}}); "bare", as some Google endpoints answer it: not wrapped in "error", the gRPC
     # code (16) as "code", and a Content-Type of text/html over the JSON.
     unauthenticated_body: str = "google"
+    # [open] Share of mediaItems.list pages (0 to 1) served short: fewer items than pageSize,
+    # even none, in the middle of a listing (Google: "may return fewer, even 0"). Which pages,
+    # and how short, follows `seed`, the session and the page, so a page token always answers
+    # the same page; an empty page is never followed by another.
+    short_pages: float = 0.0
+    # [seen] Where "=dv" (a video download) sends the client: None serves the bytes from the
+    # media origin; a root URL ("https://video-downloads.googleusercontent.com/") answers a 302
+    # to the same path there (the emulator's third origin, `downloads_url`).
+    video_download_root: str | None = None
+    # [seen] The format of a resized image (=wW-hH, =sN): "original" follows the original's
+    # (JPEG for JPEG, PNG for PNG, GIF, WebP; JPEG for HEIC and video thumbnails), as Google's
+    # image servers do; "png" answers every resized image as PNG.
+    resized_format: str = "original"
 
     def __post_init__(self) -> None:
         if self.unauthenticated_body not in ("google", "bare"):
@@ -85,6 +98,22 @@ class BackendConfig:
         ):
             raise BadArgument(
                 f"quota_retry_after must be 0 to 86400 seconds or None, not {retry!r}"
+            )
+        if self.resized_format not in ("original", "png"):
+            raise BadArgument(
+                f"resized_format must be 'original' or 'png', not {self.resized_format!r}"
+            )
+        short = self.short_pages
+        if isinstance(short, bool) or not isinstance(short, (int, float)) or not 0 <= short <= 1:
+            raise BadArgument(f"short_pages must be a share from 0 to 1, not {short!r}")
+        root = self.video_download_root
+        if root is not None and (
+            not isinstance(root, str)
+            or not root.startswith(("http://", "https://"))
+            or not root.endswith("/")
+        ):
+            raise BadArgument(
+                f"video_download_root must be an http(s) URL ending in '/', or None: {root!r}"
             )
         if self.invalid_max_item_count not in ("reject", "clamp"):
             raise BadArgument("invalid_max_item_count must be 'reject' or 'clamp'")
