@@ -103,6 +103,10 @@ LAYERS: dict[str, set[str]] = {
     },
     "kit": {
         "testing._control",
+        "testing._handler",
+        "testing._fields",
+        "testing._batch",
+        "testing._server",
         "testing._http",
         "testing._media_app",
         "testing.app",
