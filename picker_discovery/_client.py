@@ -39,17 +39,19 @@ from typing import TYPE_CHECKING, Any
 
 from googleapiclient.errors import HttpError
 
-from picker_discovery._arguments import (
-    _check_int,
-    _check_request_id,
-    _session_id_of,
-    _usable_id,
-    check_session_id,
+from picker_discovery._arguments import _session_id_of, _usable_id, check_session_id
+from picker_discovery._bookkeeping import (
+    MAX_ITEM_COUNT,
+    _Bookkeeping,
+    create_params,
+    read_created,
+    resolve_policies,
 )
 from picker_discovery._clock import Clock, SystemClock
 from picker_discovery._execute import _authorized_http_factory, _scoped
 from picker_discovery._items import MAX_PAGE_SIZE, _Items
-from picker_discovery._journal import CleanupReport, SessionJournal, normal_endpoint, parse_time
+from picker_discovery._journal import CleanupReport, SessionJournal, normal_endpoint
+from picker_discovery._many import _ManyWaiting
 from picker_discovery._retry import RetryPolicy
 from picker_discovery._secrets import install_log_filter
 from picker_discovery._service import build
@@ -60,14 +62,8 @@ from picker_discovery._waiting import (
     MIN_POLL_INTERVAL,
     _Waiting,
 )
-from picker_discovery.errors import (
-    BadArgument,
-    BadArgumentType,
-    MalformedResponse,
-    PickerError,
-    SessionNotFound,
-)
-from picker_discovery.models import PickingConfig, PickingSession
+from picker_discovery.errors import BadArgument, PickerError, SessionNotFound
+from picker_discovery.models import PickingSession
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -86,11 +82,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 install_log_filter()
 
-MAX_ITEM_COUNT = 2000
-METHODS = ("sessions.create", "sessions.get", "sessions.delete", "mediaItems.list")
 
-
-class PickerClient(_Waiting, _Items):
+class PickerClient(_Waiting, _ManyWaiting, _Items, _Bookkeeping):
     """A small, careful facade over the photospicker v1 service.
 
     Pass a ready ``service`` (from :func:`picker_discovery.build` or googleapiclient), or the
@@ -172,55 +165,9 @@ class PickerClient(_Waiting, _Items):
         self._shared_lock = threading.Lock()
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._allow_insecure_http = allow_insecure_http
-        self._policies = self._resolve_policies(retry)
+        self._policies = resolve_policies(retry)
         self._journal = self._resolve_journal(journal)
         self._endpoint = normal_endpoint(str(getattr(service, "_baseUrl", "") or ""))
-
-    @staticmethod
-    def _resolve_policies(
-        retry: RetryPolicy | Mapping[str, RetryPolicy] | None,
-    ) -> dict[str, RetryPolicy]:
-        if retry is None or isinstance(retry, RetryPolicy):
-            policy = retry or RetryPolicy()
-            return dict.fromkeys(METHODS, policy)
-        unknown = set(retry) - set(METHODS)
-        if unknown:
-            raise BadArgument(
-                f"retry names unknown methods {sorted(unknown)}; known: {', '.join(METHODS)}"
-            )
-        return {method: retry.get(method, RetryPolicy()) for method in METHODS}
-
-    def _resolve_journal(
-        self, journal: SessionJournal | str | os.PathLike[str] | bool | None
-    ) -> SessionJournal | None:
-        if journal is None or journal is True:
-            return SessionJournal.from_environment(account=self._account_label())
-        if journal is False:
-            return None
-        if isinstance(journal, SessionJournal):
-            return journal
-        if isinstance(journal, (str, os.PathLike)):
-            return SessionJournal(journal, account=self._account_label())
-        raise BadArgumentType(
-            f"journal must be a SessionJournal, a path or a bool, not {journal!r}"
-        )
-
-    def _account_label(self) -> str | None:
-        """Who the credentials are, when they say so (a service account's e-mail): never a
-        token."""
-        for name in ("service_account_email", "account"):
-            value = getattr(self._credentials, name, None)
-            if isinstance(value, str) and value:
-                return value
-        return None
-
-    def _journal_account(self, journal: SessionJournal) -> str | None:
-        return journal.account if journal.account is not None else self._account_label()
-
-    @property
-    def journal(self) -> SessionJournal | None:
-        """The journal of sessions this client created and has not deleted, or None."""
-        return self._journal
 
     @property
     def service(self) -> PhotospickerResource:
@@ -263,31 +210,13 @@ class PickerClient(_Waiting, _Items):
                 out. Never retried: it cannot succeed by repeating at once.
             PickerHttpError: any other error answer, as its domain class.
         """
-        body: dict[str, Any] = {}
-        if max_item_count is not None:
-            count = _check_int("max_item_count", max_item_count, 1, MAX_ITEM_COUNT)
-            body["pickingConfig"] = PickingConfig(max_item_count=count).to_dict()
-        params: dict[str, Any] = {"body": body}
-        if request_id is not None:
-            params["requestId"] = _check_request_id(request_id)
-        request = self._sessions.create(**params)
+        request = self._sessions.create(**create_params(max_item_count, request_id))
         data = self._execute("sessions.create", request, session_id=None, idempotent=False)
         sid = _usable_id(data)
         if sid is not None:
             self._journal_record(sid, data)
         try:
-            session = PickingSession.from_dict(data)
-            if sid is None:
-                if not session.id:
-                    raise MalformedResponse(
-                        "sessions.create answered without a session id; nothing can be polled "
-                        "or deleted. Check the endpoint the client talks to"
-                    )
-                raise MalformedResponse(
-                    f"sessions.create answered a session id that cannot name a session "
-                    f"({session.id!r}); it cannot be polled or deleted. Check the endpoint the "
-                    "client talks to"
-                )
+            session = read_created(data, sid)
         except BaseException as exc:
             if sid is not None:
                 self._delete_unusable(sid, exc)
@@ -311,39 +240,6 @@ class PickerClient(_Waiting, _Items):
                 "by itself at its expireTime, or run 'picker-discovery sessions cleanup'",
                 sid,
                 exc_info=True,
-            )
-
-    def _journal_record(self, sid: str, data: Mapping[str, Any]) -> None:
-        if self._journal is None:
-            return
-        try:
-            self._journal.record(
-                sid,
-                self._endpoint,
-                created=self._clock.now(),
-                expires=parse_time(data.get("expireTime")),
-                account=self._journal_account(self._journal),
-            )
-        except (OSError, ValueError) as exc:
-            logger.warning(
-                "could not note session %s in the session journal %s (%s); a cleanup will not "
-                "know it if this process is killed before deleting it",
-                sid,
-                self._journal.path,
-                exc,
-            )
-
-    def _journal_forget(self, sid: str) -> None:
-        if self._journal is None:
-            return
-        try:
-            self._journal.forget(sid, self._endpoint)
-        except (OSError, ValueError) as exc:
-            logger.warning(
-                "could not note the deletion of session %s in the session journal %s (%s)",
-                sid,
-                self._journal.path,
-                exc,
             )
 
     def get_session(self, session_id: PickingSession | str) -> PickingSession:

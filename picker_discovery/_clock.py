@@ -14,7 +14,7 @@ from typing import Protocol
 
 from picker_discovery._errorbase import BadArgument
 
-__all__ = ["Clock", "FakeClock", "SystemClock"]
+__all__ = ["Clock", "FakeClock", "SystemClock", "asleep"]
 
 
 class Clock(Protocol):
@@ -43,6 +43,24 @@ class SystemClock:
         if seconds <= 0:
             return
         (cancel if cancel is not None else threading.Event()).wait(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        """Wait ``seconds`` without blocking the event loop (``asyncio.sleep``)."""
+        import asyncio  # here, so that the command line's cold start never loads it
+
+        await asyncio.sleep(max(0.0, seconds))
+
+
+async def asleep(clock: Clock, seconds: float) -> None:
+    """Wait ``seconds`` on ``clock`` from a coroutine: its own ``asleep`` if it has one, else
+    ``asyncio.sleep`` (a clock of the user's own that only knows how to block)."""
+    import asyncio
+
+    method = getattr(clock, "asleep", None)
+    if method is not None:
+        await method(seconds)
+    else:
+        await asyncio.sleep(max(0.0, seconds))
 
 
 class FakeClock:
@@ -127,5 +145,21 @@ class FakeClock:
                 self._offset += max(0.0, seconds)
         if self._ticking and seconds > 0:
             (cancel if cancel is not None else threading.Event()).wait(seconds)
+        if self.on_sleep is not None:
+            self.on_sleep(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        """:meth:`sleep` for a coroutine: a frozen clock moves at once (and lets other tasks
+        run); a ticking one waits with ``asyncio.sleep``. Recorded in ``sleeps`` either way.
+
+        A frozen clock moves by every sleep of every task that shares it, one after another:
+        it simulates one wait at a time well, not many overlapping ones."""
+        import asyncio
+
+        with self._lock:
+            self.sleeps.append(seconds)
+            if not self._ticking:
+                self._offset += max(0.0, seconds)
+        await asyncio.sleep(max(0.0, seconds) if self._ticking else 0)
         if self.on_sleep is not None:
             self.on_sleep(seconds)

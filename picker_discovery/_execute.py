@@ -7,7 +7,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from googleapiclient.errors import HttpError
@@ -126,8 +127,7 @@ def _never_sent(exc: BaseException) -> bool:
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
-class _RetryPastDeadline(Exception):
-    """A failed request whose retry would come after the caller's deadline (private)."""
+_SEND_ONCE = RetryPolicy.none()
 
 
 class _Recording:
@@ -163,16 +163,38 @@ def _execute_reading(request: Any, http: HttpTransport | None = None) -> Any:
         if recording.answer is None:
             raise  # no answer: the transport failed
         resp, content = recording.answer
-        if resp.status >= 300:
-            raise PickerHttpError(resp, content, request.uri) from exc
-        raise MalformedResponse(
-            f"{request.methodId} answered HTTP {resp.status} with a body that cannot be read "
-            f"as JSON ({type(exc).__name__}, {len(content)} bytes): check the endpoint the "
-            "client talks to"
-        ) from exc
+        raise unreadable_answer(request, resp, content, exc) from exc
     except BaseException:  # Ctrl-C, or a signal's exception, in the middle of the request
         _drop_connections(recording.transport)
         raise
+
+
+def unreadable_answer(
+    request: Any, resp: HttpResponse, content: bytes, exc: Exception
+) -> Exception:
+    """The error for an answer googleapiclient failed to read: a :class:`PickerHttpError`
+    for an error status, else :class:`MalformedResponse`."""
+    if resp.status >= 300:
+        return PickerHttpError(resp, content, request.uri)
+    return MalformedResponse(
+        f"{request.methodId} answered HTTP {resp.status} with a body that cannot be read "
+        f"as JSON ({type(exc).__name__}, {len(content)} bytes): check the endpoint the "
+        "client talks to"
+    )
+
+
+def read_answer(request: Any, resp: HttpResponse, content: bytes) -> Any:
+    """What ``request.execute()`` makes of an answer it received: ``HttpError`` for an error
+    status, else the body through the request's model; only our errors for one it cannot
+    read (see :func:`_execute_reading`)."""
+    try:
+        if resp.status >= 300:
+            raise HttpError(resp, content, uri=request.uri)
+        return request.postproc(resp, content)
+    except HttpError:
+        raise
+    except Exception as exc:
+        raise unreadable_answer(request, resp, content, exc) from exc
 
 
 def _drop_connections(transport: object) -> None:
@@ -202,6 +224,90 @@ def _json_object(data: Any, method: str, session_id: str | None) -> Mapping[str,
         f"{method}{where} answered a JSON {type(data).__name__} instead of a JSON object: "
         "check the endpoint the client talks to"
     )
+
+
+class Attempts:
+    """The retry bookkeeping of one call, shared by the synchronous and the asyncio client:
+    the caller sends; after each failure it asks :meth:`failed` how long to wait.
+
+    With ``not_found_after_failure_ok``, a ``NOT_FOUND`` that follows an attempt which may have
+    reached the server (a transport failure or a 5xx) counts as success: that attempt most
+    likely did the work (a delete), and only its answer was lost.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        method_id: str,
+        session_id: str | None,
+        policy: RetryPolicy,
+        *,
+        idempotent: bool = True,
+        not_found_after_failure_ok: bool = False,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.method, self.method_id, self.session_id = method, method_id, session_id
+        self.policy, self.idempotent = policy, idempotent
+        self.not_found_after_failure_ok = not_found_after_failure_ok
+        self.now = now
+        self.attempt = 0
+        self.maybe_done = False
+
+    def failed(self, exc: Exception) -> float | None:
+        """Seconds to wait before the next attempt, after the attempt that raised ``exc``
+        (an ``HttpError`` or what the transport raised); None when the call counts as done.
+
+        Raises:
+            the domain error of an error answer (caused by ``exc``), or ``exc`` itself, when
+            the policy gives up or the failure is not one to retry.
+        """
+        self.attempt += 1
+        method, session_id, policy = self.method, self.session_id, self.policy
+        if isinstance(exc, HttpError):
+            error = from_http_error(exc, method_id=self.method_id, session_id=session_id)
+            if (
+                self.not_found_after_failure_ok
+                and self.maybe_done
+                and isinstance(error, SessionNotFound)
+            ):
+                logger.info(
+                    "%s: session %s is gone after an earlier attempt failed in transit; "
+                    "counting that attempt as done",
+                    method,
+                    session_id,
+                )
+                return None
+            delay = policy.retry_delay(
+                self.attempt,
+                status=error.code,
+                headers=exc.resp,
+                idempotent=self.idempotent,
+                now=self.now(),
+            )
+            if delay is None:
+                raise error from exc
+            self.maybe_done = self.maybe_done or error.code >= 500
+            why = f"HTTP {error.code} {error.status or ''}".rstrip()
+        else:
+            if not is_transport_error(exc):
+                raise exc
+            delay = policy.retry_delay(
+                self.attempt, exception=exc, idempotent=self.idempotent, now=self.now()
+            )
+            if delay is None:
+                raise exc
+            self.maybe_done = self.maybe_done or not is_unsent_error(exc)
+            why = type(exc).__name__
+        logger.warning(
+            "%s%s failed (%s), attempt %d of %d; retrying in %.1f s",
+            method,
+            f" for session {session_id}" if session_id else "",
+            why,
+            self.attempt,
+            policy.max_attempts,
+            delay,
+        )
+        return delay
 
 
 class _Executing:
@@ -252,7 +358,7 @@ class _Executing:
         idempotent: bool = True,
         cancel: threading.Event | None = None,
         not_found_after_failure_ok: bool = False,
-        until: float | None = None,
+        retry: bool = True,
     ) -> Any:
         """Send ``request`` under the method's retry policy; raise domain errors.
 
@@ -260,8 +366,8 @@ class _Executing:
         have reached the server (a transport failure or a 5xx) counts as success: that attempt
         most likely did the work (a delete), and only its answer was lost.
 
-        With ``until`` (a time on the client's monotonic clock), a retry that would sleep past
-        it raises :class:`_RetryPastDeadline` (caused by the failure) instead of sleeping.
+        With ``retry=False`` the request is sent once, whatever the policy says: the caller
+        (the poll step) decides about retrying itself.
         """
         try:
             return self._execute_retrying(
@@ -271,7 +377,7 @@ class _Executing:
                 idempotent=idempotent,
                 cancel=cancel,
                 not_found_after_failure_ok=not_found_after_failure_ok,
-                until=until,
+                policy=self._policies[method] if retry else _SEND_ONCE,
             )
         except Exception as exc:
             # A server, proxy or token endpoint may repeat a token back in its answer, and
@@ -294,61 +400,24 @@ class _Executing:
         idempotent: bool,
         cancel: threading.Event | None,
         not_found_after_failure_ok: bool,
-        until: float | None = None,
+        policy: RetryPolicy,
     ) -> Any:
-        policy = self._policies[method]
-        attempt = 0
-        maybe_done = False
+        attempts = Attempts(
+            method,
+            request.methodId,
+            session_id,
+            policy,
+            idempotent=idempotent,
+            not_found_after_failure_ok=not_found_after_failure_ok,
+            now=self._clock.now,
+        )
         while True:
-            attempt += 1
             try:
                 return _json_object(self._send(request, once=not idempotent), method, session_id)
-            except HttpError as exc:
-                error = from_http_error(exc, method_id=request.methodId, session_id=session_id)
-                if not_found_after_failure_ok and maybe_done and isinstance(error, SessionNotFound):
-                    logger.info(
-                        "%s: session %s is gone after an earlier attempt failed in transit; "
-                        "counting that attempt as done",
-                        method,
-                        session_id,
-                    )
-                    return {}
-                delay = policy.retry_delay(
-                    attempt,
-                    status=error.code,
-                    headers=exc.resp,
-                    idempotent=idempotent,
-                    now=self._clock.now(),
-                )
-                if delay is None:
-                    raise error from exc
-                maybe_done = maybe_done or error.code >= 500
-                why = f"HTTP {error.code} {error.status or ''}".rstrip()
-                failure: Exception = error
             except Exception as exc:
-                if not is_transport_error(exc):
-                    raise
-                delay = policy.retry_delay(
-                    attempt, exception=exc, idempotent=idempotent, now=self._clock.now()
-                )
+                delay = attempts.failed(exc)
                 if delay is None:
-                    raise
-                maybe_done = maybe_done or not is_unsent_error(exc)
-                why = type(exc).__name__
-                failure = exc
-            if until is not None and self._clock.monotonic() + delay >= until:
-                raise _RetryPastDeadline(f"{method} failed ({why}); no time left to retry") from (
-                    failure
-                )
-            logger.warning(
-                "%s%s failed (%s), attempt %d of %d; retrying in %.1f s",
-                method,
-                f" for session {session_id}" if session_id else "",
-                why,
-                attempt,
-                policy.max_attempts,
-                delay,
-            )
+                    return {}
             self._sleep(delay, cancel)
             if cancel is not None and cancel.is_set():
                 raise PickingCancelled(session_id or "", waited=0.0, polls=0)

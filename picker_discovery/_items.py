@@ -8,18 +8,45 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from picker_discovery import _checks
 from picker_discovery._arguments import _check_int, _session_id_of
-from picker_discovery._clock import SystemClock
+from picker_discovery._clock import Clock, SystemClock
 from picker_discovery._execute import _Executing
 from picker_discovery._media.listing import iter_listed
 from picker_discovery.errors import NoCredentials
 from picker_discovery.models import PickedMediaItem, PickingSession
 
 if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
+
     from picker_discovery._media.items import Size
     from picker_discovery._media.pool import Downloader
     from picker_discovery._media.results import Downloaded, DownloadResult, Skipped
 
 MAX_PAGE_SIZE = 100
+
+
+def make_downloader(
+    credentials: Credentials | None,
+    clock: Clock,
+    allow_insecure_http: bool,
+    media_hosts: Iterable[str],
+    options: dict[str, Any],
+) -> Downloader:
+    """A client's :class:`~picker_discovery.Downloader`: see :meth:`_Items.downloader`."""
+    from picker_discovery._media.hosts import DEFAULT_ALLOWED_HOSTS, HostAllowlist
+    from picker_discovery._media.pool import Downloader
+
+    if credentials is None:
+        raise NoCredentials(
+            "this client has no credentials to fetch media bytes with: build it with "
+            "credentials=..., or make a picker_discovery.Downloader yourself"
+        )
+    if not isinstance(clock, SystemClock):
+        options.setdefault("clock", clock.monotonic)
+        options.setdefault("sleep", clock.sleep)
+    allowed = HostAllowlist(
+        [*DEFAULT_ALLOWED_HOSTS, *media_hosts], allow_insecure_http=allow_insecure_http
+    )
+    return Downloader(credentials, allowed_hosts=allowed, **options)
 
 
 class _Items(_Executing):
@@ -83,21 +110,9 @@ class _Items(_Executing):
             ValueError: a media host is not a valid allowlist entry, or would receive the token
                 over plain http off this machine.
         """
-        from picker_discovery._media.hosts import DEFAULT_ALLOWED_HOSTS, HostAllowlist
-        from picker_discovery._media.pool import Downloader
-
-        if self._credentials is None:
-            raise NoCredentials(
-                "this client has no credentials to fetch media bytes with: build it with "
-                "credentials=..., or make a picker_discovery.Downloader yourself"
-            )
-        if not isinstance(self._clock, SystemClock):
-            options.setdefault("clock", self._clock.monotonic)
-            options.setdefault("sleep", self._clock.sleep)
-        allowed = HostAllowlist(
-            [*DEFAULT_ALLOWED_HOSTS, *media_hosts], allow_insecure_http=self._allow_insecure_http
+        return make_downloader(
+            self._credentials, self._clock, self._allow_insecure_http, media_hosts, options
         )
-        return Downloader(self._credentials, allowed_hosts=allowed, **options)
 
     def download_session(
         self,

@@ -16,6 +16,32 @@ then a last page, 4001 pages. A listing that goes past that, every token new, wo
 at a tenth of a second a request it is stopped within about seven minutes, not never."""
 
 
+class PageTokens:
+    """The page tokens of one listing, checked: :meth:`after` gives the token of the next page
+    (None after the last) or raises :class:`RepeatedPageToken` for a token the service already
+    sent and :class:`TooManyPages` after ``max_pages`` pages. No I/O: the synchronous and the
+    asyncio client fetch the pages their own way."""
+
+    def __init__(self, session_id: str, *, max_pages: int = MAX_PAGES) -> None:
+        self.session_id = session_id
+        self.max_pages = max_pages
+        self.pages = 0
+        self._seen: set[str] = set()
+
+    def after(self, page: Mapping[str, Any]) -> str | None:
+        """The token to ask for the page after ``page`` with, or None when it was the last."""
+        self.pages += 1
+        next_token = page.get("nextPageToken")
+        if not next_token:
+            return None
+        if next_token in self._seen:
+            raise RepeatedPageToken(self.session_id, next_token, pages=self.pages)
+        if self.pages >= self.max_pages:
+            raise TooManyPages(self.session_id, pages=self.pages)
+        self._seen.add(next_token)
+        return str(next_token)
+
+
 def iter_pages(
     session_id: str,
     fetch: Callable[[str | None], Mapping[str, Any]],
@@ -28,19 +54,11 @@ def iter_pages(
     :class:`RepeatedPageToken`, and a token after ``max_pages`` pages :class:`TooManyPages`,
     instead of looping forever.
     """
+    tokens = PageTokens(session_id, max_pages=max_pages)
     token: str | None = None
-    seen: set[str] = set()
-    pages = 0
     while True:
         page = fetch(token)
-        pages += 1
         yield page
-        next_token = page.get("nextPageToken")
-        if not next_token:
+        token = tokens.after(page)
+        if token is None:
             return
-        if next_token in seen:
-            raise RepeatedPageToken(session_id, next_token, pages=pages)
-        if pages >= max_pages:
-            raise TooManyPages(session_id, pages=pages)
-        seen.add(next_token)
-        token = next_token

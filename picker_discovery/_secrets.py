@@ -170,6 +170,10 @@ _TOKEN_LOGGERS = (
     "googleapiclient.model",
     "googleapiclient.discovery",
     "urllib3.connectionpool",
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
 )
 _FILTER = RedactingFilter()
 

@@ -50,16 +50,26 @@ def iter_entries(
         return list_page(session_id, token)
 
     for page in iter_pages(session_id, fetch):
-        entries = page.get("mediaItems")
-        if entries is None:
-            continue
-        if not isinstance(entries, list | tuple):
-            raise MalformedResponse(
-                f"session {session_id}: ListMediaItemsResponse.mediaItems must be a JSON array, "
-                f"not {type(entries).__name__}"
-            )
-        for index, entry in enumerate(entries):
-            yield _parse(entry, index, stamp)
+        yield from page_entries(session_id, page, stamp)
+
+
+def page_entries(
+    session_id: str, page: Mapping[str, Any], stamp: float
+) -> list[ListedItem | Unparsed]:
+    """The entries of one ``mediaItems.list`` answer, each parsed once, stamped ``stamp``.
+
+    Raises:
+        MalformedResponse: ``mediaItems`` is not a JSON array.
+    """
+    entries = page.get("mediaItems")
+    if entries is None:
+        return []
+    if not isinstance(entries, list | tuple):
+        raise MalformedResponse(
+            f"session {session_id}: ListMediaItemsResponse.mediaItems must be a JSON array, "
+            f"not {type(entries).__name__}"
+        )
+    return [_parse(entry, index, stamp) for index, entry in enumerate(entries)]
 
 
 def _parse(entry: object, index: int, stamp: float) -> ListedItem | Unparsed:

@@ -180,19 +180,28 @@ class Downloader:
         size: Size | None = None,
         not_ready: Literal["skip", "wait", "fail"] = "skip",
         fail_fast: bool = False,
+        stop: threading.Event | None = None,
     ) -> DownloadResult:
         """Download every item of a session, listing it page by page as downloads proceed.
 
         ``list_page(session_id, page_token)`` makes one ``mediaItems.list`` call; it is also
         used to re-list the session when a baseUrl has expired. Calls to it are never
-        concurrent, so it may share a (thread-unsafe) googleapiclient service.
+        concurrent, so it may share a (thread-unsafe) googleapiclient service. Setting
+        ``stop`` (from any thread) stops the run as a ``fail_fast`` failure does: items in
+        progress are cut off and reported as skipped, no part file is left under a final name.
         """
 
         def relist() -> Iterator[ListedItem | Unparsed]:
             return iter_entries(session_id, list_page, clock=self._clock)
 
         return self._download(
-            relist(), folder, relist=relist, size=size, not_ready=not_ready, fail_fast=fail_fast
+            relist(),
+            folder,
+            relist=relist,
+            size=size,
+            not_ready=not_ready,
+            fail_fast=fail_fast,
+            stop=stop,
         )
 
     def download(
@@ -203,14 +212,15 @@ class Downloader:
         relist: Callable[[], Iterable[ItemLike]] | None = None,
         size: Size | None = None,
         not_ready: Literal["skip", "wait", "fail"] = "fail",
+        stop: threading.Event | None = None,
     ) -> Downloaded | Skipped:
         """Download one item; raise its :class:`~picker_discovery.errors.MediaError` on failure.
 
         Returns a :class:`Skipped` when it was already downloaded, or (with ``not_ready``
         ``"skip"``) a video is not ready or failed processing.
         """
-        result = self.download_items(
-            [item], folder, relist=relist, size=size, not_ready=not_ready, fail_fast=True
+        result = self._download(
+            [item], folder, relist=relist, size=size, not_ready=not_ready, fail_fast=True, stop=stop
         )
         result.raise_for_failures()
         return result.downloaded[0] if result.downloaded else result.skipped[0]
@@ -250,6 +260,7 @@ class Downloader:
         size: Size | None,
         not_ready: Literal["skip", "wait", "fail"],
         fail_fast: bool,
+        stop: threading.Event | None = None,
     ) -> DownloadResult:
         """:meth:`download_items`, where a listing may also yield entries it could not parse."""
         if not_ready not in ("skip", "wait", "fail"):
@@ -262,7 +273,7 @@ class Downloader:
             refresher=_Refresher(relist, list_lock, self._clock),
             size=size,
             not_ready=not_ready,
-            stop=threading.Event(),
+            stop=stop if stop is not None else threading.Event(),
         )
         if isinstance(items, list | tuple):
             run.items_total = len(items)

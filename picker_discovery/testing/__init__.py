@@ -2,7 +2,8 @@
 
 * :mod:`~picker_discovery.testing.canned`: canned answers for googleapiclient's HttpMock.
 * :class:`Backend`: the stateful fake service (users, libraries, sessions, rules, faults).
-* :class:`FakeHttp`: an in-process ``httplib2.Http`` stand-in answering from a backend.
+* :class:`FakeHttp`: an in-process ``httplib2.Http`` stand-in answering from a backend;
+  :class:`FakeAsyncTransport` the same for httpx (``AsyncPickerClient(transport=...)``).
 * :class:`Emulator`: the same backend over real HTTP on loopback, with a picking page.
 * :class:`Stubber`: queued answers per method with expected parameters, each checked against
   the discovery document's schemas (botocore's ``Stubber``).
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from picker_discovery._clock import FakeClock as FakeClock
     from picker_discovery.testing import canned as canned
     from picker_discovery.testing._api_errors import ApiError as ApiError
+    from picker_discovery.testing.async_transport import (
+        FakeAsyncTransport as FakeAsyncTransport,
+    )
     from picker_discovery.testing.backend import (
         Backend as Backend,
         BackendConfig as BackendConfig,
@@ -64,6 +68,7 @@ _WHERE: dict[str, str] = {
     "Backend": _BACKEND,
     "BackendConfig": _BACKEND,
     "Emulator": "picker_discovery.testing.emulator",
+    "FakeAsyncTransport": "picker_discovery.testing.async_transport",
     "FakeClock": "picker_discovery._clock",
     "FakeHttp": "picker_discovery.testing.transport",
     "Fault": _FAULTS,

@@ -14,7 +14,15 @@ fixture                    what it gives
                            with ``Credentials(token="emulator-token")``
 ``picker_emulator_client``   a ``PickerClient`` over ``picker_emulator_service``
 ``picker_canned``          the :mod:`~picker_discovery.testing.canned` module (HttpMock answers)
+``picker_async_transport``   a :class:`~.async_transport.FakeAsyncTransport` on the backend
+``picker_async_client``    an ``AsyncPickerClient`` over ``picker_async_transport`` (async)
+``picker_emulator_async_client``  an ``AsyncPickerClient`` against ``picker_emulator`` over real
+                           HTTP, as ``emulator-token`` (async)
 =========================  ===================================================================
+
+The async fixtures need the ``async`` extra (httpx) and run under anyio's pytest plugin
+(installed with httpx): mark the test ``@pytest.mark.anyio``. The client is asyncio's, so a
+suite that parametrizes ``anyio_backend`` should keep it to ``"asyncio"``.
 
 They work on any date: ``picker_clock`` starts at the real current time, so a client of your
 own on the real clock agrees with ``picker_emulator`` too. A test that asserts exact timestamps
@@ -23,7 +31,7 @@ pins it by overriding the fixture: ``return FakeClock(start=datetime(..., tzinfo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -35,8 +43,10 @@ from picker_discovery.testing.emulator import Emulator
 from picker_discovery.testing.transport import FakeHttp
 
 if TYPE_CHECKING:
+    from picker_discovery._aio._client import AsyncPickerClient
     from picker_discovery._client import PickerClient
     from picker_discovery._service_types import PhotospickerResource
+    from picker_discovery.testing.async_transport import FakeAsyncTransport
 
 EMULATOR_TOKEN = "emulator-token"
 
@@ -112,3 +122,51 @@ def picker_canned() -> ModuleType:
     from picker_discovery.testing import canned
 
     return canned
+
+
+@pytest.fixture
+def picker_async_transport(picker_backend: Backend) -> FakeAsyncTransport:
+    """An httpx transport answering from ``picker_backend`` as the user ``fake-token``."""
+    from picker_discovery.testing.async_transport import FakeAsyncTransport
+
+    return FakeAsyncTransport(picker_backend)
+
+
+@pytest.fixture
+async def picker_async_client(
+    picker_async_transport: FakeAsyncTransport, picker_clock: FakeClock, anyio_backend: object
+) -> AsyncIterator[AsyncPickerClient]:
+    """An ``AsyncPickerClient`` over ``picker_async_transport``, on the backend's clock (its
+    waits move ``picker_clock``), keeping no session journal; closed after the test."""
+    from picker_discovery._aio._client import AsyncPickerClient
+
+    async with AsyncPickerClient(
+        transport=picker_async_transport, clock=picker_clock, journal=False
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def picker_emulator_async_client(
+    picker_emulator: Emulator, picker_clock: FakeClock, anyio_backend: object
+) -> AsyncIterator[AsyncPickerClient]:
+    """An ``AsyncPickerClient`` against ``picker_emulator`` over real HTTP, as
+    ``emulator-token``, on the backend's clock, keeping no session journal (proxy variables
+    are not read: the emulator is on loopback)."""
+    import google.oauth2.credentials
+    import httpx
+
+    from picker_discovery._aio._client import AsyncPickerClient
+
+    credentials = google.oauth2.credentials.Credentials(token=EMULATOR_TOKEN)
+    async with (
+        httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(60.0, connect=10.0)) as http,
+        AsyncPickerClient(
+            credentials=credentials,
+            client_options={"api_endpoint": picker_emulator.url},
+            clock=picker_clock,
+            journal=False,
+            http_client=http,
+        ) as client,
+    ):
+        yield client

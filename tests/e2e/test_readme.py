@@ -74,8 +74,11 @@ def command_blocks() -> list[Block]:
 
 
 def only_make(block: Block) -> bool:
-    """A block of ``make`` targets: a clone's workflow, which ``make test`` and CI run."""
+    """A block of ``make`` targets (the clone's workflow: ``make test`` runs it, and the web
+    app's ``make webapp`` is a server its own tests drive)."""
     commands = [line.split("#")[0].strip() for line in block.text.splitlines()]
+    # Leading VAR=value words set the environment of the command after them.
+    commands = [re.sub(r"^(\w+=\S*\s+)*", "", c) for c in commands]
     return all(not c or c.startswith("make ") for c in commands)
 
 

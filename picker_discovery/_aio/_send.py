@@ -1,0 +1,131 @@
+"""How the asyncio client sends one request: httpx, with google-auth's credentials.
+
+The request itself is built by googleapiclient from the discovery document (an
+``HttpRequest``: method, URI, headers, body); only sending is asynchronous. The answer comes
+back in httplib2's shape, so googleapiclient's model reads it and
+:func:`picker_discovery.errors.from_http_error` types its errors exactly as for
+:class:`~picker_discovery.PickerClient`.
+
+Credentials: google-auth's credentials refresh synchronously (over ``requests``), so a refresh
+runs in a worker thread, one at a time per client (an ``asyncio.Lock``), and only when the
+token is missing, expired or about to expire; a 401 answer refreshes once and resends, as
+google-auth's ``AuthorizedSession`` does. The token is only ever attached to URLs under the
+service's base URL, which :func:`picker_discovery.build` checked against the allowlist.
+
+Failures are raised as the built-in exceptions the :class:`~picker_discovery.RetryPolicy` reads:
+``ConnectionRefusedError`` when nothing was sent (connecting failed or timed out),
+``TimeoutError``, ``ConnectionError``. httpx never resends a request by itself, so
+``sessions.create`` is sent once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import urllib.parse
+from typing import TYPE_CHECKING, Any
+
+import httplib2
+import httpx
+
+from picker_discovery.errors import PickerError
+
+if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
+
+__all__ = ["DEFAULT_TIMEOUT", "Sender"]
+
+logger = logging.getLogger("picker_discovery._client")
+
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+"""Seconds for each request: 10 to connect, 60 for each read, write or pool wait (as the
+synchronous client's send-once transport)."""
+
+_REFRESH_STATUSES = frozenset({401})
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+class Sender:
+    """Sends googleapiclient ``HttpRequest`` objects over an ``httpx.AsyncClient``."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        credentials: Credentials | None,
+        base_url: str,
+        owns_http: bool,
+    ) -> None:
+        self.http = http
+        self.credentials = credentials
+        self._origin = _origin(base_url)
+        self._base_url = base_url
+        self._owns_http = owns_http
+        self._refresh_lock = asyncio.Lock()
+        self._auth_request: Any = None
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self.http.aclose()
+
+    async def send(self, request: Any) -> tuple[httplib2.Response, bytes]:
+        """Send ``request`` once (once more after a 401 that a token refresh may cure)."""
+        uri = str(request.uri)
+        if _origin(uri) != self._origin:
+            raise PickerError(
+                f"{request.methodId}: refusing to send a request to {uri!r}, off the service's "
+                f"base URL {self._base_url!r}; nothing was sent"
+            )
+        headers = {
+            key: value for key, value in dict(request.headers).items() if key != "content-length"
+        }
+        response = await self._send_authorized(request.method, uri, request.body, headers)
+        if response.status_code in _REFRESH_STATUSES and self.credentials is not None:
+            logger.info("%s answered HTTP 401; refreshing the token and sending again", uri)
+            await self._refresh(force=True)
+            response = await self._send_authorized(request.method, uri, request.body, headers)
+        info = {key.lower(): value for key, value in response.headers.items()}
+        info["status"] = str(response.status_code)
+        resp = httplib2.Response(info)
+        resp.reason = response.reason_phrase
+        return resp, response.content
+
+    async def _send_authorized(
+        self, method: str, uri: str, body: Any, headers: dict[str, str]
+    ) -> httpx.Response:
+        sent = dict(headers)
+        if self.credentials is not None:
+            await self._refresh()
+            self.credentials.before_request(self._request(), method, uri, sent)
+        try:
+            return await self.http.request(method, uri, content=body, headers=sent)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ConnectionRefusedError(f"could not connect to {uri}: {exc}") from exc
+        except httpx.TimeoutException as exc:
+            raise TimeoutError(f"no answer from {uri} in time: {exc}") from exc
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise ConnectionError(f"the connection to {uri} failed: {exc}") from exc
+
+    def _request(self) -> Any:
+        """google-auth's ``requests`` transport, for refreshing (made on first use)."""
+        if self._auth_request is None:
+            import google.auth.transport.requests
+
+            self._auth_request = google.auth.transport.requests.Request()
+        return self._auth_request
+
+    async def _refresh(self, *, force: bool = False) -> None:
+        """Refresh the token in a worker thread when it is not valid (or ``force``): one
+        refresh at a time; tasks that waited for it use its token."""
+        credentials = self.credentials
+        if credentials is None or (credentials.valid and not force):
+            return
+        token = credentials.token
+        async with self._refresh_lock:
+            if credentials.valid and not (force and credentials.token == token):
+                return  # another task refreshed it meanwhile
+            await asyncio.to_thread(credentials.refresh, self._request())
