@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shlex
 import stat
 import uuid
@@ -26,7 +27,7 @@ import google.oauth2.credentials
 
 from picker_discovery import _checks, _dirs
 from picker_discovery._discovery import SCOPE
-from picker_discovery._errorbase import MissingExtra
+from picker_discovery._errorbase import BadArgument, MissingExtra
 from picker_discovery._secrets import credential_secrets, install_log_filter, scrub
 from picker_discovery.errors import AccessNotGranted, CredentialsFileError
 
@@ -38,9 +39,40 @@ install_log_filter()  # requests-oauthlib logs the token exchange at DEBUG
 TOKEN_FILE_NAME = "token.json"
 
 
+DEFAULT_ACCOUNT = "default"
+_ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
+
+
 def default_token_path() -> Path:
     """The token file in the platform's per-user config directory."""
     return _dirs.user_config_dir() / TOKEN_FILE_NAME
+
+
+def token_path(account: str | None = None) -> Path:
+    """The token file of a named account (``login --account NAME``): ``accounts/NAME.json``
+    in the config directory; the default account's is :func:`default_token_path`.
+
+    Raises:
+        BadArgument: the name is not letters, digits and ``._@+-`` (at most 100, starting
+            with a letter or digit), so it cannot name a path elsewhere.
+    """
+    if account is None or account == DEFAULT_ACCOUNT:
+        return default_token_path()
+    if not isinstance(account, str) or not _ACCOUNT_NAME.fullmatch(account):
+        raise BadArgument(
+            f"account name {account!r} is not usable: use letters, digits and ._@+- "
+            "(for example --account work or --account me@example.com)"
+        )
+    return _dirs.user_config_dir() / "accounts" / f"{account}.json"
+
+
+def accounts() -> list[str]:
+    """The accounts signed in on this machine (whose token files exist), default first."""
+    names = [DEFAULT_ACCOUNT] if default_token_path().exists() else []
+    folder = _dirs.user_config_dir() / "accounts"
+    if folder.is_dir():
+        names += sorted(p.stem for p in folder.glob("*.json") if _ACCOUNT_NAME.fullmatch(p.stem))
+    return names
 
 
 class _CallbackBrowser(webbrowser.BaseBrowser):
@@ -66,12 +98,22 @@ def login(
     host: str = "localhost",
     port: int = 0,
     timeout_seconds: float | None = 300,
+    remote: bool | None = None,
+    read_redirect: Callable[[str], str] | None = None,
 ) -> google.oauth2.credentials.Credentials:
     """Run the installed-app flow for the picker scope and store the token.
 
     A loopback server on ``host:port`` (any free port by default) receives Google's redirect.
     ``on_authorization_url`` receives the URL to open, for a person to open it by hand when
     ``open_browser`` is false or no browser can start.
+
+    ``remote``: this process runs where the person's browser cannot reach its loopback
+    server (Colab, JupyterHub, a server over SSH). The person opens the link anywhere, signs
+    in, and pastes back the address the browser was sent to (a page that does not load: its
+    address is what counts); ``read_redirect(prompt)`` reads it (default: ``input``, whose
+    prompt holds the link). Its ``state`` must be this sign-in's, and its ``code`` is
+    exchanged with this sign-in's PKCE verifier. ``None`` (the default) means remote in
+    Colab and JupyterHub, else local.
 
     Raises:
         MissingExtra: the ``login`` extra is not installed (an ``ImportError``).
@@ -80,6 +122,8 @@ def login(
         BadArgument: ``timeout_seconds`` is not a positive number of seconds (at most a week;
             a ``ValueError``).
         TimeoutError: no sign-in reached the loopback server within ``timeout_seconds``.
+        AccessNotGranted: the person refused, or did not grant the picker scope.
+        BadArgument: (remote) the pasted address is not this sign-in's redirect.
     """
     timeout_seconds = _checks.check_timeout(timeout_seconds, "timeout_seconds")
     try:
@@ -96,6 +140,17 @@ def login(
             f"{secrets} is not a usable OAuth client secrets file ({exc}); download the JSON "
             "of an OAuth client of type 'Desktop app' from the Google Cloud console"
         ) from exc
+    if remote is None:
+        remote = _remote_kernel()
+    if remote:
+        from picker_discovery._auth_remote import paste_back
+
+        pasted = paste_back(
+            flow, host=host, port=port, on_url=on_authorization_url, read=read_redirect
+        )
+        _check_granted(pasted)
+        save_credentials(pasted, token_path)
+        return cast(google.oauth2.credentials.Credentials, pasted)
     name = f"picker-discovery-{uuid.uuid4().hex}"
     webbrowser.register(name, None, _CallbackBrowser(on_authorization_url, open_browser))
     refused = (
@@ -121,11 +176,27 @@ def login(
     except Exception as exc:
         scrub(exc, ())  # an OAuth error may carry the token exchange's answer
         raise
-    granted = set(credentials.granted_scopes or credentials.scopes or [])
-    if granted and SCOPE not in granted:
-        raise AccessNotGranted(refused)
+    _check_granted(credentials)
     save_credentials(credentials, token_path)
     return cast(google.oauth2.credentials.Credentials, credentials)
+
+
+def _check_granted(credentials: Any) -> None:
+    granted = set(credentials.granted_scopes or credentials.scopes or [])
+    if granted and SCOPE not in granted:
+        raise AccessNotGranted(
+            f"the sign-in did not grant {SCOPE}; sign in again and allow access to the "
+            "photos you pick"
+        )
+
+
+def _remote_kernel() -> bool:
+    """Whether this runs where a browser cannot reach its loopback (Colab, JupyterHub)."""
+    import sys
+
+    return "google.colab" in sys.modules or bool(
+        os.environ.get("JUPYTERHUB_API_URL") or os.environ.get("COLAB_RELEASE_TAG")
+    )
 
 
 def save_credentials(

@@ -9,10 +9,12 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from googleapiclient.discovery import build_from_document
+from googleapiclient.errors import HttpError, UnknownApiNameOrVersion
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from picker_discovery import _discovery as discovery, _urls
 from picker_discovery._errorbase import BadArgument
+from picker_discovery._errors_http import PickerHttpError, from_http_error
 from picker_discovery._secrets import install_log_filter
 
 if TYPE_CHECKING:  # types only: nothing more is imported at run time
@@ -21,18 +23,62 @@ if TYPE_CHECKING:  # types only: nothing more is imported at run time
     from picker_discovery._service_types import PhotospickerResource
     from picker_discovery._types import HttpTransport
 
-__all__ = ["build"]
+__all__ = ["PickerRequest", "UnknownApi", "build"]
+
+SERVICE_NAME = "photospicker"
+VERSION = "v1"
 
 install_log_filter()  # googleapiclient, google-auth and urllib3 records never show a token
 
 
+class UnknownApi(BadArgument, UnknownApiNameOrVersion):  # type: ignore[misc]
+    """``build()`` was asked for another API than photospicker v1.
+
+    A ``BadArgument`` (so a ``ValueError``) and googleapiclient's ``UnknownApiNameOrVersion``,
+    which ``googleapiclient.discovery.build`` raises for an API it cannot find.
+    """
+
+
+class PickerRequest(HttpRequest):  # type: ignore[misc]
+    """googleapiclient's ``HttpRequest`` whose ``execute()`` raises the project's typed errors.
+
+    An error answer becomes its :mod:`picker_discovery.errors` class (``SessionNotFound``,
+    ``FailedPrecondition``, ...), which is still an ``HttpError``: code written for
+    googleapiclient keeps working (``except HttpError``, ``e.resp.status``, ``e.content``), and
+    mocks that stand in for the transport (``HttpMock``, ``HttpMockSequence``) are unaffected.
+    Everything else is googleapiclient's own ``HttpRequest``.
+    """
+
+    def execute(self, http: Any = None, num_retries: int = 0) -> Any:
+        try:
+            return super().execute(http=http, num_retries=num_retries)
+        except PickerHttpError:
+            raise
+        except HttpError as exc:
+            raise from_http_error(
+                exc, method_id=self.methodId, session_id=_session_of(self.uri)
+            ) from None
+
+
+def _session_of(uri: str) -> str | None:
+    """The session a request's URI names: ``/v1/sessions/ID`` or ``?sessionId=ID``."""
+    parts = urllib.parse.urlsplit(uri)
+    _, found, rest = parts.path.partition("/sessions/")
+    if found and rest and "/" not in rest:
+        return urllib.parse.unquote(rest)
+    values = urllib.parse.parse_qs(parts.query).get("sessionId")
+    return values[0] if values else None
+
+
 def build(
+    serviceName: str = SERVICE_NAME,
+    version: str = VERSION,
     *,
     http: HttpTransport | None = None,
     discoveryServiceUrl: str | None = None,
     developerKey: str | None = None,
     model: Any = None,
-    requestBuilder: Any = HttpRequest,
+    requestBuilder: Any = PickerRequest,
     credentials: Credentials | None = None,
     cache_discovery: bool = True,
     cache: Any = None,
@@ -48,8 +94,13 @@ def build(
 ) -> PhotospickerResource:
     """Build the photospicker v1 service from a local discovery document, with no network.
 
-    Takes the keyword arguments of ``googleapiclient.discovery.build`` except the API name and
-    version, and returns the same kind of ``Resource``. Since nothing is fetched,
+    Takes the arguments of ``googleapiclient.discovery.build``, and returns the same kind of
+    ``Resource``: ``build("photospicker", "v1", credentials=creds)`` or just
+    ``build(credentials=creds)``; another API name or version raises :class:`UnknownApi`.
+    Its requests are :class:`PickerRequest` objects, whose ``execute()`` raises the project's
+    typed errors (``SessionNotFound`` and the rest, each still an ``HttpError``); pass
+    ``requestBuilder=googleapiclient.http.HttpRequest`` for googleapiclient's plain ones. Since
+    nothing is fetched,
     ``cache_discovery``, ``cache`` and ``num_retries`` (which only govern fetching the document)
     are accepted and have no effect; asking to fetch (``discoveryServiceUrl``, or
     ``static_discovery=False``) is an error: use :func:`picker_discovery.refresh` to update the
@@ -71,12 +122,18 @@ def build(
     other host is refused unless ``allow_insecure_http`` is true (and the host is allowed).
 
     Raises:
+        UnknownApi: ``serviceName`` and ``version`` name another API than photospicker v1.
         DiscoveryDocumentError: the document is missing, not the photospicker v1 document, or
             could send the token off the allowed hosts.
         ValueError: fetching the document was asked for, or the endpoint override (or the
             endpoint googleapiclient chose) could send the token off the allowed hosts.
     """
     del cache_discovery, cache, num_retries  # only about fetching, which never happens here
+    if (serviceName, version) != (SERVICE_NAME, VERSION):
+        raise UnknownApi(
+            f"picker_discovery.build() builds only {SERVICE_NAME!r} {VERSION!r}, not "
+            f"{serviceName!r} {version!r}; use googleapiclient.discovery.build for other APIs"
+        )
     if discoveryServiceUrl is not None or static_discovery is False:
         raise BadArgument(
             "picker_discovery.build() never fetches the discovery document; "

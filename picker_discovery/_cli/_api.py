@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 from picker_discovery import _urls
@@ -38,9 +39,9 @@ def api_client(args: argparse.Namespace) -> Any:
             )
         credentials = google.oauth2.credentials.Credentials(token=token)
     else:
-        path = args.token_file or auth.default_token_path()
+        path = token_file(args)
         try:
-            credentials = auth.load_credentials(args.token_file)
+            credentials = auth.load_credentials(path)
         except OSError as exc:
             if exc.errno is None:  # auth's own refusal (a file open to others): not allowed
                 raise
@@ -50,9 +51,14 @@ def api_client(args: argparse.Namespace) -> Any:
                 EXIT_USAGE,
             ) from None
         if credentials is None:
+            account = getattr(args, "account", None)
+            which = f" --account {account}" if account else ""
+            others = [a for a in auth.accounts() if a != (account or auth.DEFAULT_ACCOUNT)]
+            hint = f"; signed-in accounts: {', '.join(others)}" if others else ""
             raise CommandError(
-                "not signed in: run 'picker-discovery login --client-secrets FILE' "
-                f"(or set {TOKEN_ENV} for the emulator)",
+                f"not signed in{' as ' + account if account else ''} (no token at {path}): "
+                f"run 'picker-discovery login --client-secrets FILE{which}' "
+                f"(or set {TOKEN_ENV} for the emulator){hint}",
                 EXIT_AUTH,
             )
     options = {"api_endpoint": args.endpoint} if args.endpoint else None
@@ -83,12 +89,29 @@ def api_client(args: argparse.Namespace) -> Any:
     return client
 
 
+def token_file(args: argparse.Namespace) -> Path:
+    """The token file of ``--token-file`` or ``--account`` (not both), else the default."""
+    from picker_discovery import _auth as auth
+
+    account = getattr(args, "account", None)
+    if args.token_file and account:
+        raise CommandError(
+            "--token-file and --account both name the token to use: give one of them",
+            EXIT_USAGE,
+        )
+    if args.token_file:
+        return Path(args.token_file)
+    try:
+        return auth.token_path(account)
+    except ValueError as exc:
+        raise CommandError(f"--account: {exc}", EXIT_USAGE) from None
+
+
 def _journal(args: argparse.Namespace, *, from_token_file: bool) -> Any:
     """The session journal, its entries labelled with the token file they were made with."""
-    from picker_discovery import _auth as auth
     from picker_discovery._journal import SessionJournal
 
     account = None
     if from_token_file:
-        account = str(os.path.abspath(args.token_file or auth.default_token_path()))
+        account = str(os.path.abspath(token_file(args)))
     return SessionJournal.from_environment(account=account) or False

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from picker_discovery import _checks, _discovery as discovery
-from picker_discovery._cli import _document, _login, _pick, _sessions
+from picker_discovery._cli import _document, _items, _login, _pick, _sessions
 from picker_discovery._cli._api import ENDPOINT_ENV
-from picker_discovery._cli._common import EXIT_CODES_HELP
+from picker_discovery._cli._common import EXIT_CODES_HELP, EXIT_USAGE, error_text
+from picker_discovery._cli._examples import examples_for
 from picker_discovery._cli._pick import MEDIA_HOSTS_ENV
 
 MAX_ITEMS = _checks.MAX_ITEM_COUNT
@@ -54,6 +55,15 @@ def port(text: str) -> int:
     return port
 
 
+ACCOUNT_ENV = "PICKER_DISCOVERY_ACCOUNT"
+ACCOUNT_ARGS = ("--account",)
+ACCOUNT_OPTIONS: dict[str, Any] = {
+    "metavar": "NAME",
+    "default": os.environ.get(ACCOUNT_ENV) or None,
+    "help": "which signed-in account to use, for several (login --account NAME signs one in; "
+    f"default ${ACCOUNT_ENV}, else the default account)",
+}
+
 COMMANDS_GROUP = "picker_discovery.commands"
 """The entry point group of added commands: each names a ``register(commands, command)``."""
 
@@ -69,11 +79,51 @@ def _added_commands() -> list[Callable[[Any, Callable[..., argparse.ArgumentPars
     return [point.load() for point in found]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors are JSON on stderr when ``--json`` was given."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if not self.json_errors:
+            super().error(message)
+        self.exit(
+            EXIT_USAGE,
+            error_text(
+                f"{message} (see {self.prog} --help)",
+                kind="UsageError",
+                code=EXIT_USAGE,
+                as_json=True,
+            )
+            + "\n",
+        )
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("picker-discovery")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
+    _Parser.json_errors = json_errors
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON for scripts (errors too: a JSON object on stderr)",
+    )
     common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-    api = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only what is needed (pick: the link) and errors",
+    )
+    api = _Parser(add_help=False)
     api.add_argument(
         "--endpoint",
         default=os.environ.get(ENDPOINT_ENV),
@@ -99,17 +149,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="the token stored by login (default: in the user config directory)",
     )
+    api.add_argument(*ACCOUNT_ARGS, **ACCOUNT_OPTIONS)
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="picker-discovery",
         description="The Google Photos Picker API from the command line, offline-ready.",
-        epilog=EXIT_CODES_HELP,
+        epilog=examples_for("picker-discovery") + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def group(name: str, help_text: str) -> Any:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub = commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=examples_for(f"picker-discovery {name}").rstrip(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         return sub.add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION")
 
     def command(
@@ -125,9 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
             help=help_text,
             description=help_text,
             parents=[common, api] if talks_to_api else [common],
-            epilog=EXIT_CODES_HELP,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        sub.epilog = examples_for(sub.prog) + EXIT_CODES_HELP
         sub.set_defaults(func=func)
         return sub
 
@@ -143,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument(
         "--no-browser",
         action="store_true",
-        help="print the sign-in address instead of opening a browser",
+        help="print the sign-in address instead of opening a browser, and wait for the "
+        "browser's return on this machine's loopback --port (over SSH: ssh -L PORT:localhost:PORT)",
     )
     login.add_argument(
         "--timeout",
@@ -152,9 +211,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long to wait for the sign-in (default 300)",
     )
+    login.add_argument(
+        "--port",
+        type=port,
+        default=0,
+        help="the loopback port the browser is sent back to (default: a free one); fix it "
+        "to forward it over SSH with --no-browser",
+    )
+    login.add_argument(
+        "--remote",
+        action="store_true",
+        help="sign in from another machine: open the link anywhere, then paste back the "
+        "address the browser ends on (for a server, a container or SSH without forwarding)",
+    )
     login.add_argument("--token-file", metavar="PATH", help="where to store the token")
+    login.add_argument(*ACCOUNT_ARGS, **ACCOUNT_OPTIONS)
     logout = command(commands, "logout", "forget the stored token", _login.logout)
     logout.add_argument("--token-file", metavar="PATH", help="the token file to remove")
+    logout.add_argument(*ACCOUNT_ARGS, **ACCOUNT_OPTIONS)
 
     sessions = group(
         "sessions", "create, get or delete a picking session, or clean up leftover ones"
@@ -172,6 +246,21 @@ def build_parser() -> argparse.ArgumentParser:
         sessions, "get", "show a session's state", _sessions.sessions_get, talks_to_api=True
     )
     get.add_argument("session_id", metavar="SESSION_ID")
+    wait = command(
+        sessions,
+        "wait",
+        "wait until the user has picked (polling as the server says); exit 5 on timeout",
+        _sessions.sessions_wait,
+        talks_to_api=True,
+    )
+    wait.add_argument("session_id", metavar="SESSION_ID")
+    wait.add_argument(
+        "--timeout",
+        type=_seconds("--timeout"),
+        default=900.0,
+        metavar="SECONDS",
+        help="give up after this long (default 900; the server's own limit may end it sooner)",
+    )
     delete = command(
         sessions, "delete", "delete a session", _sessions.sessions_delete, talks_to_api=True
     )
@@ -200,6 +289,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pick.add_argument("--dest", default=".", metavar="FOLDER", help="where files go (default .)")
     pick.add_argument(
+        "--session",
+        metavar="SESSION_ID",
+        help="resume a session made earlier (sessions create, or a pick that was stopped) "
+        "instead of creating one; it is deleted at the end all the same",
+    )
+    pick.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check every argument, the token and the folder, say what would happen, and "
+        "send nothing",
+    )
+    pick.add_argument(
         "--max-items",
         type=_count("--max-items", 1, MAX_ITEMS),
         metavar="N",
@@ -227,7 +328,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=4,
         help=f"downloads at once, 1-{MAX_WORKERS} (default 4)",
     )
-    pick.add_argument("--no-qr", action="store_true", help="do not draw the QR code")
+    qr = pick.add_mutually_exclusive_group()
+    qr.add_argument(
+        "--qr",
+        action="store_true",
+        default=None,
+        help="draw the QR code even when stderr is no terminal or it does not fit",
+    )
+    qr.add_argument(
+        "--no-qr", dest="qr", action="store_false", help="never draw the QR code, only the link"
+    )
+    pick.add_argument("--open", action="store_true", help="open the link in this machine's browser")
+    pick.add_argument(
+        "--progress",
+        action="store_true",
+        help="show the status line and progress bar even when stderr is no terminal",
+    )
     pick.add_argument(
         "--autoclose", action="store_true", help="let the Photos tab close itself when done"
     )
@@ -240,11 +356,51 @@ def build_parser() -> argparse.ArgumentParser:
         f"http://127.0.0.1:PORT (repeatable; default ${MEDIA_HOSTS_ENV})",
     )
 
-    items = group("items", "list the items picked in a session")
+    items = group("items", "list or download the items picked in a session")
     listing = command(
         items, "list", "list every picked item, all pages", _sessions.items_list, talks_to_api=True
     )
     listing.add_argument("session_id", metavar="SESSION_ID")
+    listing.add_argument(
+        "--page-size",
+        type=_count("--page-size", 1, 100),
+        default=100,
+        metavar="N",
+        help="items asked for per page, 1-100 (default 100; the server may send fewer)",
+    )
+    download = command(
+        items,
+        "download",
+        "download a session's picked items into a folder, or one item to a file or stdout",
+        _items.items_download,
+        talks_to_api=True,
+    )
+    download.add_argument("session_id", metavar="SESSION_ID")
+    download.add_argument("--item", metavar="ITEM_ID", help="only this item")
+    download.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="with --item: write it to FILE ('-' for stdout) instead of into --dest",
+    )
+    download.add_argument(
+        "--dest", default=".", metavar="FOLDER", help="where files go (default .)"
+    )
+    download.add_argument("--size", metavar="WxH", help="download images scaled into this box")
+    download.add_argument("--crop", action="store_true", help="with --size, crop to exactly it")
+    download.add_argument(
+        "--workers",
+        type=_count("--workers", 1, MAX_WORKERS),
+        default=4,
+        help=f"downloads at once, 1-{MAX_WORKERS} (default 4)",
+    )
+    download.add_argument(
+        "--media-host",
+        action="append",
+        default=[h for h in os.environ.get(MEDIA_HOSTS_ENV, "").split(",") if h],
+        metavar="ORIGIN",
+        help=f"also send the token to this media origin (default ${MEDIA_HOSTS_ENV})",
+    )
 
     disc = group("discovery", "the discovery document: show, path, verify, refresh")
     for name, help_text, func in (

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from typing import Any
 
 from picker_discovery._errorbase import PickerError
+from picker_discovery._terminal import printable
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -48,5 +51,34 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
     """Print ``data`` as JSON with ``--json``, else the human ``text``."""
     if getattr(args, "json", False):
         print(json.dumps(data, indent=2, sort_keys=True, default=str))
-    else:
+    elif not getattr(args, "quiet", False):
         print(text)
+
+
+def json_line(data: Any) -> None:
+    """One JSON value on one line of stdout (an event of ``pick --json``), flushed at once.
+
+    ``ensure_ascii``: control, bidirectional and other non-ASCII characters are escaped."""
+    print(json.dumps(data, sort_keys=True, default=str, ensure_ascii=True), flush=True)
+
+
+def error_text(message: str, *, kind: str, code: int, as_json: bool) -> str:
+    """What stderr shows for a failure: ``error: ...`` for people (``error:`` in red on a
+    colour terminal unless ``NO_COLOR`` is set), or with ``--json`` one JSON object:
+    ``{"error": {"type": "SessionNotFound", "message": "...", "exit_code": 3}}``."""
+    if as_json:
+        error = {"type": kind, "message": message, "exit_code": code}
+        return json.dumps({"error": error}, sort_keys=True, ensure_ascii=True)
+    return f"{colour('error:', '31')} {printable(message)}"
+
+
+def colour(text: str, sgr: str) -> str:
+    """``text`` in colour (an SGR code, ``31`` red) when stderr is a terminal that shows
+    colour, and the user has not asked for none (``NO_COLOR``, https://no-color.org)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return text
+    try:
+        tty = sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return f"\x1b[{sgr}m{text}\x1b[0m" if tty else text

@@ -20,6 +20,7 @@ from picker_discovery._cli._common import (
     EXIT_TIMEOUT,
     EXIT_USAGE,
     CommandError,
+    error_text,
 )
 from picker_discovery._errorbase import PickerError
 from picker_discovery._terminal import printable
@@ -112,14 +113,28 @@ class _PrintableFormatter(logging.Formatter):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    as_json = (
+        "--json" in arguments[: arguments.index("--")]
+        if "--" in arguments
+        else ("--json" in arguments)
+    )
+    parser = build_parser(json_errors=as_json)
+    args = parser.parse_args(arguments)
     handler = logging.StreamHandler()
     handler.setFormatter(_PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         handlers=[handler],
     )
+
+    def fail(message: str, kind: str, code: int) -> int:
+        _report(error_text(message, kind=kind, code=code, as_json=as_json))
+        return code
+
+    no_json = getattr(args, "no_json", None)
+    if as_json and no_json:
+        return fail(no_json, "CommandError", EXIT_USAGE)
     # A command that handles SIGTERM itself (the emulator: it stops serving and exits 0).
     own = getattr(args, "own_signals", False)
     unwinding = contextlib.nullcontext() if own else _signals_unwind()
@@ -129,11 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.flush()  # a closed pipe shows now, not at exit as an ignored exception
             return code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return fail("interrupted", "KeyboardInterrupt", EXIT_INTERRUPTED)
     except Terminated as exc:
-        print(printable(exc), file=sys.stderr)
-        return 128 + exc.signum
+        return fail(str(exc), "Terminated", 128 + exc.signum)
     except Exception as exc:
         if isinstance(exc, BrokenPipeError) and _stdout_closed():
             # The reader went away (``| head``): stop quietly, as command-line tools do.
@@ -153,20 +166,43 @@ def main(argv: Sequence[str] | None = None) -> int:
             httplib2.HttpLib2Error,
             google.auth.exceptions.GoogleAuthError,
         )
+        kind = type(exc).__name__
         if not isinstance(exc, expected):
             # Never a traceback for the user; --verbose logs it for a bug report.
             logging.getLogger(__name__).info("unexpected error", exc_info=True)
-            _report(
-                f"error: unexpected {type(exc).__name__}: {printable(exc)}; this is a bug in "
-                "picker-discovery, please report it with the output of --verbose"
+            return fail(
+                f"unexpected {kind}: {exc}; this is a bug in picker-discovery, please report "
+                "it with the output of --verbose",
+                kind,
+                EXIT_FAILED,
             )
-            return EXIT_FAILED
         api_url = getattr(args, "api_url", None)
         if api_url and is_transport_error(exc):
-            _report(f"error: could not reach the API at {printable(api_url)}: {printable(exc)}")
-        else:
-            _report(f"error: {printable(exc)}")
-        return _exit_code(exc)
+            where = (
+                "check --endpoint (or $PICKER_DISCOVERY_ENDPOINT) and that the server there runs"
+                if getattr(args, "endpoint", None)
+                else "check this machine's network connection"
+            )
+            return fail(f"could not reach the API at {api_url}: {exc}; {where}", kind, EXIT_FAILED)
+        return fail(str(exc) + _next_step(exc, args), kind, _exit_code(exc))
+
+
+def _next_step(exc: BaseException, args: Any) -> str:
+    """What the person can do about an API refusal the library's message cannot know."""
+    import google.auth.exceptions
+
+    from picker_discovery import errors
+
+    token_env = "PICKER_DISCOVERY_TOKEN"
+    if isinstance(exc, (errors.Unauthenticated, google.auth.exceptions.RefreshError)) or (
+        isinstance(exc, errors.PermissionDenied) and "scope" in str(exc)
+    ):
+        if os.environ.get(token_env):
+            return f"; the token in ${token_env} was refused: set a valid one"
+        account = getattr(args, "account", None)
+        again = " --account " + account if account else ""
+        return f"; sign in again: picker-discovery login --client-secrets FILE{again}"
+    return ""
 
 
 def _report(line: str) -> None:

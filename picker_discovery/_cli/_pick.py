@@ -3,67 +3,121 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from picker_discovery import _checks
 from picker_discovery._cli._api import api_client
-from picker_discovery._cli._common import EXIT_FAILED, EXIT_OK, emit
+from picker_discovery._cli._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    emit,
+    json_line,
+)
+from picker_discovery._cli._screen import Screen, in_words
 from picker_discovery._terminal import printable
 
 MEDIA_HOSTS_ENV = "PICKER_DISCOVERY_MEDIA_HOSTS"
 
 
-def _qr_text(uri: str) -> str | None:
-    """The URI as a QR code drawn with text, or None without the ``cli`` extra (segno)."""
+class _Events:
+    """``pick --json``: one JSON object per line on stdout as things happen (the fields are
+    listed in the README). Without ``--json``, nothing."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+        self._lock = threading.Lock()
+        self._done = 0
+
+    def send(self, event: str, **fields: Any) -> None:
+        if self.on:
+            with self._lock:
+                json_line({"event": event, **fields})
+
+    def items(self, session_id: str, inner: Callable[[Any], None]) -> Callable[[Any], None]:
+        """A Progress callback that also sends ``item`` when an item is finished."""
+
+        def update(progress: Any) -> None:
+            inner(progress)
+            if progress.items_done > self._done:  # this report finished this item
+                self._done = progress.items_done
+                self.send(
+                    "item",
+                    session=session_id,
+                    id=progress.item_id,
+                    filename=progress.filename,
+                    bytes=progress.bytes_done,
+                    items_done=progress.items_done,
+                    items_total=progress.items_total,
+                )
+
+        return update
+
+
+@contextlib.contextmanager
+def _the_session(client: Any, args: argparse.Namespace) -> Iterator[Any]:
+    """A new session, or with ``--session`` the one named (read first: it must exist);
+    deleted however the block ends, as a new one is."""
+    if not args.session:
+        with client.picking_session(max_item_count=args.max_items) as session:
+            yield session
+        return
+    if args.max_items is not None:
+        raise CommandError(
+            "--max-items is set when a session is created; a resumed --session keeps its own",
+            EXIT_USAGE,
+        )
+    session = client.get_session(args.session)
     try:
-        import segno
-    except ImportError:
-        return None
-    import io
-
-    out = io.StringIO()
-    segno.make(uri, error="m").terminal(out=out, compact=True)
-    return out.getvalue()
+        yield session
+    finally:
+        client.delete_session(session.id, missing_ok=True)
 
 
-class _StatusLine:
-    """One line on stderr rewritten in place on a terminal; plain lines elsewhere."""
+def _dry_run(args: argparse.Namespace, client: Any, folder: Any) -> int:
+    """``--dry-run``: everything checked, nothing sent; what a real run would do."""
+    plan = {
+        "dry_run": True,
+        "endpoint": getattr(args, "api_url", None),
+        "session": args.session,
+        "max_items": args.max_items,
+        "timeout": args.timeout,
+        "folder": str(folder),
+        "size": args.size,
+        "workers": args.workers,
+        "sent": 0,
+    }
+    first = (
+        f"would resume session {printable(args.session)}"
+        if args.session
+        else "would create a session"
+        + (f" for at most {args.max_items} items" if args.max_items else "")
+    )
+    text = (
+        f"dry run: {first} at {printable(plan['endpoint'])}, wait up to "
+        f"{in_words(args.timeout)} for the pick, download it into {printable(folder)} "
+        f"({args.workers} at a time) and delete the session. Arguments, token and folder "
+        "are fine; nothing was sent to the API."
+    )
+    emit(args, plan, text)
+    return EXIT_OK
 
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self._width = 0
 
-    def show(self, text: str) -> None:
-        if self.tty:
-            sys.stderr.write("\r" + text.ljust(self._width))
-            self._width = len(text)
-            sys.stderr.flush()
+def _open_browser(uri: str, screen: Screen) -> None:
+    """``--open``: the link in the default browser (``$BROWSER``), or a note that none opened."""
+    import webbrowser
 
-    def done(self, text: str) -> None:
-        if self.tty:
-            sys.stderr.write("\r" + " " * self._width + "\r")
-        print(text, file=sys.stderr)
-
-
-def _progress_bar(total_items: int | None) -> tuple[Any, Callable[[Any], None]]:
-    """A tqdm bar of bytes across all items, and the Progress callback that feeds it."""
     try:
-        from tqdm import tqdm
-    except ImportError:
-        return None, lambda progress: None
-    bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc="downloading", file=sys.stderr)
-    seen: dict[str, int] = {}
-
-    def update(progress: Any) -> None:
-        step = progress.bytes_done - seen.get(progress.item_id, 0)
-        seen[progress.item_id] = progress.bytes_done
-        total = progress.items_total or total_items
-        bar.set_description(f"{progress.items_done}/{total or '?'} items", refresh=False)
-        bar.update(step)
-
-    return bar, update
+        opened = webbrowser.open(uri, new=2)
+    except webbrowser.Error:
+        opened = False
+    if not opened:
+        screen.say("(no browser could be opened here: open the link above yourself)")
 
 
 def pick(args: argparse.Namespace) -> int:
@@ -82,29 +136,52 @@ def pick(args: argparse.Namespace) -> int:
     HostAllowlist(media_hosts, allow_insecure_http=args.allow_insecure_http)
     client = api_client(args)  # the token and the endpoint
     folder = _checks.check_folder(args.dest, "--dest")
-    status = _StatusLine()
-    with client.picking_session(max_item_count=args.max_items) as session:
+    if args.dry_run:
+        return _dry_run(args, client, folder)
+    screen = Screen(quiet=args.quiet, progress=args.progress)
+    events = _Events(args.json)
+    with _the_session(client, args) as session:
         uri = session.picker_uri or ""
         if args.autoclose and uri:
             uri = uri.rstrip("/") + "/autoclose"
-        print(f"Pick your photos here:\n  {printable(uri)}", file=sys.stderr)
-        qr = _qr_text(uri) if not args.no_qr else None
-        if qr:
-            print(qr, file=sys.stderr)
+        events.send(
+            "created",
+            session=session.id,
+            pickerUri=uri,
+            expireTime=session.expire_time.isoformat() if session.expire_time else None,
+        )
+        if not session.media_items_set:  # a resumed session may be picked already
+            screen.link(uri, qr=args.qr)
+            if args.open:
+                _open_browser(uri, screen)
         polls = 0
+        deadline = time.monotonic() + args.timeout
 
         def on_poll(state: Any) -> None:
             nonlocal polls
             polls += 1
-            left = ""
             config = state.polling_config
+            server_left = None
             if config is not None and config.timeout_in is not None:
-                left = f", {config.timeout_in.total_seconds():.0f} s left"
-            status.show(f"waiting for your pick (checked {polls} times{left})...")
+                server_left = config.timeout_in.total_seconds()
+            left = deadline - time.monotonic()
+            if server_left is not None:
+                left = min(left, server_left)
+            times = "once" if polls == 1 else f"{polls} times"
+            screen.status(f"waiting for your pick: {in_words(left)} left (checked {times})")
+            events.send(
+                "polled",
+                session=session.id,
+                polls=polls,
+                mediaItemsSet=bool(state.media_items_set),
+                timeoutIn=server_left,
+            )
 
         picked = client.wait_for_selection(session, timeout=args.timeout, on_poll=on_poll)
-        status.done("picked; downloading" if picked.media_items_set else "")
-        bar, progress = _progress_bar(None)
+        screen.say("picked; downloading" if picked.media_items_set else "")
+        events.send("picked", session=session.id)
+        bar, progress = screen.progress_bar()
+        progress = events.items(session.id, progress)
         try:
             result = client.download_session(
                 session,
@@ -138,5 +215,14 @@ def pick(args: argparse.Namespace) -> int:
         lines.append(f"  listing the session failed: {result.listing_error}")
     lines.append(f"deleted session {session.id}")
     lines = [printable(line) for line in lines]
-    emit(args, summary, "\n".join(lines))
+    if args.json:
+        events.send(
+            "summary",
+            **summary,
+            ok=result.ok,
+            listing_error=None if result.listing_error is None else str(result.listing_error),
+            deleted=True,
+        )
+    elif not args.quiet:
+        emit(args, summary, "\n".join(lines))
     return EXIT_OK if result.ok else EXIT_FAILED

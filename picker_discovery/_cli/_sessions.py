@@ -45,6 +45,35 @@ def sessions_get(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def sessions_wait(args: argparse.Namespace) -> int:
+    """Poll as the server says until the user has picked; the session's state at the end."""
+    import time
+
+    from picker_discovery._cli._screen import Screen, in_words
+
+    screen = Screen(quiet=args.quiet)
+    deadline = time.monotonic() + args.timeout
+    polls = 0
+
+    def on_poll(state: Any) -> None:
+        nonlocal polls
+        polls += 1
+        left = deadline - time.monotonic()
+        config = state.polling_config
+        if config is not None and config.timeout_in is not None:
+            left = min(left, config.timeout_in.total_seconds())
+        screen.status(f"waiting for the pick: {in_words(left)} left (checked {polls} times)")
+
+    try:
+        session = api_client(args).wait_for_selection(
+            args.session_id, timeout=args.timeout, on_poll=on_poll
+        )
+    finally:
+        screen.clear()
+    emit(args, _session_data(session), _session_text(session))
+    return EXIT_OK
+
+
 def sessions_delete(args: argparse.Namespace) -> int:
     api_client(args).delete_session(args.session_id, missing_ok=args.missing_ok)
     emit(args, {"deleted": args.session_id}, f"deleted session {printable(args.session_id)}")
@@ -81,11 +110,13 @@ def _item_line(item: Any) -> str:
 def items_list(args: argparse.Namespace) -> int:
     client = api_client(args)
     if args.json:
-        items = [item.to_dict() for item in client.iter_media_items(args.session_id)]
+        items = [
+            item.to_dict() for item in client.iter_media_items(args.session_id, args.page_size)
+        ]
         emit(args, items, "")
         return EXIT_OK
     count = 0
-    for item in client.iter_media_items(args.session_id):
+    for item in client.iter_media_items(args.session_id, args.page_size):
         print(_item_line(item))
         count += 1
     print(f"{count} item(s)")

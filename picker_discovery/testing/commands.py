@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -57,7 +58,13 @@ def register(commands: Any, command: Command) -> None:
     )
     # It handles SIGTERM itself: it stops serving and exits 0.
     served.set_defaults(own_signals=True)
-    command(commands, "demo", "run the whole flow against an emulator it starts, no account", demo)
+    shown = command(
+        commands, "demo", "run the whole flow against an emulator it starts, no account", demo
+    )
+    shown.set_defaults(
+        no_json="demo is a walk-through for people and has no --json: for scripts, run "
+        "'picker-discovery emulator --json' and 'picker-discovery pick --json' against it"
+    )
 
 
 def emulator(args: argparse.Namespace) -> int:
@@ -68,6 +75,7 @@ def emulator(args: argparse.Namespace) -> int:
     from picker_discovery._clock import FakeClock
     from picker_discovery.testing.emulator import Emulator
 
+    _need_pillow("emulator")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     settings = {
@@ -82,28 +90,57 @@ def emulator(args: argparse.Namespace) -> int:
         ),
         args,
     ) as emulator:
-        print(f"Picker emulator on {emulator.url} (media {emulator.media_url})", flush=True)
-        print(f"discovery document: {emulator.discovery_url}", flush=True)
-        print("controls under /_control/; Ctrl-C stops", flush=True)
-        print(
-            f"OAuth: {emulator.auth_uri} and {emulator.token_uri} "
-            "(register a client: POST /_control/clients)",
-            flush=True,
-        )
-        if args.auth == "open":  # strict: only a token from its OAuth server works
-            print("try, in another shell:", flush=True)
-            print(
-                f"  {ENDPOINT_ENV}={emulator.url} {TOKEN_ENV}=emulator-token "
-                f"{MEDIA_HOSTS_ENV}={emulator.media_url.rstrip('/')} picker-discovery pick "
-                "--dest picked/",
-                flush=True,
-            )
+        if args.json:  # one line a script can read the URLs from
+            urls = {
+                "url": emulator.url,
+                "media_url": emulator.media_url,
+                "discovery_url": emulator.discovery_url,
+                "auth_uri": emulator.auth_uri,
+                "token_uri": emulator.token_uri,
+            }
+            print(json.dumps(urls, sort_keys=True), flush=True)
+        else:
+            _announce(emulator, args)
         try:
             while not stop.wait(0.5):
                 pass
         except KeyboardInterrupt:
             pass
     return EXIT_OK
+
+
+def _announce(emulator: Any, args: argparse.Namespace) -> None:
+    """Where the emulator serves, and a command to try it with."""
+    print(f"Picker emulator on {emulator.url} (media {emulator.media_url})", flush=True)
+    print(f"discovery document: {emulator.discovery_url}", flush=True)
+    print("controls under /_control/; Ctrl-C stops", flush=True)
+    print(
+        f"OAuth: {emulator.auth_uri} and {emulator.token_uri} "
+        "(register a client: POST /_control/clients)",
+        flush=True,
+    )
+    if args.auth == "open":  # strict: only a token from its OAuth server works
+        print("try, in another shell:", flush=True)
+        print(
+            f"  {ENDPOINT_ENV}={emulator.url} {TOKEN_ENV}=emulator-token "
+            f"{MEDIA_HOSTS_ENV}={emulator.media_url.rstrip('/')} picker-discovery pick "
+            "--dest picked/",
+            flush=True,
+        )
+
+
+def _need_pillow(command: str) -> None:
+    """Refuse to start without Pillow, which draws the fake photos: said at start-up, not
+    after the person picked (the media port would fail every request)."""
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        from picker_discovery._errorbase import MissingExtra
+
+        raise MissingExtra(
+            f"the {command} serves photos drawn with Pillow, which is not installed: "
+            "pip install 'picker-discovery[testing]', then run it again"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -140,6 +177,7 @@ def demo(args: argparse.Namespace) -> int:
     from picker_discovery.errors import SessionNotFound
     from picker_discovery.testing.emulator import Emulator
 
+    _need_pillow("demo")
     document, source = discovery.load_document()
     print(f"discovery document: {source} revision {document.get('revision')}")
     token = "emulator-token"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +90,24 @@ def test_emulator_subcommand_serves_strict_oauth() -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+
+
+@pytest.mark.parametrize("command", ["emulator", "demo"])
+def test_without_pillow_the_emulator_says_at_start_which_extra_it_needs(
+    command: str, tmp_path: Path
+) -> None:
+    """Not after the person picked, with retries and an IncompleteRead: before serving."""
+    hidden = tmp_path / "PIL"
+    hidden.mkdir()
+    (hidden / "__init__.py").write_text("raise ImportError('No module named PIL')\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "picker_discovery", command],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        f"error: the {command} serves photos drawn with Pillow, which is not installed: "
+        "pip install 'picker-discovery[testing]', then run it again"
+    )

@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -526,10 +525,11 @@ def test_a_closed_pipe_while_listing_ends_quietly(world: World) -> None:
         world.emulator.backend.delete_session(TOKEN, session_id)
 
 
-def test_a_closed_pipe_after_picking_ends_quietly_and_deletes_the_session(
+def test_a_closed_pipe_ends_pick_quietly_and_deletes_the_session(
     world: World, tmp_path: Path
 ) -> None:
-    """``pick --json | head -c0``: the pick is downloaded, the session deleted, no traceback."""
+    """``pick --json | head -c0``: its first event finds no reader; it stops there, quietly,
+    and deletes the session it made (no one would hear of the pick)."""
     world.emulator.backend.clear_attempts()
     read_end, write_end = os.pipe()
     os.close(read_end)
@@ -551,12 +551,6 @@ def test_a_closed_pipe_after_picking_ends_quietly_and_deletes_the_session(
     )
     os.close(write_end)
     try:
-        end = time.monotonic() + 30
-        while not world.emulator.attempts("sessions.create") and time.monotonic() < end:
-            time.sleep(0.05)
-        sessions = world.emulator.backend.sessions(TOKEN)
-        assert len(sessions) == 1, "pick never created its session"
-        world.emulator.pick(sessions[0].id, first=2)
         _, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
@@ -564,8 +558,9 @@ def test_a_closed_pipe_after_picking_ends_quietly_and_deletes_the_session(
             process.wait()
     assert process.returncode == cli.EXIT_BROKEN_PIPE, err
     assert "Traceback" not in err and "Broken pipe" not in err and "error" not in err
+    assert len(world.emulator.attempts("sessions.create")) == 1
+    assert len(world.emulator.attempts("sessions.delete")) == 1
     assert world.emulator.backend.sessions(TOKEN) == []
-    assert len(list(tmp_path.iterdir())) >= 2  # the picked files (and the manifest)
 
 
 def test_every_exit_code_used_here_is_documented() -> None:

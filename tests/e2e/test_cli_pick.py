@@ -57,7 +57,9 @@ def test_pick_waits_downloads_and_deletes_the_session(emulator: Emulator, tmp_pa
     emulator.pick(session_id, first=4)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
-    summary = json.loads(out)
+    events = [json.loads(line) for line in out.splitlines()]
+    summary = events[-1]
+    assert summary["event"] == "summary" and summary["ok"] is True and summary["deleted"]
     assert summary["session"] == session_id
     assert len(summary["downloaded"]) == 4
     for entry in summary["downloaded"]:
@@ -112,14 +114,14 @@ def decode_terminal_qr(text: str) -> str:
 
 
 def test_the_qr_code_decodes_back_to_the_picker_uri(emulator: Emulator, tmp_path: Path) -> None:
-    process = start_pick(emulator, tmp_path, "--autoclose")
+    process = start_pick(emulator, tmp_path, "--autoclose", "--qr")
     session_id = wait_for_session(emulator)
     emulator.pick(session_id, first=1)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     uri = f"{emulator.url}pick/{session_id}/autoclose"
-    assert f"  {uri}\n" in err
-    drawing = err.split(f"  {uri}\n", 1)[1].split("\n\n", 1)[0]
+    rest = err.split("scan the code or open the link\n", 1)[1]
+    drawing = rest.split(f"{uri}\n", 1)[0]  # the link comes after the code
     assert decode_terminal_qr(drawing) == uri
 
 
@@ -149,3 +151,31 @@ def test_pick_waits_fifteen_minutes_by_default(capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit):
         cli.main(["pick", "--help"])
     assert "(default 900, 15 minutes;" in " ".join(capsys.readouterr().out.split())
+
+
+def test_pick_json_writes_one_event_per_line(emulator: Emulator, tmp_path: Path) -> None:
+    """created, polled (each poll), picked, item (each finished item), summary."""
+    process = start_pick(emulator, tmp_path, "--json", "--size", "32x32")
+    session_id = wait_for_session(emulator)
+    wait_until(lambda: emulator.attempts("sessions.get"), what="the first poll")
+    emulator.pick(session_id, first=3)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    kinds = [event["event"] for event in events]
+    polls = kinds.count("polled")
+    assert kinds == ["created"] + ["polled"] * polls + ["picked"] + ["item"] * 3 + ["summary"]
+    assert polls >= 1
+    created = events[0]
+    assert created["session"] == session_id
+    assert created["pickerUri"] == f"{emulator.url}pick/{session_id}"
+    assert created["expireTime"].endswith("+00:00")
+    first_poll = events[1]
+    assert first_poll["polls"] == 1 and isinstance(first_poll["timeoutIn"], float)
+    assert first_poll["mediaItemsSet"] is False
+    items = [event for event in events if event["event"] == "item"]
+    assert sorted(event["items_done"] for event in items) == [1, 2, 3]
+    summary = events[-1]
+    assert {d["id"] for d in summary["downloaded"]} == {i["id"] for i in items}
+    assert {d["bytes"] for d in summary["downloaded"]} == {i["bytes"] for i in items}
+    assert summary["skipped"] == summary["failed"] == [] and summary["listing_error"] is None

@@ -8,23 +8,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", str(out), str(ROOT)],
-        check=True,
-        cwd=out,
-    )  # fmt: skip
-    [built] = out.glob("picker_discovery-*.whl")
-    return built
-
 
 def test_the_wheel_carries_the_document_and_the_type_marker(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -54,3 +37,18 @@ def test_the_installed_wheel_builds_the_service(wheel: Path, tmp_path: Path) -> 
     assert Path(module).is_relative_to(site)
     assert Path(document) == site / "picker_discovery/discovery_cache/photospicker.v1.json"
     assert answer == "{}"
+
+
+def test_the_wheel_has_every_package_of_the_source_tree(wheel: Path) -> None:
+    package = Path(__file__).resolve().parents[2] / "picker_discovery"
+    in_source = {
+        str(init.parent.relative_to(package.parent))
+        for init in package.rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    in_wheel = {
+        name.rsplit("/", 1)[0]
+        for name in zipfile.ZipFile(wheel).namelist()
+        if name.endswith("/__init__.py")
+    }
+    assert in_source - in_wheel == set(), "add them to packages in setup.cfg"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 import threading
 import urllib.error
@@ -18,6 +19,7 @@ import google.auth.exceptions
 import google.oauth2.credentials
 import pytest
 
+import picker_discovery.errors
 from picker_discovery import _auth as auth
 from picker_discovery._discovery import SCOPE
 from picker_discovery.testing import Emulator
@@ -233,3 +235,94 @@ def test_logout_forgets_the_token(tmp_path: Path) -> None:
     assert auth.logout(path) is True
     assert not path.exists()
     assert auth.logout(path) is False
+
+
+# -- signing in where the browser cannot reach this process (paste the address back) ------
+
+
+def test_remote_login_exchanges_the_pasted_code_with_pkce(oauth: SignIn, tmp_path: Path) -> None:
+    urls: list[str] = []
+    prompts: list[str] = []
+
+    def paste(prompt: str) -> str:
+        prompts.append(prompt)
+        return oauth.emu.authorize(urls[0])  # the address the browser ends on
+
+    credentials = auth.login(
+        oauth.client_secrets, remote=True, on_authorization_url=urls.append, read_redirect=paste
+    )
+    [url] = urls
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    assert query["code_challenge_method"] == ["S256"] and query["code_challenge"]
+    assert query["redirect_uri"] == ["http://localhost:8085/"]
+    assert "address your browser ends on" in prompts[0]
+    issued = oauth.emu.backend.oauth.lookup(credentials.token or "", oauth.emu.backend.now())
+    assert issued is not None and issued.email == "alice@example.com"
+    assert oauth.exchanges() == 1
+    stored = json.loads(auth.default_token_path().read_text())
+    assert stored["refresh_token"] == credentials.refresh_token
+
+
+def test_remote_login_refuses_an_address_of_another_sign_in(oauth: SignIn) -> None:
+    urls: list[str] = []
+
+    def paste_tampered(prompt: str) -> str:
+        back = oauth.emu.authorize(urls[0])
+        return re.sub(r"state=[^&]+", "state=someone-elses", back)
+
+    with pytest.raises(picker_discovery.errors.BadArgument, match="another sign-in"):
+        auth.login(
+            oauth.client_secrets,
+            remote=True,
+            on_authorization_url=urls.append,
+            read_redirect=paste_tampered,
+        )
+    assert oauth.exchanges() == 0  # the code was never sent
+    assert not auth.default_token_path().exists()
+
+
+@pytest.mark.parametrize(
+    ("pasted", "match"),
+    [
+        ("4/0AbCdEf-just-the-code", "not the address"),
+        ("http://localhost:8085/?state={state}", "no code="),
+    ],
+)
+def test_remote_login_says_what_to_paste(oauth: SignIn, pasted: str, match: str) -> None:
+    urls: list[str] = []
+
+    def paste(prompt: str) -> str:
+        state = urllib.parse.parse_qs(urllib.parse.urlsplit(urls[0]).query)["state"][0]
+        return pasted.format(state=state)
+
+    with pytest.raises(picker_discovery.errors.BadArgument, match=match):
+        auth.login(
+            oauth.client_secrets, remote=True, on_authorization_url=urls.append, read_redirect=paste
+        )
+
+
+def test_remote_login_denied_is_not_granted(oauth: SignIn) -> None:
+    urls: list[str] = []
+    with pytest.raises(PermissionError, match="refused"):
+        auth.login(
+            oauth.client_secrets,
+            remote=True,
+            on_authorization_url=urls.append,
+            read_redirect=lambda prompt: oauth.emu.authorize(urls[0], allow=False),
+        )
+
+
+def test_a_jupyterhub_kernel_signs_in_by_paste_without_being_told(
+    oauth: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a notebook on JupyterHub (or Colab) the loopback cannot be reached: ``login()``
+    asks for the address, its prompt holding the link to open."""
+    monkeypatch.setenv("JUPYTERHUB_API_URL", "http://hub:8081/hub/api")
+
+    def paste(prompt: str) -> str:
+        url = re.search(r"Open (\S+) ,", prompt)
+        assert url, prompt
+        return oauth.emu.authorize(url.group(1))
+
+    credentials = auth.login(oauth.client_secrets, read_redirect=paste)
+    assert credentials.valid

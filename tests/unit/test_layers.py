@@ -47,7 +47,7 @@ LAYERS: dict[str, set[str]] = {
     # The models and how they show themselves (repr, HTML): they load no HTTP library.
     "models": {"models", "notebook._render"},
     "document": {"_discovery"},
-    "service": {"_service", "_auth"},
+    "service": {"_service", "_auth", "_auth_remote"},
     "media": {
         "_media",
         "_media.folder",
@@ -85,9 +85,12 @@ LAYERS: dict[str, set[str]] = {
         "_cli._args",
         "_cli._common",
         "_cli._document",
+        "_cli._examples",
+        "_cli._items",
         "_cli._login",
         "_cli._main",
         "_cli._pick",
+        "_cli._screen",
         "_cli._sessions",
         "notebook",
         "notebook._grid",

@@ -12,6 +12,7 @@ import google.auth.credentials
 import google.oauth2.credentials
 import pytest
 from googleapiclient.discovery import Resource
+from googleapiclient.errors import HttpError, UnknownApiNameOrVersion
 from googleapiclient.http import HttpMock, HttpMockSequence, HttpRequest
 from googleapiclient.model import JsonModel
 
@@ -183,3 +184,52 @@ def test_an_emulator_document_needs_its_host_allowed() -> None:
         allowed_hosts=["127.0.0.1"],
     )
     assert service.sessions().get(sessionId="s").uri.startswith("http://127.0.0.1:9000/v1/")
+
+
+def test_build_takes_googleapiclients_positional_name_and_version() -> None:
+    service = picker_discovery.build("photospicker", "v1", http=canned.mock("sessions.delete"))
+    assert service.sessions().delete(sessionId="s").execute() == {}
+    named = picker_discovery.build(
+        serviceName="photospicker", version="v1", http=canned.mock("sessions.delete")
+    )
+    assert isinstance(named, Resource)
+
+
+@pytest.mark.parametrize(("name", "version"), [("drive", "v3"), ("photospicker", "v2")])
+def test_build_refuses_another_api_as_googleapiclient_does(name: str, version: str) -> None:
+    with pytest.raises(UnknownApiNameOrVersion, match=f"not '{name}' '{version}'") as refused:
+        picker_discovery.build(name, version, http=canned.mock("sessions.delete"))
+    assert isinstance(refused.value, picker_discovery.errors.BadArgument)
+
+
+def test_the_plain_service_raises_typed_errors_through_http_mock() -> None:
+    """Code written for googleapiclient gets SessionNotFound without a change."""
+    http = HttpMock(None, {"status": "404"})
+    http.data = json.dumps(canned.body("sessions.get.not_found")).encode()
+    service = picker_discovery.build(http=http)
+    with pytest.raises(picker_discovery.errors.SessionNotFound) as missing:
+        service.sessions().get(sessionId="gone-id").execute()
+    assert isinstance(missing.value, HttpError)
+    assert missing.value.resp.status == 404
+    assert missing.value.session_id == "gone-id"
+    assert missing.value.method_id == "photospicker.sessions.get"
+
+
+def test_the_plain_service_raises_typed_errors_through_http_mock_sequence() -> None:
+    listing_too_early = canned.response("mediaItems.list.not_picked_yet").to_mock_pair()
+    http = HttpMockSequence([listing_too_early, ({"status": "503"}, b"<html>busy</html>")])
+    service = picker_discovery.build(http=http)
+    with pytest.raises(picker_discovery.errors.FailedPrecondition) as early:
+        service.mediaItems().list(sessionId="s1").execute()
+    assert early.value.session_id == "s1"
+    with pytest.raises(picker_discovery.errors.Unavailable):
+        service.sessions().delete(sessionId="s1").execute()
+
+
+def test_googleapiclients_own_request_class_still_gives_plain_http_errors() -> None:
+    http = HttpMock(None, {"status": "404"})
+    http.data = json.dumps(canned.body("sessions.get.not_found")).encode()
+    service = picker_discovery.build(http=http, requestBuilder=HttpRequest)
+    with pytest.raises(HttpError) as plain:
+        service.sessions().get(sessionId="s").execute()
+    assert type(plain.value) is HttpError
