@@ -74,9 +74,11 @@ async def test_each_session_once_ready_ones_first_under_the_cap(
     def delete() -> None:  # as another process of the same user would
         backend.delete_session(DEFAULT_TOKEN, gone)
 
+    # At 4 polls a second, a round of 60 sessions takes 15 s: every pick made at 10 s is read
+    # by about 26 s (jitter included), before the delete at 40 s can end another session.
     on_time(
         backend.clock,
-        {10.0: lambda: [backend.pick(sid) for sid in sorted(picked)], 20.0: delete},
+        {10.0: lambda: [backend.pick(sid) for sid in sorted(picked)], 40.0: delete},
     )
     backend.clear_attempts()
     limit = RateLimit(rate=4, burst=2)
