@@ -52,6 +52,7 @@ LAYERS: dict[str, set[str]] = {
         "_media.folder",
         "_media.hosts",
         "_media.items",
+        "_media.jobs",
         "_media.listing",
         "_media.names",
         "_media.finish",
