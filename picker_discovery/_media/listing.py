@@ -149,6 +149,10 @@ class _Listings:
         self._stamp, self._items = stamp, items
         self.count += 1
 
+    def item(self, item_id: str) -> ListedItem | None:
+        """The item as the last re-listing gave it (None: not in it, or none was made)."""
+        return self._items.get(item_id)
+
     def no_relist(self, item_id: str, filename: str | None) -> MediaUrlExpired:
         return MediaUrlExpired(
             f"item {item_id!r} ({filename}): its baseUrl has expired and no relist "
@@ -203,7 +207,7 @@ class _Refresher(_Listings):
                 return cached
             stamp = self._clock()
             self.store(self._relist(), stamp)
-            return self._items.get(item_id)
+            return self.item(item_id)
 
     def renew(
         self, item_id: str, filename: str | None, listed: ListedItem, *, expired: bool = False

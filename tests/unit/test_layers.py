@@ -65,8 +65,10 @@ LAYERS: dict[str, set[str]] = {
     "client": {
         "_aio",
         "_aio._client",
+        "_aio._downloads",
         "_aio._items",
         "_aio._send",
+        "_aio._transfer",
         "_aio._waiting",
         "_client",
         "_arguments",
