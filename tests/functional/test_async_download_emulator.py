@@ -77,9 +77,8 @@ async def test_photos_and_a_video_arrive_byte_for_byte(
 ) -> None:
     items = library.generate_library("async-emulator-mixed", 40)
     video = next(i for i in items if i.is_video and i.processing_status == "READY")
-    chosen = [dataclasses.replace(video, size=700_000)] + [
-        dataclasses.replace(i, size=SIZE) for i in items if not i.is_video
-    ][:4]
+    photos = [dataclasses.replace(i, size=SIZE) for i in items if not i.is_video][:4]
+    chosen = [dataclasses.replace(video, size=700_000), *photos]
     picker_emulator.seed_library(TOKEN, items=chosen)
     by_id = {item.id: item for item in chosen}
     client = picker_emulator_async_client
