@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 import httpx
@@ -180,26 +180,10 @@ async def fetch(
     part, out = folder.open_part(job.stem)
     try:
         with out:
-            content_type = await _fetch_into(
-                settings, sender, clock, job, listed, out, can_renew, renew, report
-            )
+            state = TransferState(job, listed, out, settings.retry, can_renew=can_renew)
+            transfer = _AsyncTransfer(settings, sender, clock, job, state, renew, report)
+            content_type = await transfer.run()
             return place_finished(folder, job, part, out, content_type)
     except BaseException:
         discard(folder, part)
         raise
-
-
-async def _fetch_into(
-    settings: Downloader,
-    sender: Sender,
-    clock: Clock,
-    job: _Job,
-    listed: ListedItem,
-    out: IO[bytes],
-    can_renew: bool,
-    renew: Renew,
-    report: Report,
-) -> str:
-    state = TransferState(job, listed, out, settings.retry, can_renew=can_renew)
-    transfer = _AsyncTransfer(settings, sender, clock, job, state, renew, report)
-    return await transfer.run()

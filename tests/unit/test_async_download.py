@@ -287,3 +287,39 @@ async def test_download_returns_the_one_item(picker_backend: Backend, tmp_path: 
         done = await client.download(item, tmp_path, session=sid)
     assert isinstance(done, Downloaded)
     assert file_sha(done.path) == original_sha(by_id[done.item_id])
+
+
+async def test_a_401_from_the_media_host_refreshes_the_token_once(tmp_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    import google.oauth2.credentials
+
+    class Numbered(google.oauth2.credentials.Credentials):
+        def refresh(self, request: Any) -> None:
+            self.token = "fresh-token"
+            self.expiry = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(tzinfo=None)
+
+    seen: list[str] = []
+
+    def media(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization", ""))
+        if request.headers.get("authorization") != "Bearer fresh-token":
+            return httpx.Response(401)
+        return httpx.Response(200, content=b"\xff\xd8 jpeg", headers={"Content-Type": "image/jpeg"})
+
+    item = {
+        "id": "p1",
+        "type": "PHOTO",
+        "mediaFile": {
+            "baseUrl": "https://lh3.googleusercontent.com/ppa/p1",
+            "mimeType": "image/jpeg",
+        },
+    }
+    async with AsyncPickerClient(
+        credentials=Numbered(token="stale-token"),  # type: ignore[no-untyped-call]
+        transport=httpx.MockTransport(media),
+        journal=False,
+    ) as client:
+        done = await client.download(item, tmp_path)  # type: ignore[arg-type]
+    assert isinstance(done, Downloaded) and done.path.read_bytes() == b"\xff\xd8 jpeg"
+    assert seen == ["Bearer stale-token", "Bearer fresh-token"]
