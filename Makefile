@@ -3,7 +3,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test unit lint typecheck pytest fuzz demo datecheck install clean generate screenshots bench
+.PHONY: test unit lint typecheck pytest fuzz demo datecheck install clean generate screenshots bench \
+	webapp
 
 # Lint what exists: bench/ and examples/ are planned but may not be there yet.
 LINT_PATHS := $(wildcard picker_discovery tests tools bench examples)
@@ -61,6 +62,12 @@ screenshots: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/picker-discovery demo
+
+# The example web app (examples/webapp) with the emulator beside it, in strict auth mode, on
+# http://127.0.0.1:$${PORT:-8000}/ (it prints the URL to open; Ctrl-C stops it). With
+# PICKER_WEBAPP_CLIENT_SECRETS=client_secret.json it signs in with Google instead (README).
+webapp: $(STAMP)
+	$(BIN)/python -m examples.webapp
 
 # The demo, the README's emulator example and the tests of clocks, canned answers and emulator
 # flows, with the system date ten years ahead (Debian's faketime), so that code depending on the

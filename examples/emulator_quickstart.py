@@ -17,7 +17,7 @@ from picker_discovery.testing import Emulator
 
 def main() -> int:
     with Emulator() as emulator:
-        credentials = google.oauth2.credentials.Credentials(token="emulator-token")  # type: ignore[no-untyped-call]
+        credentials = google.oauth2.credentials.Credentials(token="emulator-token")
         service = picker_discovery.build(
             credentials=credentials, client_options={"api_endpoint": emulator.url}
         )

@@ -23,6 +23,7 @@ from picker_discovery import _lazy
 if TYPE_CHECKING:
     from picker_discovery import errors as errors, models as models
     from picker_discovery._aio._client import AsyncPickerClient as AsyncPickerClient
+    from picker_discovery._aio._many import AsyncSessionsWait as AsyncSessionsWait
     from picker_discovery._arguments import check_session_id as check_session_id
     from picker_discovery._auth import (
         load_credentials as load_credentials,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
         CleanupReport as CleanupReport,
         SessionJournal as SessionJournal,
     )
+    from picker_discovery._many import SessionsWait as SessionsWait
     from picker_discovery._media.hosts import (
         DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS,
         HostAllowlist as HostAllowlist,
@@ -59,9 +61,11 @@ if TYPE_CHECKING:
         Skipped as Skipped,
         SkipReason as SkipReason,
     )
+    from picker_discovery._ratelimit import RateLimit as RateLimit
     from picker_discovery._retry import (
         RetryPolicy as RetryPolicy,
     )
+    from picker_discovery._schedule import WaitOutcome as WaitOutcome
     from picker_discovery._service import (
         build as build,
     )
@@ -139,6 +143,7 @@ _WHERE: dict[str, str] = {
     "build": "picker_discovery._service",
     "PickerClient": "picker_discovery._client",
     "AsyncPickerClient": "picker_discovery._aio._client",
+    "AsyncSessionsWait": "picker_discovery._aio._many",
     "check_session_id": "picker_discovery._arguments",
     "DiscoveryDocumentError": "picker_discovery._discovery",
     "SCOPE": "picker_discovery._discovery",
@@ -148,6 +153,9 @@ _WHERE: dict[str, str] = {
     "logout": "picker_discovery._auth",
     "save_credentials": "picker_discovery._auth",
     "RetryPolicy": "picker_discovery._retry",
+    "RateLimit": "picker_discovery._ratelimit",
+    "SessionsWait": "picker_discovery._many",
+    "WaitOutcome": "picker_discovery._schedule",
     "SelectionCheck": "picker_discovery._step",
     "Clock": "picker_discovery._clock",
     "FakeClock": "picker_discovery._clock",

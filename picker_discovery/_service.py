@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import os
+import urllib.parse
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from googleapiclient.discovery import build_from_document
-from googleapiclient.http import HttpRequest
+from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from picker_discovery import _discovery as discovery, _urls
 from picker_discovery._errorbase import BadArgument
@@ -132,7 +133,29 @@ def build(
     base = getattr(service, "_baseUrl", None)
     if base is not None and base != endpoint:
         _check_endpoint("the service's base URL", base, allowed_hosts, allow_insecure_http)
+    if isinstance(base, str):
+        _batch_to(service, base, document)
     return service
+
+
+def _batch_to(service: Any, base: str, document: Mapping[str, Any]) -> None:
+    """Send ``new_batch_http_request()`` batches where the service's calls go.
+
+    googleapiclient joins the document's ``rootUrl`` with ``batchPath`` for batches, ignoring
+    ``api_endpoint`` (and the mTLS endpoint): a batch from a service aimed at an emulator would
+    go to Google. Its root is the service's base URL without the ``servicePath``.
+    """
+    service_path = str(document.get("servicePath", ""))
+    root = base[: len(base) - len(service_path)] if base.endswith(service_path) else base
+    batch_uri = urllib.parse.urljoin(root, str(document.get("batchPath", "batch")))
+    if batch_uri == f"{document.get('rootUrl')}{document.get('batchPath', 'batch')}":
+        return  # googleapiclient's own answer
+
+    def new_batch_http_request(callback: Any = None) -> BatchHttpRequest:
+        """A ``BatchHttpRequest`` to the service's own endpoint (see googleapiclient's)."""
+        return BatchHttpRequest(callback=callback, batch_uri=batch_uri)
+
+    service._set_dynamic_attr("new_batch_http_request", new_batch_http_request)
 
 
 def _check_endpoint(

@@ -140,11 +140,17 @@ class PickingConfigJson(TypedDict, total=False):
     # Optional. The most items the user may pick, sent as a decimal string. Default and maximum
     # 2000.
     maxItemCount: str
-    # Optional. Undocumented by Google; reported in the live document.
+    # Optional. Not in Google's published reference: reported in the live discovery document, where
+    # it is undocumented. Kept so a client built from this document accepts what the live service
+    # accepts.
     showEducationBanner: bool
-    # Optional. Undocumented by Google; reported in the live document.
+    # Optional. Not in Google's published reference: reported in the live discovery document, where
+    # it is undocumented. Kept so a client built from this document accepts what the live service
+    # accepts.
     showExpandedAppBar: bool
-    # Optional. Undocumented by Google; reported in the live document.
+    # Optional. Not in Google's published reference: reported in the live discovery document, where
+    # it is undocumented. Kept so a client built from this document accepts what the live service
+    # accepts.
     showZeroState: bool
 
 
@@ -192,7 +198,6 @@ class MediaItemsResource(Protocol):
     def list(
         self,
         *,
-        sessionId: str,
         access_token: str | None = None,
         alt: Literal["json", "media", "proto"] | None = None,
         callback: str | None = None,
@@ -204,6 +209,7 @@ class MediaItemsResource(Protocol):
         pp: str | None = None,
         prettyPrint: bool | None = None,
         quotaUser: str | None = None,
+        sessionId: str | None = None,
         strict: str | None = None,
         trace: str | None = None,
         uploadType: str | None = None,

@@ -325,9 +325,15 @@ class PickingConfig:
     Attributes:
         max_item_count: Optional. The most items the user may pick, sent as a decimal string.
             Default and maximum 2000.
-        show_education_banner: Optional. Undocumented by Google; reported in the live document.
-        show_expanded_app_bar: Optional. Undocumented by Google; reported in the live document.
-        show_zero_state: Optional. Undocumented by Google; reported in the live document.
+        show_education_banner: Optional. Not in Google's published reference: reported in the live
+            discovery document, where it is undocumented. Kept so a client built from this document
+            accepts what the live service accepts.
+        show_expanded_app_bar: Optional. Not in Google's published reference: reported in the live
+            discovery document, where it is undocumented. Kept so a client built from this document
+            accepts what the live service accepts.
+        show_zero_state: Optional. Not in Google's published reference: reported in the live
+            discovery document, where it is undocumented. Kept so a client built from this document
+            accepts what the live service accepts.
         extra: fields the document does not describe, kept as sent.
         raw: the JSON object as received (empty for objects built in code).
     """

@@ -14,8 +14,28 @@ def post_faults(emu: Emulator, body: Mapping[str, Any]) -> tuple[int, Any]:
     """POST ``body`` to ``/_control/faults``; the status and the parsed answer."""
     conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=10)
     try:
-        conn.request("POST", "/_control/faults", body=json.dumps(body).encode())
+        conn.request(
+            "POST",
+            "/_control/faults",
+            body=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         answer = conn.getresponse()
         return answer.status, json.loads(answer.read())
+    finally:
+        conn.close()
+
+
+def post_control(emu: Emulator, action: str, body: Mapping[str, Any]) -> Any:
+    """POST ``body`` to ``/_control/<action>`` and return the parsed answer (raising on an
+    error status), as a test in another process would drive the emulator."""
+    conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=10)
+    try:
+        conn.request("POST", f"/_control/{action}", body=json.dumps(body).encode())
+        answer = conn.getresponse()
+        data = json.loads(answer.read())
+        if answer.status != 200:
+            raise AssertionError(f"/_control/{action} answered {answer.status}: {data}")
+        return data
     finally:
         conn.close()

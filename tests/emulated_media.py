@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 import pytest
 
 from picker_discovery.testing import Emulator, Fault, library
+from picker_discovery.testing._media_app import media_payload
 from picker_discovery.testing.backend import Attempt
 
 TOKEN = "test-token"
@@ -121,8 +122,9 @@ class MediaHost:
         return sha.hexdigest()
 
     def image(self, key: str, width: int, height: int) -> bytes:
-        """The PNG the emulator serves for ``=w{width}-h{height}-c``."""
-        return library.render_image(self.items[key], width, height)
+        """The image the emulator serves for ``=w{width}-h{height}-c`` (in the original's
+        format)."""
+        return media_payload(self.items[key], f"w{width}-h{height}-c")[1].to_bytes()
 
 
 @pytest.fixture

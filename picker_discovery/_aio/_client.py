@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from picker_discovery._aio._items import _AsyncItems
+from picker_discovery._aio._many import _AsyncManyWaiting
 from picker_discovery._aio._send import DEFAULT_TIMEOUT, Sender
 from picker_discovery._aio._waiting import _AsyncWaiting
 from picker_discovery._arguments import _session_id_of, _usable_id
@@ -81,7 +82,7 @@ class _NoHttp:
         )
 
 
-class AsyncPickerClient(_AsyncWaiting, _AsyncItems, _Bookkeeping):
+class AsyncPickerClient(_AsyncWaiting, _AsyncManyWaiting, _AsyncItems, _Bookkeeping):
     """The photospicker v1 calls for asyncio: :class:`~picker_discovery.PickerClient`'s
     methods as coroutines (``iter_media_items`` an async iterator, ``picking_session`` an
     async context manager).

@@ -37,10 +37,11 @@ def _allowed(config: BackendConfig, request: Request) -> str | None:
     return None
 
 
-def preflight(config: BackendConfig, request: Request) -> Response:
-    """The answer to a CORS preflight (no CORS header for an origin not allowed)."""
+def preflight(config: BackendConfig, request: Request, *, refuse: bool = False) -> Response:
+    """The answer to a CORS preflight (no CORS header for an origin not allowed, nor for any
+    when ``refuse``)."""
     headers = {"Content-Type": "text/html; charset=UTF-8", "Vary": "Origin"}
-    origin = _allowed(config, request)
+    origin = None if refuse else _allowed(config, request)
     if origin is not None:
         headers.update(
             {

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from picker_discovery._discovery import SCOPE
-from picker_discovery.testing._api_errors import ApiError
+from picker_discovery.testing._api_errors import ApiError, service_disabled
 from picker_discovery.testing._records import Session, User
 from picker_discovery.testing._times import format_create_time, format_duration, format_time
 from picker_discovery.testing.library import MediaItem
@@ -67,7 +67,10 @@ class Handlers:
                 "https://developers.google.com/identity/sign-in/web/devconsole-project.",
                 reason="CREDENTIALS_MISSING",
                 headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
+                bare=self._config.unauthenticated_body == "bare",
             )
+        if not self._config.api_enabled:
+            raise service_disabled(self._config.project_number)
         key, scopes = self._principal(token)
         user = self.user(key)
         if not user.has_picker_scope or (scopes is not None and SCOPE not in scopes):
@@ -235,12 +238,13 @@ class Handlers:
             logger.info("deleted session %s", session.id)
             return self._valid("Empty", {})
 
-    def _page_token(self, session_id: str, offset: int) -> str:
-        payload = base64.urlsafe_b64encode(json.dumps([session_id, offset]).encode()).rstrip(b"=")
+    def _page_token(self, session_id: str, offset: int, page: int = 0) -> str:
+        data = json.dumps([session_id, offset, page]).encode()
+        payload = base64.urlsafe_b64encode(data).rstrip(b"=")
         mac = hmac.new(self._secret, payload, hashlib.sha256).digest()[:12]
         return (payload + b"." + base64.urlsafe_b64encode(mac).rstrip(b"=")).decode("ascii")
 
-    def _read_page_token(self, session_id: str, token: str) -> int:
+    def _read_page_token(self, session_id: str, token: str) -> tuple[int, int]:
         bad = ApiError(
             "INVALID_ARGUMENT",
             "Invalid page token. Use the nextPageToken of the previous page of this session.",
@@ -252,12 +256,29 @@ class Handlers:
             expected = hmac.new(self._secret, payload, hashlib.sha256).digest()[:12]
             if not hmac.compare_digest(mac, expected):
                 raise bad
-            sid, offset = json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))
+            sid, offset, page = json.loads(
+                base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4))
+            )
         except (ValueError, UnicodeError, binascii.Error, TypeError):
             raise bad from None
-        if sid != session_id or not isinstance(offset, int) or offset < 0:
+        if sid != session_id or not all(isinstance(n, int) and n >= 0 for n in (offset, page)):
             raise bad
-        return offset
+        return offset, page
+
+    def _page_length(self, session_id: str, offset: int, page: int, size: int) -> int:
+        """How many items page number ``page`` (from ``offset``) holds: ``size``, or fewer
+        for the share of pages the ``short_pages`` setting asks for (seeded, so the same
+        token always answers the same page; an odd page is never empty, so no two empty
+        pages follow each other)."""
+        share = self._config.short_pages
+        if not share:
+            return size
+        digest = hashlib.sha256(f"{self._config.seed}\0{session_id}\0{offset}\0{page}".encode())
+        draw = int.from_bytes(digest.digest()[:8], "big")
+        if (draw % 10_000) >= share * 10_000:
+            return size
+        low = 1 if page % 2 else 0
+        return low + (draw >> 16) % max(1, size - low)
 
     def list_media_items(
         self,
@@ -284,9 +305,10 @@ class Handlers:
                     "The user has not finished picking media items yet. Poll sessions.get until "
                     "mediaItemsSet is true.",
                 )
-            offset = self._read_page_token(session.id, page_token) if page_token else 0
+            offset, page = self._read_page_token(session.id, page_token) if page_token else (0, 0)
             now = self.clock.now()
             session.base_urls_issued = now
+            size = self._page_length(session.id, offset, page, size)
             page_ids = session.picked[offset : offset + size]
             items = []
             for item_id in page_ids:
@@ -298,7 +320,7 @@ class Handlers:
             if items:
                 body["mediaItems"] = items
             if offset + size < len(session.picked):
-                body["nextPageToken"] = self._page_token(session.id, offset + size)
+                body["nextPageToken"] = self._page_token(session.id, offset + size, page + 1)
             return self._valid("ListMediaItemsResponse", body)
 
     def _media_key(self, session: Session, item_id: str) -> str:

@@ -141,13 +141,27 @@ def _scripted_body(fault: Fault) -> Response:
 
 
 def _api_error(error: ApiError) -> Response:
-    return _json(error.code, error.body(), error.headers)
+    response = _json(error.code, error.body(), error.headers)
+    response.headers["Content-Type"] = error.content_type
+    return response
 
 
 def google_html_error(code: int, path: str) -> str:
     """Google's front-end HTML error page (curly quotes and all)."""
-    title = {404: "Not Found", 405: "Method Not Allowed"}.get(code, "Server Error")
-    if code == 404:
+    title = {
+        400: "Bad Request",
+        404: "Not Found",
+        405: "Method Not Allowed",
+        413: "Request Entity Too Large",
+        501: "Not Implemented",
+    }.get(code, "Server Error")
+    if code == 400:
+        what = "Your client has issued a malformed or illegal request."
+    elif code == 413:
+        what = "Your client issued a request that was too large."
+    elif code == 501:
+        what = "The server cannot process the request because it uses an unsupported framing."
+    elif code == 404:
         what = f"The requested URL <code>{html.escape(path)}</code> was not found on this server."
     elif code in (502, 503, 504):
         what = (

@@ -44,12 +44,22 @@ def media(backend: Backend, request: Request, fault: Fault | None = None) -> Res
             return _api_error(exc)
         return _html(exc.code, f"<!DOCTYPE html><title>Error {exc.code}</title>{exc.message}")
     opts = match.group("opts")
+    config = backend.config
     try:
-        content_type, payload = media_payload(item, opts)
+        content_type, payload = media_payload(item, opts, resized_format=config.resized_format)
     except ValueError as exc:
         return _html(400, f"<!DOCTYPE html><title>Error 400</title>{html.escape(str(exc))}")
     if fault is not None and fault.redirect is not None:
         return _redirect(fault)
+    root = config.video_download_root
+    if root is not None and request.origin == "media" and "dv" in (opts or "").split("-"):
+        # [seen] Google's =dv answers send the client on to its video host.
+        location = root + request.target.lstrip("/")
+        return Response(
+            302,
+            {"Location": location, "Content-Type": "text/html; charset=UTF-8"},
+            Payload.of(b"<!DOCTYPE html><title>Moved Temporarily</title>"),
+        )
     tag = opts or "base"
     if fault is not None and fault.size_delta:
         payload = _resized(payload, fault.size_delta)
@@ -100,23 +110,47 @@ def media(backend: Backend, request: Request, fault: Fault | None = None) -> Res
     return Response(200, headers, payload)
 
 
-def media_payload(item: library.MediaItem, opts: str | None) -> tuple[str, Payload]:
-    """What ``baseUrl=opts`` answers for ``item``: a content type and the bytes."""
+# [seen] What each original's resized image is served as by Google's image servers: its own
+# format for the web's image formats, JPEG for the rest (HEIC, RAW, video thumbnails).
+_RESIZED_FORMATS = {
+    "image/jpeg": ("JPEG", "image/jpeg"),
+    "image/png": ("PNG", "image/png"),
+    "image/gif": ("GIF", "image/gif"),
+    "image/webp": ("WEBP", "image/webp"),
+}
+_BOX_RE = re.compile(r"(?P<kind>[whs])(?P<size>\d{1,5})")
+
+
+def media_payload(
+    item: library.MediaItem, opts: str | None, *, resized_format: str = "original"
+) -> tuple[str, Payload]:
+    """What ``baseUrl=opts`` answers for ``item``: a content type and the bytes.
+
+    The parameters Google documents and clients use: ``wN`` and ``hN`` (fit into the box,
+    keeping the aspect ratio), ``sN`` (the longer side N), ``c`` (crop to exactly the box;
+    ``p``, a "smart" crop, is a crop here), ``no`` (no play button over a video's thumbnail),
+    ``d`` (the original, EXIF and all; a still image for a video) and ``dv`` (a video).
+    """
     parts = [p for p in (opts or "").split("-") if p]
     box_w = box_h = None
     crop = download = video = False
+    overlay = True
     for part in parts:
-        if part == "c":
+        sized = _BOX_RE.fullmatch(part)
+        if part in ("c", "p"):
             crop = True
         elif part == "d":
             download = True
         elif part == "dv":
             video = True
-        elif re.fullmatch(r"[wh]\d+", part):
-            if part[0] == "w":
-                box_w = int(part[1:])
-            else:
-                box_h = int(part[1:])
+        elif part == "no":
+            overlay = False
+        elif sized is not None:
+            size = int(sized.group("size"))
+            if sized.group("kind") in "ws":
+                box_w = size
+            if sized.group("kind") in "hs":
+                box_h = size
         else:
             raise ValueError(f"unknown baseUrl parameter {part!r}")
     if video:
@@ -128,10 +162,16 @@ def media_payload(item: library.MediaItem, opts: str | None) -> tuple[str, Paylo
                 "downloaded yet (or ever, if FAILED)"
             )
         return item.mime_type, Payload(item.size, lambda s, e: library.original_chunks(item, s, e))
+    fmt, content_type = _RESIZED_FORMATS.get(item.mime_type, ("JPEG", "image/jpeg"))
+    if item.is_video:
+        fmt, content_type = "JPEG", "image/jpeg"
+    if resized_format == "png":
+        fmt, content_type = "PNG", "image/png"
     if download and box_w is None and box_h is None:
         if item.is_video:  # =d on a video gives a still image, not the video
-            size = library.fit_box(item.width, item.height, 1024, 1024)
-            return "image/jpeg", Payload.of(library.render_image(item, *size, fmt="JPEG"))
+            size2 = library.fit_box(item.width, item.height, 1024, 1024)
+            data = library.render_image(item, *size2, fmt="JPEG", overlay=overlay)
+            return "image/jpeg", Payload.of(data)
         return item.mime_type, Payload(item.size, lambda s, e: library.original_chunks(item, s, e))
     if box_w is None and box_h is None:
         # [open] A bare baseUrl answers a default-sized image; 512 px is our choice.
@@ -139,10 +179,10 @@ def media_payload(item: library.MediaItem, opts: str | None) -> tuple[str, Paylo
     if box_w == 0 or box_h == 0:
         raise ValueError("a box side of 0 pixels cannot hold an image")
     if crop and box_w is not None and box_h is not None:
-        size = (min(box_w, library.MAX_IMAGE_SIDE), min(box_h, library.MAX_IMAGE_SIDE))
+        box = (min(box_w, library.MAX_IMAGE_SIDE), min(box_h, library.MAX_IMAGE_SIDE))
     else:
-        size = library.fit_box(item.width, item.height, box_w, box_h)
-    return "image/png", Payload.of(library.render_image(item, *size))
+        box = library.fit_box(item.width, item.height, box_w, box_h)
+    return content_type, Payload.of(library.render_image(item, *box, fmt=fmt, overlay=overlay))
 
 
 def _resized(payload: Payload, delta: int) -> Payload:

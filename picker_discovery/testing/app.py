@@ -10,6 +10,9 @@ the in-process transport and the loopback emulator give the same answers. Two or
 * Google's OAuth 2.0 on the API origin (:mod:`._oauth_routes`): ``/o/oauth2/v2/auth`` (the
   consent page), ``/token``, ``/revoke`` and ``/oauth2/v3/userinfo``; and CORS on every answer
   of the API origin (:mod:`._cors`). The picking and consent pages refuse to be framed.
+* ``POST /batch``: several API calls in one ``multipart/mixed`` request, as googleapiclient's
+  ``new_batch_http_request()`` sends them (:mod:`._batch`). Every method also honours
+  ``fields=`` partial responses (:mod:`._fields`).
 * the media origin: ``GET /ppa/{key}`` plus the size suffixes (``=w256-h256-c``, ``=d``,
   ``=dv``), with HTTP ``Range`` support.
 
@@ -27,8 +30,10 @@ import urllib.parse
 from typing import Any
 
 from picker_discovery.testing import library
+from picker_discovery.testing._batch import answer_batch
 from picker_discovery.testing._control import control
 from picker_discovery.testing._cors import add_cors, is_preflight, preflight
+from picker_discovery.testing._fields import Mask, check_mask, parse_mask, select
 from picker_discovery.testing._http import (
     FRAME_DENY,
     Payload,
@@ -45,6 +50,7 @@ from picker_discovery.testing._http import (
 )
 from picker_discovery.testing._media_app import _SUFFIX_RE, MEDIA_ORIGINS, media
 from picker_discovery.testing._oauth_routes import oauth_method, oauth_route
+from picker_discovery.testing._routes import Routes
 from picker_discovery.testing.backend import ApiError, Attempt, Backend, Fault
 
 __all__ = ["App", "Payload", "Request", "Response", "parse_range"]
@@ -77,6 +83,8 @@ class App:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        self._routes = Routes(backend.document)
+        self._batch_path = "/" + str(backend.document.get("batchPath", "batch")).lstrip("/")
         self._gatherings: dict[int, threading.Barrier] = {}
         self._gathering_lock = threading.Lock()
 
@@ -108,15 +116,17 @@ class App:
 
     def handle(self, request: Request) -> Response:
         """Answer one request; scripted faults are applied here, for both transports."""
+        # The control API is for tests, never for web pages: no CORS for it at all.
+        controls = request.path.startswith("/_control/")
         if request.origin == "api" and is_preflight(request):
             attempt, _ = self.backend.arrive(
                 PREFLIGHT, request.method, _redacted(request), headers=request.headers
             )
-            response = preflight(self.backend.config, request)
+            response = preflight(self.backend.config, request, refuse=controls)
             response.attempt = attempt
             return response
         response = self._handle(request)
-        if request.origin == "api":
+        if request.origin == "api" and not controls:
             add_cors(self.backend.config, request, response)
         return response
 
@@ -133,7 +143,12 @@ class App:
                 headers=request.headers,
                 item_id=self._media_item_id(request) if method_id == "media" else None,
             )
-        error = fault.error() if fault is not None else None
+        config = self.backend.config
+        error = (
+            fault.error(project=config.project_number, quota_retry_after=config.quota_retry_after)
+            if fault is not None
+            else None
+        )
         if fault is not None and fault.redirect is not None and method_id != "media":
             response = _redirect(fault)
         elif fault is not None and fault.body is not None and fault.redirect is None:
@@ -183,6 +198,8 @@ class App:
             return "mediaItems.list"
         if path == "/$discovery/rest" and verb == "GET":
             return "discovery"
+        if path == self._batch_path:
+            return "batch" if verb == "POST" else OTHER
         if path.startswith(("/_control/", "/pick/", "/integration/picker/")):
             return None
         return OTHER  # a path the API does not have: recorded, so a stray request shows
@@ -203,6 +220,8 @@ class App:
                 response.headers.update(FRAME_DENY)
                 return response
         method_id = self._method_id(request)
+        if method_id == "batch":
+            return answer_batch(request, self._handle)
         if method_id is None or method_id == OTHER:
             return _html(404, google_html_error(404, path))
         query = request.query
@@ -221,7 +240,23 @@ class App:
             return values[-1] if values else None
 
         token = request.token or one("access_token")
+        fields = one("fields")
+        mask = self._mask(method_id, fields) if fields else None
+        answer = self._call(request, method_id, token, one)
+        return _json(200, answer if mask is None else select(answer, mask))
+
+    def _mask(self, method_id: str, fields: str) -> Mask:
+        """The ``fields=`` selection, checked against the method's response schema."""
+        mask = parse_mask(fields)
+        schema = self._routes.find(method_id).schema("response")
+        if schema is not None:
+            check_mask(mask, schema, self.backend.document.get("schemas", {}), fields)
+        return mask
+
+    def _call(self, request: Request, method_id: str, token: str | None, one: Any) -> Any:
+        """Run one of the API's methods; its JSON answer."""
         backend = self.backend
+        path = request.path
         if method_id == "sessions.create":
             body: Any = None
             if request.body.strip():
@@ -231,7 +266,7 @@ class App:
                     raise ApiError(
                         "INVALID_ARGUMENT", "Invalid JSON payload received. Unexpected token."
                     ) from None
-            return _json(200, backend.create_session(token, body, request_id=one("requestId")))
+            return backend.create_session(token, body, request_id=one("requestId"))
         if method_id == "mediaItems.list":
             raw_size = one("pageSize")
             page_size: int | None = None
@@ -244,16 +279,13 @@ class App:
                         "INVALID_ARGUMENT",
                         f"Invalid value at 'page_size' (TYPE_INT32), \"{raw_size}\"",
                     ) from None
-            return _json(
-                200,
-                backend.list_media_items(
-                    token, one("sessionId"), page_size=page_size, page_token=one("pageToken")
-                ),
+            return backend.list_media_items(
+                token, one("sessionId"), page_size=page_size, page_token=one("pageToken")
             )
         session_id = urllib.parse.unquote(path.rsplit("/", 1)[1])
         if method_id == "sessions.get":
-            return _json(200, backend.get_session(token, session_id))
-        return _json(200, backend.delete_session(token, session_id))
+            return backend.get_session(token, session_id)
+        return backend.delete_session(token, session_id)
 
     # -- discovery ------------------------------------------------------------------------------
 

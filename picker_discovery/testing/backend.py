@@ -40,7 +40,12 @@ from picker_discovery.testing._config import BackendConfig, _normalized
 from picker_discovery.testing._handlers import Handlers
 from picker_discovery.testing._oauth import OAuthServer
 from picker_discovery.testing._records import Session, User
-from picker_discovery.testing._times import format_duration, format_time, parse_duration
+from picker_discovery.testing._times import (
+    MAX_DURATION,
+    format_duration,
+    format_time,
+    parse_duration,
+)
 from picker_discovery.testing.faults import FAULT_METHODS, Attempt, Fault
 from picker_discovery.testing.library import MediaItem, ProcessingStatus, generate_library
 from picker_discovery.testing.schema import SchemaValidator
@@ -126,7 +131,13 @@ class Backend(Handlers):
         return self.clock.now()
 
     def advance(self, seconds: float | timedelta) -> datetime:
-        """Move the fake clock forward; returns the new time."""
+        """Move the fake clock forward; returns the new time. A step that is not a finite
+        number of seconds from 0 to a century is refused, and the clock does not move."""
+        step = seconds.total_seconds() if isinstance(seconds, timedelta) else seconds
+        if isinstance(step, bool) or not isinstance(step, (int, float)):
+            raise BadArgument(f"advance the clock by seconds (a number), not {seconds!r}")
+        if not 0 <= step <= MAX_DURATION:
+            raise BadArgument(f"advance the clock by 0 to {MAX_DURATION:.0f} s, not {seconds!r}")
         return self.clock.advance(seconds)
 
     def user(self, token: str) -> User:
@@ -157,6 +168,7 @@ class Backend(Handlers):
                     "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", '
                     'error="invalid_token"'
                 },
+                bare=self._config.unauthenticated_body == "bare",
             )
         return token, None
 

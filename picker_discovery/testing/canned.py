@@ -33,6 +33,13 @@ from googleapiclient.http import HttpMock, HttpMockSequence
 
 from picker_discovery._clock import Clock, SystemClock
 from picker_discovery._errorbase import PickerError, UnknownName
+from picker_discovery.testing._api_errors import (
+    DOMAIN,
+    SERVICE,
+    quota_exceeded,
+    service_disabled,
+)
+from picker_discovery.testing._times import format_time
 
 __all__ = [
     "RESPONSES",
@@ -50,6 +57,7 @@ SESSION_ID = "2ea3dc54-f352-4d9d-a667-1b497bdf4e52"
 PICKER_URI = f"https://photos.google.com/integration/picker/{SESSION_ID}"
 _PHOTO_ID = "AByIYSx8dn2rXQ2BZkHfIsGL3aWMfHNXcU7Q1LVkKLdtfgYpyBvfPp9Nn0Ylc0ox"
 _VIDEO_ID = "ADXtojKp2mJ1cYgSvt5dEuF2kEfGQ3nl8dJ-gM8l7x7ePLdc9RNvuW3qC-4j"
+_PROJECT = "123456789012"
 SESSION_LIFETIME = timedelta(days=7)
 """How long after it is made a canned session expires (the real service answers about 7 days)."""
 
@@ -99,7 +107,7 @@ def _polling_session(now: datetime) -> CannedResponse:
         "id": SESSION_ID,
         "pickerUri": PICKER_URI,
         "pollingConfig": {"pollInterval": "5s", "timeoutIn": "1800s"},
-        "expireTime": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "expireTime": format_time(expires),
         "pickingConfig": {"maxItemCount": "2000"},
         "mediaItemsSet": False,
     }
@@ -180,7 +188,7 @@ _ANSWERS: Mapping[str, _Answer] = {
             429,
             "RESOURCE_EXHAUSTED",
             "The user has too many active sessions.",
-            [_error_info("TOO_MANY_SESSIONS", "photospicker.googleapis.com")],
+            [_error_info("TOO_MANY_SESSIONS", DOMAIN, service=SERVICE)],
         ),
     ),
     "sessions.create.invalid_max_item_count": CannedResponse(
@@ -229,62 +237,23 @@ _ANSWERS: Mapping[str, _Answer] = {
     "insufficient_scopes": CannedResponse(
         403, _error(403, "PERMISSION_DENIED", "Request had insufficient authentication scopes.")
     ),
-    "service_disabled": CannedResponse(
-        403,
-        _error(
-            403,
-            "PERMISSION_DENIED",
-            "Google Photos Picker API has not been used in project 123456789012 before or it is "
-            "disabled. Enable it by visiting https://console.developers.google.com/apis/api/"
-            "photospicker.googleapis.com/overview?project=123456789012 then retry.",
-            [
-                _error_info(
-                    "SERVICE_DISABLED",
-                    "googleapis.com",
-                    service="photospicker.googleapis.com",
-                    consumer="projects/123456789012",
-                    activationUrl="https://console.developers.google.com/apis/api/"
-                    "photospicker.googleapis.com/overview?project=123456789012",
-                ),
-                {
-                    "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
-                    "locale": "en-US",
-                    "message": "Google Photos Picker API has not been used in project "
-                    "123456789012 before or it is disabled.",
-                },
-                {
-                    "@type": "type.googleapis.com/google.rpc.Help",
-                    "links": [
-                        {
-                            "description": "Google developers console API activation",
-                            "url": "https://console.developers.google.com/apis/api/"
-                            "photospicker.googleapis.com/overview?project=123456789012",
-                        }
-                    ],
-                },
-            ],
-        ),
-    ),
+    "service_disabled": CannedResponse(403, service_disabled(_PROJECT).body()),
+    # Google's quota 429: ErrorInfo RATE_LIMIT_EXCEEDED with its quota metadata, a Help link,
+    # a legacy errors[] list (some front ends still add one), and no Retry-After header.
     "rate_limited": CannedResponse(
         429,
-        _error(
-            429,
-            "RESOURCE_EXHAUSTED",
-            "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute' of "
-            "service 'photospicker.googleapis.com'.",
-            [
-                _error_info(
-                    "RATE_LIMIT_EXCEEDED",
-                    "googleapis.com",
-                    service="photospicker.googleapis.com",
-                    quota_metric="photospicker.googleapis.com/requests",
-                )
-            ],
-            errors=[
-                {"message": "Quota exceeded.", "domain": "global", "reason": "rateLimitExceeded"}
-            ],
-        ),
-        headers={"retry-after": "30"},
+        {
+            "error": {
+                **quota_exceeded(_PROJECT).body()["error"],
+                "errors": [
+                    {
+                        "message": "Quota exceeded.",
+                        "domain": "global",
+                        "reason": "rateLimitExceeded",
+                    }
+                ],
+            }
+        },
     ),
     "unavailable": CannedResponse(
         503, _error(503, "UNAVAILABLE", "The service is currently unavailable.")
@@ -295,8 +264,12 @@ _ANSWERS: Mapping[str, _Answer] = {
         503, _HTML_502.replace("502", "503"), "text/html; charset=UTF-8"
     ),
     "wrong_path_html": CannedResponse(404, _HTML_404, "text/html; charset=UTF-8"),
+    # Not wrapped in "error", the gRPC code, and a content type that lies (text/html over JSON),
+    # as some Google endpoints answer a 401.
     "unwrapped_unauthenticated": CannedResponse(
-        401, {"code": 16, "message": "Request is missing required authentication credential."}
+        401,
+        {"code": 16, "message": "Request is missing required authentication credential."},
+        "text/html; charset=UTF-8",
     ),
 }
 

@@ -17,29 +17,30 @@ video-downloads.googleusercontent.com is to lh3) serving the same paths, where a
 ``Fault(redirect=...)`` can send a client. All answer through one :class:`~.backend.Backend`,
 which the tests may also drive directly (``emu.backend``, or the shortcuts on :class:`Emulator`).
 
-Each server runs its connections on a bounded pool of worker threads; :meth:`Emulator.stop`
-(or leaving the ``with`` block) closes the listening sockets and every open connection and
-waits for the workers, so no thread outlives the emulator.
+Each server runs its connections on a bounded pool of worker threads, and a network cannot
+starve it (see :mod:`._server`): a connection idle too long, or too slow to send its headers
+or body, is closed; a client may hold only so many connections, the longest idle closed first
+when it opens more; a request with a broken ``Content-Length`` gets a 400 at once (see
+:mod:`._handler`). :meth:`Emulator.stop` (or leaving the ``with`` block) closes the listening
+sockets and every open connection, ends every scripted wait, and waits for the workers, so no
+thread outlives the emulator.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import threading
-import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from picker_discovery._clock import FakeClock
 from picker_discovery._errorbase import BadArgument, InvalidState
 from picker_discovery.testing._emulator_oauth import OAuthControls
-from picker_discovery.testing.app import App, Request, Response
+from picker_discovery.testing._handler import Handler
+from picker_discovery.testing._server import Limits, Server
+from picker_discovery.testing.app import App
 from picker_discovery.testing.backend import Attempt, Backend, Fault
 from picker_discovery.testing.library import MediaItem
 
@@ -49,205 +50,6 @@ if TYPE_CHECKING:
 __all__ = ["Emulator"]
 
 logger = logging.getLogger(__name__)
-
-MAX_BODY = 1024 * 1024
-IDLE_TIMEOUT = 30.0
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "picker-emulator"
-    sys_version = ""
-    server: _Server
-    _in_flight = False
-    _sent = 0
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.settimeout(IDLE_TIMEOUT)
-        # Headers and body go out in separate writes: without this, Nagle's algorithm and the
-        # client's delayed ACK add about 40 ms to every answer.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        # Method, path and status only: never headers or the query, so never a token.
-        path = urllib.parse.urlsplit(self.path).path
-        logger.debug("%s %s %s -> %s", self.server.origin, self.command, path, code)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s: %s", self.server.origin, format % args)
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self.send_error(413, "request body too large for the emulator")
-            return
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        request = Request(self.command, self.path, headers, body, self.server.origin)
-        self._in_flight = self.server.enter()
-        try:
-            try:
-                response = self.server.app.handle(request)
-            except Exception:
-                logger.exception("the emulator failed on %s %s", self.command, request.path)
-                self.send_error(500, "the emulator failed; see its log")
-                return
-            self._send(response)
-        finally:
-            self._leave()
-
-    def _leave(self) -> None:
-        if self._in_flight:
-            self._in_flight = False
-            self.server.leave()
-
-    def _send(self, response: Response) -> None:
-        self._sent = 0
-        try:
-            self._answer(response)
-        finally:
-            if response.attempt is not None:
-                self.server.app.backend.note_sent(response.attempt, self._sent)
-
-    def _write(self, data: bytes) -> None:
-        """Write body bytes, counting those the connection took (see ``Attempt.sent``)."""
-        self.wfile.write(data)
-        self._sent += len(data)
-
-    def _answer(self, response: Response) -> None:
-        if response.gather and not self.server.app.gather(response.gather):
-            logger.warning("%d requests never gathered; answering anyway", response.gather)
-        if response.latency:
-            self.server.closing.wait(response.latency)  # stopping the emulator ends it
-        if response.drop:
-            self.close_connection = True
-            self._shutdown_socket()
-            return
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        length = response.payload.length
-        # A body whose end the headers do not tell (or tell wrongly) ends with the connection.
-        closes = (
-            response.truncate
-            or response.no_length
-            or bool(response.length_delta)
-            or response.drop_after is not None
-        )
-        if not response.no_length:
-            self.send_header("Content-Length", str(max(0, length + response.length_delta)))
-        if closes:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        if self.command == "HEAD":
-            return
-        if response.drop_after is not None:
-            for chunk in response.payload.chunks(0, min(length, response.drop_after)):
-                self._write(chunk)
-            self._shutdown_socket()
-            return
-        if response.no_length or response.length_delta:
-            for chunk in response.payload.chunks():
-                self._write(chunk)
-            self._shutdown_socket()
-            return
-        if response.truncate:
-            self._write(response.body[: response.payload.length // 2])
-            self.wfile.flush()
-            self._shutdown_socket()
-            return
-        if response.stall:
-            self._send_stalling(response)
-            return
-        # The request counts as in flight until its last chunk is about to go: once the client
-        # has that, it may start its next request before this thread gets to run again.
-        pending: bytes | None = None
-        for chunk in response.payload.chunks():
-            if pending is not None:
-                self._write(pending)
-            pending = chunk
-        self._leave()
-        if pending is not None:
-            self._write(pending)
-
-    def _send_stalling(self, response: Response) -> None:
-        """The first half of the body, nothing for ``stall`` seconds (or until the emulator
-        stops), then the rest."""
-        half = response.payload.length // 2
-        self._write(b"".join(response.payload.chunks(0, half)))
-        self.wfile.flush()
-        self.server.closing.wait(response.stall)
-        for chunk in response.payload.chunks(half):
-            self._write(chunk)
-
-    def _shutdown_socket(self) -> None:
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _serve
-
-
-class _Server(HTTPServer):
-    """An HTTP server handling each connection on a bounded pool of threads."""
-
-    allow_reuse_address = True
-    request_queue_size = 128  # the default 5 resets connections when many clients start at once
-
-    def __init__(self, address: tuple[str, int], app: App, origin: str, workers: int) -> None:
-        self.app = app
-        self.origin = origin
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"emu-{origin}")
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        self.closing = threading.Event()  # ends scripted stalls when the emulator stops
-        self.in_flight = 0
-        self.max_in_flight = 0  # the most requests answered at once
-        super().__init__(address, _Handler)
-
-    def enter(self) -> bool:
-        with self._open_lock:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        return True
-
-    def leave(self) -> None:
-        with self._open_lock:
-            self.in_flight -= 1
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        self._pool.submit(self._work, request, client_address)
-
-    def _work(self, request: Any, client_address: Any) -> None:
-        try:
-            self.finish_request(request, client_address)
-        except Exception:
-            self.handle_error(request, client_address)
-        finally:
-            with self._open_lock:
-                self._open.discard(request)
-            self.shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        logger.debug("connection from %s ended with an error", client_address, exc_info=True)
-
-    def close_all(self) -> None:
-        """Stop accepting, end open connections and wait for the workers."""
-        self.closing.set()
-        self.app.release_gatherings()
-        self.server_close()
-        with self._open_lock:
-            sockets = list(self._open)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Emulator(OAuthControls):
@@ -266,6 +68,12 @@ class Emulator(OAuthControls):
             the emulator on any date and for as long as it runs; ``advance`` still jumps it
             ahead. Pass a frozen ``FakeClock()`` shared with the client to take no real time.
         workers: the most connections served at once per origin.
+        idle_timeout: seconds a connection may wait for its next request (30).
+        header_timeout: seconds from a request's first byte to its last header (10).
+        body_timeout: seconds to read a request's body (30).
+        max_connections_per_client: the most connections one IP address may hold open per
+            origin; 0 (the default) means ``workers``. Over the cap, its longest-idle
+            connection is closed; if all are busy answering, the new one gets a 503.
         settings: :class:`~.backend.BackendConfig` fields for a new backend.
     """
 
@@ -278,8 +86,18 @@ class Emulator(OAuthControls):
         backend: Backend | None = None,
         clock: FakeClock | None = None,
         workers: int = 64,
+        idle_timeout: float = 30.0,
+        header_timeout: float = 10.0,
+        body_timeout: float = 30.0,
+        max_connections_per_client: int = 0,
         **settings: Any,
     ) -> None:
+        limits = Limits(
+            idle_timeout=idle_timeout,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
+            max_connections_per_client=max_connections_per_client,
+        )
         if backend is not None and (clock is not None or settings):
             raise BadArgument("pass a backend, or the clock and settings for a new one, not both")
         if backend is None:
@@ -290,7 +108,8 @@ class Emulator(OAuthControls):
         self._host = host
         self._ports = (port, media_port)
         self._workers = workers
-        self._servers: list[_Server] = []
+        self._limits = limits
+        self._servers: list[Server] = []
         self._threads: list[threading.Thread] = []
 
     # -- life cycle -----------------------------------------------------------------------------
@@ -299,19 +118,23 @@ class Emulator(OAuthControls):
         """Bind both ports, point the backend's URLs at them and serve in the background."""
         if self._servers:
             raise InvalidState("the emulator is already running")
-        api = _Server((self._host, self._ports[0]), self.app, "api", self._workers)
+        started: list[Server] = []
         try:
-            media = _Server((self._host, self._ports[1]), self.app, "media", self._workers)
+            for origin, port in (
+                ("api", self._ports[0]),
+                ("media", self._ports[1]),
+                ("downloads", 0),
+            ):
+                started.append(
+                    Server(
+                        (self._host, port), self.app, origin, self._workers, Handler, self._limits
+                    )
+                )
         except OSError:
-            api.close_all()
+            for server in started:
+                server.close_all()
             raise
-        try:
-            downloads = _Server((self._host, 0), self.app, "downloads", self._workers)
-        except OSError:
-            api.close_all()
-            media.close_all()
-            raise
-        self._servers = [api, media, downloads]
+        self._servers = started
         self.backend.configure(
             api_root=self.url,
             picker_uri_prefix=f"{self.url}pick/",
@@ -330,13 +153,19 @@ class Emulator(OAuthControls):
         return self
 
     def stop(self) -> None:
-        """Stop both servers and wait for their threads. Safe to call twice."""
+        """Stop the servers and wait for their threads: within moments, even while scripted
+        latencies, stalls or gatherings are waiting (they end at once). Safe to call twice."""
+        for server in self._servers:
+            server.closing.set()  # ends every scripted wait, on every origin, first
+            server.app.release_gatherings()
         for server in self._servers:
             server.shutdown()
         for thread in self._threads:
             thread.join()
         for server in self._servers:
-            server.close_all()
+            server.begin_close()
+        for server in self._servers:
+            server.finish_close()
         self._servers, self._threads = [], []
 
     def __enter__(self) -> Emulator:
@@ -405,8 +234,7 @@ class Emulator(OAuthControls):
     def reset(self) -> None:
         self.backend.reset()
         for server in self._servers:
-            with server._open_lock:
-                server.max_in_flight = server.in_flight
+            server.reset_max_in_flight()
 
     def seed_library(self, token: str, **kwargs: Any) -> Any:
         return self.backend.seed_library(token, **kwargs)
@@ -449,6 +277,14 @@ class Emulator(OAuthControls):
         for server in self._servers:
             if server.origin == origin:
                 return server.max_in_flight
+        raise BadArgument(f"no origin {origin!r} (the emulator runs api, media and downloads)")
+
+    def connections(self, origin: str = "api") -> dict[str, int]:
+        """How many connections one origin holds open now, by phase: ``idle`` (waiting for a
+        request), ``headers``, ``body`` (still being sent) and ``busy`` (being answered)."""
+        for server in self._servers:
+            if server.origin == origin:
+                return server.connections()
         raise BadArgument(f"no origin {origin!r} (the emulator runs api, media and downloads)")
 
     def attempts(self, method: str | None = None) -> list[Attempt]:

@@ -10,12 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from picker_discovery._errorbase import BadArgument
-from picker_discovery.testing._api_errors import ApiError, status_for_code
+from picker_discovery.testing._api_errors import ApiError, quota_exceeded, status_for_code
 from picker_discovery.testing._times import format_time
 
 __all__ = ["FAULT_METHODS", "REDIRECT_STATUSES", "Attempt", "Fault"]
 
-# The methods a test can script: the API's four, the media origins, the discovery document, and
+# The methods a test can script: the API's four, the media origins, the discovery document, the
+# batch endpoint (the whole batch; its parts spend their own methods' faults), and
 # the OAuth endpoints (the consent page, the token endpoint, revocation, userinfo). The attempt
 # log also names "other" (a path the API does not have) and "preflight" (a CORS preflight).
 FAULT_METHODS = (
@@ -25,6 +26,7 @@ FAULT_METHODS = (
     "mediaItems.list",
     "media",
     "discovery",
+    "batch",
     "oauth.authorize",
     "oauth.token",
     "oauth.revoke",
@@ -103,8 +105,20 @@ class Fault:
     def __post_init__(self) -> None:
         if isinstance(self.stall, bool) or not isinstance(self.stall, (int, float)):
             raise BadArgument(f"stall must be seconds (a number), not {self.stall!r}")
-        if not 0 <= self.stall < float("inf"):
-            raise BadArgument(f"stall must be a finite number of seconds >= 0, not {self.stall!r}")
+        if not 0 <= self.stall <= MAX_WAIT:
+            raise BadArgument(f"stall must be 0 to {MAX_WAIT:g} seconds, not {self.stall!r}")
+        if isinstance(self.latency, bool) or not isinstance(self.latency, (int, float)):
+            raise BadArgument(f"latency must be seconds (a number), not {self.latency!r}")
+        if not 0 <= self.latency <= MAX_WAIT:
+            raise BadArgument(f"latency must be 0 to {MAX_WAIT:g} seconds, not {self.latency!r}")
+        if self.retry_after is not None and (
+            isinstance(self.retry_after, bool)
+            or not isinstance(self.retry_after, (int, float))
+            or not 0 <= self.retry_after <= MAX_WAIT
+        ):
+            raise BadArgument(
+                f"retry_after must be 0 to {MAX_WAIT:g} seconds, not {self.retry_after!r}"
+            )
         if self.short_range is not None and (
             isinstance(self.short_range, bool)
             or not isinstance(self.short_range, int)
@@ -162,7 +176,7 @@ class Fault:
         return cls(
             status=status,
             retry_after=data.get("retry_after"),
-            latency=float(data.get("latency", 0.0)),
+            latency=data.get("latency", 0.0),
             drop=bool(data.get("drop", False)),
             truncate=bool(data.get("truncate", False)),
             message=data.get("message"),
@@ -174,10 +188,20 @@ class Fault:
             **{name: data[name] for name in _NEW_FIELDS if name in data},
         )
 
-    def error(self) -> ApiError | None:
-        """The error answer this fault stands for, if it has a status."""
+    def error(
+        self, *, project: str = "123456789012", quota_retry_after: float | None = None
+    ) -> ApiError | None:
+        """The error answer this fault stands for, if it has a status.
+
+        A 429 is a quota answer as Google sends it (:func:`~._api_errors.quota_exceeded`),
+        with a ``Retry-After`` only if this fault's ``retry_after`` or ``quota_retry_after``
+        (the backend's setting) asks for one.
+        """
         if self.status is None:
             return None
+        if self.status == 429:
+            retry = self.retry_after if self.retry_after is not None else quota_retry_after
+            return quota_exceeded(project, self.message, retry)
         status = status_for_code(self.status)
         headers = {}
         if self.retry_after is not None:
@@ -201,6 +225,9 @@ _NEW_FIELDS = (
     "body",
 )
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+# The longest a scripted wait (latency, stall, Retry-After) may be: a day. NaN and infinity
+# fail every range check.
+MAX_WAIT = 86400.0
 # Header values may not hold line breaks or other control characters (they would split the
 # answer), nor be empty.
 _HEADER_VALUE_RE = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")

@@ -309,11 +309,13 @@ def _color(item_id: str) -> tuple[int, int, int]:
     return digest[0], digest[1], digest[2]
 
 
-def render_image(item: MediaItem, width: int, height: int, *, fmt: str = "PNG") -> bytes:
+def render_image(
+    item: MediaItem, width: int, height: int, *, fmt: str = "PNG", overlay: bool = True
+) -> bytes:
     """A ``width`` x ``height`` picture standing for the item, encoded as ``fmt``.
 
     The picture is a diagonal band on the item's own colour, so scaled and cropped answers can
-    be told apart by eye.
+    be told apart by eye; a video's has a play button unless ``overlay`` is false.
     """
     try:
         from PIL import Image, ImageDraw
@@ -328,7 +330,7 @@ def render_image(item: MediaItem, width: int, height: int, *, fmt: str = "PNG") 
     draw = ImageDraw.Draw(image)
     band = max(1, min(width, height) // 4)
     draw.line([(0, 0), (width, height)], fill=(255 - red, 255 - green, 255 - blue), width=band)
-    if item.is_video:
+    if item.is_video and overlay:
         side = max(1, min(width, height) // 3)
         cx, cy = width // 2, height // 2
         draw.polygon(

@@ -13,6 +13,17 @@ from tests.browser import wait_for
 
 TOKEN = "browser-user"
 
+# Whether each of the first eight thumbnails has finished loading as an image.
+FIRST_EIGHT = (
+    "return Array.from(document.images).slice(0, 8)"
+    ".map(function (i) { return i.complete && i.naturalWidth > 0; })"
+)
+
+
+def _all_loaded(states: Any) -> Any:
+    """``states`` once all eight thumbnails have loaded (for ``wait_for``), else False."""
+    return states if states == [True] * 8 else False
+
 
 def test_pick_two_in_the_browser(browser: Any) -> None:
     from selenium.webdriver.common.by import By
@@ -24,11 +35,8 @@ def test_pick_two_in_the_browser(browser: Any) -> None:
         assert len(boxes) == len(emulator.backend.library(TOKEN))
         done = browser.find_element(By.ID, "done")
         assert done.get_attribute("disabled") is not None  # nothing picked yet
-        # every thumbnail loads as a real image
-        loaded = browser.execute_script(
-            "return Array.from(document.images).slice(0, 8)"
-            ".map(function (i) { return i.complete && i.naturalWidth > 0; })"
-        )
+        # every thumbnail loads as a real image: they load lazily, so wait for them (bounded)
+        loaded = wait_for(browser, lambda d: _all_loaded(d.execute_script(FIRST_EIGHT)))
         assert loaded == [True] * 8
         boxes[4].click()
         boxes[2].click()

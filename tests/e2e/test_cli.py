@@ -55,7 +55,7 @@ def test_emulator_subcommand_serves_until_terminated() -> None:
         )
         with urllib.request.urlopen(request, timeout=10) as answer:
             session = json.load(answer)
-        assert session["pollingConfig"]["pollInterval"] == "0.5s"
+        assert session["pollingConfig"]["pollInterval"] == "0.500s"  # proto3 JSON: 3 digits
         assert session["pickerUri"].startswith(f"{api}pick/")
     finally:
         process.send_signal(signal.SIGTERM)

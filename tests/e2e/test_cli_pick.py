@@ -63,7 +63,7 @@ def test_pick_waits_downloads_and_deletes_the_session(emulator: Emulator, tmp_pa
     for entry in summary["downloaded"]:
         path = Path(entry["path"])
         assert path.parent == tmp_path and path.stat().st_size == entry["bytes"]
-        assert path.suffix == ".png"
+        assert path.suffix in (".jpg", ".png", ".gif", ".webp")  # the original's format
     assert f"/pick/{session_id}" in err
     assert emulator.backend.sessions(TOKEN) == []
 

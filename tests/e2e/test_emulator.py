@@ -41,7 +41,9 @@ def control(emulator: Emulator, verb: str, action: str, body: Any = None) -> Any
     data = json.dumps(body).encode() if body is not None else None
     conn = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
     try:
-        conn.request(verb, f"/_control/{action}", body=data)
+        conn.request(
+            verb, f"/_control/{action}", body=data, headers={"Content-Type": "application/json"}
+        )
         answer = conn.getresponse()
         content = answer.read()
     finally:
@@ -188,7 +190,12 @@ def test_control_endpoints(emulator: Emulator, service: Any) -> None:
     control(emulator, "POST", "reset")
     assert control(emulator, "GET", "sessions")["sessions"] == []
     conn = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
-    conn.request("POST", "/_control/pick", body=b'{"session_id": "nope"}')
+    conn.request(
+        "POST",
+        "/_control/pick",
+        body=b'{"session_id": "nope"}',
+        headers={"X-Emulator-Control": "1"},
+    )
     answer = conn.getresponse()
     assert answer.status == 400 and b"nope" in answer.read()
     conn.close()

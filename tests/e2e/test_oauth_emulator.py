@@ -125,7 +125,7 @@ def test_the_strict_401_reaches_the_caller_as_unauthenticated(strict: Emulator) 
 
 def test_a_client_registered_over_the_control_api_signs_in(strict: Emulator) -> None:
     body = json.dumps({"client_id": "ctl.apps.googleusercontent.com", "redirect_uris": [REDIRECT]})
-    answer = post(strict, "/_control/clients", body.encode())
+    answer = post(strict, "/_control/clients", body.encode(), {"Content-Type": "application/json"})
     config = json.loads(answer.read())
     assert config["web"]["token_uri"] == strict.token_uri
     assert config["web"]["auth_uri"] == strict.auth_uri

@@ -273,9 +273,11 @@ def fault_id(fault: dict[str, Any]) -> str:
 # The API methods the flow calls: it never fetches the discovery document (the client builds
 # from the bundled one, and refresh sends no token), so faults scripted for it would wait
 # unspent; nor does it sign in. It does refresh its token at the token endpoint
-# ("oauth.token"), when it starts without an access token.
+# ("oauth.token"), when it starts without an access token. It never sends a batch.
 FLOW_METHODS = [
-    method for method in FAULT_METHODS if method != "discovery" and not method.startswith("oauth.")
+    method
+    for method in FAULT_METHODS
+    if method not in ("discovery", "batch") and not method.startswith("oauth.")
 ]
 REFRESH = "oauth.token"
 

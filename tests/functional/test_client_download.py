@@ -72,7 +72,7 @@ def test_expired_base_urls_are_renewed_by_listing_again(emulator: Emulator, tmp_
     assert len(emulator.attempts("mediaItems.list")) == 2  # the listing, then one renewal
 
 
-def test_a_sized_download_is_a_png_of_that_box(emulator: Emulator, tmp_path: Path) -> None:
+def test_a_sized_download_keeps_the_originals_format(emulator: Emulator, tmp_path: Path) -> None:
     client = client_for(emulator)
     with client.picking_session() as session:
         assert session.id is not None
@@ -84,8 +84,10 @@ def test_a_sized_download_is_a_png_of_that_box(emulator: Emulator, tmp_path: Pat
             size=Size(64, 64, crop=True),
             media_hosts=[emulator.media_url.rstrip("/")],
         )
-    assert isinstance(done, Downloaded) and done.path.suffix == ".png"
-    assert done.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # A JPEG original is resized as a JPEG (as Google's image servers answer), named so.
+    assert item.media_file is not None and item.media_file.mime_type == "image/jpeg"
+    assert isinstance(done, Downloaded) and done.path.suffix == ".jpg"
+    assert done.path.read_bytes()[:3] == b"\xff\xd8\xff"
 
 
 def test_the_emulators_media_origin_gets_nothing_unless_allowed(

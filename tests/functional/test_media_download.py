@@ -172,13 +172,13 @@ def test_each_kind_gets_its_suffix_and_extension(server: MediaHost, tmp_path: Pa
     assert visible(tmp_path) == ["IMG_1.jpg", "clip.mp4"]
 
 
-def test_sized_photo_with_crop_is_a_png(server: MediaHost, tmp_path: Path) -> None:
+def test_sized_photo_with_crop_keeps_its_format(server: MediaHost, tmp_path: Path) -> None:
     items = [photo(server, "p1", "IMG_1.jpg"), video(server, "v1", "clip.mp4")]
     result = make(server).download_items(items, tmp_path, size=Size(256, 128, crop=True))
 
     assert sorted(server.paths()) == ["/g1/p1=w256-h128-c", "/g1/v1=dv"]
-    assert [d.path.name for d in result.downloaded] == ["IMG_1.png", "clip.mp4"]
-    assert (tmp_path / "IMG_1.png").read_bytes() == server.image("p1", 256, 128)
+    assert [d.path.name for d in result.downloaded] == ["IMG_1.jpg", "clip.mp4"]
+    assert (tmp_path / "IMG_1.jpg").read_bytes() == server.image("p1", 256, 128)
     assert result.downloaded[0].variant == "w256-h128-c"
 
 

@@ -424,12 +424,19 @@ def test_clients_and_test_users_are_registered_over_the_control_api(world: World
     )
     assert answer.status == 200
     body = json.dumps({"redirect_uris": ["http://localhost:5000/cb"], "client_id": "c-2"})
-    made = world.app.handle(Request("POST", "/_control/clients", {}, body.encode()))
+    made = world.app.handle(
+        Request("POST", "/_control/clients", {"content-type": "application/json"}, body.encode())
+    )
     config = json.loads(made.body)["web"]
     assert config["client_id"] == "c-2" and config["redirect_uris"] == ["http://localhost:5000/cb"]
     assert config["token_uri"] == "https://photospicker.googleapis.com/token"
     assert world.backend.oauth.client("c-2") is not None
     user = json.dumps({"email": "carol@example.com", "name": "Carol"}).encode()
-    assert world.app.handle(Request("POST", "/_control/users", {}, user)).status == 200
+    assert (
+        world.app.handle(
+            Request("POST", "/_control/users", {"x-emulator-control": "1"}, user)
+        ).status
+        == 200
+    )
     query = urllib.parse.urlencode(world.auth_params())
     assert "carol@example.com" in world.call("GET", f"/o/oauth2/v2/auth?{query}").body.decode()

@@ -165,9 +165,10 @@ def fetch(http: FakeHttp, url: str, **headers: str) -> tuple[Any, bytes]:
     return resp, content
 
 
-def png_size(content: bytes) -> tuple[int, int]:
+def png_size(content: bytes, fmt: str = "JPEG") -> tuple[int, int]:
+    """The size of a resized image, which keeps the original's format (JPEG here)."""
     image = Image.open(io.BytesIO(content))
-    assert image.format == "PNG"
+    assert image.format == fmt
     return image.size
 
 
@@ -177,7 +178,7 @@ def test_media_suffixes(picker_http: FakeHttp, picked: dict[str, dict[str, Any]]
     width = photo["mediaFile"]["mediaFileMetadata"]["width"]
     height = photo["mediaFile"]["mediaFileMetadata"]["height"]
     resp, content = fetch(picker_http, f"{base}=w200-h200")
-    assert resp.status == 200 and resp["content-type"] == "image/png"
+    assert resp.status == 200 and resp["content-type"] == "image/jpeg"
     got = png_size(content)
     assert max(got) == 200 and abs(got[0] / got[1] - width / height) < 0.02
     assert png_size(fetch(picker_http, f"{base}=w256-h100-c")[1]) == (256, 100)
@@ -343,14 +344,17 @@ def test_googleapiclient_media_download_in_process(
 
 def test_control_errors_say_what_is_wrong(picker_http: FakeHttp) -> None:
     root = "https://photospicker.googleapis.com/_control"
-    resp, content = picker_http.request(f"{root}/seed", "POST", body="{}")
+    json_type = {"Content-Type": "application/json"}
+    resp, content = picker_http.request(f"{root}/seed", "POST", body="{}", headers=json_type)
     assert resp.status == 400 and json.loads(content)["error"]["message"] == "missing field 'token'"
-    resp, content = picker_http.request(f"{root}/pick", "POST", body='{"session_id": "gone"}')
+    resp, content = picker_http.request(
+        f"{root}/pick", "POST", body='{"session_id": "gone"}', headers=json_type
+    )
     assert resp.status == 400 and "no session 'gone'" in json.loads(content)["error"]["message"]
     body = json.dumps({"method": "sessions.get", "faults": [{"status": "503"}]})
-    resp, content = picker_http.request(f"{root}/faults", "POST", body=body)
+    resp, content = picker_http.request(f"{root}/faults", "POST", body=body, headers=json_type)
     assert resp.status == 400 and b"400-599" in content
-    resp, content = picker_http.request(f"{root}/nothing", "POST", body="{}")
+    resp, content = picker_http.request(f"{root}/nothing", "POST", body="{}", headers=json_type)
     assert resp.status == 404
 
 

@@ -12,6 +12,8 @@ import picker_discovery
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = Path(picker_discovery.__file__).parent
+WEBAPP = ROOT / "examples" / "webapp"
+FIRST_PARTY = ("picker_discovery", "examples")
 
 # The distribution each imported name comes from (google.* is a namespace of several).
 DISTRIBUTION = {
@@ -33,12 +35,14 @@ DISTRIBUTION = {
     "PIL": "Pillow",
     "IPython": "ipython",
     "pytest": "pytest",
+    "flask": "flask",
+    "werkzeug": "werkzeug",
 }
 
 
-def _imported() -> set[str]:
+def _imported(folder: Path = PACKAGE) -> set[str]:
     names: set[str] = set()
-    for path in PACKAGE.rglob("*.py"):
+    for path in folder.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 modules = [alias.name for alias in node.names]
@@ -49,17 +53,19 @@ def _imported() -> set[str]:
             for module in modules:
                 parts = module.split(".")
                 top = ".".join(parts[:2]) if parts[0] == "google" else parts[0]
-                if parts[0] not in sys.stdlib_module_names and parts[0] != "picker_discovery":
+                if parts[0] not in sys.stdlib_module_names and parts[0] not in FIRST_PARTY:
                     names.add(top)
     return names
 
 
-def _declared() -> set[str]:
+def _declared(*extras: str) -> set[str]:
+    """The distributions the core and ``extras`` (all of them when none is named) require."""
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg", encoding="utf-8")
     lines = config["options"]["install_requires"].splitlines()
-    for extra in config["options.extras_require"].values():
-        lines += extra.splitlines()
+    for name, extra in config["options.extras_require"].items():
+        if not extras or name in extras:
+            lines += extra.splitlines()
     found = set()
     for line in lines:
         match = re.match(r"\s*([A-Za-z0-9._-]+)", line)
@@ -83,3 +89,15 @@ def test_the_core_imports_are_core_requirements() -> None:
     core = config["options"]["install_requires"]
     for name in ("requests", "urllib3", "protobuf", "httplib2", "uritemplate"):
         assert re.search(rf"^\s*{name}\b", core, re.M), name
+
+
+def test_the_example_web_app_needs_only_the_webapp_extra() -> None:
+    # `pip install 'picker-discovery[webapp]'` is all the README asks of someone running it.
+    imported = _imported(WEBAPP)
+    assert "flask" in imported and imported - set(DISTRIBUTION) == set()
+    needed = {DISTRIBUTION[name].lower() for name in imported}
+    assert needed - _declared("webapp") == set()
+
+
+def test_the_test_extra_brings_what_the_web_apps_tests_need() -> None:
+    assert {"flask", "werkzeug"} <= _declared("test")

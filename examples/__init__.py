@@ -1,0 +1,1 @@
+"""Examples of picker-discovery: a script, a notebook and a web app (``examples.webapp``)."""

@@ -1,0 +1,131 @@
+"""PollSchedule: the heap, jitter and rate cap that the sync and async many-session waiters
+share, driven here by hand with the poll step's checks (no requests, a fake clock)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import pytest
+
+from picker_discovery import (
+    BadArgument,
+    BadArgumentType,
+    FakeClock,
+    PickingSession,
+    RateLimit,
+)
+from picker_discovery._schedule import PollSchedule, first_checks
+from picker_discovery._step import PollRules, SelectionCheck
+
+SIDS = [f"0000000{i}-aaaa-4bbb-8ccc-dddddddddddd" for i in range(5)]
+
+
+def plan(
+    sessions: Sequence[PickingSession | str],
+    clock: FakeClock | None = None,
+    *,
+    timeout: float | None = None,
+    **kwargs: object,
+) -> PollSchedule:
+    clock = clock or FakeClock()
+    checks = first_checks(sessions, now=clock.now(), timeout=timeout, rules=PollRules())
+    settings: dict[str, object] = {"limit": RateLimit(rate=1000, burst=1000)}
+    settings.update(kwargs)
+    return PollSchedule(checks, clock=clock, timeout=timeout, **settings)  # type: ignore[arg-type]
+
+
+def waiting(check: SelectionCheck, delay: float) -> SelectionCheck:
+    return replace(check, status="wait", delay=delay, polls=check.polls + 1)
+
+
+def session(sid: str, interval: str = "3s", **fields: object) -> PickingSession:
+    return PickingSession.from_dict(
+        {"id": sid, "pollingConfig": {"pollInterval": interval}, **fields}
+    )
+
+
+def test_ids_are_due_at_once_and_sessions_after_their_own_interval() -> None:
+    clock = FakeClock()
+    schedule = plan([SIDS[0], session(SIDS[1])], clock, jitter=0)
+    assert [c.session_id for c in schedule.due(0.0, 10)] == [SIDS[0]]
+    assert schedule.wake_in(0.0, 10) == pytest.approx(3.0)
+    assert [c.session_id for c in schedule.due(3.0, 10)] == [SIDS[1]]
+
+
+def test_a_waiting_session_comes_back_after_its_delay_and_a_done_one_never() -> None:
+    schedule = plan(SIDS[:2], jitter=0)
+    first, second = schedule.due(0.0, 10)
+    assert schedule.finish(first, 0.5, waiting(first, 5.0)) is None
+    done = schedule.finish(second, 0.5, replace(second, status="ended", reason="timeoutIn"))
+    assert done is not None and (done.status, done.reason) == ("ended", "timeoutIn")
+    assert schedule.open == 1
+    assert schedule.due(5.4, 10) == []
+    (again,) = schedule.due(5.5, 10)
+    assert again.session_id == SIDS[0] and again.polls == 1  # the check to pass as after=
+    ready = schedule.finish(again, 6.0, replace(again, status="ready", polls=2))
+    assert ready is not None and ready.ready and ready.reason is None and ready.polls == 2
+    assert schedule.open == 0
+
+
+def test_a_poll_that_raised_ends_that_session_as_failed() -> None:
+    schedule = plan(SIDS[:1])
+    (check,) = schedule.due(0.0, 1)
+    error = RuntimeError("boom")
+    outcome = schedule.finish(check, 0.1, error=error)
+    assert outcome is not None and (outcome.status, outcome.error) == ("failed", error)
+    assert outcome.check is check
+
+
+def test_jitter_only_ever_delays_and_by_at_most_its_fraction() -> None:
+    draws = iter([0.0, 0.5, 0.999])
+    sessions: list[PickingSession | str] = [session(sid, "10s") for sid in SIDS[:3]]
+    schedule = plan(sessions, jitter=0.2, random=lambda: next(draws))
+    assert schedule.wake_in(0.0, 10) == pytest.approx(10.0)
+    assert len(schedule.due(10.0, 10)) == 1
+    assert len(schedule.due(11.0, 10)) == 1
+    assert schedule.due(11.99, 10) == []
+    assert len(schedule.due(11.999, 10)) == 1
+
+
+def test_no_more_are_taken_than_there_are_free_slots_or_tokens() -> None:
+    schedule = plan(SIDS, limit=RateLimit(rate=2, burst=2))
+    assert len(schedule.due(0.0, 1)) == 1
+    assert schedule.wake_in(0.0, 0) is None  # no slot: only an answer can change things
+    assert len(schedule.due(0.0, 10)) == 1  # the burst's second token
+    assert schedule.due(0.0, 10) == []
+    assert schedule.wake_in(0.0, 10) == pytest.approx(0.5, rel=1e-5)
+    assert len(schedule.due(0.5001, 10)) == 1
+    assert schedule.scheduled == 2 and schedule.open == 5
+
+
+def test_sessions_past_their_deadline_end_without_a_token() -> None:
+    clock = FakeClock()
+    schedule = plan(SIDS, clock, timeout=10, limit=RateLimit(rate=1))
+    assert len(schedule.due(clock.monotonic(), 10)) == 1
+    clock.advance(10)
+    assert schedule.due(clock.monotonic(), 10) == []
+    assert [(o.status, o.reason) for o in schedule.finished] == [("ended", "timeout")] * 4
+    assert schedule.open == 1 and schedule.scheduled == 0
+
+
+def test_sessions_handed_in_picked_or_past_their_time_are_finished_at_once() -> None:
+    picked = session(SIDS[0], mediaItemsSet=True)
+    over = PickingSession.from_dict({"id": SIDS[1], "pollingConfig": {"timeoutIn": "0s"}})
+    schedule = plan([picked, over, SIDS[2]])
+    assert [(o.session_id, o.status, o.reason, o.polls) for o in schedule.finished] == [
+        (SIDS[0], "ready", None, 0),
+        (SIDS[1], "ended", "timeoutIn", 0),
+    ]
+    assert schedule.open == 1
+
+
+def test_each_session_once_and_well_formed_settings() -> None:
+    with pytest.raises(BadArgument, match="given twice"):
+        plan([SIDS[0], PickingSession.from_dict({"id": SIDS[0]})])
+    with pytest.raises(BadArgumentType, match="collection of sessions"):
+        plan(SIDS[0])
+    with pytest.raises(BadArgument, match="between 0 and 1"):
+        plan(SIDS[:1], jitter=2)
+    with pytest.raises(ValueError):
+        plan(["not a/valid id"])
