@@ -31,7 +31,12 @@ def post_control(emu: Emulator, action: str, body: Mapping[str, Any]) -> Any:
     error status), as a test in another process would drive the emulator."""
     conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=10)
     try:
-        conn.request("POST", f"/_control/{action}", body=json.dumps(body).encode())
+        conn.request(
+            "POST",
+            f"/_control/{action}",
+            body=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         answer = conn.getresponse()
         data = json.loads(answer.read())
         if answer.status != 200:
