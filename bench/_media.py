@@ -162,6 +162,30 @@ def our_download(items: Sequence[dict[str, Any]], folder: Path, workers: int = 4
     return sum(done.size for done in result.downloaded)
 
 
+def our_async_download(api_url: str, items: Sequence[dict[str, Any]], folder: Path) -> int:
+    """Download the listed items with ``AsyncPickerClient.download`` (httpx on the event
+    loop); returns the bytes written."""
+    import asyncio
+
+    from picker_discovery import AsyncPickerClient
+    from picker_discovery.models import PickedMediaItem
+
+    async def run() -> int:
+        credentials = google.oauth2.credentials.Credentials(token=TOKEN)
+        async with AsyncPickerClient(
+            credentials=credentials, client_options={"api_endpoint": api_url}, journal=False
+        ) as client:
+            written = 0
+            for item in items:
+                done = await client.download(
+                    PickedMediaItem.from_dict(item), folder, media_hosts=[media_origin(items)]
+                )
+                written += getattr(done, "size", 0)
+            return written
+
+    return asyncio.run(run())
+
+
 def curl(items: Sequence[dict[str, Any]], folder: Path, parallel: int = 0) -> int:
     """Fetch every item with one curl process (``parallel`` transfers at once if > 0).
 

@@ -5,7 +5,8 @@ picks it. Each side then runs in a fresh Python process of its own that reads it
 (``VmRSS``) once set up, downloads the video into a temporary folder, and reads its peak
 (``VmHWM``, the high-water mark) at the end; the growth is the peak minus the starting size.
 Ours is ``picker_discovery._media.pool.Downloader`` (streaming to disk; target: grows by less than
-64 MiB); theirs reads the body whole with ``requests`` and writes it, the common peer pattern.
+64 MiB), and ``AsyncPickerClient.download`` (httpx on the event loop, the same target); theirs
+reads the body whole with ``requests`` and writes it, the common peer pattern.
 
     .venv/bin/python bench/memory.py --size 1073741824
 """
@@ -42,6 +43,8 @@ def child(side: str, api_url: str, sid: str, item: dict[str, Any]) -> None:
         start = status_kib("VmRSS")
         if side == "loop":
             written = _media.whole_body_loop([item], folder)
+        elif side == "async":
+            written = _media.our_async_download(api_url, [item], folder)
         else:
             written = _media.our_download([item], folder)
         peak = status_kib("VmHWM")
@@ -66,7 +69,7 @@ def main() -> None:
         side, api_url, sid, item = args.child
         child(side, api_url, sid, json.loads(item))
         return
-    sides = ["ours", "loop"]
+    sides = ["ours", "async", "loop"]
     growth: dict[str, float] = {}
     peaks: dict[str, float] = {}
     with _media.emulator_process(1, args.size, "video") as api_url:
@@ -92,6 +95,17 @@ def main() -> None:
         theirs_label="whole-body loop",
         target=f"< {TARGET_MIB} MiB",
         met=_common.verdict(growth["ours"], None, TARGET_MIB - 1e-9),
+        precision=1,
+    )
+    _common.figure(
+        label,
+        growth["async"],
+        growth["loop"],
+        "MiB",
+        ours_label="AsyncPickerClient.download",
+        theirs_label="whole-body loop",
+        target=f"< {TARGET_MIB} MiB",
+        met=_common.verdict(growth["async"], None, TARGET_MIB - 1e-9),
         precision=1,
     )
 

@@ -17,8 +17,10 @@ waiting rules are the poll step's (:mod:`picker_discovery._step`), shared with
 (:func:`picker_discovery._clock.asleep`), so a :class:`~picker_discovery.FakeClock` takes no
 real time in tests.
 
-Cancelling a task inside ``async with client.picking_session()`` deletes the session before
-the cancellation goes on; a second cancellation while deleting leaves the delete running.
+Cancelling a task that waits (``await client.wait_for_selection(...)``, unless given
+``delete_on_cancel=False``) or runs inside ``async with client.picking_session()`` deletes the
+session before the cancellation goes on; a second cancellation while deleting leaves the
+delete running, and :meth:`AsyncPickerClient.aclose` waits for it.
 """
 
 from __future__ import annotations

@@ -110,6 +110,21 @@ class Sender:
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise ConnectionError(f"the connection to {uri} failed: {exc}") from exc
 
+    async def authorize(self, method: str, url: str, headers: dict[str, str]) -> None:
+        """Add the token to ``headers`` for a request to ``url`` (refreshed first when it is
+        not valid). The caller has checked ``url`` against the
+        media host allowlist: this attaches the token wherever it is told."""
+        if self.credentials is not None:
+            await self._refresh()
+            self.credentials.before_request(self._request(), method, url, headers)
+
+    async def refresh_after_401(self) -> bool:
+        """Refresh the token after a 401 answer; False when there are no credentials."""
+        if self.credentials is None:
+            return False
+        await self._refresh(force=True)
+        return True
+
     def _request(self) -> Any:
         """google-auth's ``requests`` transport, for refreshing (made on first use)."""
         if self._auth_request is None:

@@ -3,6 +3,7 @@ pure rules as :class:`~picker_discovery.PickerClient` (:mod:`picker_discovery._s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -48,6 +49,9 @@ class _AsyncWaiting:
     ) -> Any:
         raise NotImplementedError
 
+    async def _delete_quietly(self, sid: str, cause: BaseException) -> None:
+        raise NotImplementedError
+
     def poll_rules(self) -> PollRules:
         """This client's pacing of a wait, as the poll step takes it."""
         return PollRules(
@@ -91,19 +95,46 @@ class _AsyncWaiting:
         *,
         timeout: float | timedelta | None = None,
         on_poll: OnPoll | None = None,
+        delete_on_cancel: bool = True,
     ) -> PickingSession:
         """Poll the session as the server asks until the user has picked; return that state.
 
         The rules are :meth:`PickerClient.wait_for_selection`'s. ``on_poll`` sees every state
-        read (a plain function or a coroutine function). To stop waiting, cancel the task:
-        inside :meth:`picking_session`, that deletes the session.
+        read (a plain function or a coroutine function).
+
+        To stop waiting, cancel the task: the session is then deleted (the user can no longer
+        pick in it, and it stops counting against their open sessions) before the
+        cancellation goes on. The delete is shielded: a second cancellation while it runs
+        does not stop it (the client's :meth:`aclose` waits for it), and a failure to delete
+        is logged, never raised over the cancellation. Pass ``delete_on_cancel=False`` to
+        keep the session when you mean to wait on it again (another task, another process,
+        or :meth:`check_selection` later); you then delete it yourself. A wait that ends any
+        other way (picked, timed out, an error) leaves the session as it is, as
+        :meth:`PickerClient.wait_for_selection` does.
 
         Raises:
             PickingTimeout: the deadline came (``reason`` says which limit set it).
             SessionNotFound, PermissionDenied, PickerHttpError: as :meth:`get_session`.
+            asyncio.CancelledError: the task was cancelled (the session was deleted first,
+                unless ``delete_on_cancel`` is false).
         """
         sid = _session_id_of(session)
         limit = check_timeout(timeout)
+        try:
+            return await self._wait(sid, session, limit, on_poll)
+        except asyncio.CancelledError as exc:
+            if delete_on_cancel:
+                logger.info("session %s: the wait was cancelled; deleting the session", sid)
+                await self._delete_quietly(sid, exc)
+            raise
+
+    async def _wait(
+        self,
+        sid: str,
+        session: PickingSession | str,
+        limit: float | None,
+        on_poll: OnPoll | None,
+    ) -> PickingSession:
         clock = self._clock
         started = clock.monotonic()
         check: SelectionCheck | None = None

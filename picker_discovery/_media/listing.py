@@ -96,7 +96,91 @@ def iter_listed(
         yield entry
 
 
-class _Refresher:
+class _Listings:
+    """What renewing baseUrls by re-listing decides, without listing: whether the last
+    re-listing serves an item, what a new one holds, and the errors of a failed renewal.
+    :class:`_Refresher` lists through a plain callable; the asyncio client through its own."""
+
+    def __init__(self, available: bool) -> None:
+        self._available = available
+        self._stamp: float | None = None
+        self._items: dict[str, ListedItem] = {}
+        self.count = 0
+
+    @property
+    def available(self) -> bool:
+        return self._available
+
+    def cached(
+        self, item_id: str, newer_than: float, stale_url: str | None
+    ) -> tuple[bool, ListedItem | None]:
+        """``(True, item)`` when the last re-listing answers for the item (None: it is gone
+        from the session), ``(False, None)`` when the session must be listed again.
+
+        The last re-listing is reused when it is newer than ``newer_than`` or gave the item a
+        baseUrl other than ``stale_url`` (the one that just failed); otherwise the session is
+        listed again. So one re-listing renews every item whose URL expired at the same time.
+        """
+        cached = self._items.get(item_id) if self._stamp is not None else None
+        if cached is not None and (
+            cached.listed_at > newer_than
+            or (stale_url is not None and _url(cached.item) != stale_url)
+        ):
+            return True, cached
+        if self._stamp is not None and self._stamp > newer_than and cached is None:
+            return True, None  # a listing made after this item's has it no more
+        return False, None
+
+    def store(self, entries: Iterable[ItemLike | Unparsed], stamp: float) -> None:
+        """Keep a new re-listing, made at ``stamp``, skipping (and warning about) malformed
+        items."""
+        items: dict[str, ListedItem] = {}
+        for entry in entries:
+            if isinstance(entry, Unparsed):
+                _log.warning("re-listing: skipping an item that is malformed: %s", entry.error)
+                continue
+            try:
+                listed = _listed(entry, stamp)
+            except MalformedResponse as exc:  # the others are still renewed
+                _log.warning("re-listing: skipping an item that is malformed: %s", exc)
+                continue
+            if listed.item.id:
+                items[listed.item.id] = listed
+        self._stamp, self._items = stamp, items
+        self.count += 1
+
+    def item(self, item_id: str) -> ListedItem | None:
+        """The item as the last re-listing gave it (None: not in it, or none was made)."""
+        return self._items.get(item_id)
+
+    def no_relist(self, item_id: str, filename: str | None) -> MediaUrlExpired:
+        return MediaUrlExpired(
+            f"item {item_id!r} ({filename}): its baseUrl has expired and no relist "
+            "callable was given to renew it; list the session again and retry",
+            item_id=item_id,
+            filename=filename,
+        )
+
+    def relist_failed(self, item_id: str, filename: str | None, exc: Exception) -> MediaUrlExpired:
+        return MediaUrlExpired(
+            f"item {item_id!r} ({filename}): re-listing the session to renew its "
+            f"baseUrl failed ({type(exc).__name__}: {exc}); the session may have expired: "
+            "check it, or create a new session and pick again",
+            item_id=item_id,
+            filename=filename,
+        )
+
+    def gone(self, item_id: str, filename: str | None) -> MediaUrlExpired:
+        return MediaUrlExpired(
+            f"item {item_id!r} ({filename}): its baseUrl has expired and the item "
+            "is no longer in the session when re-listed; the session may have expired or "
+            "been deleted: create a new session and pick it again",
+            item_id=item_id,
+            filename=filename,
+        )
+
+
+class _Refresher(_Listings):
     """Renews baseUrls by re-listing the session; one re-list serves every item it returns."""
 
     def __init__(
@@ -105,53 +189,25 @@ class _Refresher:
         lock: threading.Lock,
         clock: Callable[[], float],
     ) -> None:
+        super().__init__(relist is not None)
         self._relist = relist
         self._lock = lock
         self._clock = clock
-        self._stamp: float | None = None
-        self._items: dict[str, ListedItem] = {}
-        self.count = 0
-
-    @property
-    def available(self) -> bool:
-        return self._relist is not None
 
     def lookup(
         self, item_id: str, newer_than: float, stale_url: str | None = None
     ) -> ListedItem | None:
-        """The item as the session lists it now; None if it is no longer listed.
-
-        The last re-listing is reused when it is newer than ``newer_than`` or gave the item a
-        baseUrl other than ``stale_url`` (the one that just failed); otherwise the session is
-        listed again. So one re-listing renews every item whose URL expired at the same time.
-        """
+        """The item as the session lists it now; None if it is no longer listed (see
+        :meth:`_Listings.cached` for when the session is listed again)."""
         if self._relist is None:
             raise RuntimeError("no relist callable")
         with self._lock:
-            cached = self._items.get(item_id) if self._stamp is not None else None
-            if cached is not None and (
-                cached.listed_at > newer_than
-                or (stale_url is not None and _url(cached.item) != stale_url)
-            ):
+            hit, cached = self.cached(item_id, newer_than, stale_url)
+            if hit:
                 return cached
-            if self._stamp is not None and self._stamp > newer_than and cached is None:
-                return None  # a listing made after this item's has it no more
             stamp = self._clock()
-            items: dict[str, ListedItem] = {}
-            for entry in self._relist():
-                if isinstance(entry, Unparsed):
-                    _log.warning("re-listing: skipping an item that is malformed: %s", entry.error)
-                    continue
-                try:
-                    listed = _listed(entry, stamp)
-                except MalformedResponse as exc:  # the others are still renewed
-                    _log.warning("re-listing: skipping an item that is malformed: %s", exc)
-                    continue
-                if listed.item.id:
-                    items[listed.item.id] = listed
-            self._stamp, self._items = stamp, items
-            self.count += 1
-            return self._items.get(item_id)
+            self.store(self._relist(), stamp)
+            return self.item(item_id)
 
     def renew(
         self, item_id: str, filename: str | None, listed: ListedItem, *, expired: bool = False
@@ -162,29 +218,12 @@ class _Refresher:
             MediaUrlExpired: no relist callable, re-listing failed, or the item is gone.
         """
         if not self.available:
-            raise MediaUrlExpired(
-                f"item {item_id!r} ({filename}): its baseUrl has expired and no relist "
-                "callable was given to renew it; list the session again and retry",
-                item_id=item_id,
-                filename=filename,
-            )
+            raise self.no_relist(item_id, filename)
         stale = _url(listed.item) if expired else None
         try:
             fresh = self.lookup(item_id, listed.listed_at, stale)
         except Exception as exc:
-            raise MediaUrlExpired(
-                f"item {item_id!r} ({filename}): re-listing the session to renew its "
-                f"baseUrl failed ({type(exc).__name__}: {exc}); the session may have expired: "
-                "check it, or create a new session and pick again",
-                item_id=item_id,
-                filename=filename,
-            ) from exc
+            raise self.relist_failed(item_id, filename, exc) from exc
         if fresh is None:
-            raise MediaUrlExpired(
-                f"item {item_id!r} ({filename}): its baseUrl has expired and the item "
-                "is no longer in the session when re-listed; the session may have expired or "
-                "been deleted: create a new session and pick it again",
-                item_id=item_id,
-                filename=filename,
-            )
+            raise self.gone(item_id, filename)
         return fresh

@@ -20,7 +20,6 @@ import requests
 
 from picker_discovery import _checks
 from picker_discovery._media.folder import (
-    _MAX_ID_CHARS,
     MANIFEST_NAME,
     _Folder,
 )
@@ -30,13 +29,16 @@ from picker_discovery._media.items import (
     ItemLike,
     ListedItem,
     Size,
-    _base_url,
-    _filename,
     _id_of,
-    _item_id,
     _listed,
-    _variant,
     media_suffix,
+)
+from picker_discovery._media.jobs import (
+    already_present,
+    cancelled,
+    duplicate,
+    plan_job,
+    readiness,
 )
 from picker_discovery._media.listing import (
     ListPage,
@@ -65,8 +67,6 @@ from picker_discovery.errors import (
     BadArgument,
     MalformedResponse,
     MediaError,
-    MediaNotReady,
-    MediaProcessingFailed,
 )
 
 if TYPE_CHECKING:
@@ -331,19 +331,12 @@ class Downloader:
                                 )
                                 continue
                             try:
-                                job = self._plan(index, _listed(entry, stamp), run)
+                                job = plan_job(index, _listed(entry, stamp), run.folder, run.size)
                             except (MediaError, MalformedResponse, TypeError) as exc:
                                 finish(index, Failed(_id_of(entry), None, str(exc), exc))
                                 continue
                             if (job.item_id, job.variant) in seen:
-                                finish(
-                                    index,
-                                    Skipped(
-                                        job.item_id,
-                                        SkipReason.DUPLICATE,
-                                        f"item {job.item_id!r} was listed more than once",
-                                    ),
-                                )
+                                finish(index, duplicate(job))
                                 continue
                             seen.add((job.item_id, job.variant))
                             future = pool.submit(self._run_job, job, run, session)
@@ -374,22 +367,6 @@ class Downloader:
 
     # -- one item ---------------------------------------------------------------------------
 
-    def _plan(self, index: int, listed: ListedItem, run: _Run) -> _Job:
-        item = listed.item
-        item_id = _item_id(item)
-        _base_url(item)
-        filename = _filename(item)
-        if len(item_id) > _MAX_ID_CHARS:
-            raise MediaError(
-                f"a picked media item's id is {len(item_id)} characters long; the listing "
-                "answer is malformed",
-                filename=filename,
-            )
-        variant = _variant(item, run.size)
-        base = safe_stem(filename, item_id)
-        stem = run.folder.claim(item_id, variant, base)
-        return _Job(index, listed, item_id, filename, variant, stem, base)
-
     def _report(
         self, run: _Run, job: _Job, done: int, total: int | None, finished: bool = False
     ) -> None:
@@ -411,12 +388,7 @@ class Downloader:
         try:
             outcome = self._job(job, run, session)
         except _Cancelled:
-            outcome = Skipped(
-                job.item_id,
-                SkipReason.CANCELLED,
-                f"item {job.item_id!r} ({job.filename}) was cancelled: another item failed "
-                "and fail_fast was set",
-            )
+            outcome = cancelled(job)
         except Exception as exc:
             outcome = Failed(job.item_id, job.filename, str(exc), exc)
         finally:
@@ -431,44 +403,27 @@ class Downloader:
     def _job(
         self, job: _Job, run: _Run, session: Callable[[], requests.Session]
     ) -> Downloaded | Skipped:
-        present = run.folder.complete(job.item_id, job.variant)
+        present = already_present(run.folder, job)
         if present is not None:
-            run.folder.drop_stale_parts(job.stem)  # a run killed between link and unlink
-            return Skipped(
-                job.item_id,
-                SkipReason.ALREADY_PRESENT,
-                f"item {job.item_id!r} is already downloaded to {present}",
-                path=present,
-            )
+            return present
         listed = job.listed
         waited_since = self._clock()
         while True:
-            try:
-                media_suffix(listed, run.size)
+            ready = readiness(
+                job,
+                listed,
+                run.size,
+                run.not_ready,
+                can_wait=run.refresher.available,
+                waited=self._clock() - waited_since,
+                wait_timeout=self.wait_timeout,
+            )
+            if isinstance(ready, Skipped):
+                return ready
+            if ready == "ready":
                 break
-            except MediaProcessingFailed as exc:
-                return Skipped(job.item_id, SkipReason.PROCESSING_FAILED, str(exc), error=exc)
-            except MediaNotReady as exc:
-                if run.not_ready == "skip":
-                    return Skipped(job.item_id, SkipReason.NOT_READY, str(exc), error=exc)
-                if run.not_ready == "fail":
-                    raise
-                if not run.refresher.available:
-                    raise MediaNotReady(
-                        f"{exc} (cannot wait: no relist callable was given)",
-                        item_id=exc.item_id,
-                        filename=exc.filename,
-                        status=exc.status,
-                    ) from exc
-                if self._clock() - waited_since >= self.wait_timeout:
-                    raise MediaNotReady(
-                        f"{exc}; still not ready after waiting {self.wait_timeout:g} s",
-                        item_id=exc.item_id,
-                        filename=exc.filename,
-                        status=exc.status,
-                    ) from exc
-                self._pause(run, self.wait_interval)
-                listed = run.refresher.renew(job.item_id, job.filename, listed)
+            self._pause(run, self.wait_interval)
+            listed = run.refresher.renew(job.item_id, job.filename, listed)
         return fetch(self, job, run, listed, session)
 
     def _pause(self, run: _Run, seconds: float) -> None:

@@ -106,3 +106,24 @@ async def test_cancelling_a_wait_over_real_http_deletes_the_session(
     with pytest.raises(asyncio.CancelledError):
         await task
     assert picker_emulator.backend.sessions(TOKEN) == []
+
+
+async def test_cancelling_a_bare_wait_over_real_http_leaves_no_live_session(
+    picker_emulator: Emulator, picker_emulator_async_client: AsyncPickerClient
+) -> None:
+    client = picker_emulator_async_client
+    session = await client.create_session()
+    picker_emulator.backend.set_faults("sessions.get", [Fault(latency=30)])
+    task = asyncio.create_task(client.wait_for_selection(session, timeout=600))
+
+    async def poll_started() -> None:
+        while not picker_emulator.attempts("sessions.get"):
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(poll_started(), 20)  # the poll is held 30 s by the emulator
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert picker_emulator.backend.sessions(TOKEN) == []
+    with pytest.raises(SessionNotFound):
+        await client.get_session(session)

@@ -169,6 +169,83 @@ async def test_cancelling_the_waiting_task_deletes_the_session(picker_backend: B
     assert transport.paths()[-1][0] == "DELETE"
 
 
+async def start_waiting(
+    client: AsyncPickerClient, session_id: str, **kwargs: Any
+) -> asyncio.Task[Any]:
+    """A task waiting on the session (real time, short polls), once it has polled."""
+    polled = asyncio.Event()
+    task = asyncio.create_task(
+        client.wait_for_selection(session_id, on_poll=lambda _: polled.set(), **kwargs)
+    )
+    await asyncio.wait_for(polled.wait(), 10)
+    return task
+
+
+async def test_cancelling_a_bare_wait_deletes_the_session(picker_backend: Backend) -> None:
+    client, transport = client_on(picker_backend, clock=None)  # real time: the wait sleeps
+    client.min_poll_interval = 0.01
+    picker_backend.configure(poll_interval="0.01s")
+    async with client:
+        session = await client.create_session()
+        kept = await client.create_session()
+        task = await start_waiting(client, session.id or "")
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert [s.id for s in picker_backend.sessions()] == [kept.id]
+        assert transport.paths()[-1] == ("DELETE", f"/v1/sessions/{session.id}")
+        await client.delete_session(kept)
+
+
+async def test_a_wait_told_not_to_delete_keeps_the_session_for_a_later_wait(
+    picker_backend: Backend,
+) -> None:
+    client, transport = client_on(picker_backend, clock=None)
+    client.min_poll_interval = 0.01
+    picker_backend.configure(poll_interval="0.01s")
+    async with client:
+        session = await client.create_session()
+        task = await start_waiting(client, session.id or "", delete_on_cancel=False)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert [s.id for s in picker_backend.sessions()] == [session.id]
+        assert "DELETE" not in {method for method, _ in transport.paths()}
+        picker_backend.pick(session.id or "", first=1)
+        assert (await client.wait_for_selection(session.id or "")).media_items_set
+        await client.delete_session(session)
+
+
+async def test_a_second_cancel_while_deleting_does_not_skip_the_delete(
+    picker_backend: Backend,
+) -> None:
+    client, _ = client_on(picker_backend, clock=None)
+    client.min_poll_interval = 0.01
+    picker_backend.configure(poll_interval="0.01s")
+    deleting = asyncio.Event()
+    release = asyncio.Event()
+    sent_delete = client._sender.send
+
+    async def slow_delete(request: Any) -> Any:
+        if request.method == "DELETE":
+            deleting.set()
+            await release.wait()  # the server is slow to answer the delete
+        return await sent_delete(request)
+
+    client._sender.send = slow_delete  # type: ignore[method-assign]
+    async with client:
+        session = await client.create_session()
+        task = await start_waiting(client, session.id or "")
+        task.cancel()
+        await asyncio.wait_for(deleting.wait(), 10)
+        task.cancel()  # cancelled again while the delete is on its way
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert len(picker_backend.sessions()) == 1  # the delete is still running ...
+        release.set()
+    assert picker_backend.sessions() == []  # ... and aclose waited for it to finish
+
+
 async def test_a_failing_block_deletes_the_session_and_raises_its_own_error(
     picker_backend: Backend,
 ) -> None:
