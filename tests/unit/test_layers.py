@@ -65,6 +65,7 @@ LAYERS: dict[str, set[str]] = {
         "_aio._client",
         "_aio._items",
         "_aio._many",
+        "_aio._poll",
         "_aio._send",
         "_aio._waiting",
         "_client",
