@@ -20,7 +20,7 @@ import collections
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Coroutine
 from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -45,7 +45,7 @@ logger = logging.getLogger("picker_discovery._client")
 DEFAULT_CONCURRENCY = 32
 """Polls in flight at once by default (the rate cap usually allows far fewer)."""
 
-AsyncPoll = Callable[[SelectionCheck], Awaitable[tuple[SelectionCheck, bytes | None]]]
+AsyncPoll = Callable[[SelectionCheck], Coroutine[Any, Any, tuple[SelectionCheck, bytes | None]]]
 """One poll: the check to follow -> the next check, and the body of the answer it read."""
 Restore = Callable[[str, bytes], PickingSession]
 """Reads a session's last state again from the body of the answer it came in."""

@@ -68,7 +68,7 @@ class GetTemplate:
 
     def __init__(self, sessions: SessionsResource) -> None:
         self._sessions = sessions
-        probe = sessions.get(sessionId=_PROBE)
+        probe: Any = sessions.get(sessionId=_PROBE)
         parts = str(probe.uri).split(_PROBE)
         self._parts: tuple[str, str] | None = None
         if len(parts) == 2 and probe.body is None:
