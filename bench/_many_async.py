@@ -27,9 +27,8 @@ class AsyncSimulation:
     def __init__(self, count: int) -> None:
         self.backend = Backend(max_live_sessions=count, poll_interval="5s", polling_timeout="30s")
         self.clock = self.backend.clock
-        self.client = AsyncPickerClient(
-            transport=FakeAsyncTransport(self.backend), clock=self.clock, journal=False
-        )
+        self.transport = FakeAsyncTransport(self.backend)
+        self.client = AsyncPickerClient(transport=self.transport, clock=self.clock, journal=False)
         self.sessions: list[PickingSession] = []
         self.count = count
         self.times = array.array("d")
@@ -41,9 +40,12 @@ class AsyncSimulation:
         self.start_time = self.clock.now()
 
     def harvest(self) -> None:
+        """Move the fake's request log into ``times``, and drop the transport's record of the
+        requests: neither is the waiter's memory."""
         for attempt in self.backend.attempts("sessions.get"):
             self.times.append((attempt.time - self.start_time).total_seconds())
         self.backend.clear_attempts()
+        self.transport.requests.clear()
 
     def at(self, events: dict[float, Callable[[], object]]) -> None:
         pending = sorted(events.items())
@@ -86,10 +88,13 @@ def async_memory(count: int, rate: float, traced: bool, size: Callable[[], int])
     return asyncio.run(run())
 
 
-def async_run(count: int, rate: float) -> tuple[float, list[float], float]:
-    """A whole simulated wait: CPU seconds, the get times, and fake seconds."""
+def async_round(count: int, rate: float) -> tuple[float, float, list[float], float]:
+    """One round: a whole simulated wait on a fresh fake of ``count`` sessions, then as many
+    bare GETs on the same fake (the same sessions, round robin, in the state the wait left
+    them). CPU seconds per poll of each side, the get times of the wait, and its fake
+    seconds."""
 
-    async def run() -> tuple[float, list[float], float]:
+    async def run() -> tuple[float, float, list[float], float]:
         sim = AsyncSimulation(count)
         await sim.create()
         picked = [s.id for s in sim.sessions[: count // 10] if s.id is not None]
@@ -100,43 +105,40 @@ def async_run(count: int, rate: float) -> tuple[float, list[float], float]:
             o async for o in sim.client.wait_for_sessions(sim.sessions, rate=rate)
         ]
         cpu = time.process_time() - cpu
+        sim.clock.on_sleep = None
         sim.harvest()
         await sim.client.aclose()
         ready = sum(o.ready for o in outcomes)
         if len(outcomes) != count or ready != len(picked):
             raise SystemExit(f"{len(outcomes)} outcomes, {ready} ready")
-        return cpu, list(sim.times), sim.clock.monotonic() - sim.start
+        polls = len(sim.times)
+        bare = await _bare(sim, polls)
+        return cpu / polls, bare, list(sim.times), sim.clock.monotonic() - sim.start
 
     return asyncio.run(run())
 
 
-def async_bare(calls: int) -> float:
-    """CPU seconds per bare ``httpx.AsyncClient.get`` + ``.json()`` of a session on
-    FakeAsyncTransport: the same async stack and transport, no client of ours."""
-
-    async def run() -> float:
-        backend = Backend()
-        transport = FakeAsyncTransport(backend, token=TOKEN)
-        async with AsyncPickerClient(
-            transport=FakeAsyncTransport(backend, token=TOKEN), journal=False
-        ) as ours:
-            sid = (await ours.create_session()).id
-        url = f"{backend.config.api_root}v1/sessions/{sid}"
-        async with httpx.AsyncClient(transport=transport) as http:
-            for _ in range(50):
-                (await http.get(url)).json()
-            backend.clear_attempts()
-            gc.collect()
-            cpu = time.process_time()
-            for index in range(calls):
-                answer = await http.get(url)
-                answer.raise_for_status()
-                answer.json()
-                if index % 1000 == 999:
-                    backend.clear_attempts()
-            return (time.process_time() - cpu) / calls
-
-    return asyncio.run(run())
+async def _bare(sim: AsyncSimulation, polls: int) -> float:
+    """CPU seconds per bare ``httpx.AsyncClient.get`` + ``.json()`` of the simulation's
+    sessions, round robin, on a FakeAsyncTransport of its fake: the same async stack,
+    transport and server state, no client of ours; ``polls`` of them after a warm-up."""
+    urls = [f"{sim.backend.config.api_root}v1/sessions/{s.id}" for s in sim.sessions]
+    transport = FakeAsyncTransport(sim.backend)
+    async with httpx.AsyncClient(transport=transport) as http:
+        for url in urls[:50]:
+            (await http.get(url)).json()
+        sim.backend.clear_attempts()
+        transport.requests.clear()
+        gc.collect()
+        cpu = time.process_time()
+        for index in range(polls):
+            answer = await http.get(urls[index % len(urls)])
+            answer.raise_for_status()
+            answer.json()
+            if index % 100 == 99:  # as the wait's log is harvested: the fake's logs stay short
+                sim.backend.clear_attempts()
+                transport.requests.clear()
+        return (time.process_time() - cpu) / polls
 
 
 def async_loopback(

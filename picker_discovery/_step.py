@@ -124,7 +124,7 @@ class PollRules:
         return min(max(seconds, self.min_poll_interval), self.max_poll_interval)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SelectionCheck:
     """What one check of a session says to do next, and the state the next check needs.
 

@@ -3,29 +3,40 @@
 The same :class:`~picker_discovery._schedule.PollSchedule` as the sync waiter (heap of next
 polls, jitter, one :class:`~picker_discovery.RateLimit`), driven by one coroutine that starts a
 task per due poll (at most ``max_concurrency`` at once) and otherwise sleeps on the client's
-clock. A waiting session costs its last check and a place in the heap, no task and no thread.
+clock. Each poll is :class:`~picker_discovery._aio._poll.Poller`'s: ``check_selection``'s step
+without re-checking what the wait checked once.
+
+A waiting session costs a place in the heap and its last check with only the timing the next
+poll needs (deadline, failures, polls), no task and no thread. The last state read is kept as
+the answer's body (a few hundred bytes, not the parsed :class:`PickingSession`, which is ten
+times that) and read again only for the session's :class:`WaitOutcome`, so that an outcome
+carries the same ``session`` as if the model had been kept.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import dataclasses
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Coroutine
 from datetime import timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from picker_discovery._aio._poll import Poller, read_body
 from picker_discovery._clock import asleep
 from picker_discovery._errorbase import BadArgument, BadArgumentType
 from picker_discovery._many import _rate_limit
 from picker_discovery._ratelimit import RateLimit
 from picker_discovery._schedule import DEFAULT_JITTER, PollSchedule, WaitOutcome, first_checks
-from picker_discovery._step import PollRules, SelectionCheck, check_timeout
+from picker_discovery._step import DELETED, WAIT, PollRules, SelectionCheck, check_timeout
 from picker_discovery.models import PickingSession
 
 if TYPE_CHECKING:
     from picker_discovery._clock import Clock
+    from picker_discovery._service_types import SessionsResource
 
 __all__ = ["DEFAULT_CONCURRENCY", "AsyncSessionsWait"]
 
@@ -33,9 +44,28 @@ logger = logging.getLogger("picker_discovery._client")
 
 DEFAULT_CONCURRENCY = 32
 """Polls in flight at once by default (the rate cap usually allows far fewer)."""
-_CANCEL_CHECK = 0.1
 
-AsyncCheck = Callable[[SelectionCheck], Awaitable[SelectionCheck]]
+AsyncPoll = Callable[[SelectionCheck], Coroutine[Any, Any, tuple[SelectionCheck, bytes | None]]]
+"""One poll: the check to follow -> the next check, and the body of the answer it read."""
+Restore = Callable[[str, bytes], PickingSession]
+"""Reads a session's last state again from the body of the answer it came in."""
+
+
+def _compact(check: SelectionCheck) -> SelectionCheck:
+    """``check`` without the session state it read (kept as the answer's body instead)."""
+    return SelectionCheck(
+        check.session_id,
+        check.status,
+        check.delay,
+        check.reason,
+        None,
+        check.started,
+        check.deadline,
+        check.deadline_reason,
+        check.failures,
+        check.polls,
+        check.error,
+    )
 
 
 class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
@@ -48,15 +78,28 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
     """
 
     def __init__(
-        self, check: AsyncCheck, clock: Clock, schedule: PollSchedule, *, max_concurrency: int
+        self,
+        poll: AsyncPoll,
+        clock: Clock,
+        schedule: PollSchedule,
+        *,
+        max_concurrency: int,
+        restore: Restore,
     ) -> None:
-        self._check = check
+        self._poll = poll
+        self._restore = restore
+        self._bodies: dict[str, bytes] = {}
         self._clock = clock
         self._schedule = schedule
         self._limit = max_concurrency
         self._cancelled = False
-        self._sleeper: asyncio.Future[None] | None = None
-        self._tasks: dict[asyncio.Task[SelectionCheck], SelectionCheck] = {}
+        self._sleeping: asyncio.Task[object] | None = None  # the task asleep in _sleep
+        self._interrupted = False  # cancel() cancelled that task's sleep
+        self._wake: asyncio.Future[None] | None = None  # resolved by a poll's end or cancel()
+        self._tasks: dict[asyncio.Task[tuple[SelectionCheck, bytes | None]], SelectionCheck] = {}
+        self._done: collections.deque[asyncio.Task[tuple[SelectionCheck, bytes | None]]] = (
+            collections.deque()
+        )
         self._steps = self._run()
 
     def __aiter__(self) -> AsyncSessionsWait:
@@ -85,8 +128,11 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
     def cancel(self) -> None:
         """Stop waiting; the iteration ends without reporting the rest."""
         self._cancelled = True
-        if self._sleeper is not None:
-            self._sleeper.cancel()
+        self._wake_up()
+        sleeping = self._sleeping
+        if sleeping is not None and not self._interrupted and sleeping is not _current_task():
+            self._interrupted = True
+            sleeping.cancel()
 
     async def aclose(self) -> None:
         """Stop waiting and cancel the polls in flight."""
@@ -94,54 +140,105 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
         await self._steps.aclose()
 
     async def _sleep(self, seconds: float) -> None:
-        self._sleeper = asyncio.ensure_future(asleep(self._clock, seconds))
+        """Sleep on the client's clock in the iterating task itself (no task per sleep);
+        :meth:`cancel` from elsewhere cuts it short by cancelling that task, and the
+        cancellation is taken back here (a cancellation of the task by anyone else goes on)."""
+        task = asyncio.current_task()
+        self._sleeping = task
         try:
-            await self._sleeper
+            await asleep(self._clock, seconds)
         except asyncio.CancelledError:
-            if not self._cancelled:
+            if not self._interrupted:
                 raise  # the iterating task itself was cancelled
+            uncancel = getattr(task, "uncancel", None)  # Python 3.11+
+            if uncancel is not None:
+                uncancel()
         finally:
-            self._sleeper = None
+            self._sleeping = None
+            self._interrupted = False
+
+    def _finished(self, task: asyncio.Task[tuple[SelectionCheck, bytes | None]]) -> None:
+        """A poll's task is done: queue it for the iteration and wake it."""
+        if task in self._tasks:
+            self._done.append(task)
+            self._wake_up()
+
+    def _wake_up(self) -> None:
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    async def _answer(self, timeout: float | None) -> None:
+        """Wait until a poll ends, :meth:`cancel`, or ``timeout`` (seconds, real time as on
+        the event loop: a poll's answer is what moves time on a fake clock)."""
+        loop = asyncio.get_running_loop()
+        self._wake = wake = loop.create_future()
+        timer = None if timeout is None else loop.call_later(timeout, self._wake_up)
+        try:
+            await wake
+        finally:
+            self._wake = None
+            if timer is not None:
+                timer.cancel()
+
+    def _keep(self, check: SelectionCheck, body: bytes | None) -> SelectionCheck:
+        """What to keep of a waiting ``check`` until its next poll."""
+        if check.status != WAIT or check.session is None or body is None:
+            return check
+        self._bodies[check.session_id] = body
+        return _compact(check)
+
+    def _reported(self, outcome: WaitOutcome) -> WaitOutcome:
+        """``outcome`` with the last state read, when only its body was kept."""
+        body = self._bodies.pop(outcome.session_id, None)
+        if body is None or outcome.session is not None or outcome.reason == DELETED:
+            return outcome
+        session = self._restore(outcome.session_id, body)
+        check = dataclasses.replace(outcome.check, session=session)
+        return dataclasses.replace(outcome, session=session, check=check)
 
     async def _run(self) -> AsyncGenerator[WaitOutcome, None]:
-        schedule, clock, tasks = self._schedule, self._clock, self._tasks
+        schedule, clock, tasks, done = self._schedule, self._clock, self._tasks, self._done
+        loop = asyncio.get_running_loop()
         try:
             while (schedule.open or schedule.finished) and not self._cancelled:
                 while schedule.finished:
-                    yield schedule.finished.popleft()
+                    yield self._reported(schedule.finished.popleft())
                     if self._cancelled:
                         return
+                if done:
+                    received = clock.monotonic()
+                    while done:
+                        task = done.popleft()
+                        after = tasks.pop(task)
+                        error = task.exception()
+                        if not isinstance(error, Exception) and error is not None:
+                            raise error
+                        check = None
+                        if error is None:
+                            check = self._keep(*task.result())
+                        outcome = schedule.finish(after, received, check, error)
+                        if outcome is not None:
+                            yield self._reported(outcome)
+                            if self._cancelled:
+                                return
                 now = clock.monotonic()
                 for after in schedule.due(now, self._limit - len(tasks)):
-                    tasks[asyncio.ensure_future(self._check(after))] = after
-                if schedule.finished or not schedule.open:
+                    task = loop.create_task(self._poll(after))
+                    tasks[task] = after
+                    task.add_done_callback(self._finished)
+                if done or schedule.finished or not schedule.open:
                     continue
                 delay = schedule.wake_in(now, self._limit - len(tasks))
                 if not tasks:
                     if delay is not None:
                         await self._sleep(delay)
                     continue
-                # A poll's answer wakes us; time passes as it does on this clock.
-                done, _ = await asyncio.wait(
-                    tasks,
-                    timeout=_CANCEL_CHECK if delay is None else min(delay, _CANCEL_CHECK),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                received = clock.monotonic()
-                for task in done:
-                    after = tasks.pop(task)
-                    error = task.exception()
-                    check = None if error is not None else task.result()
-                    if not isinstance(error, Exception) and error is not None:
-                        raise error
-                    outcome = schedule.finish(after, received, check, error)
-                    if outcome is not None:
-                        yield outcome
-                        if self._cancelled:
-                            return
+                await self._answer(delay)  # a poll's answer, a free token, or cancel()
         finally:
             self._cancelled = True
             for task in tasks:
+                task.remove_done_callback(self._finished)
                 task.cancel()
             if tasks:
                 with contextlib.suppress(BaseException):
@@ -151,6 +248,13 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
                     "stopped waiting on %d session(s) before they were ready or ended",
                     schedule.open,
                 )
+
+
+def _current_task() -> asyncio.Task[object] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no running event loop in this thread
+        return None
 
 
 def _concurrency(value: object) -> int:
@@ -166,17 +270,15 @@ class _AsyncManyWaiting:
 
     _clock: Clock
 
-    if TYPE_CHECKING:  # AsyncPickerClient's own, from the poll step
-
-        async def check_selection(
-            self,
-            session: PickingSession | str,
-            *,
-            after: SelectionCheck | None = None,
-            timeout: float | timedelta | None = None,
-        ) -> SelectionCheck: ...
+    if TYPE_CHECKING:  # AsyncPickerClient's own: the poll step's rules, sending
 
         def poll_rules(self) -> PollRules: ...
+
+        _sessions: SessionsResource
+
+        async def _execute(
+            self, method: str, request: Any, *, session_id: str | None, retry: bool = True
+        ) -> Any: ...
 
     def wait_for_sessions(
         self,
@@ -204,7 +306,11 @@ class _AsyncManyWaiting:
         checks = first_checks(sessions, now=clock.now(), timeout=seconds, rules=self.poll_rules())
         schedule = PollSchedule(checks, limit=limit, clock=clock, timeout=seconds, jitter=jitter)
 
-        async def check(after: SelectionCheck) -> SelectionCheck:
-            return await self.check_selection(after.session_id, after=after, timeout=seconds)
+        poll = Poller(self._execute, self._sessions, clock, self.poll_rules(), seconds)
 
-        return AsyncSessionsWait(check, clock, schedule, max_concurrency=concurrency)
+        def restore(session_id: str, body: bytes) -> PickingSession:
+            return read_body(poll.template, session_id, body)
+
+        return AsyncSessionsWait(
+            poll, clock, schedule, max_concurrency=concurrency, restore=restore
+        )

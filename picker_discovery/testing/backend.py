@@ -326,9 +326,10 @@ class Backend(Handlers):
     def note_sent(self, attempt: Attempt, sent: int) -> None:
         """Record how many body bytes went out in answer to ``attempt``."""
         with self._lock:
-            for index, seen in enumerate(self._attempts):
-                if seen is attempt:
-                    self._attempts[index] = replace(attempt, sent=sent)
+            attempts = self._attempts
+            for index in range(len(attempts) - 1, -1, -1):  # newest first: it is near the end
+                if attempts[index] is attempt:
+                    attempts[index] = replace(attempt, sent=sent)
                     return
 
     def attempts(self, method: str | None = None) -> list[Attempt]:

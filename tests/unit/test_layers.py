@@ -69,6 +69,7 @@ LAYERS: dict[str, set[str]] = {
         "_aio._downloads",
         "_aio._items",
         "_aio._many",
+        "_aio._poll",
         "_aio._send",
         "_aio._transfer",
         "_aio._waiting",
