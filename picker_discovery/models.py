@@ -8,6 +8,9 @@ Each model is a frozen dataclass: ``Model.from_dict(json_object)`` parses what t
 service sent, ``model.to_dict()`` writes it back. Whatever JSON value a field holds,
 parsing gives a model or raises ``picker_discovery.errors.MalformedResponse`` (a
 ``ValueError``) naming the schema and field, never another exception.
+``Model.from_answer(json_object)`` is the cheap way the clients read answers: no copy,
+and each field (nested models too) read on first access, where a malformed one raises
+``MalformedResponse``.
 Timestamps become aware UTC ``datetime`` values, durations ``timedelta`` values, int64
 strings ``int`` values; an enum value this version does not know becomes ``UNKNOWN``.
 Fields the document does not describe are kept in ``extra``; ``raw`` is the JSON object
@@ -21,7 +24,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from picker_discovery._convert import Reader, UnknownEnum, Writer, freeze
+from picker_discovery._convert import (
+    LazyModel,
+    UnknownEnum,
+    Writer,
+    enum_of,
+    freeze,
+    message_of,
+    messages_of,
+    readers,
+)
+from picker_discovery._wire import (
+    read_boolean,
+    read_duration,
+    read_flag,
+    read_integer,
+    read_number,
+    read_string,
+    read_timestamp,
+)
 
 __all__ = [
     "REVISION",
@@ -75,7 +96,7 @@ class ProcessingStatus(UnknownEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class ListMediaItemsResponse:
+class ListMediaItemsResponse(LazyModel):
     """A page of picked media items.
 
     Attributes:
@@ -94,14 +115,9 @@ class ListMediaItemsResponse:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ListMediaItemsResponse:
-        """Parse a ListMediaItemsResponse JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("ListMediaItemsResponse", data, cls.JSON_FIELDS)
-        return cls(
-            media_items=r.messages("mediaItems", PickedMediaItem.from_dict),
-            next_page_token=r.string("nextPageToken"),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a ListMediaItemsResponse JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This ListMediaItemsResponse as a JSON object: unset fields left out, ``extra`` kept."""
@@ -112,7 +128,7 @@ class ListMediaItemsResponse:
 
 
 @dataclass(frozen=True, slots=True)
-class MediaFile:
+class MediaFile(LazyModel):
     """The file behind a picked media item.
 
     Attributes:
@@ -138,16 +154,9 @@ class MediaFile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MediaFile:
-        """Parse a MediaFile JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("MediaFile", data, cls.JSON_FIELDS)
-        return cls(
-            base_url=r.string("baseUrl"),
-            filename=r.string("filename"),
-            media_file_metadata=r.message("mediaFileMetadata", MediaFileMetadata.from_dict),
-            mime_type=r.string("mimeType"),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a MediaFile JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This MediaFile as a JSON object: unset fields left out, ``extra`` kept."""
@@ -160,7 +169,7 @@ class MediaFile:
 
 
 @dataclass(frozen=True, slots=True)
-class MediaFileMetadata:
+class MediaFileMetadata(LazyModel):
     """Metadata of a media file. Exactly one of photoMetadata and videoMetadata is set.
 
     Attributes:
@@ -189,18 +198,9 @@ class MediaFileMetadata:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MediaFileMetadata:
-        """Parse a MediaFileMetadata JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("MediaFileMetadata", data, cls.JSON_FIELDS)
-        return cls(
-            camera_make=r.string("cameraMake"),
-            camera_model=r.string("cameraModel"),
-            height=r.integer("height"),
-            photo_metadata=r.message("photoMetadata", PhotoMetadata.from_dict),
-            video_metadata=r.message("videoMetadata", VideoMetadata.from_dict),
-            width=r.integer("width"),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a MediaFileMetadata JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This MediaFileMetadata as a JSON object: unset fields left out, ``extra`` kept."""
@@ -215,7 +215,7 @@ class MediaFileMetadata:
 
 
 @dataclass(frozen=True, slots=True)
-class PhotoMetadata:
+class PhotoMetadata(LazyModel):
     """Metadata of a photo.
 
     Attributes:
@@ -240,16 +240,9 @@ class PhotoMetadata:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PhotoMetadata:
-        """Parse a PhotoMetadata JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("PhotoMetadata", data, cls.JSON_FIELDS)
-        return cls(
-            aperture_f_number=r.number("apertureFNumber"),
-            exposure_time=r.duration("exposureTime"),
-            focal_length=r.number("focalLength"),
-            iso_equivalent=r.integer("isoEquivalent"),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a PhotoMetadata JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This PhotoMetadata as a JSON object: unset fields left out, ``extra`` kept."""
@@ -262,7 +255,7 @@ class PhotoMetadata:
 
 
 @dataclass(frozen=True, slots=True)
-class PickedMediaItem:
+class PickedMediaItem(LazyModel):
     """A media item the user picked.
 
     Attributes:
@@ -285,16 +278,9 @@ class PickedMediaItem:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PickedMediaItem:
-        """Parse a PickedMediaItem JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("PickedMediaItem", data, cls.JSON_FIELDS)
-        return cls(
-            create_time=r.timestamp("createTime"),
-            id=r.string("id"),
-            media_file=r.message("mediaFile", MediaFile.from_dict),
-            type=r.enum("type", MediaType),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a PickedMediaItem JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This PickedMediaItem as a JSON object: unset fields left out, ``extra`` kept."""
@@ -319,7 +305,7 @@ class PickedMediaItem:
 
 
 @dataclass(frozen=True, slots=True)
-class PickingConfig:
+class PickingConfig(LazyModel):
     """Settings for the picking experience.
 
     Attributes:
@@ -351,16 +337,9 @@ class PickingConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PickingConfig:
-        """Parse a PickingConfig JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("PickingConfig", data, cls.JSON_FIELDS)
-        return cls(
-            max_item_count=r.integer("maxItemCount"),
-            show_education_banner=r.boolean("showEducationBanner"),
-            show_expanded_app_bar=r.boolean("showExpandedAppBar"),
-            show_zero_state=r.boolean("showZeroState"),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a PickingConfig JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This PickingConfig as a JSON object: unset fields left out, ``extra`` kept."""
@@ -373,7 +352,7 @@ class PickingConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class PickingSession:
+class PickingSession(LazyModel):
     """A session in which the user picks media items.
 
     Attributes:
@@ -408,18 +387,9 @@ class PickingSession:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PickingSession:
-        """Parse a PickingSession JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("PickingSession", data, cls.JSON_FIELDS)
-        return cls(
-            expire_time=r.timestamp("expireTime"),
-            id=r.string("id"),
-            media_items_set=bool(r.boolean("mediaItemsSet")),
-            picker_uri=r.string("pickerUri"),
-            picking_config=r.message("pickingConfig", PickingConfig.from_dict),
-            polling_config=r.message("pollingConfig", PollingConfig.from_dict),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a PickingSession JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This PickingSession as a JSON object: unset fields left out, ``extra`` kept."""
@@ -446,7 +416,7 @@ class PickingSession:
 
 
 @dataclass(frozen=True, slots=True)
-class PollingConfig:
+class PollingConfig(LazyModel):
     """How often and how long to poll a session.
 
     Attributes:
@@ -466,14 +436,9 @@ class PollingConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PollingConfig:
-        """Parse a PollingConfig JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("PollingConfig", data, cls.JSON_FIELDS)
-        return cls(
-            poll_interval=r.duration("pollInterval"),
-            timeout_in=r.duration("timeoutIn"),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a PollingConfig JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This PollingConfig as a JSON object: unset fields left out, ``extra`` kept."""
@@ -484,7 +449,7 @@ class PollingConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class VideoMetadata:
+class VideoMetadata(LazyModel):
     """Metadata of a video.
 
     Attributes:
@@ -503,14 +468,9 @@ class VideoMetadata:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VideoMetadata:
-        """Parse a VideoMetadata JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("VideoMetadata", data, cls.JSON_FIELDS)
-        return cls(
-            fps=r.number("fps"),
-            processing_status=r.enum("processingStatus", ProcessingStatus),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a VideoMetadata JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This VideoMetadata as a JSON object: unset fields left out, ``extra`` kept."""
@@ -518,3 +478,93 @@ class VideoMetadata:
         w.number("fps", self.fps)
         w.enum("processingStatus", self.processing_status)
         return w.data
+
+
+ListMediaItemsResponse._READERS = readers(
+    "ListMediaItemsResponse",
+    ListMediaItemsResponse.JSON_FIELDS,
+    {
+        "media_items": ("mediaItems", messages_of(PickedMediaItem)),
+        "next_page_token": ("nextPageToken", read_string),
+    },
+)
+MediaFile._READERS = readers(
+    "MediaFile",
+    MediaFile.JSON_FIELDS,
+    {
+        "base_url": ("baseUrl", read_string),
+        "filename": ("filename", read_string),
+        "media_file_metadata": ("mediaFileMetadata", message_of(MediaFileMetadata)),
+        "mime_type": ("mimeType", read_string),
+    },
+)
+MediaFileMetadata._READERS = readers(
+    "MediaFileMetadata",
+    MediaFileMetadata.JSON_FIELDS,
+    {
+        "camera_make": ("cameraMake", read_string),
+        "camera_model": ("cameraModel", read_string),
+        "height": ("height", read_integer),
+        "photo_metadata": ("photoMetadata", message_of(PhotoMetadata)),
+        "video_metadata": ("videoMetadata", message_of(VideoMetadata)),
+        "width": ("width", read_integer),
+    },
+)
+PhotoMetadata._READERS = readers(
+    "PhotoMetadata",
+    PhotoMetadata.JSON_FIELDS,
+    {
+        "aperture_f_number": ("apertureFNumber", read_number),
+        "exposure_time": ("exposureTime", read_duration),
+        "focal_length": ("focalLength", read_number),
+        "iso_equivalent": ("isoEquivalent", read_integer),
+    },
+)
+PickedMediaItem._READERS = readers(
+    "PickedMediaItem",
+    PickedMediaItem.JSON_FIELDS,
+    {
+        "create_time": ("createTime", read_timestamp),
+        "id": ("id", read_string),
+        "media_file": ("mediaFile", message_of(MediaFile)),
+        "type": ("type", enum_of(MediaType)),
+    },
+)
+PickingConfig._READERS = readers(
+    "PickingConfig",
+    PickingConfig.JSON_FIELDS,
+    {
+        "max_item_count": ("maxItemCount", read_integer),
+        "show_education_banner": ("showEducationBanner", read_boolean),
+        "show_expanded_app_bar": ("showExpandedAppBar", read_boolean),
+        "show_zero_state": ("showZeroState", read_boolean),
+    },
+)
+PickingSession._READERS = readers(
+    "PickingSession",
+    PickingSession.JSON_FIELDS,
+    {
+        "expire_time": ("expireTime", read_timestamp),
+        "id": ("id", read_string),
+        "media_items_set": ("mediaItemsSet", read_flag),
+        "picker_uri": ("pickerUri", read_string),
+        "picking_config": ("pickingConfig", message_of(PickingConfig)),
+        "polling_config": ("pollingConfig", message_of(PollingConfig)),
+    },
+)
+PollingConfig._READERS = readers(
+    "PollingConfig",
+    PollingConfig.JSON_FIELDS,
+    {
+        "poll_interval": ("pollInterval", read_duration),
+        "timeout_in": ("timeoutIn", read_duration),
+    },
+)
+VideoMetadata._READERS = readers(
+    "VideoMetadata",
+    VideoMetadata.JSON_FIELDS,
+    {
+        "fps": ("fps", read_number),
+        "processing_status": ("processingStatus", enum_of(ProcessingStatus)),
+    },
+)

@@ -32,6 +32,7 @@ LAYERS: dict[str, set[str]] = {
         "_checks",
         "_clock",
         "_convert",
+        "_wire",
         "_dirs",
         "_lazy",
         "_journal",
