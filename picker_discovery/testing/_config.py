@@ -68,8 +68,8 @@ class BackendConfig:
     unauthenticated_body: str = "google"
     # [open] Share of mediaItems.list pages (0 to 1) served short: fewer items than pageSize,
     # even none, in the middle of a listing (Google: "may return fewer, even 0"). Which pages,
-    # and how short, follows `seed`, the session and the page, so a page token always answers
-    # the same page; an empty page is never followed by another.
+    # and how short, follows `seed` and the page alone (every session alike), so a page token
+    # always answers the same page; an empty page is never followed by another.
     short_pages: float = 0.0
     # [seen] Where "=dv" (a video download) sends the client: None serves the bytes from the
     # media origin; a root URL ("https://video-downloads.googleusercontent.com/") answers a 302

@@ -265,15 +265,16 @@ class Handlers:
             raise bad
         return offset, page
 
-    def _page_length(self, session_id: str, offset: int, page: int, size: int) -> int:
+    def _page_length(self, offset: int, page: int, size: int) -> int:
         """How many items page number ``page`` (from ``offset``) holds: ``size``, or fewer
-        for the share of pages the ``short_pages`` setting asks for (seeded, so the same
-        token always answers the same page; an odd page is never empty, so no two empty
-        pages follow each other)."""
+        for the share of pages the ``short_pages`` setting asks for. The pattern comes from
+        the seed alone, not the session's random id, so a seed gives every session the same
+        page lengths, run after run, and a token always answers the same page; an odd page is
+        never empty, so no two empty pages follow each other."""
         share = self._config.short_pages
         if not share:
             return size
-        digest = hashlib.sha256(f"{self._config.seed}\0{session_id}\0{offset}\0{page}".encode())
+        digest = hashlib.sha256(f"{self._config.seed}\0{offset}\0{page}".encode())
         draw = int.from_bytes(digest.digest()[:8], "big")
         if (draw % 10_000) >= share * 10_000:
             return size
@@ -308,7 +309,7 @@ class Handlers:
             offset, page = self._read_page_token(session.id, page_token) if page_token else (0, 0)
             now = self.clock.now()
             session.base_urls_issued = now
-            size = self._page_length(session.id, offset, page, size)
+            size = self._page_length(offset, page, size)
             page_ids = session.picked[offset : offset + size]
             items = []
             for item_id in page_ids:
