@@ -64,7 +64,7 @@ How a download runs:
   ``Café`` NFC and NFD are one name and names stay unique whatever extension the answers bring),
   with the extension of the answer's Content-Type from an allowlist of image and video types: any
   other type (``text/html``, ``image/svg+xml``, scripts) gives ``.bin``;
-* several items download at once (``workers``, default 4) while the session is listed page by
+* several items download at once (``workers``, default 16) while the session is listed page by
   page as downloads proceed; an expired baseUrl (401/403, or listed longer ago than
   ``url_lifetime``) is renewed by re-listing the session and finding the item by id;
 * 5xx, 429 (honouring Retry-After) and dropped connections are retried under a retry policy,

@@ -52,6 +52,7 @@ LAYERS: dict[str, set[str]] = {
     "media": {
         "_media",
         "_media.folder",
+        "_media.durable",
         "_media.hosts",
         "_media.items",
         "_media.jobs",
