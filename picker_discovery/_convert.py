@@ -223,6 +223,8 @@ def readers(
     known_names = frozenset(known)
 
     def extra(data: dict[str, Any]) -> Mapping[str, Any]:
+        if data.keys() <= known_names:
+            return _EMPTY
         unknown = {k: v for k, v in data.items() if k not in known_names}
         return freeze(unknown) if unknown else _EMPTY
 

@@ -10,7 +10,6 @@ from picker_discovery import _checks
 from picker_discovery._arguments import _check_int, _session_id_of
 from picker_discovery._clock import Clock, SystemClock
 from picker_discovery._execute import _Executing
-from picker_discovery._media.listing import iter_listed
 from picker_discovery._paging import iter_pages
 from picker_discovery.errors import NoCredentials
 from picker_discovery.models import ListMediaItemsResponse, PickedMediaItem, PickingSession
@@ -85,6 +84,8 @@ class _Items(_Executing):
 
     def _pages(self, sid: str, size: int) -> Iterator[PickedMediaItem]:
         """The items of every page, each parsed whole (for the downloader's re-listing)."""
+        from picker_discovery._media.listing import iter_listed  # only downloads need it
+
         for listed in iter_listed(sid, lambda _, token: self._list_page(sid, token, size)):
             yield listed.item
 

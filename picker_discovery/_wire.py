@@ -89,6 +89,9 @@ def parse_duration(text: str) -> timedelta:
     Raises:
         ValueError: not a duration, or longer than about 10,000 years either way.
     """
+    whole = text[:-1]
+    if text[-1:] == "s" and len(whole) <= 12 and whole.isascii() and whole.isdigit():
+        return timedelta(seconds=int(whole))  # the usual shape: "5s", "1800s"
     match = _DURATION.fullmatch(text)
     if match is None:
         raise ValueError("not decimal seconds with an 's' suffix")
