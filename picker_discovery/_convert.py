@@ -169,6 +169,22 @@ class LazyModel:
         _set(self, name, value)
         return value
 
+    def __repr__(self) -> str:
+        """The dataclass form, ``Name(field=value, ...)``; a field the service sent malformed
+        shows as ``<malformed>`` instead of raising (a repr never raises)."""
+        import dataclasses
+
+        parts = []
+        for spec in dataclasses.fields(self):  # type: ignore[arg-type]
+            if not spec.repr:
+                continue
+            try:
+                value = repr(getattr(self, spec.name))
+            except MalformedResponse:
+                value = "<malformed>"
+            parts.append(f"{spec.name}={value}")
+        return f"{type(self).__qualname__}({', '.join(parts)})"
+
     @classmethod
     def from_answer(cls: type[L], data: Mapping[str, Any]) -> L:
         """A view of a JSON object just parsed from an answer, which nothing else holds: no

@@ -34,6 +34,7 @@ from picker_discovery._convert import (
     messages_of,
     readers,
 )
+from picker_discovery._errorbase import MalformedResponse
 from picker_discovery._wire import (
     read_boolean,
     read_duration,
@@ -95,7 +96,7 @@ class ProcessingStatus(UnknownEnum):
     """A value this version of the library does not know; ``raw`` holds it as sent."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class ListMediaItemsResponse(LazyModel):
     """A page of picked media items.
 
@@ -127,7 +128,7 @@ class ListMediaItemsResponse(LazyModel):
         return w.data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class MediaFile(LazyModel):
     """The file behind a picked media item.
 
@@ -168,7 +169,7 @@ class MediaFile(LazyModel):
         return w.data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class MediaFileMetadata(LazyModel):
     """Metadata of a media file. Exactly one of photoMetadata and videoMetadata is set.
 
@@ -214,7 +215,7 @@ class MediaFileMetadata(LazyModel):
         return w.data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class PhotoMetadata(LazyModel):
     """Metadata of a photo.
 
@@ -254,7 +255,7 @@ class PhotoMetadata(LazyModel):
         return w.data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class PickedMediaItem(LazyModel):
     """A media item the user picked.
 
@@ -292,19 +293,29 @@ class PickedMediaItem(LazyModel):
         return w.data
 
     def __repr__(self) -> str:
-        """A short repr: item_repr() of picker_discovery.notebook._render."""
+        """A short repr: item_repr() of picker_discovery.notebook._render (the
+        dataclass form when a field the service sent cannot be read)."""
         from picker_discovery.notebook._render import item_repr
 
-        return item_repr(self)
+        try:
+            return item_repr(self)
+        except MalformedResponse:
+            return LazyModel.__repr__(self)
 
     def _repr_html_(self) -> str:
-        """How Jupyter shows it: item_html() of picker_discovery.notebook._render."""
+        """How Jupyter shows it: item_html() of picker_discovery.notebook._render
+        (the repr, escaped, when a field the service sent cannot be read)."""
         from picker_discovery.notebook._render import item_html
 
-        return item_html(self)
+        try:
+            return item_html(self)
+        except MalformedResponse:
+            import html
+
+            return f"<pre>{html.escape(repr(self))}</pre>"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class PickingConfig(LazyModel):
     """Settings for the picking experience.
 
@@ -351,7 +362,7 @@ class PickingConfig(LazyModel):
         return w.data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class PickingSession(LazyModel):
     """A session in which the user picks media items.
 
@@ -403,19 +414,29 @@ class PickingSession(LazyModel):
         return w.data
 
     def __repr__(self) -> str:
-        """A short repr: session_repr() of picker_discovery.notebook._render."""
+        """A short repr: session_repr() of picker_discovery.notebook._render (the
+        dataclass form when a field the service sent cannot be read)."""
         from picker_discovery.notebook._render import session_repr
 
-        return session_repr(self)
+        try:
+            return session_repr(self)
+        except MalformedResponse:
+            return LazyModel.__repr__(self)
 
     def _repr_html_(self) -> str:
-        """How Jupyter shows it: session_html() of picker_discovery.notebook._render."""
+        """How Jupyter shows it: session_html() of picker_discovery.notebook._render
+        (the repr, escaped, when a field the service sent cannot be read)."""
         from picker_discovery.notebook._render import session_html
 
-        return session_html(self)
+        try:
+            return session_html(self)
+        except MalformedResponse:
+            import html
+
+            return f"<pre>{html.escape(repr(self))}</pre>"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class PollingConfig(LazyModel):
     """How often and how long to poll a session.
 
@@ -448,7 +469,7 @@ class PollingConfig(LazyModel):
         return w.data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class VideoMetadata(LazyModel):
     """Metadata of a video.
 

@@ -184,7 +184,9 @@ def render_enum(enum: Mapping[str, Any]) -> list[str]:
 
 
 def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> list[str]:
-    lines = ["", "", "@dataclass(frozen=True, slots=True)", f"class {name}(LazyModel):"]
+    # The repr is LazyModel's (the dataclass form, never raising) or the display's own.
+    decorator = "@dataclass(frozen=True, slots=True, repr=False)"
+    lines = ["", "", decorator, f"class {name}(LazyModel):"]
     summary = textwrap.wrap(_doc_text(str(schema.get("description") or name)), WIDTH - 7)
     lines += ['    """' + summary[0], *[f"    {line}" for line in summary[1:]]]
     lines += ["", "    Attributes:"]
@@ -231,16 +233,26 @@ def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> l
         lines += [
             "",
             "    def __repr__(self) -> str:",
-            f'        """A short repr: {short}() of picker_discovery.notebook._render."""',
+            f'        """A short repr: {short}() of picker_discovery.notebook._render (the',
+            '        dataclass form when a field the service sent cannot be read)."""',
             f"        from picker_discovery.notebook._render import {short}",
             "",
-            f"        return {short}(self)",
+            "        try:",
+            f"            return {short}(self)",
+            "        except MalformedResponse:",
+            "            return LazyModel.__repr__(self)",
             "",
             "    def _repr_html_(self) -> str:",
-            f'        """How Jupyter shows it: {rich}() of picker_discovery.notebook._render."""',
+            f'        """How Jupyter shows it: {rich}() of picker_discovery.notebook._render',
+            '        (the repr, escaped, when a field the service sent cannot be read)."""',
             f"        from picker_discovery.notebook._render import {rich}",
             "",
-            f"        return {rich}(self)",
+            "        try:",
+            f"            return {rich}(self)",
+            "        except MalformedResponse:",
+            "            import html",
+            "",
+            '            return f"<pre>{html.escape(repr(self))}</pre>"',
         ]
     return lines
 
@@ -312,6 +324,7 @@ def render(document: Mapping[str, Any]) -> str:
         "    messages_of,",
         "    readers,",
         ")",
+        "from picker_discovery._errorbase import MalformedResponse",
         "from picker_discovery._wire import (",
         *[f"    {n}," for n in READERS],
         ")",

@@ -152,3 +152,16 @@ def test_durations_are_read_with_the_standard_library(text: str, expected: timed
 def test_durations_out_of_range_or_shape_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_a_repr_never_raises_and_shows_what_cannot_be_read() -> None:
+    session = PickingSession.from_answer({"id": 5, "mediaItemsSet": True})
+    assert repr(session) == (
+        "PickingSession(expire_time=None, id=<malformed>, media_items_set=True, "
+        "picker_uri=None, picking_config=None, polling_config=None, extra=mappingproxy({}))"
+    )
+    assert "&lt;malformed&gt;" in session._repr_html_()
+    item = PickedMediaItem.from_answer({"id": "P1", "mediaFile": {"mimeType": 7}})
+    assert "media_file=MediaFile(" in repr(item) and "mime_type=<malformed>" in repr(item)
+    config = models.PollingConfig.from_answer({"pollInterval": "soon"})
+    assert repr(config).startswith("PollingConfig(poll_interval=<malformed>, timeout_in=None")
