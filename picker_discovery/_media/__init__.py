@@ -52,7 +52,9 @@ How a download runs:
   :class:`~picker_discovery.errors.MediaError`;
 * "complete" is recorded in a manifest, ``.picker-downloads.jsonl`` in the folder: one JSON line
   per finished file (item id, variant, stem, name, size, Content-Type, modification time),
-  written in one append and fsynced just before the file is placed. Every field of every line
+  written in one append and flushed to disk before the file is placed (workers finishing
+  together share one flush of the manifest, and then one of the folder, with no lock held
+  during either; an item is reported downloaded once its name is on disk). Every field of every line
   is validated when read (one safe name in the folder, an allowed extension, whole numbers in
   range); a line that fails, or is cut short or not UTF-8, is skipped with a logged warning. A
   rerun skips an item whose recorded file is still there as a regular file with the recorded
