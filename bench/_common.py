@@ -100,10 +100,67 @@ def interleaved(
     return mine, other
 
 
-def timed(call: Callable[[], object], repeat: int) -> float:
-    """Seconds per call of ``call`` run ``repeat`` times in a row, the collector held off."""
+def timed(
+    call: Callable[[], object], repeat: int, clock: Callable[[], float] = time.perf_counter
+) -> float:
+    """Seconds per call of ``call`` run ``repeat`` times in a row, the collector held off.
+
+    ``clock`` is wall time by default; ``time.thread_time`` counts only this thread's CPU,
+    which other work on a shared machine does not inflate (for work that never waits).
+    """
     with quiet_gc():
-        start = time.perf_counter()
+        start = clock()
         for _ in range(repeat):
             call()
-        return (time.perf_counter() - start) / repeat
+        return (clock() - start) / repeat
+
+
+def spread(values: Sequence[float], scale: float = 1.0, precision: int = 1) -> str:
+    """``median (min-max)`` of ``values`` times ``scale``, as the results table quotes them."""
+    low, mid, high = (v * scale for v in (min(values), median(values), max(values)))
+    return f"{mid:.{precision}f} ({low:.{precision}f}-{high:.{precision}f})"
+
+
+def compare(
+    name: str,
+    ours: Sequence[float],
+    theirs: Sequence[float],
+    unit: str,
+    *,
+    ours_label: str = "ours",
+    theirs_label: str = "theirs",
+    scale: float = 1.0,
+    precision: int = 1,
+    high: float | None = None,
+    low: float | None = None,
+    target: str = "",
+) -> float:
+    """Print one figure measured in rounds: each side's median (min-max) and the ratio.
+
+    The ratio is taken round by round (ours / theirs of the same round, so both saw the same
+    machine) and quoted as median (min-max); the verdict reads the median against ``high``
+    (at most) and ``low`` (at least). Returns the median ratio.
+    """
+    ratios = [a / b if b else float("inf") for a, b in zip(ours, theirs, strict=True)]
+    ratio = median(ratios)
+    line = (
+        f"{name}: {ours_label} {spread(ours, scale, precision)} {unit} | "
+        f"{theirs_label} {spread(theirs, scale, precision)} {unit} | "
+        f"ratio {spread(ratios, 1.0, 3)}"
+    )
+    if high is not None or low is not None:
+        bound = target or (f"<= {high}" if high is not None else f">= {low}")
+        line += f" | target {bound}: {verdict(ratio, low, high)}"
+    print(line, flush=True)
+    return ratio
+
+
+def rotated(rounds: int, sides: dict[str, Callable[[], float]]) -> dict[str, list[float]]:
+    """Run every side once per round, the order rotating each round; each returns its figure."""
+    names = list(sides)
+    out: dict[str, list[float]] = {name: [] for name in names}
+    for index in range(rounds):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            out[name].append(sides[name]())
+    return out

@@ -141,6 +141,24 @@ def whole_body_loop(items: Sequence[dict[str, Any]], folder: Path) -> int:
     return written
 
 
+def httplib2_loop(items: Sequence[dict[str, Any]], folder: Path) -> int:
+    """The same serial pattern on ``httplib2`` (what googleapiclient users have at hand): one
+    ``Http`` (kept-alive connection), each body read whole, then written. Returns the bytes
+    written."""
+    import httplib2
+
+    http = httplib2.Http(timeout=60)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    written = 0
+    for item in items:
+        answer, body = http.request(item["mediaFile"]["baseUrl"] + suffix(item), headers=headers)
+        if answer.status != 200:
+            raise RuntimeError(f"HTTP {answer.status} for {item['id']}")
+        (folder / f"{item['id']}.bin").write_bytes(body)
+        written += len(body)
+    return written
+
+
 def media_origin(items: Sequence[dict[str, Any]]) -> str:
     """``http://127.0.0.1:PORT``, where the items' baseUrls live (for the allowlist)."""
     parts = urllib.parse.urlsplit(items[0]["mediaFile"]["baseUrl"])

@@ -24,6 +24,14 @@ def check_session_id(session_id: object) -> str:
     """
     if not isinstance(session_id, str):
         raise BadArgument(f"session id must be a string, not {type(session_id).__name__}")
+    if (
+        session_id.isascii()
+        and session_id.isprintable()  # so no control characters, and ASCII has no surrogates
+        and "/" not in session_id
+        and session_id.strip()
+        and session_id not in (".", "..")
+    ):
+        return session_id
     if not session_id.strip():
         raise BadArgument(f"session id must not be empty or blank: {session_id!r}")
     if "/" in session_id:

@@ -245,6 +245,9 @@ class PickerClient(_Waiting, _ManyWaiting, _Items, _Bookkeeping):
     def get_session(self, session_id: PickingSession | str) -> PickingSession:
         """Read a session's current state (``session_id`` may be a :class:`PickingSession`).
 
+        The answer is read lazily: each field is parsed when first read, and one the service
+        sent malformed raises :class:`~picker_discovery.errors.MalformedResponse` then.
+
         Raises:
             ValueError: ``session_id`` cannot be a session id; nothing was sent.
             SessionNotFound: no such session (or not the caller's).
@@ -255,7 +258,7 @@ class PickerClient(_Waiting, _ManyWaiting, _Items, _Bookkeeping):
     def _get(self, sid: str, cancel: threading.Event | None) -> PickingSession:
         request = self._sessions.get(sessionId=sid)
         data = self._execute("sessions.get", request, session_id=sid, cancel=cancel)
-        return PickingSession.from_dict(data)
+        return PickingSession.from_answer(data)
 
     def delete_session(self, session_id: PickingSession | str, *, missing_ok: bool = False) -> None:
         """Delete a session, ending access to it and its picked items.

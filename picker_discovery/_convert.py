@@ -1,39 +1,52 @@
-"""Reading and writing the JSON values of the API's schemas, for the generated models.
+"""How the generated models read and write their JSON: read-only views, fields read on first
+access, and the writer.
 
-Google APIs encode values as proto3 JSON: RFC 3339 timestamps (``google-datetime``), durations
-as decimal seconds with an ``s`` suffix (``google-duration``: ``"3.5s"``, ``"0.033333335s"``),
-64-bit integers as decimal strings, 32-bit integers as JSON numbers (sometimes as strings),
-floats as numbers or ``"NaN"``/``"Infinity"``. Timestamps and durations are parsed with
-protobuf's well-known types, so fractional seconds and offsets are handled by well-kept code.
+A model parsed from an answer keeps the JSON object as it came (``raw``, a read-only
+:class:`FrozenMap` view over it: no copy) and nothing else. Each field is read from ``raw`` the
+first time it is asked for, by :meth:`LazyModel.__getattr__` (a dataclass slot left unset),
+and kept in its slot; nested models are made the same way over their part of the object. So a
+page of 100 items costs 100 small objects until their fields are read, and reading ``item.id``
+reads one string.
 
-Values are read leniently where proto3 JSON allows several spellings and strictly otherwise: a
-value of the wrong kind raises :class:`~picker_discovery.errors.MalformedResponse` (a
-``ValueError``) naming the schema and field; no other exception escapes for any JSON value.
+``Model.from_dict`` reads every field at once (and so raises
+:class:`~picker_discovery.errors.MalformedResponse` at once for any malformed one);
+``Model.from_answer`` leaves them to first access, for answers just parsed from JSON, which
+nothing else holds: a malformed field then raises ``MalformedResponse`` when it is read.
 
-Private: the generated :mod:`picker_discovery.models` is the public face.
+Private: the generated :mod:`picker_discovery.models` is the public face; values are read and
+written in :mod:`picker_discovery._wire`.
 """
 
 from __future__ import annotations
 
 import enum
-import math
-import re
-from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
-from google.protobuf import duration_pb2, timestamp_pb2
+from picker_discovery import _wire
+from picker_discovery._errorbase import BadArgumentType, MalformedResponse
 
-from picker_discovery._errorbase import BadArgument, BadArgumentType, MalformedResponse
+__all__ = [
+    "FrozenMap",
+    "LazyModel",
+    "UnknownEnum",
+    "Writer",
+    "enum_of",
+    "freeze",
+    "message_of",
+    "messages_of",
+    "readers",
+    "thaw",
+]
 
-__all__ = ["FrozenMap", "Reader", "UnknownEnum", "Writer", "freeze", "thaw"]
-
-_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)")
 _EMPTY: Mapping[str, Any] = MappingProxyType({})  # shared by every empty extra and raw
 
-
 E = TypeVar("E", bound="UnknownEnum")
+L = TypeVar("L", bound="LazyModel")
+ValueReader = Callable[[str, str, Any], Any]
+FieldReader = Callable[[dict[str, Any]], Any]
 
 
 class UnknownEnum(str, enum.Enum):
@@ -42,24 +55,15 @@ class UnknownEnum(str, enum.Enum):
     @classmethod
     def parse(cls: type[E], value: str) -> E:
         """The member for ``value``, or ``UNKNOWN`` when this version does not know it."""
-        try:
-            return cls(value)
-        except ValueError:
-            return cls["UNKNOWN"]
-
-
-class _Model(Protocol):
-    def to_dict(self) -> dict[str, Any]: ...
-
-
-M = TypeVar("M")
+        member = cls._value2member_map_.get(value)
+        return member if member is not None else cls["UNKNOWN"]  # type: ignore[return-value]
 
 
 class FrozenMap(Mapping[str, Any]):
-    """A read-only JSON object: its objects are FrozenMaps and its arrays tuples, all the way.
+    """A read-only view of a JSON object: what it gives is read-only too (objects as
+    FrozenMaps, arrays as tuples), made as it is read, so wrapping costs no copy.
 
-    Made once per answer by :func:`freeze`; the models nested in it share its parts instead of
-    copying them again. :func:`thaw` turns it back into plain ``dict``/``list`` JSON.
+    :func:`thaw` turns it back into plain ``dict``/``list`` JSON.
     """
 
     __slots__ = ("_data",)
@@ -68,16 +72,14 @@ class FrozenMap(Mapping[str, Any]):
         self._data = data
 
     def __getitem__(self, key: str) -> Any:
-        return self._data[key]
+        return _view(self._data[key])
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self._data.get(key, default)
+        value = self._data.get(key, _MISSING)
+        return default if value is _MISSING else _view(value)
 
     def __contains__(self, key: object) -> bool:
         return key in self._data
-
-    def items(self) -> ItemsView[str, Any]:
-        return self._data.items()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
@@ -85,20 +87,46 @@ class FrozenMap(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._data)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return bool(thaw(self) == thaw(other))
+
+    __hash__ = None  # type: ignore[assignment]
+
     def __repr__(self) -> str:
         return repr(self._data)
+
+
+_MISSING: Any = object()
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _view(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return FrozenMap(value)
+    if kind is list or kind is tuple:
+        return tuple(_view(v) for v in value)
+    return value
+
+
+def _source(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The plain dict behind ``data``: itself, a FrozenMap's own, or a shallow copy."""
+    if type(data) is dict:
+        return data
+    if type(data) is FrozenMap:
+        return data._data
+    return {str(k): v for k, v in data.items()}
 
 
 def _freeze_value(value: Any) -> Any:
     kind = type(value)
     if kind is str or kind is int or kind is float or kind is bool or value is None:
         return value
-    if kind is dict:
-        return FrozenMap({str(k): _freeze_value(v) for k, v in value.items()})
-    if kind is list:
-        return tuple(_freeze_value(v) for v in value)
-    if isinstance(value, FrozenMap):
-        return value
+    if kind is FrozenMap:
+        return FrozenMap({k: _freeze_value(v) for k, v in value._data.items()})
     if isinstance(value, Mapping):
         return FrozenMap({str(k): _freeze_value(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
@@ -107,7 +135,7 @@ def _freeze_value(value: Any) -> Any:
 
 
 def freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A deeply read-only copy of ``data``; one that is already frozen is returned as it is."""
+    """A deeply read-only copy of ``data`` (raises ``RecursionError`` when nested too deep)."""
     if not data:
         return _EMPTY
     frozen: Mapping[str, Any] = _freeze_value(data)
@@ -116,6 +144,8 @@ def freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def thaw(value: Any) -> Any:
     """Plain JSON values (``dict``, ``list``) from frozen ones, e.g. for ``json.dumps``."""
+    if type(value) is FrozenMap:
+        value = value._data
     if isinstance(value, Mapping):
         return {k: thaw(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -123,157 +153,164 @@ def thaw(value: Any) -> Any:
     return value
 
 
-class Reader:
-    """Reads the fields of one JSON object as a schema's typed values."""
+class LazyModel:
+    """Base of the generated models: a field whose slot is unset is read from ``raw`` when
+    first asked for, then kept. ``_READERS`` maps each field (``extra`` too) to its reader."""
 
-    def __init__(self, schema: str, data: Mapping[str, Any], known: Iterable[str]) -> None:
-        if not isinstance(data, Mapping):
-            raise BadArgumentType(f"{schema} must be a JSON object (a mapping), not {_kind(data)}")
-        self.schema = schema
-        # Frozen once at the outermost model; nested models get parts of it, already frozen.
+    __slots__ = ()
+    _READERS: ClassVar[Mapping[str, FieldReader]] = {}
+    raw: Mapping[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        read = type(self)._READERS.get(name)
+        if read is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = read(self.raw._data)  # type: ignore[attr-defined]
+        _set(self, name, value)
+        return value
+
+    def __repr__(self) -> str:
+        """The dataclass form, ``Name(field=value, ...)``; a field the service sent malformed
+        shows as ``<malformed>`` instead of raising (a repr never raises)."""
+        import dataclasses
+
+        parts = []
+        for spec in dataclasses.fields(self):  # type: ignore[arg-type]
+            if not spec.repr:
+                continue
+            try:
+                value = repr(getattr(self, spec.name))
+            except MalformedResponse:
+                value = "<malformed>"
+            parts.append(f"{spec.name}={value}")
+        return f"{type(self).__qualname__}({', '.join(parts)})"
+
+    @classmethod
+    def from_answer(cls: type[L], data: Mapping[str, Any]) -> L:
+        """A view of a JSON object just parsed from an answer, which nothing else holds: no
+        copy, each field read on first access (a malformed one raises ``MalformedResponse``
+        then, naming the schema and field)."""
+        if type(data) is not dict and not isinstance(data, Mapping):
+            raise BadArgumentType(
+                f"{cls.__name__} must be a JSON object (a mapping), not {_wire._kind(data)}"
+            )
+        return _over(cls, _source(data))
+
+    @classmethod
+    def _parsed(cls: type[L], data: Mapping[str, Any]) -> L:
+        """:meth:`from_answer` with every field read now, nested models' too."""
+        model = cls.from_answer(data)
         try:
-            self.data = freeze(data)
+            model._read_all()
         except RecursionError:
-            raise MalformedResponse(f"{schema} is nested too deeply to read") from None
-        self.known = frozenset(known)
+            raise MalformedResponse(f"{cls.__name__} is nested too deeply to read") from None
+        return model
 
-    def _fail(self, name: str, expected: str) -> MalformedResponse:
-        value = self.data[name]
-        return MalformedResponse(
-            f"{self.schema}.{name} must be {expected}, not {_kind(value)} {_short(value)}"
-        )
+    def _read_all(self) -> None:
+        data: dict[str, Any] = self.raw._data  # type: ignore[attr-defined]
+        for name, read in type(self)._READERS.items():
+            value = read(data)
+            _set(self, name, value)
+            if isinstance(value, LazyModel):
+                value._read_all()
+            elif type(value) is tuple:
+                for part in value:
+                    if isinstance(part, LazyModel):
+                        part._read_all()
 
-    def _get(self, name: str) -> Any:
-        return self.data.get(name)
 
-    def string(self, name: str) -> str | None:
-        value = self._get(name)
-        if value is None or isinstance(value, str):
-            return value
-        raise self._fail(name, "a string")
+def _over(cls: type[L], data: dict[str, Any]) -> L:
+    """A model of ``cls`` over the JSON object ``data``, nothing read yet (no checks)."""
+    view = _new(FrozenMap)
+    _set(view, "_data", data)
+    model = _new(cls)
+    _set(model, "raw", view)
+    return model
 
-    def boolean(self, name: str) -> bool | None:
-        value = self._get(name)
-        if value is None or isinstance(value, bool):
-            return value
-        raise self._fail(name, "true or false")
 
-    def integer(self, name: str) -> int | None:
-        """A 32- or 64-bit integer: a JSON number with no fraction, or a decimal string."""
-        value = self._get(name)
+def readers(
+    schema: str, known: Iterable[str], fields: Mapping[str, tuple[str, ValueReader]]
+) -> dict[str, FieldReader]:
+    """The ``_READERS`` of a model: each attribute's reader, and ``extra`` (the fields the
+    schema does not describe, kept read-only as they came)."""
+    out: dict[str, FieldReader] = {}
+    for attr, (name, read) in fields.items():
+        out[attr] = _field_reader(schema, name, read)
+    known_names = frozenset(known)
+
+    def extra(data: dict[str, Any]) -> Mapping[str, Any]:
+        if data.keys() <= known_names:
+            return _EMPTY
+        unknown = {k: v for k, v in data.items() if k not in known_names}
+        return freeze(unknown) if unknown else _EMPTY
+
+    out["extra"] = extra
+    return out
+
+
+def _field_reader(schema: str, name: str, read: ValueReader) -> FieldReader:
+    if read is _wire.read_string:  # the commonest field, read without a second call
+
+        def read_text(data: dict[str, Any]) -> str | None:
+            value = data.get(name)
+            if value is None or type(value) is str:
+                return value
+            return _wire.read_string(schema, name, value)
+
+        return read_text
+    return lambda data: read(schema, name, data.get(name))
+
+
+def enum_of(cls: type[E]) -> ValueReader:
+    """A reader of an enum value; one this version does not know becomes ``UNKNOWN``."""
+
+    def read(schema: str, name: str, value: Any) -> E | None:
+        text = _wire.read_string(schema, name, value)
+        return None if text is None else cls.parse(text)
+
+    return read
+
+
+def message_of(cls: type[LazyModel]) -> ValueReader:
+    """A reader of a nested object as the model ``cls``."""
+
+    def read(schema: str, name: str, value: Any) -> LazyModel | None:
         if value is None:
             return None
-        if isinstance(value, bool):
-            raise self._fail(name, "an integer")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            text = value.strip()
-            digits = text[1:] if text[:1] in "+-" else text
-            if digits.isascii() and digits.isdigit():
-                try:
-                    return int(text)
-                except ValueError:  # more digits than Python converts
-                    pass
-        raise self._fail(name, "an integer")
-
-    def number(self, name: str) -> float | None:
-        """A number: a JSON number (``2`` or ``2.8``) or ``"NaN"``, ``"Infinity"``, a string."""
-        value = self._get(name)
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            raise self._fail(name, "a number")
-        if isinstance(value, (int, float)):
-            try:
-                return float(value)
-            except OverflowError:  # an integer beyond any float
-                pass
-            raise self._fail(name, "a number a float can hold")
-        if isinstance(value, str):
-            try:
-                number = float(value)
-            except ValueError:
-                pass
-            else:
-                if math.isfinite(number) or value in ("NaN", "Infinity", "-Infinity"):
-                    return number
-        raise self._fail(name, "a number")
-
-    def timestamp(self, name: str) -> datetime | None:
-        """An RFC 3339 timestamp as an aware UTC ``datetime`` (nanoseconds cut to micro)."""
-        value = self.string(name)
-        if value is None:
-            return None
-        if _RFC3339.fullmatch(value):
-            try:  # the standard library's parser: fast, and on Python 3.11+ it reads "Z"
-                return datetime.fromisoformat(value).astimezone(timezone.utc)
-            except (ValueError, OverflowError):
-                pass  # Python 3.10, or a value out of range: protobuf says what is wrong
-        stamp = timestamp_pb2.Timestamp()
-        try:
-            stamp.FromJsonString(value)
-            parsed: datetime = stamp.ToDatetime(tzinfo=timezone.utc)
-        except (ValueError, OverflowError) as exc:
-            raise MalformedResponse(
-                f"{self.schema}.{name} must be an RFC 3339 timestamp, not {value!r}: {exc}"
-            ) from exc
-        return parsed
-
-    def duration(self, name: str) -> timedelta | None:
-        """A ``google-duration`` string (``"3.5s"``) as a ``timedelta`` (nanoseconds cut)."""
-        value = self.string(name)
-        if value is None:
-            return None
-        duration = duration_pb2.Duration()
-        try:
-            duration.FromJsonString(value)
-            parsed: timedelta = duration.ToTimedelta()
-        except (ValueError, OverflowError) as exc:
-            raise MalformedResponse(
-                f"{self.schema}.{name} must be a duration like '3.5s', not {value!r}: {exc}"
-            ) from exc
-        return parsed
-
-    def enum(self, name: str, cls: type[E]) -> E | None:
-        """An enum value; one this version does not know becomes ``UNKNOWN``."""
-        value = self.string(name)
-        if value is None:
-            return None
-        return cls.parse(value)
-
-    def message(self, name: str, cls: Callable[[Mapping[str, Any]], M]) -> M | None:
-        value = self._get(name)
-        if value is None:
-            return None
+        if type(value) is dict:
+            return _over(cls, value)
         if not isinstance(value, Mapping):
-            raise self._fail(name, "a JSON object")
-        return cls(value)
+            raise _wire._fail(schema, name, value, "a JSON object")
+        return cls.from_answer(value)
 
-    def messages(self, name: str, cls: Callable[[Mapping[str, Any]], M]) -> tuple[M, ...]:
-        value = self._get(name)
+    return read
+
+
+def messages_of(cls: type[LazyModel]) -> ValueReader:
+    """A reader of an array of objects as a tuple of models ``cls``."""
+
+    def read(schema: str, name: str, value: Any) -> tuple[LazyModel, ...]:
         if value is None:
             return ()
-        if not isinstance(value, tuple):  # a JSON array, frozen
-            raise self._fail(name, "a JSON array")
+        if not isinstance(value, (list, tuple)):
+            raise _wire._fail(schema, name, value, "a JSON array")
         out = []
         for index, item in enumerate(value):
-            if not isinstance(item, Mapping):
+            if type(item) is dict:
+                out.append(_over(cls, item))
+            elif isinstance(item, Mapping):
+                out.append(cls.from_answer(item))
+            else:
                 raise MalformedResponse(
-                    f"{self.schema}.{name}[{index}] must be a JSON object, not {_kind(item)}"
+                    f"{schema}.{name}[{index}] must be a JSON object, not {_wire._kind(item)}"
                 )
-            out.append(cls(item))
         return tuple(out)
 
-    def extra(self) -> Mapping[str, Any]:
-        """The fields the schema does not describe, kept as they came."""
-        unknown = {k: v for k, v in self.data.items() if k not in self.known}
-        return FrozenMap(unknown) if unknown else _EMPTY
+    return read
 
-    def raw(self) -> Mapping[str, Any]:
-        return self.data
+
+class _Model(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 class Writer:
@@ -289,27 +326,19 @@ class Writer:
 
     def number(self, name: str, value: float | None) -> None:
         if value is not None:
-            self.data[name] = value if math.isfinite(value) else _NON_FINITE[repr(value)]
+            self.data[name] = _wire.write_number(value)
 
     def int64(self, name: str, value: int | None) -> None:
         if value is not None:
             self.data[name] = str(value)
 
     def timestamp(self, name: str, value: datetime | None) -> None:
-        if value is None:
-            return
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise BadArgument(f"{name} must be an aware datetime (with a time zone), not naive")
-        stamp = timestamp_pb2.Timestamp()
-        stamp.FromDatetime(value)
-        self.data[name] = stamp.ToJsonString()
+        if value is not None:
+            self.data[name] = _wire.write_timestamp(name, value)
 
     def duration(self, name: str, value: timedelta | None) -> None:
-        if value is None:
-            return
-        duration = duration_pb2.Duration()
-        duration.FromTimedelta(value)
-        self.data[name] = duration.ToJsonString()
+        if value is not None:
+            self.data[name] = _wire.write_duration(name, value)
 
     def enum(self, name: str, value: UnknownEnum | None) -> None:
         if value is None:
@@ -330,26 +359,3 @@ class Writer:
         items = [v.to_dict() for v in values]
         if items:
             self.data[name] = items
-
-
-_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
-
-
-def _kind(value: object) -> str:
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-    for cls, label in names.items():
-        if isinstance(value, cls):
-            return label
-    if value is None:
-        return "null"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return type(value).__name__
-
-
-def _short(value: object, limit: int = 60) -> str:
-    try:
-        text = repr(value)
-    except (ValueError, RecursionError):  # an int of too many digits, or nesting too deep
-        return f"({type(value).__name__})"
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -5,6 +5,7 @@ method's policy, and dropping connections a request was interrupted on."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -57,74 +58,76 @@ def _authorized_http_factory(credentials: Credentials) -> HttpTransportFactory:
     return factory
 
 
-class _SendOnceHttp:
-    """An ``httplib2.Http``-shaped transport over google-auth's ``AuthorizedSession`` that
-    sends each request exactly once.
+def _send_once_http(credentials: Credentials) -> HttpTransport:
+    """A transport that sends each request exactly once: ``AuthorizedHttp`` over the
+    ``httplib2.Http`` of :func:`_send_once_class`, as cheap per request as the client's normal
+    transport."""
+    import google_auth_httplib2
 
-    httplib2 quietly sends a request again when the connection drops before the answer, POST
-    included, so a ``sessions.create`` whose answer was lost could make a second session.
-    requests (urllib3) does not resend, so ``create`` goes through this when the client holds
-    credentials. Network failures are raised as the built-in exceptions the retry policy reads:
-    ``ConnectionRefusedError`` when nothing was sent, ``TimeoutError``, ``ConnectionError``.
-    """
+    http: HttpTransport = google_auth_httplib2.AuthorizedHttp(
+        _scoped(credentials), http=_send_once_class()()
+    )
+    return http
 
-    def __init__(
-        self, credentials: Credentials, timeout: tuple[float, float] = (10.0, 60.0)
-    ) -> None:
-        from google.auth.transport.requests import AuthorizedSession
 
-        self._session = AuthorizedSession(credentials)
-        self._timeout = timeout
+@functools.cache
+def _send_once_class() -> type:
+    """The send-once ``httplib2.Http`` class, made on first use (httplib2 loads only then)."""
+    import http.client
+    import select
 
-    def request(
-        self,
-        uri: str,
-        method: str = "GET",
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        **_: Any,
-    ) -> tuple[Any, bytes]:
-        import httplib2
-        import requests
+    import httplib2
 
-        try:
-            answer = self._session.request(
-                method,
-                uri,
-                data=body,
-                headers=dict(headers or {}),
-                allow_redirects=False,
-                timeout=self._timeout,
-            )
-        except requests.exceptions.ConnectTimeout as exc:
-            raise ConnectionRefusedError(f"could not connect to {uri}: {exc}") from exc
-        except requests.exceptions.Timeout as exc:
-            raise TimeoutError(f"no answer from {uri} in time: {exc}") from exc
-        except requests.exceptions.ConnectionError as exc:
-            if _never_sent(exc):
+    class SendOnceHttplib2(httplib2.Http):  # type: ignore[misc]
+        """An ``httplib2.Http`` that sends each request exactly once and follows no redirect.
+
+        httplib2 quietly sends a request again when the connection drops before the answer,
+        POST included, so a ``sessions.create`` whose answer was lost could make a second
+        session. This one sends once; a kept-alive connection the server has closed is
+        noticed before sending (as urllib3 does) and replaced, so nothing is lost by reusing
+        connections. Network failures are raised as the built-in exceptions the retry policy
+        reads: ``ConnectionRefusedError`` when nothing was sent, ``TimeoutError``,
+        ``ConnectionError``.
+        """
+
+        def __init__(self) -> None:
+            from googleapiclient.http import build_http
+
+            super().__init__(timeout=build_http().timeout)
+            self.follow_redirects = False
+            self._uri = ""
+
+        def request(self, uri: str, *args: Any, **kwargs: Any) -> Any:
+            self._uri = uri
+            return super().request(uri, *args, **kwargs)
+
+        def _conn_request(
+            self, conn: Any, request_uri: str, method: str, body: Any, headers: Any
+        ) -> tuple[Any, bytes]:
+            uri = self._uri
+            try:
+                if conn.sock is not None and select.select([conn.sock], [], [], 0)[0]:
+                    conn.close()  # closed by the server while idle (or it sent garbage)
+                if conn.sock is None:
+                    conn.connect()
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
                 raise ConnectionRefusedError(f"could not connect to {uri}: {exc}") from exc
-            raise ConnectionError(f"the connection to {uri} failed: {exc}") from exc
-        except requests.exceptions.ChunkedEncodingError as exc:  # the answer was cut short
-            raise ConnectionError(
-                f"the connection to {uri} failed before the whole answer came: {exc}"
-            ) from exc
-        info = {key.lower(): value for key, value in answer.headers.items()}
-        info["status"] = str(answer.status_code)
-        response = httplib2.Response(info)
-        response.reason = answer.reason or ""
-        return response, answer.content
+            try:
+                conn.request(method, request_uri, body, headers)
+                answer = conn.getresponse()
+                content = answer.read()
+            except TimeoutError as exc:
+                conn.close()
+                raise TimeoutError(f"no answer from {uri} in time: {exc}") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                raise ConnectionError(f"the connection to {uri} failed: {exc}") from exc
+            response = httplib2.Response(answer)
+            limits = (self.limit_kwargs,) if hasattr(self, "limit_kwargs") else ()  # 0.31 on
+            return response, httplib2._decompressContent(response, content, *limits)
 
-    def close(self) -> None:
-        self._session.close()
-
-
-def _never_sent(exc: BaseException) -> bool:
-    """Whether a requests failure happened before the request left (no connection made)."""
-    import urllib3.exceptions
-
-    cause = exc.args[0] if exc.args else None  # urllib3's MaxRetryError, carrying the reason
-    reason = getattr(cause, "reason", cause)
-    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+    return SendOnceHttplib2
 
 
 _SEND_ONCE = RetryPolicy.none()
@@ -329,12 +332,12 @@ class _Executing:
         """Execute once, on this thread's transport or, lacking a factory, the shared one.
 
         With ``once`` (a request that must not reach the server twice) and credentials, the
-        request goes through a transport that never resends by itself (:class:`_SendOnceHttp`).
+        request goes through a transport that never resends by itself (:func:`_send_once_http`).
         """
         if once and self._credentials is not None:
             http = getattr(self._local, "once_http", None)
             if http is None:
-                http = _SendOnceHttp(self._credentials)
+                http = _send_once_http(self._credentials)
                 self._local.once_http = http
             return _execute_reading(request, http)
         if self._http_factory is not None:

@@ -10,9 +10,9 @@ from picker_discovery import _checks
 from picker_discovery._arguments import _check_int, _session_id_of
 from picker_discovery._clock import Clock, SystemClock
 from picker_discovery._execute import _Executing
-from picker_discovery._media.listing import iter_listed
+from picker_discovery._paging import iter_pages
 from picker_discovery.errors import NoCredentials
-from picker_discovery.models import PickedMediaItem, PickingSession
+from picker_discovery.models import ListMediaItemsResponse, PickedMediaItem, PickingSession
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -62,10 +62,12 @@ class _Items(_Executing):
         ``session_id`` may be a :class:`PickingSession`.
 
         Arguments are checked at once; requests are sent as the items are consumed. Empty
-        pages that carry a token are followed.
+        pages that carry a token are followed. Items are read lazily: each field is parsed
+        when first read, and one the service sent malformed raises ``MalformedResponse`` then.
 
         Raises:
             TypeError, ValueError: an argument is invalid; nothing was sent.
+            MalformedResponse: a page's ``mediaItems`` is not an array of objects.
             FailedPrecondition: the user has not finished picking yet.
             RepeatedPageToken: the service sent a page token it had sent before.
             TooManyPages: the service sent more pages than a session of 2000 items can need
@@ -73,9 +75,17 @@ class _Items(_Executing):
         """
         sid = _session_id_of(session_id)
         size = _check_int("page_size", page_size, 1, MAX_PAGE_SIZE)
-        return self._pages(sid, size)
+        return self._lazy_pages(sid, size)
+
+    def _lazy_pages(self, sid: str, size: int) -> Iterator[PickedMediaItem]:
+        """The items of every page, as views over the answers (fields read on first access)."""
+        for page in iter_pages(sid, lambda token: self._list_page(sid, token, size)):
+            yield from ListMediaItemsResponse.from_answer(page).media_items
 
     def _pages(self, sid: str, size: int) -> Iterator[PickedMediaItem]:
+        """The items of every page, each parsed whole (for the downloader's re-listing)."""
+        from picker_discovery._media.listing import iter_listed  # only downloads need it
+
         for listed in iter_listed(sid, lambda _, token: self._list_page(sid, token, size)):
             yield listed.item
 

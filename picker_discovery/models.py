@@ -8,6 +8,9 @@ Each model is a frozen dataclass: ``Model.from_dict(json_object)`` parses what t
 service sent, ``model.to_dict()`` writes it back. Whatever JSON value a field holds,
 parsing gives a model or raises ``picker_discovery.errors.MalformedResponse`` (a
 ``ValueError``) naming the schema and field, never another exception.
+``Model.from_answer(json_object)`` is the cheap way the clients read answers: no copy,
+and each field (nested models too) read on first access, where a malformed one raises
+``MalformedResponse``.
 Timestamps become aware UTC ``datetime`` values, durations ``timedelta`` values, int64
 strings ``int`` values; an enum value this version does not know becomes ``UNKNOWN``.
 Fields the document does not describe are kept in ``extra``; ``raw`` is the JSON object
@@ -21,7 +24,26 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from picker_discovery._convert import Reader, UnknownEnum, Writer, freeze
+from picker_discovery._convert import (
+    LazyModel,
+    UnknownEnum,
+    Writer,
+    enum_of,
+    freeze,
+    message_of,
+    messages_of,
+    readers,
+)
+from picker_discovery._errorbase import MalformedResponse
+from picker_discovery._wire import (
+    read_boolean,
+    read_duration,
+    read_flag,
+    read_integer,
+    read_number,
+    read_string,
+    read_timestamp,
+)
 
 __all__ = [
     "REVISION",
@@ -74,8 +96,8 @@ class ProcessingStatus(UnknownEnum):
     """A value this version of the library does not know; ``raw`` holds it as sent."""
 
 
-@dataclass(frozen=True, slots=True)
-class ListMediaItemsResponse:
+@dataclass(frozen=True, slots=True, repr=False)
+class ListMediaItemsResponse(LazyModel):
     """A page of picked media items.
 
     Attributes:
@@ -94,14 +116,9 @@ class ListMediaItemsResponse:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ListMediaItemsResponse:
-        """Parse a ListMediaItemsResponse JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("ListMediaItemsResponse", data, cls.JSON_FIELDS)
-        return cls(
-            media_items=r.messages("mediaItems", PickedMediaItem.from_dict),
-            next_page_token=r.string("nextPageToken"),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a ListMediaItemsResponse JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This ListMediaItemsResponse as a JSON object: unset fields left out, ``extra`` kept."""
@@ -111,8 +128,8 @@ class ListMediaItemsResponse:
         return w.data
 
 
-@dataclass(frozen=True, slots=True)
-class MediaFile:
+@dataclass(frozen=True, slots=True, repr=False)
+class MediaFile(LazyModel):
     """The file behind a picked media item.
 
     Attributes:
@@ -138,16 +155,9 @@ class MediaFile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MediaFile:
-        """Parse a MediaFile JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("MediaFile", data, cls.JSON_FIELDS)
-        return cls(
-            base_url=r.string("baseUrl"),
-            filename=r.string("filename"),
-            media_file_metadata=r.message("mediaFileMetadata", MediaFileMetadata.from_dict),
-            mime_type=r.string("mimeType"),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a MediaFile JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This MediaFile as a JSON object: unset fields left out, ``extra`` kept."""
@@ -159,8 +169,8 @@ class MediaFile:
         return w.data
 
 
-@dataclass(frozen=True, slots=True)
-class MediaFileMetadata:
+@dataclass(frozen=True, slots=True, repr=False)
+class MediaFileMetadata(LazyModel):
     """Metadata of a media file. Exactly one of photoMetadata and videoMetadata is set.
 
     Attributes:
@@ -189,18 +199,9 @@ class MediaFileMetadata:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MediaFileMetadata:
-        """Parse a MediaFileMetadata JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("MediaFileMetadata", data, cls.JSON_FIELDS)
-        return cls(
-            camera_make=r.string("cameraMake"),
-            camera_model=r.string("cameraModel"),
-            height=r.integer("height"),
-            photo_metadata=r.message("photoMetadata", PhotoMetadata.from_dict),
-            video_metadata=r.message("videoMetadata", VideoMetadata.from_dict),
-            width=r.integer("width"),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a MediaFileMetadata JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This MediaFileMetadata as a JSON object: unset fields left out, ``extra`` kept."""
@@ -214,8 +215,8 @@ class MediaFileMetadata:
         return w.data
 
 
-@dataclass(frozen=True, slots=True)
-class PhotoMetadata:
+@dataclass(frozen=True, slots=True, repr=False)
+class PhotoMetadata(LazyModel):
     """Metadata of a photo.
 
     Attributes:
@@ -240,16 +241,9 @@ class PhotoMetadata:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PhotoMetadata:
-        """Parse a PhotoMetadata JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("PhotoMetadata", data, cls.JSON_FIELDS)
-        return cls(
-            aperture_f_number=r.number("apertureFNumber"),
-            exposure_time=r.duration("exposureTime"),
-            focal_length=r.number("focalLength"),
-            iso_equivalent=r.integer("isoEquivalent"),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a PhotoMetadata JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This PhotoMetadata as a JSON object: unset fields left out, ``extra`` kept."""
@@ -261,8 +255,8 @@ class PhotoMetadata:
         return w.data
 
 
-@dataclass(frozen=True, slots=True)
-class PickedMediaItem:
+@dataclass(frozen=True, slots=True, repr=False)
+class PickedMediaItem(LazyModel):
     """A media item the user picked.
 
     Attributes:
@@ -285,16 +279,9 @@ class PickedMediaItem:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PickedMediaItem:
-        """Parse a PickedMediaItem JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("PickedMediaItem", data, cls.JSON_FIELDS)
-        return cls(
-            create_time=r.timestamp("createTime"),
-            id=r.string("id"),
-            media_file=r.message("mediaFile", MediaFile.from_dict),
-            type=r.enum("type", MediaType),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a PickedMediaItem JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This PickedMediaItem as a JSON object: unset fields left out, ``extra`` kept."""
@@ -306,20 +293,30 @@ class PickedMediaItem:
         return w.data
 
     def __repr__(self) -> str:
-        """A short repr: item_repr() of picker_discovery.notebook._render."""
+        """A short repr: item_repr() of picker_discovery.notebook._render (the
+        dataclass form when a field the service sent cannot be read)."""
         from picker_discovery.notebook._render import item_repr
 
-        return item_repr(self)
+        try:
+            return item_repr(self)
+        except MalformedResponse:
+            return LazyModel.__repr__(self)
 
     def _repr_html_(self) -> str:
-        """How Jupyter shows it: item_html() of picker_discovery.notebook._render."""
+        """How Jupyter shows it: item_html() of picker_discovery.notebook._render
+        (the repr, escaped, when a field the service sent cannot be read)."""
         from picker_discovery.notebook._render import item_html
 
-        return item_html(self)
+        try:
+            return item_html(self)
+        except MalformedResponse:
+            import html
+
+            return f"<pre>{html.escape(repr(self))}</pre>"
 
 
-@dataclass(frozen=True, slots=True)
-class PickingConfig:
+@dataclass(frozen=True, slots=True, repr=False)
+class PickingConfig(LazyModel):
     """Settings for the picking experience.
 
     Attributes:
@@ -351,16 +348,9 @@ class PickingConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PickingConfig:
-        """Parse a PickingConfig JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("PickingConfig", data, cls.JSON_FIELDS)
-        return cls(
-            max_item_count=r.integer("maxItemCount"),
-            show_education_banner=r.boolean("showEducationBanner"),
-            show_expanded_app_bar=r.boolean("showExpandedAppBar"),
-            show_zero_state=r.boolean("showZeroState"),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a PickingConfig JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This PickingConfig as a JSON object: unset fields left out, ``extra`` kept."""
@@ -372,8 +362,8 @@ class PickingConfig:
         return w.data
 
 
-@dataclass(frozen=True, slots=True)
-class PickingSession:
+@dataclass(frozen=True, slots=True, repr=False)
+class PickingSession(LazyModel):
     """A session in which the user picks media items.
 
     Attributes:
@@ -408,18 +398,9 @@ class PickingSession:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PickingSession:
-        """Parse a PickingSession JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("PickingSession", data, cls.JSON_FIELDS)
-        return cls(
-            expire_time=r.timestamp("expireTime"),
-            id=r.string("id"),
-            media_items_set=bool(r.boolean("mediaItemsSet")),
-            picker_uri=r.string("pickerUri"),
-            picking_config=r.message("pickingConfig", PickingConfig.from_dict),
-            polling_config=r.message("pollingConfig", PollingConfig.from_dict),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a PickingSession JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This PickingSession as a JSON object: unset fields left out, ``extra`` kept."""
@@ -433,20 +414,30 @@ class PickingSession:
         return w.data
 
     def __repr__(self) -> str:
-        """A short repr: session_repr() of picker_discovery.notebook._render."""
+        """A short repr: session_repr() of picker_discovery.notebook._render (the
+        dataclass form when a field the service sent cannot be read)."""
         from picker_discovery.notebook._render import session_repr
 
-        return session_repr(self)
+        try:
+            return session_repr(self)
+        except MalformedResponse:
+            return LazyModel.__repr__(self)
 
     def _repr_html_(self) -> str:
-        """How Jupyter shows it: session_html() of picker_discovery.notebook._render."""
+        """How Jupyter shows it: session_html() of picker_discovery.notebook._render
+        (the repr, escaped, when a field the service sent cannot be read)."""
         from picker_discovery.notebook._render import session_html
 
-        return session_html(self)
+        try:
+            return session_html(self)
+        except MalformedResponse:
+            import html
+
+            return f"<pre>{html.escape(repr(self))}</pre>"
 
 
-@dataclass(frozen=True, slots=True)
-class PollingConfig:
+@dataclass(frozen=True, slots=True, repr=False)
+class PollingConfig(LazyModel):
     """How often and how long to poll a session.
 
     Attributes:
@@ -466,14 +457,9 @@ class PollingConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PollingConfig:
-        """Parse a PollingConfig JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("PollingConfig", data, cls.JSON_FIELDS)
-        return cls(
-            poll_interval=r.duration("pollInterval"),
-            timeout_in=r.duration("timeoutIn"),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a PollingConfig JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This PollingConfig as a JSON object: unset fields left out, ``extra`` kept."""
@@ -483,8 +469,8 @@ class PollingConfig:
         return w.data
 
 
-@dataclass(frozen=True, slots=True)
-class VideoMetadata:
+@dataclass(frozen=True, slots=True, repr=False)
+class VideoMetadata(LazyModel):
     """Metadata of a video.
 
     Attributes:
@@ -503,14 +489,9 @@ class VideoMetadata:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VideoMetadata:
-        """Parse a VideoMetadata JSON object; raises ``MalformedResponse`` if malformed."""
-        r = Reader("VideoMetadata", data, cls.JSON_FIELDS)
-        return cls(
-            fps=r.number("fps"),
-            processing_status=r.enum("processingStatus", ProcessingStatus),
-            extra=r.extra(),
-            raw=r.raw(),
-        )
+        """Parse a VideoMetadata JSON object, every field now; raises ``MalformedResponse``
+        if malformed. ``from_answer`` reads each field on first access instead."""
+        return cls._parsed(data)
 
     def to_dict(self) -> dict[str, Any]:
         """This VideoMetadata as a JSON object: unset fields left out, ``extra`` kept."""
@@ -518,3 +499,93 @@ class VideoMetadata:
         w.number("fps", self.fps)
         w.enum("processingStatus", self.processing_status)
         return w.data
+
+
+ListMediaItemsResponse._READERS = readers(
+    "ListMediaItemsResponse",
+    ListMediaItemsResponse.JSON_FIELDS,
+    {
+        "media_items": ("mediaItems", messages_of(PickedMediaItem)),
+        "next_page_token": ("nextPageToken", read_string),
+    },
+)
+MediaFile._READERS = readers(
+    "MediaFile",
+    MediaFile.JSON_FIELDS,
+    {
+        "base_url": ("baseUrl", read_string),
+        "filename": ("filename", read_string),
+        "media_file_metadata": ("mediaFileMetadata", message_of(MediaFileMetadata)),
+        "mime_type": ("mimeType", read_string),
+    },
+)
+MediaFileMetadata._READERS = readers(
+    "MediaFileMetadata",
+    MediaFileMetadata.JSON_FIELDS,
+    {
+        "camera_make": ("cameraMake", read_string),
+        "camera_model": ("cameraModel", read_string),
+        "height": ("height", read_integer),
+        "photo_metadata": ("photoMetadata", message_of(PhotoMetadata)),
+        "video_metadata": ("videoMetadata", message_of(VideoMetadata)),
+        "width": ("width", read_integer),
+    },
+)
+PhotoMetadata._READERS = readers(
+    "PhotoMetadata",
+    PhotoMetadata.JSON_FIELDS,
+    {
+        "aperture_f_number": ("apertureFNumber", read_number),
+        "exposure_time": ("exposureTime", read_duration),
+        "focal_length": ("focalLength", read_number),
+        "iso_equivalent": ("isoEquivalent", read_integer),
+    },
+)
+PickedMediaItem._READERS = readers(
+    "PickedMediaItem",
+    PickedMediaItem.JSON_FIELDS,
+    {
+        "create_time": ("createTime", read_timestamp),
+        "id": ("id", read_string),
+        "media_file": ("mediaFile", message_of(MediaFile)),
+        "type": ("type", enum_of(MediaType)),
+    },
+)
+PickingConfig._READERS = readers(
+    "PickingConfig",
+    PickingConfig.JSON_FIELDS,
+    {
+        "max_item_count": ("maxItemCount", read_integer),
+        "show_education_banner": ("showEducationBanner", read_boolean),
+        "show_expanded_app_bar": ("showExpandedAppBar", read_boolean),
+        "show_zero_state": ("showZeroState", read_boolean),
+    },
+)
+PickingSession._READERS = readers(
+    "PickingSession",
+    PickingSession.JSON_FIELDS,
+    {
+        "expire_time": ("expireTime", read_timestamp),
+        "id": ("id", read_string),
+        "media_items_set": ("mediaItemsSet", read_flag),
+        "picker_uri": ("pickerUri", read_string),
+        "picking_config": ("pickingConfig", message_of(PickingConfig)),
+        "polling_config": ("pollingConfig", message_of(PollingConfig)),
+    },
+)
+PollingConfig._READERS = readers(
+    "PollingConfig",
+    PollingConfig.JSON_FIELDS,
+    {
+        "poll_interval": ("pollInterval", read_duration),
+        "timeout_in": ("timeoutIn", read_duration),
+    },
+)
+VideoMetadata._READERS = readers(
+    "VideoMetadata",
+    VideoMetadata.JSON_FIELDS,
+    {
+        "fps": ("fps", read_number),
+        "processing_status": ("processingStatus", enum_of(ProcessingStatus)),
+    },
+)

@@ -36,6 +36,16 @@ DISPLAYS: Mapping[str, tuple[str, str]] = {
     "PickingSession": ("session_repr", "session_html"),
     "PickedMediaItem": ("item_repr", "item_html"),
 }
+# The value readers of picker_discovery._wire the models use.
+READERS = (
+    "read_boolean",
+    "read_duration",
+    "read_flag",
+    "read_integer",
+    "read_number",
+    "read_string",
+    "read_timestamp",
+)
 UNKNOWN_DOC = "A value this version of the library does not know; ``raw`` holds it as sent."
 
 
@@ -91,7 +101,7 @@ def field_for(schema: str, name: str, prop: Mapping[str, Any]) -> tuple[Field, d
             attr,
             f"{ref} | None",
             "None",
-            f'r.message("{name}", {ref}.from_dict)',
+            f"message_of({ref})",
             f'w.message("{name}", self.{attr})',
             doc,
         ), enum
@@ -105,7 +115,7 @@ def field_for(schema: str, name: str, prop: Mapping[str, Any]) -> tuple[Field, d
             attr,
             f"tuple[{ref}, ...]",
             "()",
-            f'r.messages("{name}", {ref}.from_dict)',
+            f"messages_of({ref})",
             f'w.messages("{name}", self.{attr})',
             doc,
         ), enum
@@ -117,7 +127,7 @@ def field_for(schema: str, name: str, prop: Mapping[str, Any]) -> tuple[Field, d
             "values": list(prop["enum"]),
             "docs": list(prop.get("enumDescriptions", [])),
         }
-        read, write = f'r.enum("{name}", {cls})', f'w.enum("{name}", self.{attr})'
+        read, write = f"enum_of({cls})", f'w.enum("{name}", self.{attr})'
         return Field(name, attr, f"{cls} | None", "None", read, write, doc), enum
     simple: dict[tuple[Any, Any], tuple[str, str, str]] = {
         ("string", None): ("str", "string", "value"),
@@ -143,7 +153,7 @@ def field_for(schema: str, name: str, prop: Mapping[str, Any]) -> tuple[Field, d
             attr,
             "bool",
             "False",
-            f'bool(r.boolean("{name}"))',
+            "read_flag",
             f'w.value("{name}", self.{attr})',
             doc,
         ), enum
@@ -152,7 +162,7 @@ def field_for(schema: str, name: str, prop: Mapping[str, Any]) -> tuple[Field, d
         attr,
         f"{py} | None",
         "None",
-        f'r.{reader}("{name}")',
+        f"read_{reader}",
         f'w.{writer}("{name}", self.{attr})',
         doc,
     ), enum
@@ -174,7 +184,9 @@ def render_enum(enum: Mapping[str, Any]) -> list[str]:
 
 
 def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> list[str]:
-    lines = ["", "", "@dataclass(frozen=True, slots=True)", f"class {name}:"]
+    # The repr is LazyModel's (the dataclass form, never raising) or the display's own.
+    decorator = "@dataclass(frozen=True, slots=True, repr=False)"
+    lines = ["", "", decorator, f"class {name}(LazyModel):"]
     summary = textwrap.wrap(_doc_text(str(schema.get("description") or name)), WIDTH - 7)
     lines += ['    """' + summary[0], *[f"    {line}" for line in summary[1:]]]
     lines += ["", "    Attributes:"]
@@ -206,15 +218,9 @@ def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> l
         "",
         "    @classmethod",
         f"    def from_dict(cls, data: Mapping[str, Any]) -> {name}:",
-        f'        """Parse a {name} JSON object; raises ``MalformedResponse`` if malformed."""',
-        f'        r = Reader("{name}", data, cls.JSON_FIELDS)',
-        "        return cls(",
-    ]
-    lines += [f"            {f.attr}={f.read}," for f in fields]
-    lines += [
-        "            extra=r.extra(),",
-        "            raw=r.raw(),",
-        "        )",
+        f'        """Parse a {name} JSON object, every field now; raises ``MalformedResponse``',
+        '        if malformed. ``from_answer`` reads each field on first access instead."""',
+        "        return cls._parsed(data)",
         "",
         "    def to_dict(self) -> dict[str, Any]:",
         f'        """This {name} as a JSON object: unset fields left out, ``extra`` kept."""',
@@ -227,16 +233,26 @@ def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> l
         lines += [
             "",
             "    def __repr__(self) -> str:",
-            f'        """A short repr: {short}() of picker_discovery.notebook._render."""',
+            f'        """A short repr: {short}() of picker_discovery.notebook._render (the',
+            '        dataclass form when a field the service sent cannot be read)."""',
             f"        from picker_discovery.notebook._render import {short}",
             "",
-            f"        return {short}(self)",
+            "        try:",
+            f"            return {short}(self)",
+            "        except MalformedResponse:",
+            "            return LazyModel.__repr__(self)",
             "",
             "    def _repr_html_(self) -> str:",
-            f'        """How Jupyter shows it: {rich}() of picker_discovery.notebook._render."""',
+            f'        """How Jupyter shows it: {rich}() of picker_discovery.notebook._render',
+            '        (the repr, escaped, when a field the service sent cannot be read)."""',
             f"        from picker_discovery.notebook._render import {rich}",
             "",
-            f"        return {rich}(self)",
+            "        try:",
+            f"            return {rich}(self)",
+            "        except MalformedResponse:",
+            "            import html",
+            "",
+            '            return f"<pre>{html.escape(repr(self))}</pre>"',
         ]
     return lines
 
@@ -254,7 +270,15 @@ def render(document: Mapping[str, Any]) -> str:
         fields = []
         for prop_name in sorted(properties):
             f, enum = field_for(name, prop_name, properties[prop_name])
-            generated = ("extra", "raw", "from_dict", "to_dict", "JSON_FIELDS", "_repr_html_")
+            generated = (
+                "extra",
+                "raw",
+                "from_dict",
+                "from_answer",
+                "to_dict",
+                "JSON_FIELDS",
+                "_repr_html_",
+            )
             if f.attr in generated:
                 raise SystemExit(f"{name}.{prop_name}: clashes with a generated name")
             fields.append(f)
@@ -274,6 +298,9 @@ def render(document: Mapping[str, Any]) -> str:
         "service sent, ``model.to_dict()`` writes it back. Whatever JSON value a field holds,",
         "parsing gives a model or raises ``picker_discovery.errors.MalformedResponse`` (a",
         "``ValueError``) naming the schema and field, never another exception.",
+        "``Model.from_answer(json_object)`` is the cheap way the clients read answers: no copy,",
+        "and each field (nested models too) read on first access, where a malformed one raises",
+        "``MalformedResponse``.",
         "Timestamps become aware UTC ``datetime`` values, durations ``timedelta`` values, int64",
         "strings ``int`` values; an enum value this version does not know becomes ``UNKNOWN``.",
         "Fields the document does not describe are kept in ``extra``; ``raw`` is the JSON object",
@@ -287,7 +314,20 @@ def render(document: Mapping[str, Any]) -> str:
         "from datetime import datetime, timedelta",
         "from typing import Any, ClassVar",
         "",
-        "from picker_discovery._convert import Reader, UnknownEnum, Writer, freeze",
+        "from picker_discovery._convert import (",
+        "    LazyModel,",
+        "    UnknownEnum,",
+        "    Writer,",
+        "    enum_of,",
+        "    freeze,",
+        "    message_of,",
+        "    messages_of,",
+        "    readers,",
+        ")",
+        "from picker_discovery._errorbase import MalformedResponse",
+        "from picker_discovery._wire import (",
+        *[f"    {n}," for n in READERS],
+        ")",
         "",
         "__all__ = [",
         '    "REVISION",',
@@ -305,7 +345,18 @@ def render(document: Mapping[str, Any]) -> str:
         lines += render_enum(enum)
     for name, schema, fields in models:
         lines += render_model(name, schema, fields)
+    lines += ["", ""]
+    for name, _, fields in models:
+        lines += render_readers(name, fields)
     return "\n".join(lines) + "\n"
+
+
+def render_readers(name: str, fields: list[Field]) -> list[str]:
+    """How each field of ``name`` is read from its JSON object, on first access."""
+    lines = [f"{name}._READERS = readers(", f'    "{name}",', f"    {name}.JSON_FIELDS,", "    {"]
+    lines += [f'        "{f.attr}": ("{f.json_name}", {f.read}),' for f in fields]
+    lines += ["    },", ")"]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

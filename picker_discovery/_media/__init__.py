@@ -52,7 +52,9 @@ How a download runs:
   :class:`~picker_discovery.errors.MediaError`;
 * "complete" is recorded in a manifest, ``.picker-downloads.jsonl`` in the folder: one JSON line
   per finished file (item id, variant, stem, name, size, Content-Type, modification time),
-  written in one append and fsynced just before the file is placed. Every field of every line
+  written in one append and flushed to disk before the file is placed (workers finishing
+  together share one flush of the manifest, and then one of the folder, with no lock held
+  during either; an item is reported downloaded once its name is on disk). Every field of every line
   is validated when read (one safe name in the folder, an allowed extension, whole numbers in
   range); a line that fails, or is cut short or not UTF-8, is skipped with a logged warning. A
   rerun skips an item whose recorded file is still there as a regular file with the recorded
@@ -64,7 +66,7 @@ How a download runs:
   ``Café`` NFC and NFD are one name and names stay unique whatever extension the answers bring),
   with the extension of the answer's Content-Type from an allowlist of image and video types: any
   other type (``text/html``, ``image/svg+xml``, scripts) gives ``.bin``;
-* several items download at once (``workers``, default 4) while the session is listed page by
+* several items download at once (``workers``, default 16) while the session is listed page by
   page as downloads proceed; an expired baseUrl (401/403, or listed longer ago than
   ``url_lifetime``) is renewed by re-listing the session and finding the item by id;
 * 5xx, 429 (honouring Retry-After) and dropped connections are retried under a retry policy,

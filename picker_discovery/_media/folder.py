@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from picker_discovery._media.durable import GroupSync
 from picker_discovery._media.names import (
     _ALLOWED_EXTENSIONS,
     _EXT_BYTES,
@@ -207,6 +208,9 @@ class _Folder:
             self.close()
             raise
         self._lock = threading.Lock()  # the manifest and the in-memory entries
+        # The manifest, then the folder, flushed in groups: never under a lock.
+        self._manifest_sync = GroupSync(self._flush_manifest)
+        self._folder_sync = GroupSync(self._flush_folder)
         self._names_lock = threading.Lock()
         self._taken = {_name_key(entry.stem) for entry in self.entries.values()}
         for name in listing:
@@ -253,8 +257,11 @@ class _Folder:
             os.link(self.path / source, self.path / target)
 
     def fsync(self) -> None:
-        if os.name != "posix":
-            return
+        """Make the names placed so far durable (one flush of the folder for many callers)."""
+        if os.name == "posix":
+            self._folder_sync.sync()
+
+    def _flush_folder(self) -> None:
         fd = self._fd if self._fd is not None else os.open(self.path, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -305,7 +312,8 @@ class _Folder:
             return _read_manifest(lines(), self.manifest_path)
 
     def record(self, entry: _Entry) -> None:
-        """Append ``entry`` to the manifest in one write (so runs sharing it never interleave)."""
+        """Append ``entry`` to the manifest in one write (so runs sharing it never interleave)
+        and return once it is durable (one flush of the manifest for many callers)."""
         line = entry.to_line()
         with self._lock:
             fd = self._open_manifest(os.O_RDWR | os.O_APPEND | os.O_CREAT)
@@ -317,10 +325,19 @@ class _Folder:
                 written = os.write(fd, line)
                 if written != len(line):
                     raise OSError(errno.EIO, "short write to the download manifest")
-                os.fsync(fd)
             finally:
                 os.close(fd)
             self.entries[(entry.item_id, entry.variant)] = entry
+        # Durable before the file is placed under its name: a name in place is recorded.
+        self._manifest_sync.sync()
+
+    def _flush_manifest(self) -> None:
+        fd = self._open_manifest(os.O_RDWR | os.O_APPEND)
+        if fd is not None:
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     # -- names ---------------------------------------------------------------------------------
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import IO, TYPE_CHECKING, Protocol
-from urllib.parse import urljoin
+from typing import IO, TYPE_CHECKING, Any, Protocol
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from google.auth.exceptions import RefreshError
@@ -53,9 +53,34 @@ def authorized_sessions(
     def make() -> requests.Session:
         from google.auth.transport.requests import AuthorizedSession
 
-        return AuthorizedSession(credentials)
+        session = AuthorizedSession(credentials)
+        # requests would read the environment (proxies, NO_PROXY, CA bundle, ~/.netrc) on
+        # every request: read it once per origin instead (and never let a ~/.netrc entry
+        # replace the bearer token).
+        session.trust_env = False
+        session.picker_environment = EnvironmentSettings()  # type: ignore[attr-defined]
+        return session
 
     return make
+
+
+class EnvironmentSettings:
+    """What ``requests`` reads from the environment for a URL (its proxy, unless NO_PROXY
+    names the host; a CA bundle from ``REQUESTS_CA_BUNDLE``), read once per origin."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def __call__(self, url: str) -> dict[str, Any]:
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        found = self._found.get(key)
+        if found is None:
+            with requests.Session() as probe:
+                merged = probe.merge_environment_settings(url, {}, None, None, None)
+            found = {name: merged[name] for name in ("proxies", "verify", "cert")}
+            self._found[key] = found
+        return found
 
 
 def open_allowed(
@@ -78,10 +103,12 @@ def open_allowed(
         UntrustedMediaHost: a URL or redirect off the allowlist; nothing was sent there.
         MediaHttpError: more than a handful of redirects.
     """
+    environment: EnvironmentSettings | None = getattr(session, "picker_environment", None)
     for _ in range(MAX_REDIRECTS + 1):
         allowlist.check(url, item_id=item_id, filename=filename)
+        settings = environment(url) if environment is not None else {}
         response = session.get(
-            url, headers=headers, stream=True, allow_redirects=False, timeout=timeout
+            url, headers=headers, stream=True, allow_redirects=False, timeout=timeout, **settings
         )
         location = response.headers.get("Location")
         if response.status_code not in REDIRECT_STATUS or not location:

@@ -52,3 +52,27 @@ def test_the_command_line_starts_without_googleapiclient() -> None:
     # What ``picker-discovery --help`` runs: the console script's import, then the parser.
     loaded = modules_after("from picker_discovery._cli import build_parser, main\nbuild_parser()")
     assert not {m for m in loaded if m.startswith("googleapiclient")}
+
+
+def test_the_client_reads_answers_without_protobuf() -> None:
+    # Timestamps and durations are read with the standard library: no protobuf on the path.
+    loaded = modules_after(
+        "from googleapiclient.http import HttpMockSequence\n"
+        "import picker_discovery\n"
+        'session = b\'{"id": "s1", "expireTime": "2030-01-01T00:00:00Z", '
+        '"pollingConfig": {"pollInterval": "5s", "timeoutIn": "1800s"}}\'\n'
+        'page = b\'{"mediaItems": [{"id": "a", "createTime": "2030-01-01T00:00:00Z", '
+        '"mediaFile": {"mediaFileMetadata": {"photoMetadata": '
+        '{"exposureTime": "0.01s"}}}}]}\'\n'
+        "ok = {'status': '200'}\n"
+        "http = HttpMockSequence([(ok, session), (ok, session), (ok, page)])\n"
+        "client = picker_discovery.PickerClient(http=http, journal=False)\n"
+        "session = client.create_session()\n"
+        "assert session.polling_config.poll_interval.total_seconds() == 5\n"
+        "assert client.get_session('s1').expire_time.year == 2030\n"
+        "(item,) = client.list_media_items('s1')\n"
+        "assert item.media_file.media_file_metadata.photo_metadata.exposure_time.microseconds\n"
+        "item.to_dict()"
+    )
+    assert "picker_discovery._client" in loaded
+    assert "google.protobuf" not in loaded

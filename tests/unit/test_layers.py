@@ -32,6 +32,7 @@ LAYERS: dict[str, set[str]] = {
         "_checks",
         "_clock",
         "_convert",
+        "_wire",
         "_dirs",
         "_lazy",
         "_journal",
@@ -51,6 +52,7 @@ LAYERS: dict[str, set[str]] = {
     "media": {
         "_media",
         "_media.folder",
+        "_media.durable",
         "_media.hosts",
         "_media.items",
         "_media.jobs",
