@@ -51,6 +51,7 @@ def workers(
         for name, value in environment.items():
             patch.setenv(name, value)
         patch.setattr(app.conf, "broker_url", url)
+        _forget_connections()
         use_credentials(lambda user: Credentials(token=user))
         try:
             folder = tmp_path_factory.mktemp("worker")
@@ -60,7 +61,16 @@ def workers(
             ]
         finally:
             use_credentials(None)
-            app.close()
+            _forget_connections()
+
+
+def _forget_connections() -> None:
+    """Drop the app's broker connections, so the next task goes to the broker now set.
+
+    ``app.close()`` drops the connection pool but not the producer pool made from it, which
+    keeps sending to the broker it was made for; Celery itself drops both after a fork."""
+    app.close()
+    app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 def photos(user: str, emulator: Emulator, count: int) -> list[MediaItem]:
@@ -94,6 +104,17 @@ def finished(session_id: str, worker: local.Worker, timeout: float = 60) -> dict
         timeout,
     )
     return job_store().get(session_id)
+
+
+def sessions_all_deleted(emulator: Emulator, user: str, worker: local.Worker) -> None:
+    """Every session of ``user`` is deleted (soon: a task records its job's final status
+    just before it deletes the session)."""
+    wait_until(
+        lambda: emulator.backend.sessions(user) == [],
+        worker,
+        f"every session of {user} deleted",
+        timeout=10,
+    )
 
 
 def polls_of(emulator: Emulator, session_id: str) -> int:

@@ -26,7 +26,7 @@ from picker_discovery.testing import Emulator, Fault, library
 from picker_discovery.testing.library import MediaItem
 from picker_tasks import local
 from picker_tasks.tasks import import_media, job_store, start_import
-from tests.celery_kit import finished, photos, polls_of, wait_until, workers
+from tests.celery_kit import finished, photos, polls_of, sessions_all_deleted, wait_until, workers
 from tests.control import post_control
 
 
@@ -122,7 +122,7 @@ def test_polls_reschedule_until_picked_then_the_import_lands_and_the_session_goe
     assert job["status"] == "done", job
     assert (job["downloaded"], job["already_present"], job["failed"]) == ("4", "0", "0")
     assert digests_in(folder) == sorted(digest(item) for item in chosen)
-    assert emulator.backend.sessions(user) == []
+    sessions_all_deleted(emulator, user, worker)
     assert sum(f"/sessions/{sid}" in a.path for a in emulator.attempts("sessions.delete")) == 1
 
 
@@ -142,7 +142,7 @@ def test_a_session_nobody_picks_ends_with_its_reason_and_is_deleted(
 
     assert (job["status"], job["reason"]) == ("ended", "timeoutIn"), job
     assert int(job["polls"]) >= 2
-    assert emulator.backend.sessions(user) == []
+    sessions_all_deleted(emulator, user, worker)
     assert not (tmp_path / "never").exists()
 
 
@@ -163,7 +163,7 @@ def test_an_import_retried_after_a_failed_item_fetches_only_that_item(
     requests = media_requests_by_item(emulator, keys)
     assert requests == {item: 2 if item == failing else 1 for item in keys.values()}
     assert len(digests_in(tmp_path)) == 5
-    assert emulator.backend.sessions(user) == []
+    sessions_all_deleted(emulator, user, worker)
 
 
 def test_an_import_redelivered_after_its_worker_died_resumes_from_the_manifest(
@@ -193,7 +193,7 @@ def test_an_import_redelivered_after_its_worker_died_resumes_from_the_manifest(
     requests = media_requests_by_item(emulator, keys)
     assert requests == {item: 2 if item == stalled else 1 for item in keys.values()}
     assert digests_in(tmp_path) == sorted(digest(item) for item in items)
-    assert emulator.backend.sessions(user) == []
+    sessions_all_deleted(emulator, user, worker)
 
 
 @pytest.mark.timeout(300)
@@ -234,4 +234,4 @@ def fifty_people_pick(
     assert [job["status"] for job in jobs] == ["done"] * 50
     for n in range(50):
         assert digests_in(tmp_path / f"s{n}") == [digest(items[n % 3])]
-    assert emulator.backend.sessions(user) == []
+    sessions_all_deleted(emulator, user, worker)

@@ -20,7 +20,7 @@ from picker_tasks import local
 from picker_tasks.app import app
 from picker_tasks.ratecap import PollCap, configured_rate
 from picker_tasks.tasks import start_import
-from tests.celery_kit import finished, photos, polls_of, wait_until, workers
+from tests.celery_kit import finished, photos, polls_of, sessions_all_deleted, wait_until, workers
 from tests.control import post_control
 
 CAP = 5
@@ -81,7 +81,7 @@ def test_two_workers_together_poll_within_the_cap_and_lose_no_session(
         post_control(emulator, "pick", {"session_id": sid, "ids": [items[n % 3].id]})
     jobs = [finished(sid, first, timeout=120) for sid in ids]
     assert [job["status"] for job in jobs] == ["done"] * 15
-    assert emulator.backend.sessions(user) == []
+    sessions_all_deleted(emulator, user, first)
 
 
 def test_places_free_as_the_window_moves(two_workers: list[local.Worker]) -> None:
