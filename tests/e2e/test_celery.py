@@ -10,29 +10,24 @@ retried or redelivered after its worker died fetches only what it had not finish
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import random
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from google.oauth2.credentials import Credentials
 
 from picker_discovery import PickerClient
-from picker_discovery.testing import Emulator, Fault, generate_library, library
+from picker_discovery.testing import Emulator, Fault, library
 from picker_discovery.testing.library import MediaItem
 from picker_tasks import local
-from picker_tasks.app import app
-from picker_tasks.credentials import use_credentials
-from picker_tasks.jobs import FINAL
 from picker_tasks.tasks import import_media, job_store, start_import
+from tests.celery_kit import finished, photos, polls_of, sessions_all_deleted, wait_until, workers
 from tests.control import post_control
-
-LOOPBACK = "127.0.0.1,localhost,::1"
 
 
 @pytest.fixture(scope="module")
@@ -43,43 +38,9 @@ def emulator() -> Iterator[Emulator]:
 
 @pytest.fixture(scope="module")
 def worker(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[local.Worker]:
-    """Redis on a free loopback port, this process's app pointed at it, and one worker
-    (``--pool prefork --concurrency 1``) acting on the emulator."""
-    env = {
-        "PICKER_CELERY_CREDENTIALS": "emulator",
-        "PICKER_DISCOVERY_ENDPOINT": emulator.url,
-        "PICKER_DISCOVERY_MEDIA_HOSTS": emulator.media_url.rstrip("/"),
-        "PICKER_DISCOVERY_JOURNAL": "off",
-        "PICKER_CELERY_RETRY_DELAY": "0.2",
-        "NO_PROXY": LOOPBACK,
-        "no_proxy": LOOPBACK,
-    }
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        local.redis_server(tmp_path_factory.mktemp("redis")) as url,
-    ):
-        for name, value in env.items():
-            patch.setenv(name, value)
-        patch.setattr(app.conf, "broker_url", url)
-        use_credentials(lambda user: Credentials(token=user))
-        try:
-            with local.worker(url, tmp_path_factory.mktemp("worker"), env=env) as running:
-                yield running
-        finally:
-            use_credentials(None)
-            app.close()
-
-
-def photos(user: str, emulator: Emulator, count: int) -> list[MediaItem]:
-    """Give ``user`` a library of ``count`` small photos; return them."""
-    items = [
-        dataclasses.replace(item, size=min(item.size, 40_000))
-        for item in generate_library(user, count * 4)
-        if item.type == "PHOTO"
-    ][:count]
-    assert len(items) == count
-    emulator.seed_library(user, items=items)
-    return items
+    """Redis, this process's app pointed at it, and one worker acting on the emulator."""
+    with workers(emulator, tmp_path_factory) as [running]:
+        yield running
 
 
 def digest(item: MediaItem) -> str:
@@ -97,31 +58,6 @@ def digests_in(folder: Path) -> list[str]:
         for path in folder.iterdir()
         if not path.name.startswith(".")
     )
-
-
-def wait_until(
-    condition: Callable[[], bool], worker: local.Worker, what: str, timeout: float = 60
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            tail = "\n".join(worker.log_text().splitlines()[-30:])
-            pytest.fail(f"gave up waiting for {what} after {timeout} s; worker log:\n{tail}")
-        time.sleep(0.05)
-
-
-def finished(session_id: str, worker: local.Worker, timeout: float = 60) -> dict[str, str]:
-    wait_until(
-        lambda: job_store().get(session_id).get("status") in FINAL,
-        worker,
-        f"the job of session {session_id} to finish",
-        timeout,
-    )
-    return job_store().get(session_id)
-
-
-def polls_of(emulator: Emulator, session_id: str) -> int:
-    return sum(f"/sessions/{session_id}" in a.path for a in emulator.attempts("sessions.get"))
 
 
 def media_requests_by_item(emulator: Emulator, keys: dict[str, str]) -> dict[str, int]:
@@ -186,7 +122,7 @@ def test_polls_reschedule_until_picked_then_the_import_lands_and_the_session_goe
     assert job["status"] == "done", job
     assert (job["downloaded"], job["already_present"], job["failed"]) == ("4", "0", "0")
     assert digests_in(folder) == sorted(digest(item) for item in chosen)
-    assert emulator.backend.sessions(user) == []
+    sessions_all_deleted(emulator, user, worker)
     assert sum(f"/sessions/{sid}" in a.path for a in emulator.attempts("sessions.delete")) == 1
 
 
@@ -206,7 +142,7 @@ def test_a_session_nobody_picks_ends_with_its_reason_and_is_deleted(
 
     assert (job["status"], job["reason"]) == ("ended", "timeoutIn"), job
     assert int(job["polls"]) >= 2
-    assert emulator.backend.sessions(user) == []
+    sessions_all_deleted(emulator, user, worker)
     assert not (tmp_path / "never").exists()
 
 
@@ -227,7 +163,7 @@ def test_an_import_retried_after_a_failed_item_fetches_only_that_item(
     requests = media_requests_by_item(emulator, keys)
     assert requests == {item: 2 if item == failing else 1 for item in keys.values()}
     assert len(digests_in(tmp_path)) == 5
-    assert emulator.backend.sessions(user) == []
+    sessions_all_deleted(emulator, user, worker)
 
 
 def test_an_import_redelivered_after_its_worker_died_resumes_from_the_manifest(
@@ -257,7 +193,7 @@ def test_an_import_redelivered_after_its_worker_died_resumes_from_the_manifest(
     requests = media_requests_by_item(emulator, keys)
     assert requests == {item: 2 if item == stalled else 1 for item in keys.values()}
     assert digests_in(tmp_path) == sorted(digest(item) for item in items)
-    assert emulator.backend.sessions(user) == []
+    sessions_all_deleted(emulator, user, worker)
 
 
 @pytest.mark.timeout(300)
@@ -298,4 +234,4 @@ def fifty_people_pick(
     assert [job["status"] for job in jobs] == ["done"] * 50
     for n in range(50):
         assert digests_in(tmp_path / f"s{n}") == [digest(items[n % 3])]
-    assert emulator.backend.sessions(user) == []
+    sessions_all_deleted(emulator, user, worker)

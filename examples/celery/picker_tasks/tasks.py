@@ -2,11 +2,13 @@
 
 The web app calls :func:`start_import` and shows ``session.picker_uri`` to the person. Then:
 
-1. ``poll`` runs the client's poll step once (one ``sessions.get``, no sleeping) and, while
-   the person is still picking, schedules itself again with ``apply_async(countdown=...)``
-   the delay the step asks, carrying the step's state (its deadline and failure count) as a
-   dict. Between two polls the session is a message waiting in the broker: no worker, thread
-   or process is held, so one worker serves any number of people picking.
+1. ``poll`` takes a place under the poll cap that all workers share
+   (:mod:`picker_tasks.ratecap`; when it is full, the poll is queued again for later), then
+   runs the client's poll step once (one ``sessions.get``, no sleeping) and, while the person
+   is still picking, schedules itself again with ``apply_async(countdown=...)`` the delay the
+   step asks, carrying the step's state (its deadline and failure count) as a dict. Between
+   two polls the session is a message waiting in the broker: no worker, thread or process is
+   held, so one worker serves any number of people picking.
 2. When the person is done, ``poll`` enqueues ``import_media``; when the wait ends without a
    pick (``timeoutIn``, ``expireTime``, the caller's timeout, or the session is gone) it
    records why in the job and deletes the session.
@@ -42,6 +44,7 @@ from picker_discovery.errors import (
 from picker_tasks.app import app
 from picker_tasks.credentials import client_for, media_hosts
 from picker_tasks.jobs import FINAL, Jobs
+from picker_tasks.ratecap import configured_rate, poll_cap
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,10 @@ RETRY_DELAY = float(os.environ.get("PICKER_CELERY_RETRY_DELAY", "30"))
 IMPORT_RETRIES = int(os.environ.get("PICKER_CELERY_IMPORT_RETRIES", "3"))
 DOWNLOAD_WORKERS = int(os.environ.get("PICKER_CELERY_DOWNLOAD_WORKERS", "4"))
 IMPORT_LOCK_SECONDS = 6 * 3600  # as long as the broker's visibility timeout
+POLL_RATE = configured_rate()
+"""The polls all workers together may send (``PICKER_CELERY_POLL_RATE``, checked when the
+module is imported, so a worker with a bad setting does not start); see
+:mod:`picker_tasks.ratecap`."""
 
 
 def job_store() -> Jobs:
@@ -122,6 +129,18 @@ def poll(
         # next poll and acknowledging this one): the first copy's chain goes on.
         logger.info("session %s: %s, not waiting; dropping this poll", session_id, job["status"])
         return
+    if POLL_RATE is not None:
+        later = poll_cap(str(app.conf.broker_url), POLL_RATE).admit()
+        if later > 0:
+            # The workers together have sent their share of polls for now: this one waits in
+            # the broker, not in a worker; its deadline travels with it unchanged.
+            logger.debug(
+                "session %s: poll cap %s reached; polling in %.2f s", session_id, POLL_RATE, later
+            )
+            poll.apply_async(
+                (user_id, session_id, folder), {"check": check, "timeout": timeout}, countdown=later
+            )
+            return
     client = client_for(user_id)
     try:
         if check is None:
