@@ -100,8 +100,9 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-DEFAULT_WORKERS = 16
-"""The items a :class:`Downloader` fetches at once unless told otherwise."""
+DEFAULT_WORKERS = _checks.DEFAULT_WORKERS
+"""The items a :class:`Downloader` fetches at once unless told otherwise (16; the command
+line's ``--workers`` has the same default)."""
 
 
 class Downloader:
