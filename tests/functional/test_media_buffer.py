@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import inspect
 import io
 import threading
 from pathlib import Path
@@ -117,8 +118,10 @@ def test_a_body_cut_off_mid_buffer_keeps_every_byte_and_resumes_there(
 def test_a_body_that_ends_short_twice_with_the_default_buffer_is_completed(
     server: MediaHost, tmp_path: Path
 ) -> None:
-    # The default buffer is larger than these cuts: each attempt ends inside its first buffer.
+    # Neither cut falls on a multiple of the default buffer: each attempt ends mid-buffer.
     size = 3_000_000
+    default = inspect.signature(Downloader).parameters["chunk_size"].default
+    assert 700_001 % default and 900_000 % default
     item = photo(server, "p1", size, Fault(drop_after=700_001), Fault(drop_after=900_000))
     sleeps: list[float] = []
 
