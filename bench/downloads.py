@@ -38,6 +38,7 @@ import _media
 from picker_discovery._media.pool import Downloader
 
 WORKERS: int = inspect.signature(Downloader).parameters["workers"].default
+BUFFER: int = inspect.signature(Downloader).parameters["chunk_size"].default
 
 
 def cpu(who: int) -> float:
@@ -104,7 +105,8 @@ def main() -> None:
         _common.note(
             f"downloads: {args.items} items x {args.size} bytes ({mib:.0f} MiB), a warm-up and "
             f"{args.rounds} interleaved rounds, median (min-max); emulator in a child process; "
-            f"ours: Downloader with its defaults ({WORKERS} workers)"
+            f"ours: Downloader with its defaults ({WORKERS} workers, {BUFFER // 1024} KiB "
+            "buffers)"
         )
         sides: dict[str, Callable[[Path], int]] = {
             "ours": lambda folder: _media.our_download(items, folder, WORKERS),

@@ -26,6 +26,11 @@ MAX_WORKERS = 64
 """The most downloads at once: far above what one connection benefits from, low enough that a
 typo (``--workers 4000``) cannot start thousands of threads."""
 
+DEFAULT_WORKERS = 16
+"""The downloads at once unless told otherwise (the library's ``Downloader`` and the command
+line's ``--workers`` alike): chosen for latency, as an item's time on a real network is mostly
+waiting for its first byte (see ``Downloader``)."""
+
 MAX_TIMEOUT = 7 * 24 * 3600.0
 """The longest wait accepted, in seconds: a week, the longest a session is reported to live."""
 

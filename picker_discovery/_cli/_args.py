@@ -16,6 +16,7 @@ from picker_discovery._cli._pick import MEDIA_HOSTS_ENV
 
 MAX_ITEMS = _checks.MAX_ITEM_COUNT
 MAX_WORKERS = _checks.MAX_WORKERS
+DEFAULT_WORKERS = _checks.DEFAULT_WORKERS  # the library's Downloader default, not one of our own
 
 
 def _count(name: str, low: int, high: int) -> Callable[[str], int]:
@@ -325,8 +326,8 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     pick.add_argument(
         "--workers",
         type=_count("--workers", 1, MAX_WORKERS),
-        default=4,
-        help=f"downloads at once, 1-{MAX_WORKERS} (default 4)",
+        default=DEFAULT_WORKERS,
+        help=f"downloads at once, 1-{MAX_WORKERS} (default {DEFAULT_WORKERS})",
     )
     qr = pick.add_mutually_exclusive_group()
     qr.add_argument(
@@ -391,8 +392,8 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     download.add_argument(
         "--workers",
         type=_count("--workers", 1, MAX_WORKERS),
-        default=4,
-        help=f"downloads at once, 1-{MAX_WORKERS} (default 4)",
+        default=DEFAULT_WORKERS,
+        help=f"downloads at once, 1-{MAX_WORKERS} (default {DEFAULT_WORKERS})",
     )
     download.add_argument(
         "--media-host",

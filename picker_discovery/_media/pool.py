@@ -100,8 +100,9 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-DEFAULT_WORKERS = 16
-"""The items a :class:`Downloader` fetches at once unless told otherwise."""
+DEFAULT_WORKERS = _checks.DEFAULT_WORKERS
+"""The items a :class:`Downloader` fetches at once unless told otherwise (16; the command
+line's ``--workers`` has the same default)."""
 
 
 class Downloader:
@@ -114,10 +115,13 @@ class Downloader:
             thread), e.g. ``lambda: AuthorizedSession(creds)``.
         allowed_hosts: a :class:`HostAllowlist` or its entries; only these receive the token.
         workers: how many items download at once (a bounded thread pool), 1 to 64; 16 by
-            default. An item's time is mostly waiting (for the first byte, for the disk), so
-            more transfers at once than cores pays: with 20 ms per request, 4 workers were 3x
-            a serial loop and 16 about 5x (bench/downloads.py). Each worker has its own
-            session, so its own connection.
+            default. An item's time on a real network is mostly waiting (for the first byte,
+            for the disk), so more transfers at once than cores pays: with 20 ms per request,
+            4 workers were 3x a serial loop and 16 about 5x (bench/downloads.py). Without
+            latency the count hardly matters (on two cores the CPU per MiB measured about the
+            same at 4, 8 and 16 workers), so the default is chosen for latency. Each
+            worker has its own session, so its own connection pool holding one kept-alive
+            connection: the pool matches the workers by construction.
         retry: the :class:`~picker_discovery.RetryPolicy` for bytes (the default one:
             5 attempts, backoff from 1 s, ``Retry-After`` honoured, 30 s after a 429).
         progress: called with a :class:`Progress` after each chunk and each finished item,
@@ -130,8 +134,13 @@ class Downloader:
             can be later than its page was fetched, so a 401/403 still renews it.
         wait_interval, wait_timeout: with ``not_ready="wait"``, how often to re-list the
             session and how long to wait in all for a video to become READY.
-        chunk_size: bytes read and written at a time. A connection that drops loses at most
-            this much of what it received (urllib3 discards a short read), so keep it modest.
+        chunk_size: bytes read and written at a time: the size of the buffer each worker
+            thread reads every body into, reused from answer to answer (128 KiB: 2 MiB for 16
+            workers). A body that ends early keeps every byte that came; a connection that
+            breaks mid-read (reset, read timeout) loses at most this much, fetched again on
+            the resume. Larger is not faster: with 16 workers, 1 MiB buffers cost more CPU
+            per MiB than 64-256 KiB ones (bench/downloads.py), as the bytes no longer stay in
+            the processor's cache between the socket read and the file write.
         timeout: ``(connect, read)`` seconds for each request. A run that stops (Ctrl-C, or
             ``fail_fast`` after a failure) does not wait for them: it cuts off the answers its
             workers are waiting for or reading (with ``requests``' own connection pools).
@@ -152,7 +161,7 @@ class Downloader:
         url_lifetime: float = 55 * 60,
         wait_interval: float = 10.0,
         wait_timeout: float = 600.0,
-        chunk_size: int = 1 << 16,
+        chunk_size: int = 1 << 17,
         timeout: tuple[float, float] = (10.0, 60.0),
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,

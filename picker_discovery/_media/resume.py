@@ -242,7 +242,7 @@ class TransferState:
 
     # -- its body -----------------------------------------------------------------------------
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes | memoryview) -> None:
         """Append a chunk of the body to the file (never past the end the answer announced)."""
         end = self._end
         if end is not None and self.offset + len(chunk) > end:

@@ -13,6 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from google.auth.exceptions import RefreshError
 
+from picker_discovery._media.body import body_chunks, release, worker_buffer
 from picker_discovery._media.finish import discard, place_finished
 from picker_discovery._media.hosts import HostAllowlist
 from picker_discovery._media.items import ListedItem
@@ -220,15 +221,18 @@ class _Transfer:
                 return False
             if step == "done":
                 return True
+            buffer = worker_buffer(self.downloader.chunk_size)
             with run.read(response):  # a cancel cuts a stalled body off at once
-                for chunk in response.iter_content(self.downloader.chunk_size):
+                for chunk in body_chunks(response, buffer):
                     if run.stop.is_set():
                         raise _Cancelled()
                     state.write(chunk)
                     self.downloader._report(run, job, state.offset, state.total)
                 if run.stop.is_set():  # a body cut off may look complete when its size is unknown
                     raise _Cancelled()
-            return state.body_ended()
+            complete = state.body_ended()
+            release(response)  # read to its end: the connection serves the next request
+            return complete
         finally:
             response.close()
 

@@ -51,6 +51,7 @@ LAYERS: dict[str, set[str]] = {
     "service": {"_service", "_auth", "_auth_remote"},
     "media": {
         "_media",
+        "_media.body",
         "_media.folder",
         "_media.durable",
         "_media.hosts",
