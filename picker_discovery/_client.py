@@ -51,7 +51,6 @@ from picker_discovery._clock import Clock, SystemClock
 from picker_discovery._execute import _authorized_http_factory, _scoped
 from picker_discovery._items import MAX_PAGE_SIZE, _Items
 from picker_discovery._journal import CleanupReport, SessionJournal, normal_endpoint
-from picker_discovery._many import _ManyWaiting
 from picker_discovery._retry import RetryPolicy
 from picker_discovery._secrets import install_log_filter
 from picker_discovery._service import build
@@ -83,7 +82,7 @@ logger = logging.getLogger(__name__)
 install_log_filter()
 
 
-class PickerClient(_Waiting, _ManyWaiting, _Items, _Bookkeeping):
+class PickerClient(_Waiting, _Items, _Bookkeeping):
     """A small, careful facade over the photospicker v1 service.
 
     Pass a ready ``service`` (from :func:`picker_discovery.build` or googleapiclient), or the

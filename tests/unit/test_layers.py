@@ -36,6 +36,7 @@ LAYERS: dict[str, set[str]] = {
         "_dirs",
         "_lazy",
         "_journal",
+        "_pacing",
         "_paging",
         "_ratelimit",
         "_retry",
