@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -88,6 +89,8 @@ WAIT_MACHINERY = {
     "picker_discovery._many",
     "picker_discovery._ratelimit",
 }
+# And what only a cleanup of the session journal needs.
+FIRST_USE = WAIT_MACHINERY | {"picker_discovery._cleanup"}
 
 _ANSWERS = (
     "from googleapiclient.http import HttpMockSequence\n"
@@ -106,7 +109,7 @@ def test_building_a_client_loads_no_waiting_machinery() -> None:
         "client = picker_discovery.PickerClient(http=httplib2.Http())"
     )
     assert "picker_discovery._client" in loaded
-    assert not loaded & WAIT_MACHINERY
+    assert not loaded & FIRST_USE
 
 
 def test_a_session_made_read_listed_and_deleted_loads_no_waiting_machinery() -> None:
@@ -119,7 +122,7 @@ def test_a_session_made_read_listed_and_deleted_loads_no_waiting_machinery() -> 
         "assert [item.id for item in client.list_media_items(created)] == ['a']\n"
         "client.delete_session(created)"
     )
-    assert not loaded & WAIT_MACHINERY
+    assert not loaded & FIRST_USE
 
 
 def test_the_first_wait_loads_it_and_behaves_as_before() -> None:
@@ -147,3 +150,16 @@ def test_the_first_wait_loads_it_and_behaves_as_before() -> None:
         "assert outcome.status == 'ready', outcome"
     )
     assert loaded >= WAIT_MACHINERY
+
+
+def test_the_first_cleanup_loads_its_report(tmp_path: Path) -> None:
+    journal = tmp_path / "sessions.jsonl"
+    loaded = modules_after(
+        "import httplib2, picker_discovery\n"
+        f"client = picker_discovery.PickerClient(http=httplib2.Http(), journal={str(journal)!r})\n"
+        "report = client.cleanup_sessions(dry_run=True)\n"
+        "assert type(report) is picker_discovery.CleanupReport, type(report)\n"
+        "assert report.ok and report.pending == [] and report.dry_run"
+    )
+    assert "picker_discovery._cleanup" in loaded
+    assert not loaded & WAIT_MACHINERY

@@ -30,6 +30,7 @@ LAYERS: dict[str, set[str]] = {
         "_service_types",
         "_types",
         "_checks",
+        "_cleanup",
         "_clock",
         "_convert",
         "_wire",
