@@ -1,7 +1,9 @@
 """Cold start: a new process that imports picker_discovery and builds the service (and one that
 runs ``picker-discovery --help``) against one that only imports ``googleapiclient.discovery``,
 and a new process that builds a ``PickerClient`` against one that imports googleapiclient and
-builds the service with ``build_from_document`` from the same document.
+builds the service with ``build_from_document`` from the same document. For context (no
+target), the same two with their first call added, ``sessions.create`` answered by
+googleapiclient's ``HttpMockSequence``: what the client imports on first use lands there.
 
 Each run is a fresh interpreter, with byte code compiled beforehand on both sides (ours with
 ``compileall``, as pip would on install) and one untimed run of each command first.
@@ -42,6 +44,25 @@ PLAIN_BUILT = (
     "service = build_from_document(document, http=httplib2.Http()); "
     "service.sessions(); service.mediaItems()"
 )
+# The first call, on both sides: one sessions.create answered from memory (no journal file).
+ANSWER = (
+    "from googleapiclient.http import HttpMockSequence; "
+    "answer = HttpMockSequence([({'status': '200'}, "
+    '\'{"id": "s1", "pickerUri": "https://photos.google.com/picker/s1", '
+    '"expireTime": "2030-01-01T00:00:00Z", '
+    '"pollingConfig": {"pollInterval": "5s", "timeoutIn": "1800s"}}\')]); '
+)
+CLIENT_CALL = (
+    ANSWER + "import picker_discovery; "
+    "client = picker_discovery.PickerClient(http=answer, journal=False); "
+    "assert client.create_session().id == 's1'"
+)
+PLAIN_CALL = (  # after ANSWER
+    "import json; from googleapiclient.discovery import build_from_document; "
+    "document = json.load(open({path!r}, encoding='utf-8')); "
+    "service = build_from_document(document, http=answer); "
+    "assert service.sessions().create(body={{}}).execute()['id'] == 's1'"
+)
 
 
 def commands() -> dict[str, list[str]]:
@@ -54,6 +75,8 @@ def commands() -> dict[str, list[str]]:
         "help": [str(script), "--help"],
         "client": [python, "-c", CLIENT],
         "plain-built": [python, "-c", PLAIN_BUILT.format(path=str(_common.DOCUMENT_PATH))],
+        "client-call": [python, "-c", CLIENT_CALL],
+        "plain-call": [python, "-c", ANSWER + PLAIN_CALL.format(path=str(_common.DOCUMENT_PATH))],
     }
 
 
@@ -124,6 +147,16 @@ def main() -> None:
                 scale=1000,
                 high=TARGET,
             )
+    for kind, values in (("wall", walls), ("CPU", cpus)):
+        _common.compare(
+            f"cold start {kind}, PickerClient built + first create_session (context, no target)",
+            values["client-call"],
+            values["plain-call"],
+            "ms",
+            ours_label="ours",
+            theirs_label="build_from_document + sessions().create().execute()",
+            scale=1000,
+        )
 
 
 if __name__ == "__main__":

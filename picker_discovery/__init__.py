@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         logout as logout,
         save_credentials as save_credentials,
     )
+    from picker_discovery._cleanup import CleanupReport as CleanupReport
     from picker_discovery._client import PickerClient as PickerClient
     from picker_discovery._clock import (
         Clock as Clock,
@@ -42,10 +43,7 @@ if TYPE_CHECKING:
         DiscoveryDocumentError as DiscoveryDocumentError,
         refresh as refresh,
     )
-    from picker_discovery._journal import (
-        CleanupReport as CleanupReport,
-        SessionJournal as SessionJournal,
-    )
+    from picker_discovery._journal import SessionJournal as SessionJournal
     from picker_discovery._many import SessionsWait as SessionsWait
     from picker_discovery._media.hosts import (
         DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS,
@@ -160,7 +158,7 @@ _WHERE: dict[str, str] = {
     "Clock": "picker_discovery._clock",
     "FakeClock": "picker_discovery._clock",
     "SystemClock": "picker_discovery._clock",
-    "CleanupReport": "picker_discovery._journal",
+    "CleanupReport": "picker_discovery._cleanup",
     "SessionJournal": "picker_discovery._journal",
     "DEFAULT_ALLOWED_HOSTS": "picker_discovery._media.hosts",
     "HostAllowlist": "picker_discovery._media.hosts",

@@ -50,8 +50,7 @@ from picker_discovery._bookkeeping import (
 from picker_discovery._clock import Clock, SystemClock
 from picker_discovery._execute import _authorized_http_factory, _scoped
 from picker_discovery._items import MAX_PAGE_SIZE, _Items
-from picker_discovery._journal import CleanupReport, SessionJournal, normal_endpoint
-from picker_discovery._many import _ManyWaiting
+from picker_discovery._journal import SessionJournal, normal_endpoint
 from picker_discovery._retry import RetryPolicy
 from picker_discovery._secrets import install_log_filter
 from picker_discovery._service import build
@@ -68,6 +67,7 @@ from picker_discovery.models import PickingSession
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
 
+    from picker_discovery._cleanup import CleanupReport
     from picker_discovery._service_types import PhotospickerResource
     from picker_discovery._types import HttpTransport, HttpTransportFactory
 
@@ -83,7 +83,7 @@ logger = logging.getLogger(__name__)
 install_log_filter()
 
 
-class PickerClient(_Waiting, _ManyWaiting, _Items, _Bookkeeping):
+class PickerClient(_Waiting, _Items, _Bookkeeping):
     """A small, careful facade over the photospicker v1 service.
 
     Pass a ready ``service`` (from :func:`picker_discovery.build` or googleapiclient), or the
@@ -301,6 +301,8 @@ class PickerClient(_Waiting, _ManyWaiting, _Items, _Bookkeeping):
                 ``PICKER_DISCOVERY_JOURNAL=off``).
             OSError: the journal could not be read.
         """
+        from picker_discovery._cleanup import CleanupReport
+
         journal = self._journal
         if journal is None:
             raise PickerError(

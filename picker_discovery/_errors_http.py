@@ -9,7 +9,6 @@ googleapiclient's ``HttpError`` and the base module ``_errorbase``. Import these
 
 from __future__ import annotations
 
-import html.parser
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -246,34 +245,38 @@ class PickerHttpError(HttpError, PickerError):  # type: ignore[misc]
         )
 
 
-class _VisibleText(html.parser.HTMLParser):
+def _visible_text(markup: str) -> list[str]:
     """The text a browser would show for an HTML error page (no title, style or script)."""
+    import html.parser  # here: only an HTML error body needs it, not every start-up
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._hidden = 0
+    class VisibleText(html.parser.HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+            self._hidden = 0
 
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in ("title", "style", "script"):
-            self._hidden += 1
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            if tag in ("title", "style", "script"):
+                self._hidden += 1
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("title", "style", "script") and self._hidden:
-            self._hidden -= 1
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("title", "style", "script") and self._hidden:
+                self._hidden -= 1
 
-    def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.parts.append(data)
+        def handle_data(self, data: str) -> None:
+            if not self._hidden:
+                self.parts.append(data)
+
+    parser = VisibleText()
+    parser.feed(markup)
+    parser.close()
+    return parser.parts
 
 
 def _snippet(text: str, limit: int = 300) -> str:
     """A one-line summary of a body that was not Google's error JSON."""
     if "<" in text and ">" in text:
-        parser = _VisibleText()
-        parser.feed(text)
-        parser.close()
-        text = " ".join(parser.parts)
+        text = " ".join(_visible_text(text))
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 

@@ -1,4 +1,6 @@
-"""Waiting on many sessions at once with a few threads: :meth:`PickerClient.wait_for_sessions`.
+"""Waiting on many sessions at once with a few threads: what :meth:`PickerClient.wait_for_sessions`
+runs. The client imports this module (and the scheduler and thread pool under it) on the first
+such wait, not when it is built.
 
 One scheduler (the thread iterating the results) keeps a heap of next-poll times
 (:class:`~picker_discovery._schedule.PollSchedule`) and hands due polls to a small pool of
@@ -20,21 +22,19 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from picker_discovery._errorbase import BadArgument, BadArgumentType
+from picker_discovery._pacing import DEFAULT_WORKERS
 from picker_discovery._ratelimit import RateLimit
-from picker_discovery._schedule import DEFAULT_JITTER, PollSchedule, WaitOutcome, first_checks
+from picker_discovery._schedule import PollSchedule, WaitOutcome, first_checks
 from picker_discovery._step import PollRules, SelectionCheck, check_timeout
-from picker_discovery.models import PickingSession
 
 if TYPE_CHECKING:
     from picker_discovery._clock import Clock
+    from picker_discovery.models import PickingSession
 
-__all__ = ["DEFAULT_WORKERS", "SessionsWait"]
+__all__ = ["DEFAULT_WORKERS", "SessionsWait", "wait_for_sessions"]
 
 logger = logging.getLogger("picker_discovery._client")
 
-DEFAULT_WORKERS = 4
-"""Threads sending polls by default. At the default 10 requests a second and ~100 ms per
-request, one would do; four absorb slow answers without holding up the others."""
 _CANCEL_CHECK = 0.1
 """Seconds between looks at a ``cancel`` event while polls are in flight (a set event wakes an
 idle scheduler at once)."""
@@ -174,60 +174,27 @@ class SessionsWait(Iterator[WaitOutcome]):
                 )
 
 
-class _ManyWaiting:
-    """:meth:`PickerClient.wait_for_sessions`."""
+def wait_for_sessions(
+    check_selection: Callable[..., SelectionCheck],
+    poll_rules: Callable[[], PollRules],
+    clock: Clock,
+    sessions: Collection[PickingSession | str],
+    *,
+    rate: RateLimit | float | None,
+    timeout: float | timedelta | None,
+    max_workers: int,
+    jitter: float,
+    cancel: threading.Event | None,
+) -> SessionsWait:
+    """:meth:`PickerClient.wait_for_sessions` of a client whose ``check_selection``,
+    ``poll_rules`` and clock these are; every argument is checked before anything is sent."""
+    limit = _rate_limit(rate)
+    workers = _workers(max_workers)
+    seconds = check_timeout(timeout)
+    checks = first_checks(sessions, now=clock.now(), timeout=seconds, rules=poll_rules())
+    schedule = PollSchedule(checks, limit=limit, clock=clock, timeout=seconds, jitter=jitter)
 
-    _clock: Clock
+    def check(after: SelectionCheck) -> SelectionCheck:
+        return check_selection(after.session_id, after=after, timeout=seconds)
 
-    if TYPE_CHECKING:  # PickerClient's own, from the poll step
-
-        def check_selection(
-            self,
-            session: PickingSession | str,
-            *,
-            after: SelectionCheck | None = None,
-            timeout: float | timedelta | None = None,
-        ) -> SelectionCheck: ...
-
-        def poll_rules(self) -> PollRules: ...
-
-    def wait_for_sessions(
-        self,
-        sessions: Collection[PickingSession | str],
-        *,
-        rate: RateLimit | float | None = None,
-        timeout: float | timedelta | None = None,
-        max_workers: int = DEFAULT_WORKERS,
-        jitter: float = DEFAULT_JITTER,
-        cancel: threading.Event | None = None,
-    ) -> SessionsWait:
-        """Wait on many sessions at once; iterate the result for each one's outcome.
-
-        Every session is polled at its own ``pollInterval`` (plus up to ``jitter`` of it at
-        random, so sessions made together spread out) by the same poll step as
-        :meth:`wait_for_selection`, so each keeps its own deadline, interval bounds and
-        retries. All polls share one request-rate cap, ``rate``: a :class:`RateLimit` (share
-        one between waits to cap them together) or requests a second (default 10, burst 1).
-        ``max_workers`` threads send the polls; the iterating thread schedules them.
-
-        Yields one :class:`WaitOutcome` per session, as soon as it is known: ready (picked),
-        ended (``reason`` as the poll step says: timed out, expired, deleted) or failed (a poll
-        raised ``error``; the other sessions go on). ``timeout`` limits each session's wait
-        from now, like ``wait_for_selection``'s. Setting ``cancel``, calling
-        :meth:`SessionsWait.cancel` or leaving a ``with`` block stops the wait promptly; the
-        sessions are not deleted (they are the caller's).
-
-        Raises (before anything is sent):
-            ValueError, TypeError: a session id is invalid or given twice, or a setting is.
-        """
-        limit = _rate_limit(rate)
-        workers = _workers(max_workers)
-        seconds = check_timeout(timeout)
-        clock = self._clock
-        checks = first_checks(sessions, now=clock.now(), timeout=seconds, rules=self.poll_rules())
-        schedule = PollSchedule(checks, limit=limit, clock=clock, timeout=seconds, jitter=jitter)
-
-        def check(after: SelectionCheck) -> SelectionCheck:
-            return self.check_selection(after.session_id, after=after, timeout=seconds)
-
-        return SessionsWait(check, clock, schedule, max_workers=workers, cancel=cancel)
+    return SessionsWait(check, clock, schedule, max_workers=workers, cancel=cancel)

@@ -41,7 +41,6 @@ from __future__ import annotations
 import email.utils
 import http.client
 import math
-import numbers
 import random
 import socket
 import sys
@@ -148,6 +147,14 @@ def retry_after_seconds(
 _SECONDS_FIELDS = ("initial_delay", "max_delay", "jitter", "rate_limit_delay", "max_retry_after")
 
 
+def _real(value: object) -> bool:
+    """Whether ``value`` is a real number other than a bool (checked only off the common case of
+    an int or a float, so building a client does not import :mod:`numbers`)."""
+    import numbers
+
+    return not isinstance(value, bool) and isinstance(value, numbers.Real)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """When to try a failed request again, and how long to wait first.
@@ -181,7 +188,7 @@ class RetryPolicy:
             raise BadArgument(f"max_attempts must be at least 1, not {self.max_attempts}")
         for name in (*_SECONDS_FIELDS, "multiplier"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            if type(value) is not float and type(value) is not int and not _real(value):
                 raise BadArgumentType(f"{name} must be a number, not {value!r}")
             if math.isnan(value) or math.isinf(value):
                 raise BadArgument(f"{name} must be a finite number, not {value}")

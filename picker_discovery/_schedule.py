@@ -25,6 +25,7 @@ from typing import Literal
 from picker_discovery._arguments import _session_id_of
 from picker_discovery._clock import Clock
 from picker_discovery._errorbase import BadArgument, BadArgumentType
+from picker_discovery._pacing import DEFAULT_JITTER
 from picker_discovery._ratelimit import RateLimit
 from picker_discovery._step import (
     READY,
@@ -37,10 +38,6 @@ from picker_discovery._step import (
 from picker_discovery.models import PickingSession
 
 __all__ = ["DEFAULT_JITTER", "PollSchedule", "WaitOutcome", "first_checks"]
-
-DEFAULT_JITTER = 0.1
-"""Each poll comes up to this fraction of its interval late, at random (never early): sessions
-created together drift apart instead of polling in lockstep."""
 
 Status = Literal["ready", "ended", "failed"]
 

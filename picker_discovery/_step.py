@@ -31,6 +31,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from picker_discovery._pacing import (
+    DEFAULT_POLL_INTERVAL,
+    FALLBACK_WAIT,
+    MAX_POLL_INTERVAL,
+    MIN_POLL_INTERVAL,
+)
 from picker_discovery._retry import RetryPolicy, is_transport_error
 from picker_discovery.errors import (
     BadArgument,
@@ -56,21 +62,6 @@ __all__ = [
 
 # The client's one logger: what users configure for PickerClient, whichever module logs.
 logger = logging.getLogger("picker_discovery._client")
-
-DEFAULT_POLL_INTERVAL = 5.0
-"""Seconds between polls when an answer carries no usable ``pollingConfig.pollInterval``
-(missing, unreadable, zero or negative): Google's own answers say 3 to 5 s."""
-MIN_POLL_INTERVAL = 0.1
-"""The shortest wait between polls, whatever the server says, so a tiny interval never spins.
-At most ten requests a second from one wait: far inside Google's quota of 100,000 requests a
-minute per project, and short enough for an emulator's quick test sessions (which ask 0.1 s)."""
-MAX_POLL_INTERVAL = 60.0
-"""The longest wait between polls, whatever the server says: a user who tapped Done is noticed
-within a minute, and a wait never sleeps for an absurd interval (``"315576000000s"``)."""
-FALLBACK_WAIT = 1800.0
-"""How long a wait lasts when nothing else limits it: no ``timeout`` from the caller, and no
-``timeoutIn`` or ``expireTime`` in the session's first answer. 30 minutes, the longest
-``timeoutIn`` seen from Google."""
 
 READY: Literal["ready"] = "ready"
 WAIT: Literal["wait"] = "wait"

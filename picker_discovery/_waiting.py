@@ -1,34 +1,39 @@
 """Waiting for the user's pick: :meth:`PickerClient.check_selection` (one poll step, which never
-sleeps) and :meth:`PickerClient.wait_for_selection`, a loop around it. The rules of both are
-the pure functions of :mod:`picker_discovery._step`."""
+sleeps), :meth:`PickerClient.wait_for_selection`, a loop around it, and
+:meth:`PickerClient.wait_for_sessions`, many such waits on a few threads. The rules of all three
+are the pure functions of :mod:`picker_discovery._step`; the many-sessions waiter is
+:mod:`picker_discovery._many`.
+
+A client imports the poll step, the scheduler and the thread pool on its first wait, not when
+it is built: most programs create a session, and a process that only lists or cleans up never
+waits (tests/e2e/test_lazy_imports.py keeps it so, bench/cold_start.py measures it).
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from picker_discovery._arguments import _session_id_of
 from picker_discovery._execute import _Executing
-from picker_discovery._step import (
+from picker_discovery._pacing import (
+    DEFAULT_JITTER,
     DEFAULT_POLL_INTERVAL,
-    DELETED,
-    ENDED,
+    DEFAULT_WORKERS,
     FALLBACK_WAIT,
     MAX_POLL_INTERVAL,
     MIN_POLL_INTERVAL,
-    READY,
-    RETRY,
-    PollRules,
-    SelectionCheck,
-    check_timeout,
-    decide,
-    due,
-    read_session,
 )
 from picker_discovery.errors import PickingCancelled, PickingTimeout
 from picker_discovery.models import PickingSession
+
+if TYPE_CHECKING:
+    from picker_discovery._many import SessionsWait
+    from picker_discovery._ratelimit import RateLimit
+    from picker_discovery._step import PollRules, SelectionCheck
 
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
@@ -48,6 +53,8 @@ def ended_error(
     """The exception a wait raises for an ended check: the ``SessionNotFound`` of a session
     gone, else :class:`PickingTimeout` (caused by the failure whose retry the deadline cut
     short, if any)."""
+    from picker_discovery._step import DELETED
+
     if check.reason == DELETED and check.error is not None:
         return check.error
     error = PickingTimeout(
@@ -58,7 +65,8 @@ def ended_error(
 
 
 class _Waiting(_Executing):
-    """:meth:`PickerClient.check_selection` and :meth:`PickerClient.wait_for_selection`."""
+    """:meth:`PickerClient.check_selection`, :meth:`PickerClient.wait_for_selection` and
+    :meth:`PickerClient.wait_for_sessions`."""
 
     min_poll_interval: float
     max_poll_interval: float
@@ -67,6 +75,8 @@ class _Waiting(_Executing):
     def poll_rules(self) -> PollRules:
         """This client's pacing of a wait (its poll interval bounds, ``fallback_wait`` and the
         retry policy of ``sessions.get``), as the poll step takes it."""
+        from picker_discovery._step import PollRules
+
         return PollRules(
             min_poll_interval=self.min_poll_interval,
             max_poll_interval=self.max_poll_interval,
@@ -99,6 +109,8 @@ class _Waiting(_Executing):
             PermissionDenied, PickerHttpError: an error answer that is not retried, or whose
                 retries are spent, as :meth:`get_session` raises it.
         """
+        from picker_discovery._step import check_timeout, decide, due, read_session
+
         sid = _session_id_of(session)
         limit = check_timeout(timeout)
         ended = due(sid, after, self._clock.now(), limit)
@@ -147,6 +159,8 @@ class _Waiting(_Executing):
             PickingCancelled: ``cancel`` was set.
             SessionNotFound, PermissionDenied, PickerHttpError: as :meth:`get_session`.
         """
+        from picker_discovery._step import ENDED, READY, RETRY, check_timeout, decide
+
         sid = _session_id_of(session)
         limit = check_timeout(timeout)
         clock = self._clock
@@ -186,3 +200,46 @@ class _Waiting(_Executing):
             check = self.check_selection(sid, after=check, timeout=limit)
             if on_poll is not None and check.polls > polls and check.session is not None:
                 on_poll(check.session)
+
+    def wait_for_sessions(
+        self,
+        sessions: Collection[PickingSession | str],
+        *,
+        rate: RateLimit | float | None = None,
+        timeout: float | timedelta | None = None,
+        max_workers: int = DEFAULT_WORKERS,
+        jitter: float = DEFAULT_JITTER,
+        cancel: threading.Event | None = None,
+    ) -> SessionsWait:
+        """Wait on many sessions at once; iterate the result for each one's outcome.
+
+        Every session is polled at its own ``pollInterval`` (plus up to ``jitter`` of it at
+        random, so sessions made together spread out) by the same poll step as
+        :meth:`wait_for_selection`, so each keeps its own deadline, interval bounds and
+        retries. All polls share one request-rate cap, ``rate``: a :class:`RateLimit` (share
+        one between waits to cap them together) or requests a second (default 10, burst 1).
+        ``max_workers`` threads send the polls; the iterating thread schedules them.
+
+        Yields one :class:`WaitOutcome` per session, as soon as it is known: ready (picked),
+        ended (``reason`` as the poll step says: timed out, expired, deleted) or failed (a poll
+        raised ``error``; the other sessions go on). ``timeout`` limits each session's wait
+        from now, like ``wait_for_selection``'s. Setting ``cancel``, calling
+        :meth:`SessionsWait.cancel` or leaving a ``with`` block stops the wait promptly; the
+        sessions are not deleted (they are the caller's).
+
+        Raises (before anything is sent):
+            ValueError, TypeError: a session id is invalid or given twice, or a setting is.
+        """
+        from picker_discovery._many import wait_for_sessions
+
+        return wait_for_sessions(
+            self.check_selection,
+            self.poll_rules,
+            self._clock,
+            sessions,
+            rate=rate,
+            timeout=timeout,
+            max_workers=max_workers,
+            jitter=jitter,
+            cancel=cancel,
+        )

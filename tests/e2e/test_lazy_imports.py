@@ -7,20 +7,23 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import picker_discovery
+from picker_discovery._discovery import BUNDLED_DOCUMENT
 
 
 def modules_after(code: str) -> set[str]:
     """The modules a fresh interpreter has loaded after running ``code``."""
     out = subprocess.run(
         [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
     )
+    assert out.returncode == 0, out.stderr
     return set(out.stdout.split())
 
 
@@ -76,3 +79,113 @@ def test_the_client_reads_answers_without_protobuf() -> None:
     )
     assert "picker_discovery._client" in loaded
     assert "google.protobuf" not in loaded
+
+
+# What waiting needs and creating, reading, listing and deleting do not: the poll step, the
+# many-sessions scheduler and its thread pool, the rate cap. A client imports them on its first
+# wait, so importing any of them at module level in the client's modules fails here.
+WAIT_MACHINERY = {
+    "picker_discovery._step",
+    "picker_discovery._schedule",
+    "picker_discovery._many",
+    "picker_discovery._ratelimit",
+}
+# And what only a cleanup of the session journal needs.
+FIRST_USE = WAIT_MACHINERY | {"picker_discovery._cleanup"}
+
+_ANSWERS = (
+    "from googleapiclient.http import HttpMockSequence\n"
+    "import picker_discovery\n"
+    'session = b\'{"id": "s1", "pickerUri": "https://photos.google.com/picker/s1", '
+    '"expireTime": "2030-01-01T00:00:00Z", "mediaItemsSet": true, '
+    '"pollingConfig": {"pollInterval": "5s", "timeoutIn": "1800s"}}\'\n'
+    'page = b\'{"mediaItems": [{"id": "a"}]}\'\n'
+    "ok = {'status': '200'}\n"
+)
+
+
+def test_building_a_client_loads_no_waiting_machinery() -> None:
+    loaded = modules_after(
+        "import httplib2, picker_discovery\n"
+        "client = picker_discovery.PickerClient(http=httplib2.Http())"
+    )
+    assert "picker_discovery._client" in loaded
+    assert not loaded & FIRST_USE
+
+
+def test_a_session_made_read_listed_and_deleted_loads_no_waiting_machinery() -> None:
+    loaded = modules_after(
+        _ANSWERS + "http = HttpMockSequence([(ok, session), (ok, session), (ok, page), "
+        "(ok, b'{}')])\n"
+        "client = picker_discovery.PickerClient(http=http, journal=False)\n"
+        "created = client.create_session()\n"
+        "assert client.get_session(created).media_items_set\n"
+        "assert [item.id for item in client.list_media_items(created)] == ['a']\n"
+        "client.delete_session(created)"
+    )
+    assert not loaded & FIRST_USE
+
+
+def test_the_first_wait_loads_it_and_behaves_as_before() -> None:
+    # Checked before anything is sent, and raised as the same public classes as ever.
+    loaded = modules_after(
+        _ANSWERS + "http = HttpMockSequence([(ok, session)] * 3)\n"
+        "client = picker_discovery.PickerClient(http=http, journal=False)\n"
+        "try:\n"
+        "    client.wait_for_sessions(['s1'], max_workers=0)\n"
+        "except picker_discovery.BadArgument as exc:\n"
+        "    assert isinstance(exc, ValueError) and 'max_workers' in str(exc)\n"
+        "else:\n"
+        "    raise AssertionError('max_workers=0 was accepted')\n"
+        "try:\n"
+        "    client.check_selection('s1', timeout='soon')\n"
+        "except picker_discovery.BadArgumentType as exc:\n"
+        "    assert isinstance(exc, TypeError)\n"
+        "else:\n"
+        "    raise AssertionError('a text timeout was accepted')\n"
+        "check = client.check_selection('s1')\n"
+        "assert isinstance(check, picker_discovery.SelectionCheck) and check.ready\n"
+        "assert client.wait_for_selection('s1').id == 's1'\n"
+        "(outcome,) = client.wait_for_sessions(['s1'])\n"
+        "assert isinstance(outcome, picker_discovery.WaitOutcome)\n"
+        "assert outcome.status == 'ready', outcome"
+    )
+    assert loaded >= WAIT_MACHINERY
+
+
+def test_the_first_cleanup_loads_its_report(tmp_path: Path) -> None:
+    journal = tmp_path / "sessions.jsonl"
+    loaded = modules_after(
+        "import httplib2, picker_discovery\n"
+        f"client = picker_discovery.PickerClient(http=httplib2.Http(), journal={str(journal)!r})\n"
+        "report = client.cleanup_sessions(dry_run=True)\n"
+        "assert type(report) is picker_discovery.CleanupReport, type(report)\n"
+        "assert report.ok and report.pending == [] and report.dry_run"
+    )
+    assert "picker_discovery._cleanup" in loaded
+    assert not loaded & WAIT_MACHINERY
+
+
+def test_building_a_client_loads_little_beyond_googleapiclient_building_the_service() -> None:
+    # Whatever googleapiclient's own build_from_document loads is on both sides of the cold
+    # start target; beyond it a client may load its own modules and these few. A module-level
+    # import of anything else (html.parser for HTML error pages, numbers, a thread pool) that
+    # building a client does not need fails here; add it to this list only knowingly.
+    allowed = {
+        "importlib.readers",  # the bundled document, found with importlib.resources
+        "importlib.resources._itertools",
+        "importlib.resources.readers",
+        "unicodedata",  # checking session ids
+    }
+    plain = modules_after(
+        "import json, httplib2\n"
+        "from googleapiclient.discovery import build_from_document\n"
+        f"document = json.load(open({str(BUNDLED_DOCUMENT)!r}, encoding='utf-8'))\n"
+        "service = build_from_document(document, http=httplib2.Http())"
+    )
+    client = modules_after(
+        "import httplib2, picker_discovery\n"
+        "client = picker_discovery.PickerClient(http=httplib2.Http())"
+    )
+    extra = {m for m in client - plain if m.split(".")[0] != "picker_discovery"}
+    assert extra <= allowed, sorted(extra - allowed)
