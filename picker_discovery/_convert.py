@@ -1,15 +1,17 @@
 """How the generated models read and write their JSON: read-only views, fields read on first
 access, and the writer.
 
-A model parsed from an answer keeps the JSON object as it came (``raw``, a read-only
-:class:`FrozenMap` view over it: no copy) and nothing else. Each field is read from ``raw`` the
-first time it is asked for, by :meth:`LazyModel.__getattr__` (a dataclass slot left unset),
-and kept in its slot; nested models are made the same way over their part of the object. So a
-page of 100 items costs 100 small objects until their fields are read, and reading ``item.id``
-reads one string.
+A model parsed from an answer keeps the JSON object as it came (in a private slot: no copy)
+and nothing else but its well-formed plain strings (an item's ``id``), which cost one look-up
+each. Any other field is read from the object the first time it is asked for, by
+:meth:`LazyModel.__getattr__` (a dataclass slot left unset), and kept in its slot; ``raw``, a
+read-only :class:`FrozenMap` view, is made the same way, and so are nested models, over their
+part of the object. So a page of 100 items costs 100 small objects, and reading ``item.id``
+reads a slot.
 
-``Model.from_dict`` reads every field at once (and so raises
-:class:`~picker_discovery.errors.MalformedResponse` at once for any malformed one);
+``Model.from_dict`` reads every field at once, by straight-line code generated per model
+(``_read_all``), and so raises :class:`~picker_discovery.errors.MalformedResponse` at once for
+any malformed one;
 ``Model.from_answer`` leaves them to first access, for answers just parsed from JSON, which
 nothing else holds: a malformed field then raises ``MalformedResponse`` when it is read.
 
@@ -29,15 +31,21 @@ from picker_discovery import _wire
 from picker_discovery._errorbase import BadArgumentType, MalformedResponse
 
 __all__ = [
+    "DICTS_ONLY",
     "FrozenMap",
     "LazyModel",
     "UnknownEnum",
     "Writer",
     "enum_of",
+    "extra_of",
     "freeze",
     "message_of",
     "messages_of",
+    "read_enum",
+    "read_message",
+    "read_messages",
     "readers",
+    "set_data",
     "thaw",
 ]
 
@@ -47,6 +55,9 @@ E = TypeVar("E", bound="UnknownEnum")
 L = TypeVar("L", bound="LazyModel")
 ValueReader = Callable[[str, str, Any], Any]
 FieldReader = Callable[[dict[str, Any]], Any]
+View = Callable[[dict[str, Any]], Any]
+DICTS_ONLY = frozenset({dict})
+"""The set of the types of a JSON array's items when every one is an object."""
 
 
 class UnknownEnum(str, enum.Enum):
@@ -99,7 +110,6 @@ class FrozenMap(Mapping[str, Any]):
 
 
 _MISSING: Any = object()
-_new = object.__new__
 _set = object.__setattr__
 
 
@@ -154,18 +164,23 @@ def thaw(value: Any) -> Any:
 
 
 class LazyModel:
-    """Base of the generated models: a field whose slot is unset is read from ``raw`` when
-    first asked for, then kept. ``_READERS`` maps each field (``extra`` too) to its reader."""
+    """Base of the generated models: a field whose slot is unset is read from the JSON object
+    behind the model (``_data``) when first asked for, then kept. ``_READERS`` maps each field
+    (``extra`` and ``raw`` too) to its reader; ``_VIEW`` makes a model over a JSON object; the
+    generated ``_read_all`` reads every field at once."""
 
-    __slots__ = ()
+    __slots__ = ("_data",)
     _READERS: ClassVar[Mapping[str, FieldReader]] = {}
+    _VIEW: ClassVar[View]
+    _CHECK: ClassVar[Callable[[dict[str, Any]], None]]
+    _data: dict[str, Any]
     raw: Mapping[str, Any]
 
     def __getattr__(self, name: str) -> Any:
         read = type(self)._READERS.get(name)
         if read is None:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        value = read(self.raw._data)  # type: ignore[attr-defined]
+        value = read(self._data)
         _set(self, name, value)
         return value
 
@@ -194,7 +209,8 @@ class LazyModel:
             raise BadArgumentType(
                 f"{cls.__name__} must be a JSON object (a mapping), not {_wire._kind(data)}"
             )
-        return _over(cls, _source(data))
+        model: L = cls._VIEW(_source(data))
+        return model
 
     @classmethod
     def _parsed(cls: type[L], data: Mapping[str, Any]) -> L:
@@ -206,45 +222,83 @@ class LazyModel:
             raise MalformedResponse(f"{cls.__name__} is nested too deeply to read") from None
         return model
 
+    @classmethod
+    def _checked(cls: type[L], data: Mapping[str, Any]) -> L:
+        """:meth:`from_answer` with every field checked now: ``MalformedResponse`` now for any
+        field :meth:`from_dict` refuses, each value still made on first read (and then
+        never failing). For an answer that must be usable whole before it is kept."""
+        model = cls.from_answer(data)
+        try:
+            cls._CHECK(model._data)
+        except RecursionError:
+            raise MalformedResponse(f"{cls.__name__} is nested too deeply to read") from None
+        return model
+
     def _read_all(self) -> None:
-        data: dict[str, Any] = self.raw._data  # type: ignore[attr-defined]
-        for name, read in type(self)._READERS.items():
-            value = read(data)
-            _set(self, name, value)
-            if isinstance(value, LazyModel):
-                value._read_all()
-            elif type(value) is tuple:
-                for part in value:
-                    if isinstance(part, LazyModel):
-                        part._read_all()
+        """Read every field now (generated per model: straight-line code, no loop)."""
+        raise NotImplementedError
 
 
-def _over(cls: type[L], data: dict[str, Any]) -> L:
-    """A model of ``cls`` over the JSON object ``data``, nothing read yet (no checks)."""
-    view = _new(FrozenMap)
-    _set(view, "_data", data)
-    model = _new(cls)
-    _set(model, "raw", view)
-    return model
+set_data: Callable[[LazyModel, dict[str, Any]], None] = LazyModel.__dict__["_data"].__set__
+"""Put the JSON object behind a model (the generated views' first step)."""
+
+
+def read_enum(cls: type[E], schema: str, name: str, value: Any) -> E:
+    """An enum value (not None); one this version does not know becomes ``UNKNOWN``."""
+    member = cls._value2member_map_.get(value) if type(value) is str else None
+    if member is not None:
+        return member  # type: ignore[return-value]
+    return cls.parse(_wire.read_string(schema, name, value) or "")
+
+
+def read_message(cls: type[L], schema: str, name: str, value: Any) -> L:
+    """A nested object (not None) as a model ``cls`` over it, nothing read yet."""
+    if type(value) is dict:
+        model: L = cls._VIEW(value)
+        return model
+    if not isinstance(value, Mapping):
+        raise _wire._fail(schema, name, value, "a JSON object")
+    return cls.from_answer(value)
+
+
+def read_messages(cls: type[L], schema: str, name: str, value: Any) -> tuple[L, ...]:
+    """An array of objects as a tuple of models ``cls`` over them, nothing read yet."""
+    if value is None:
+        return ()
+    if type(value) is list and set(map(type, value)) <= DICTS_ONLY:
+        return tuple(map(cls._VIEW, value))
+    if not isinstance(value, (list, tuple)):
+        raise _wire._fail(schema, name, value, "a JSON array")
+    out = []
+    for index, item in enumerate(value):
+        if isinstance(item, Mapping):
+            out.append(read_message(cls, schema, name, item))
+        else:
+            raise MalformedResponse(
+                f"{schema}.{name}[{index}] must be a JSON object, not {_wire._kind(item)}"
+            )
+    return tuple(out)
+
+
+def extra_of(data: dict[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
+    """The fields of ``data`` a schema does not describe, read-only (often none)."""
+    if data.keys() <= known:
+        return _EMPTY
+    unknown = {k: v for k, v in data.items() if k not in known}
+    return freeze(unknown) if unknown else _EMPTY
 
 
 def readers(
     schema: str, known: Iterable[str], fields: Mapping[str, tuple[str, ValueReader]]
 ) -> dict[str, FieldReader]:
-    """The ``_READERS`` of a model: each attribute's reader, and ``extra`` (the fields the
-    schema does not describe, kept read-only as they came)."""
+    """The ``_READERS`` of a model: each attribute's reader, ``extra`` (the fields the schema
+    does not describe, kept read-only as they came) and ``raw`` (a read-only view)."""
     out: dict[str, FieldReader] = {}
     for attr, (name, read) in fields.items():
         out[attr] = _field_reader(schema, name, read)
     known_names = frozenset(known)
-
-    def extra(data: dict[str, Any]) -> Mapping[str, Any]:
-        if data.keys() <= known_names:
-            return _EMPTY
-        unknown = {k: v for k, v in data.items() if k not in known_names}
-        return freeze(unknown) if unknown else _EMPTY
-
-    out["extra"] = extra
+    out["extra"] = lambda data: extra_of(data, known_names)
+    out["raw"] = FrozenMap
     return out
 
 
@@ -265,8 +319,7 @@ def enum_of(cls: type[E]) -> ValueReader:
     """A reader of an enum value; one this version does not know becomes ``UNKNOWN``."""
 
     def read(schema: str, name: str, value: Any) -> E | None:
-        text = _wire.read_string(schema, name, value)
-        return None if text is None else cls.parse(text)
+        return None if value is None else read_enum(cls, schema, name, value)
 
     return read
 
@@ -275,13 +328,7 @@ def message_of(cls: type[LazyModel]) -> ValueReader:
     """A reader of a nested object as the model ``cls``."""
 
     def read(schema: str, name: str, value: Any) -> LazyModel | None:
-        if value is None:
-            return None
-        if type(value) is dict:
-            return _over(cls, value)
-        if not isinstance(value, Mapping):
-            raise _wire._fail(schema, name, value, "a JSON object")
-        return cls.from_answer(value)
+        return None if value is None else read_message(cls, schema, name, value)
 
     return read
 
@@ -290,21 +337,7 @@ def messages_of(cls: type[LazyModel]) -> ValueReader:
     """A reader of an array of objects as a tuple of models ``cls``."""
 
     def read(schema: str, name: str, value: Any) -> tuple[LazyModel, ...]:
-        if value is None:
-            return ()
-        if not isinstance(value, (list, tuple)):
-            raise _wire._fail(schema, name, value, "a JSON array")
-        out = []
-        for index, item in enumerate(value):
-            if type(item) is dict:
-                out.append(_over(cls, item))
-            elif isinstance(item, Mapping):
-                out.append(cls.from_answer(item))
-            else:
-                raise MalformedResponse(
-                    f"{schema}.{name}[{index}] must be a JSON object, not {_wire._kind(item)}"
-                )
-        return tuple(out)
+        return read_messages(cls, schema, name, value)
 
     return read
 

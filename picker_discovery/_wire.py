@@ -26,6 +26,7 @@ from typing import Any
 from picker_discovery._errorbase import BadArgument, MalformedResponse
 
 __all__ = [
+    "DURATIONS",
     "MAX_DURATION_SECONDS",
     "parse_duration",
     "parse_timestamp",
@@ -49,6 +50,14 @@ _TIMESTAMP = re.compile(
 )
 _DURATION = re.compile(r"(-?)(\d+)(?:\.(\d{1,9}))?s")
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+# The characters at 4, 7, 10, 13, 16, 19 and the last of a timestamp in UTC with 0, 3 or 6
+# fractional digits ("2025-02-27T23:34:05.466Z"), by its length.
+_PLAIN_UTC = {20: "--T::ZZ", 24: "--T::.Z", 27: "--T::.Z"}
+_fromisoformat = datetime.fromisoformat
+DURATIONS: dict[str, timedelta] = {}
+"""Durations read before, by their text: an API sends the same few ("5s", "1800s") over and
+over. A text found here is a duration that reads well."""
+_DURATIONS_KEPT = 256
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -58,6 +67,25 @@ def parse_timestamp(text: str) -> datetime:
         ValueError: not an RFC 3339 timestamp, a date or time that does not exist, or an
             instant outside years 1 to 9999 in UTC.
     """
+    shape = _PLAIN_UTC.get(len(text))
+    if (
+        shape is not None
+        and shape == text[4] + text[7] + text[10] + text[13] + text[16] + text[19] + text[-1]
+        and text[11:13] < "24"
+        and text.isascii()
+    ):
+        # The usual shape: the standard library's parser (in C) reads it as the expression
+        # below does, in every Python this supports; what it refuses, the expression reads
+        # again, for the same error.
+        try:
+            return _fromisoformat(text[:-1] + "+00:00")
+        except ValueError:
+            pass
+    return _parse_rfc3339(text)
+
+
+def _parse_rfc3339(text: str) -> datetime:
+    """:func:`parse_timestamp` for any RFC 3339 timestamp (the regular expression's way)."""
     match = _TIMESTAMP.fullmatch(text)
     if match is None:
         raise ValueError("not of the form 2025-02-27T23:34:05.466Z")
@@ -89,9 +117,18 @@ def parse_duration(text: str) -> timedelta:
     Raises:
         ValueError: not a duration, or longer than about 10,000 years either way.
     """
+    known = DURATIONS.get(text)
+    if known is not None:
+        return known
     whole = text[:-1]
     if text[-1:] == "s" and len(whole) <= 12 and whole.isascii() and whole.isdigit():
-        return timedelta(seconds=int(whole))  # the usual shape: "5s", "1800s"
+        seconds = int(whole)  # the usual shape: "5s", "1800s"
+        if seconds > MAX_DURATION_SECONDS:
+            raise ValueError(f"longer than {MAX_DURATION_SECONDS} seconds")
+        value = timedelta(0, seconds)
+        if len(DURATIONS) < _DURATIONS_KEPT:
+            DURATIONS[text] = value
+        return value
     match = _DURATION.fullmatch(text)
     if match is None:
         raise ValueError("not decimal seconds with an 's' suffix")
