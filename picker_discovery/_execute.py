@@ -218,7 +218,7 @@ def _drop_connections(transport: object) -> None:
 
 def _json_object(data: Any, method: str, session_id: str | None) -> Mapping[str, Any]:
     """The answer of a call, which for every method of the API is a JSON object."""
-    if isinstance(data, Mapping):
+    if type(data) is dict or isinstance(data, Mapping):
         return data
     if data == "" and method == "sessions.delete":  # its answer is Empty: a body is optional
         return {}
@@ -405,19 +405,21 @@ class _Executing:
         not_found_after_failure_ok: bool,
         policy: RetryPolicy,
     ) -> Any:
-        attempts = Attempts(
-            method,
-            request.methodId,
-            session_id,
-            policy,
-            idempotent=idempotent,
-            not_found_after_failure_ok=not_found_after_failure_ok,
-            now=self._clock.now,
-        )
+        attempts: Attempts | None = None  # made on the first failure: most calls have none
         while True:
             try:
                 return _json_object(self._send(request, once=not idempotent), method, session_id)
             except Exception as exc:
+                if attempts is None:
+                    attempts = Attempts(
+                        method,
+                        request.methodId,
+                        session_id,
+                        policy,
+                        idempotent=idempotent,
+                        not_found_after_failure_ok=not_found_after_failure_ok,
+                        now=self._clock.now,
+                    )
                 delay = attempts.failed(exc)
                 if delay is None:
                     return {}

@@ -28,6 +28,7 @@ from picker_discovery._errorbase import BadArgument, MalformedResponse
 __all__ = [
     "DURATIONS",
     "MAX_DURATION_SECONDS",
+    "is_digits",
     "parse_duration",
     "parse_timestamp",
     "read_boolean",
@@ -50,9 +51,9 @@ _TIMESTAMP = re.compile(
 )
 _DURATION = re.compile(r"(-?)(\d+)(?:\.(\d{1,9}))?s")
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
-# The characters at 4, 7, 10, 13, 16, 19 and the last of a timestamp in UTC with 0, 3 or 6
-# fractional digits ("2025-02-27T23:34:05.466Z"), by its length.
-_PLAIN_UTC = {20: "--T::ZZ", 24: "--T::.Z", 27: "--T::.Z"}
+# The characters at 4, 7, 10, 13, 16 and 19 of a timestamp in UTC with 0, 3 or 6 fractional
+# digits ("2025-02-27T23:34:05.466Z"), by its length.
+_PLAIN_UTC = {20: "--T::Z", 24: "--T::.", 27: "--T::."}
 _fromisoformat = datetime.fromisoformat
 DURATIONS: dict[str, timedelta] = {}
 """Durations read before, by their text: an API sends the same few ("5s", "1800s") over and
@@ -70,7 +71,8 @@ def parse_timestamp(text: str) -> datetime:
     shape = _PLAIN_UTC.get(len(text))
     if (
         shape is not None
-        and shape == text[4] + text[7] + text[10] + text[13] + text[16] + text[19] + text[-1]
+        and text[4:20:3] == shape
+        and text[-1] == "Z"
         and text[11:13] < "24"
         and text.isascii()
     ):
@@ -165,6 +167,12 @@ def read_flag(schema: str, name: str, value: Any) -> bool:
     return bool(read_boolean(schema, name, value))
 
 
+def is_digits(value: object) -> bool:
+    """Whether ``value`` is a decimal string :func:`read_integer` reads (short enough for
+    ``int()`` under any limit of digits), as int64 values are sent: ``"2000"``."""
+    return type(value) is str and len(value) <= 18 and value.isdigit() and value.isascii()
+
+
 def read_integer(schema: str, name: str, value: Any) -> int | None:
     """A 32- or 64-bit integer: a JSON number with no fraction, or a decimal string."""
     if value is None:
@@ -211,7 +219,7 @@ def read_number(schema: str, name: str, value: Any) -> float | None:
 
 def read_timestamp(schema: str, name: str, value: Any) -> datetime | None:
     """An RFC 3339 timestamp as an aware UTC ``datetime`` (see :func:`parse_timestamp`)."""
-    text = read_string(schema, name, value)
+    text = value if type(value) is str else read_string(schema, name, value)
     if text is None:
         return None
     try:

@@ -43,6 +43,7 @@ from picker_discovery._convert import (
 from picker_discovery._errorbase import MalformedResponse
 from picker_discovery._wire import (
     DURATIONS,
+    is_digits,
     read_boolean,
     read_duration,
     read_flag,
@@ -786,7 +787,7 @@ def _check_media_file_metadata(data: dict[str, Any]) -> None:
     if value is not None and type(value) is not str:
         read_string("MediaFileMetadata", "cameraModel", value)
     value = data.get("height")
-    if value is not None and type(value) is not int:
+    if value is not None and type(value) is not int and not is_digits(value):
         read_integer("MediaFileMetadata", "height", value)
     value = data.get("photoMetadata")
     if type(value) is dict:
@@ -799,7 +800,7 @@ def _check_media_file_metadata(data: dict[str, Any]) -> None:
     elif value is not None:
         read_message(VideoMetadata, "MediaFileMetadata", "videoMetadata", value)._read_all()
     value = data.get("width")
-    if value is not None and type(value) is not int:
+    if value is not None and type(value) is not int and not is_digits(value):
         read_integer("MediaFileMetadata", "width", value)
     if not data.keys() <= MediaFileMetadata.JSON_FIELDS:
         extra_of(data, MediaFileMetadata.JSON_FIELDS)
@@ -829,7 +830,7 @@ def _check_photo_metadata(data: dict[str, Any]) -> None:
     if value is not None and type(value) is not float:
         read_number("PhotoMetadata", "focalLength", value)
     value = data.get("isoEquivalent")
-    if value is not None and type(value) is not int:
+    if value is not None and type(value) is not int and not is_digits(value):
         read_integer("PhotoMetadata", "isoEquivalent", value)
     if not data.keys() <= PhotoMetadata.JSON_FIELDS:
         extra_of(data, PhotoMetadata.JSON_FIELDS)
@@ -885,7 +886,7 @@ PickingConfig._VIEW = _view_picking_config
 def _check_picking_config(data: dict[str, Any]) -> None:
     """Raise ``MalformedResponse`` now if PickingConfig._read_all would; make nothing."""
     value = data.get("maxItemCount")
-    if value is not None and type(value) is not int:
+    if value is not None and type(value) is not int and not is_digits(value):
         read_integer("PickingConfig", "maxItemCount", value)
     value = data.get("showEducationBanner")
     if value is not None and type(value) is not bool:

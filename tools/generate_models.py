@@ -337,7 +337,12 @@ def render_field_check(schema: str, f: Field) -> list[str]:
     their own ``_check``)."""
     args = f'"{schema}", "{f.json_name}", value'
     lines = [f'    value = data.get("{f.json_name}")']
-    if f.kind in PASSING or f.kind in ("flag", "enum"):
+    if f.kind == "integer":  # decimal strings too ("2000"), short enough for int() to read
+        lines += [
+            "    if value is not None and type(value) is not int and not is_digits(value):",
+            f"        read_integer({args})",
+        ]
+    elif f.kind in PASSING or f.kind in ("flag", "enum"):
         py, read = PASSING.get(f.kind, ("bool", "read_flag"))
         if f.kind == "enum":
             py, read = "str", "read_string"  # any string is a member, UNKNOWN at worst
@@ -492,6 +497,7 @@ def render(document: Mapping[str, Any]) -> str:
         "from picker_discovery._errorbase import MalformedResponse",
         "from picker_discovery._wire import (",
         "    DURATIONS,",
+        "    is_digits,",
         *[f"    {n}," for n in READERS],
         ")",
         "",
