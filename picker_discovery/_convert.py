@@ -227,7 +227,7 @@ class LazyModel:
         """:meth:`from_answer` with every field checked now: ``MalformedResponse`` now for any
         field :meth:`from_dict` refuses, each value still made on first read (and then
         never failing). For an answer that must be usable whole before it is kept."""
-        model = cls.from_answer(data)
+        model = cls._VIEW(data) if type(data) is dict else cls.from_answer(data)
         try:
             cls._CHECK(model._data)
         except RecursionError:

@@ -373,9 +373,15 @@ class _Executing:
         (the poll step) decides about retrying itself.
         """
         try:
+            # The first attempt here, without a frame of its own: most calls make no other.
+            return _json_object(self._send(request, once=not idempotent), method, session_id)
+        except Exception as first:
+            failure = first
+        try:
             return self._execute_retrying(
                 method,
                 request,
+                failure,
                 session_id=session_id,
                 idempotent=idempotent,
                 cancel=cancel,
@@ -398,6 +404,7 @@ class _Executing:
         self,
         method: str,
         request: Any,
+        failure: Exception,
         *,
         session_id: str | None,
         idempotent: bool,
@@ -405,24 +412,24 @@ class _Executing:
         not_found_after_failure_ok: bool,
         policy: RetryPolicy,
     ) -> Any:
-        attempts: Attempts | None = None  # made on the first failure: most calls have none
+        """The attempts after a first one that raised ``failure``, as the policy says."""
+        attempts = Attempts(
+            method,
+            request.methodId,
+            session_id,
+            policy,
+            idempotent=idempotent,
+            not_found_after_failure_ok=not_found_after_failure_ok,
+            now=self._clock.now,
+        )
         while True:
-            try:
-                return _json_object(self._send(request, once=not idempotent), method, session_id)
-            except Exception as exc:
-                if attempts is None:
-                    attempts = Attempts(
-                        method,
-                        request.methodId,
-                        session_id,
-                        policy,
-                        idempotent=idempotent,
-                        not_found_after_failure_ok=not_found_after_failure_ok,
-                        now=self._clock.now,
-                    )
-                delay = attempts.failed(exc)
-                if delay is None:
-                    return {}
+            delay = attempts.failed(failure)
+            if delay is None:
+                return {}
             self._sleep(delay, cancel)
             if cancel is not None and cancel.is_set():
                 raise PickingCancelled(session_id or "", waited=0.0, polls=0)
+            try:
+                return _json_object(self._send(request, once=not idempotent), method, session_id)
+            except Exception as exc:
+                failure = exc
