@@ -23,15 +23,18 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import FrozenInstanceError
 from datetime import datetime, timedelta
+from operator import attrgetter
 from types import MappingProxyType
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from picker_discovery import _wire
 from picker_discovery._errorbase import BadArgumentType, MalformedResponse
 
 __all__ = [
     "DICTS_ONLY",
+    "EMPTY",
     "FrozenMap",
     "LazyModel",
     "UnknownEnum",
@@ -50,6 +53,8 @@ __all__ = [
 ]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})  # shared by every empty extra and raw
+EMPTY = _EMPTY
+"""The read-only empty mapping: the default ``extra`` and ``raw`` of a model built in code."""
 
 E = TypeVar("E", bound="UnknownEnum")
 L = TypeVar("L", bound="LazyModel")
@@ -167,14 +172,55 @@ class LazyModel:
     """Base of the generated models: a field whose slot is unset is read from the JSON object
     behind the model (``_data``) when first asked for, then kept. ``_READERS`` maps each field
     (``extra`` and ``raw`` too) to its reader; ``_VIEW`` makes a model over a JSON object; the
-    generated ``_read_all`` reads every field at once."""
+    generated ``_read_all`` reads every field at once.
+
+    A model is what ``@dataclass(frozen=True, slots=True, repr=False)`` would make of its
+    fields (its ``__slots__``: the schema's, then ``extra`` and ``raw``, which is neither
+    compared nor shown), with the methods written here once instead of compiled per class at
+    import: equality and hash over every field but ``raw``, assignment refused with
+    ``FrozenInstanceError``, the pickling state of every field, and ``__dataclass_fields__``
+    made on first use, so ``dataclasses.fields``, ``replace`` and ``asdict`` work as before.
+    """
 
     __slots__ = ("_data",)
     _READERS: ClassVar[Mapping[str, FieldReader]] = {}
     _VIEW: ClassVar[View]
     _CHECK: ClassVar[Callable[[dict[str, Any]], None]]
+    _NAMES: ClassVar[tuple[str, ...]]  # the fields, in order: the schema's, extra, raw
+    _KEY: ClassVar[Callable[[Any], tuple[Any, ...]]]  # every field but raw, as a tuple
     _data: dict[str, Any]
-    raw: Mapping[str, Any]
+    if TYPE_CHECKING:  # what type checkers know of a dataclass (made on first use)
+        from dataclasses import Field
+
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        names: tuple[str, ...] = cls.__dict__["__slots__"]
+        cls._NAMES = names
+        cls._KEY = attrgetter(names[0], *names[1:-1])
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        key = type(self)._KEY
+        return bool(key(self) == key(other))
+
+    def __hash__(self) -> int:
+        return hash(type(self)._KEY(self))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __getstate__(self) -> list[Any]:
+        return [getattr(self, name) for name in self._NAMES]
+
+    def __setstate__(self, state: list[Any]) -> None:
+        for name, value in zip(self._NAMES, state, strict=True):
+            _set(self, name, value)
 
     def __getattr__(self, name: str) -> Any:
         read = type(self)._READERS.get(name)
@@ -187,17 +233,13 @@ class LazyModel:
     def __repr__(self) -> str:
         """The dataclass form, ``Name(field=value, ...)``; a field the service sent malformed
         shows as ``<malformed>`` instead of raising (a repr never raises)."""
-        import dataclasses
-
         parts = []
-        for spec in dataclasses.fields(self):  # type: ignore[arg-type]
-            if not spec.repr:
-                continue
+        for name in self._NAMES[:-1]:  # raw is not shown
             try:
-                value = repr(getattr(self, spec.name))
+                value = repr(getattr(self, name))
             except MalformedResponse:
                 value = "<malformed>"
-            parts.append(f"{spec.name}={value}")
+            parts.append(f"{name}={value}")
         return f"{type(self).__qualname__}({', '.join(parts)})"
 
     @classmethod
@@ -237,6 +279,51 @@ class LazyModel:
     def _read_all(self) -> None:
         """Read every field now (generated per model: straight-line code, no loop)."""
         raise NotImplementedError
+
+
+class _AsDataclass:
+    """``__dataclass_fields__`` and ``__dataclass_params__`` of a model, made on first use
+    (by ``dataclasses.fields``, ``replace``, ``asdict``, ``is_dataclass``) from what
+    ``@dataclass`` would have made of it, then kept on the class."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        if owner is LazyModel or not issubclass(owner, LazyModel):
+            raise AttributeError(self.name)
+        shadow = _dataclass_of(owner)
+        for name in ("__dataclass_fields__", "__dataclass_params__"):
+            type.__setattr__(owner, name, getattr(shadow, name))
+        return getattr(shadow, self.name)
+
+
+def _dataclass_of(cls: type[LazyModel]) -> type:
+    """The dataclass ``@dataclass(frozen=True, repr=False)`` makes of a model's fields, their
+    defaults its ``__init__``'s (``extra`` and ``raw`` from a factory, ``raw`` not compared)."""
+    import dataclasses
+
+    names = cls._NAMES
+    defaults = cls.__init__.__defaults__ or ()
+    annotations = cls.__init__.__annotations__
+    specs: list[tuple[str, Any, Any]] = []
+    for name, default in zip(names, defaults, strict=True):
+        if name == "extra":
+            spec = dataclasses.field(default_factory=_empty)
+        elif name == "raw":
+            spec = dataclasses.field(default_factory=_empty, compare=False, repr=False)
+        else:
+            spec = dataclasses.field(default=default)
+        specs.append((name, annotations[name], spec))
+    return dataclasses.make_dataclass(cls.__name__, specs, frozen=True, repr=False)
+
+
+def _empty() -> Mapping[str, Any]:
+    return _EMPTY
+
+
+for _name in ("__dataclass_fields__", "__dataclass_params__"):
+    type.__setattr__(LazyModel, _name, _AsDataclass(_name))
 
 
 set_data: Callable[[LazyModel, dict[str, Any]], None] = LazyModel.__dict__["_data"].__set__

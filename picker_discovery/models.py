@@ -20,18 +20,17 @@ as received.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from picker_discovery._convert import (
     DICTS_ONLY,
+    EMPTY,
     LazyModel,
     UnknownEnum,
     Writer,
     enum_of,
     extra_of,
-    freeze,
     message_of,
     messages_of,
     read_enum,
@@ -71,11 +70,6 @@ __all__ = [
 REVISION = "20261130"
 """The revision of the discovery document these models were generated from."""
 
-
-def _empty() -> Mapping[str, Any]:
-    return freeze({})
-
-
 _set = object.__setattr__
 
 
@@ -107,7 +101,6 @@ class ProcessingStatus(UnknownEnum):
     """A value this version of the library does not know; ``raw`` holds it as sent."""
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class ListMediaItemsResponse(LazyModel):
     """A page of picked media items.
 
@@ -118,12 +111,36 @@ class ListMediaItemsResponse(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    media_items: tuple[PickedMediaItem, ...] = ()
-    next_page_token: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = ("media_items", "next_page_token", "extra", "raw")
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def media_items(self) -> tuple[PickedMediaItem, ...]: ...
+
+        @property
+        def next_page_token(self) -> str | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset({"mediaItems", "nextPageToken"})
+
+    def __init__(
+        self,
+        media_items: tuple[PickedMediaItem, ...] = (),
+        next_page_token: str | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "media_items", media_items)
+        _set(self, "next_page_token", next_page_token)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ListMediaItemsResponse:
@@ -152,7 +169,6 @@ class ListMediaItemsResponse(LazyModel):
         _set(self, "extra", extra_of(data, self.JSON_FIELDS))
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class MediaFile(LazyModel):
     """The file behind a picked media item.
 
@@ -166,16 +182,48 @@ class MediaFile(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    base_url: str | None = None
-    filename: str | None = None
-    media_file_metadata: MediaFileMetadata | None = None
-    mime_type: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = ("base_url", "filename", "media_file_metadata", "mime_type", "extra", "raw")
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def base_url(self) -> str | None: ...
+
+        @property
+        def filename(self) -> str | None: ...
+
+        @property
+        def media_file_metadata(self) -> MediaFileMetadata | None: ...
+
+        @property
+        def mime_type(self) -> str | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"baseUrl", "filename", "mediaFileMetadata", "mimeType"}
     )
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        filename: str | None = None,
+        media_file_metadata: MediaFileMetadata | None = None,
+        mime_type: str | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "base_url", base_url)
+        _set(self, "filename", filename)
+        _set(self, "media_file_metadata", media_file_metadata)
+        _set(self, "mime_type", mime_type)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MediaFile:
@@ -214,7 +262,6 @@ class MediaFile(LazyModel):
         _set(self, "extra", extra_of(data, self.JSON_FIELDS))
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class MediaFileMetadata(LazyModel):
     """Metadata of a media file. Exactly one of photoMetadata and videoMetadata is set.
 
@@ -229,18 +276,67 @@ class MediaFileMetadata(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    camera_make: str | None = None
-    camera_model: str | None = None
-    height: int | None = None
-    photo_metadata: PhotoMetadata | None = None
-    video_metadata: VideoMetadata | None = None
-    width: int | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = (
+        "camera_make",
+        "camera_model",
+        "height",
+        "photo_metadata",
+        "video_metadata",
+        "width",
+        "extra",
+        "raw",
+    )
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def camera_make(self) -> str | None: ...
+
+        @property
+        def camera_model(self) -> str | None: ...
+
+        @property
+        def height(self) -> int | None: ...
+
+        @property
+        def photo_metadata(self) -> PhotoMetadata | None: ...
+
+        @property
+        def video_metadata(self) -> VideoMetadata | None: ...
+
+        @property
+        def width(self) -> int | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"cameraMake", "cameraModel", "height", "photoMetadata", "videoMetadata", "width"}
     )
+
+    def __init__(
+        self,
+        camera_make: str | None = None,
+        camera_model: str | None = None,
+        height: int | None = None,
+        photo_metadata: PhotoMetadata | None = None,
+        video_metadata: VideoMetadata | None = None,
+        width: int | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "camera_make", camera_make)
+        _set(self, "camera_model", camera_model)
+        _set(self, "height", height)
+        _set(self, "photo_metadata", photo_metadata)
+        _set(self, "video_metadata", video_metadata)
+        _set(self, "width", width)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MediaFileMetadata:
@@ -290,7 +386,6 @@ class MediaFileMetadata(LazyModel):
         _set(self, "extra", extra_of(data, self.JSON_FIELDS))
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class PhotoMetadata(LazyModel):
     """Metadata of a photo.
 
@@ -303,16 +398,55 @@ class PhotoMetadata(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    aperture_f_number: float | None = None
-    exposure_time: timedelta | None = None
-    focal_length: float | None = None
-    iso_equivalent: int | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = (
+        "aperture_f_number",
+        "exposure_time",
+        "focal_length",
+        "iso_equivalent",
+        "extra",
+        "raw",
+    )
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def aperture_f_number(self) -> float | None: ...
+
+        @property
+        def exposure_time(self) -> timedelta | None: ...
+
+        @property
+        def focal_length(self) -> float | None: ...
+
+        @property
+        def iso_equivalent(self) -> int | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"apertureFNumber", "exposureTime", "focalLength", "isoEquivalent"}
     )
+
+    def __init__(
+        self,
+        aperture_f_number: float | None = None,
+        exposure_time: timedelta | None = None,
+        focal_length: float | None = None,
+        iso_equivalent: int | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "aperture_f_number", aperture_f_number)
+        _set(self, "exposure_time", exposure_time)
+        _set(self, "focal_length", focal_length)
+        _set(self, "iso_equivalent", iso_equivalent)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PhotoMetadata:
@@ -350,7 +484,6 @@ class PhotoMetadata(LazyModel):
         _set(self, "extra", extra_of(data, self.JSON_FIELDS))
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class PickedMediaItem(LazyModel):
     """A media item the user picked.
 
@@ -363,14 +496,46 @@ class PickedMediaItem(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    create_time: datetime | None = None
-    id: str | None = None
-    media_file: MediaFile | None = None
-    type: MediaType | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = ("create_time", "id", "media_file", "type", "extra", "raw")
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def create_time(self) -> datetime | None: ...
+
+        @property
+        def id(self) -> str | None: ...
+
+        @property
+        def media_file(self) -> MediaFile | None: ...
+
+        @property
+        def type(self) -> MediaType | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset({"createTime", "id", "mediaFile", "type"})
+
+    def __init__(
+        self,
+        create_time: datetime | None = None,
+        id: str | None = None,
+        media_file: MediaFile | None = None,
+        type: MediaType | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "create_time", create_time)
+        _set(self, "id", id)
+        _set(self, "media_file", media_file)
+        _set(self, "type", type)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PickedMediaItem:
@@ -431,7 +596,6 @@ class PickedMediaItem(LazyModel):
             return f"<pre>{html.escape(repr(self))}</pre>"
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class PickingConfig(LazyModel):
     """Settings for the picking experience.
 
@@ -451,16 +615,55 @@ class PickingConfig(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    max_item_count: int | None = None
-    show_education_banner: bool | None = None
-    show_expanded_app_bar: bool | None = None
-    show_zero_state: bool | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = (
+        "max_item_count",
+        "show_education_banner",
+        "show_expanded_app_bar",
+        "show_zero_state",
+        "extra",
+        "raw",
+    )
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def max_item_count(self) -> int | None: ...
+
+        @property
+        def show_education_banner(self) -> bool | None: ...
+
+        @property
+        def show_expanded_app_bar(self) -> bool | None: ...
+
+        @property
+        def show_zero_state(self) -> bool | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"maxItemCount", "showEducationBanner", "showExpandedAppBar", "showZeroState"}
     )
+
+    def __init__(
+        self,
+        max_item_count: int | None = None,
+        show_education_banner: bool | None = None,
+        show_expanded_app_bar: bool | None = None,
+        show_zero_state: bool | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "max_item_count", max_item_count)
+        _set(self, "show_education_banner", show_education_banner)
+        _set(self, "show_expanded_app_bar", show_expanded_app_bar)
+        _set(self, "show_zero_state", show_zero_state)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PickingConfig:
@@ -498,7 +701,6 @@ class PickingConfig(LazyModel):
         _set(self, "extra", extra_of(data, self.JSON_FIELDS))
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class PickingSession(LazyModel):
     """A session in which the user picks media items.
 
@@ -519,18 +721,67 @@ class PickingSession(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    expire_time: datetime | None = None
-    id: str | None = None
-    media_items_set: bool = False
-    picker_uri: str | None = None
-    picking_config: PickingConfig | None = None
-    polling_config: PollingConfig | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = (
+        "expire_time",
+        "id",
+        "media_items_set",
+        "picker_uri",
+        "picking_config",
+        "polling_config",
+        "extra",
+        "raw",
+    )
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def expire_time(self) -> datetime | None: ...
+
+        @property
+        def id(self) -> str | None: ...
+
+        @property
+        def media_items_set(self) -> bool: ...
+
+        @property
+        def picker_uri(self) -> str | None: ...
+
+        @property
+        def picking_config(self) -> PickingConfig | None: ...
+
+        @property
+        def polling_config(self) -> PollingConfig | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"expireTime", "id", "mediaItemsSet", "pickerUri", "pickingConfig", "pollingConfig"}
     )
+
+    def __init__(
+        self,
+        expire_time: datetime | None = None,
+        id: str | None = None,
+        media_items_set: bool = False,
+        picker_uri: str | None = None,
+        picking_config: PickingConfig | None = None,
+        polling_config: PollingConfig | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "expire_time", expire_time)
+        _set(self, "id", id)
+        _set(self, "media_items_set", media_items_set)
+        _set(self, "picker_uri", picker_uri)
+        _set(self, "picking_config", picking_config)
+        _set(self, "polling_config", polling_config)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PickingSession:
@@ -602,7 +853,6 @@ class PickingSession(LazyModel):
             return f"<pre>{html.escape(repr(self))}</pre>"
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class PollingConfig(LazyModel):
     """How often and how long to poll a session.
 
@@ -614,12 +864,36 @@ class PollingConfig(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    poll_interval: timedelta | None = None
-    timeout_in: timedelta | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = ("poll_interval", "timeout_in", "extra", "raw")
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def poll_interval(self) -> timedelta | None: ...
+
+        @property
+        def timeout_in(self) -> timedelta | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset({"pollInterval", "timeoutIn"})
+
+    def __init__(
+        self,
+        poll_interval: timedelta | None = None,
+        timeout_in: timedelta | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "poll_interval", poll_interval)
+        _set(self, "timeout_in", timeout_in)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PollingConfig:
@@ -647,7 +921,6 @@ class PollingConfig(LazyModel):
         _set(self, "extra", extra_of(data, self.JSON_FIELDS))
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class VideoMetadata(LazyModel):
     """Metadata of a video.
 
@@ -658,12 +931,36 @@ class VideoMetadata(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    fps: float | None = None
-    processing_status: ProcessingStatus | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = ("fps", "processing_status", "extra", "raw")
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def fps(self) -> float | None: ...
+
+        @property
+        def processing_status(self) -> ProcessingStatus | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset({"fps", "processingStatus"})
+
+    def __init__(
+        self,
+        fps: float | None = None,
+        processing_status: ProcessingStatus | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "fps", fps)
+        _set(self, "processing_status", processing_status)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VideoMetadata:

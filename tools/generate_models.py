@@ -191,10 +191,21 @@ def render_enum(enum: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def tuple_lines(head: str, items: list[str], indent: int) -> list[str]:
+    """``head`` followed by a tuple of ``items`` (already quoted), laid out as ruff does."""
+    pad = " " * indent
+    one = f"{pad}{head}({', '.join(items)})"
+    if len(one) <= WIDTH:
+        return [one]
+    return [f"{pad}{head}(", *[f"{pad}    {item}," for item in items], f"{pad})"]
+
+
 def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> list[str]:
-    # The repr is LazyModel's (the dataclass form, never raising) or the display's own.
-    decorator = "@dataclass(frozen=True, slots=True, repr=False)"
-    lines = ["", "", decorator, f"class {name}(LazyModel):"]
+    # A dataclass written out: LazyModel gives the methods @dataclass(frozen=True, slots=True)
+    # would make (equality, hash, frozen, pickling state, its fields on first use), without
+    # compiling them at import. The repr is LazyModel's (the dataclass form, never raising)
+    # or the display's own.
+    lines = ["", "", f"class {name}(LazyModel):"]
     summary = textwrap.wrap(_doc_text(str(schema.get("description") or name)), WIDTH - 7)
     lines += ['    """' + summary[0], *[f"    {line}" for line in summary[1:]]]
     lines += ["", "    Attributes:"]
@@ -205,12 +216,15 @@ def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> l
     extra = "extra: fields the document does not describe, kept as sent."
     raw = "raw: the JSON object as received (empty for objects built in code)."
     lines += [f"        {extra}", f"        {raw}", '    """', ""]
-    for f in fields:
-        lines.append(f"    {f.attr}: {f.annotation} = {f.default}")
-    lines.append("    extra: Mapping[str, Any] = field(default_factory=_empty)")
-    lines.append(
-        "    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)"
-    )
+    names = [f.attr for f in fields] + ["extra", "raw"]
+    lines += tuple_lines("__match_args__ = ", [f'"{n}"' for n in names], 4)
+    lines += ["    __slots__ = __match_args__", ""]
+    # Type checkers see the fields read-only, as in a frozen dataclass (they are slots).
+    lines += ["    if TYPE_CHECKING:"]
+    annotations = [(f.attr, f.annotation) for f in fields]
+    annotations += [("extra", "Mapping[str, Any]"), ("raw", "Mapping[str, Any]")]
+    for attr, annotation in annotations:
+        lines += ["", "        @property", f"        def {attr}(self) -> {annotation}: ..."]
     lines.append("")
     known = ", ".join(f'"{f.json_name}"' for f in fields)
     one = f"    JSON_FIELDS: ClassVar[frozenset[str]] = frozenset({{{known}}})"
@@ -222,6 +236,14 @@ def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> l
             f"        {{{known}}}",
             "    )",
         ]
+    lines += ["", "    def __init__(", "        self,"]
+    lines += [f"        {f.attr}: {f.annotation} = {f.default}," for f in fields]
+    lines += [
+        "        extra: Mapping[str, Any] = EMPTY,",
+        "        raw: Mapping[str, Any] = EMPTY,",
+        "    ) -> None:",
+    ]
+    lines += [f'        _set(self, "{n}", {n})' for n in names]
     lines += [
         "",
         "    @classmethod",
@@ -474,18 +496,17 @@ def render(document: Mapping[str, Any]) -> str:
         "from __future__ import annotations",
         "",
         "from collections.abc import Mapping",
-        "from dataclasses import dataclass, field",
         "from datetime import datetime, timedelta",
-        "from typing import Any, ClassVar",
+        "from typing import TYPE_CHECKING, Any, ClassVar",
         "",
         "from picker_discovery._convert import (",
         "    DICTS_ONLY,",
+        "    EMPTY,",
         "    LazyModel,",
         "    UnknownEnum,",
         "    Writer,",
         "    enum_of,",
         "    extra_of,",
-        "    freeze,",
         "    message_of,",
         "    messages_of,",
         "    read_enum,",
@@ -508,11 +529,6 @@ def render(document: Mapping[str, Any]) -> str:
         "",
         f'REVISION = "{revision}"',
         '"""The revision of the discovery document these models were generated from."""',
-        "",
-        "",
-        "def _empty() -> Mapping[str, Any]:",
-        "    return freeze({})",
-        "",
         "",
         "_set = object.__setattr__",
     ]
