@@ -59,8 +59,9 @@ def create_params(max_item_count: int | None, request_id: uuid.UUID | str | None
 
 def read_created(data: Mapping[str, Any], sid: str | None) -> PickingSession:
     """The session a create answered; :class:`MalformedResponse` when it names none that can
-    be polled or deleted (``sid`` is :func:`_usable_id` of the answer)."""
-    session = PickingSession.from_dict(data)
+    be polled or deleted (``sid`` is :func:`_usable_id` of the answer). Every field is checked
+    now (a session it cannot use is deleted at once), each value made when first read."""
+    session = PickingSession._checked(data)
     if sid is None:
         if not session.id:
             raise MalformedResponse(

@@ -1,15 +1,17 @@
 """How the generated models read and write their JSON: read-only views, fields read on first
 access, and the writer.
 
-A model parsed from an answer keeps the JSON object as it came (``raw``, a read-only
-:class:`FrozenMap` view over it: no copy) and nothing else. Each field is read from ``raw`` the
-first time it is asked for, by :meth:`LazyModel.__getattr__` (a dataclass slot left unset),
-and kept in its slot; nested models are made the same way over their part of the object. So a
-page of 100 items costs 100 small objects until their fields are read, and reading ``item.id``
-reads one string.
+A model parsed from an answer keeps the JSON object as it came (in a private slot: no copy)
+and nothing else but its well-formed plain strings (an item's ``id``), which cost one look-up
+each. Any other field is read from the object the first time it is asked for, by
+:meth:`LazyModel.__getattr__` (a dataclass slot left unset), and kept in its slot; ``raw``, a
+read-only :class:`FrozenMap` view, is made the same way, and so are nested models, over their
+part of the object. So a page of 100 items costs 100 small objects, and reading ``item.id``
+reads a slot.
 
-``Model.from_dict`` reads every field at once (and so raises
-:class:`~picker_discovery.errors.MalformedResponse` at once for any malformed one);
+``Model.from_dict`` reads every field at once, by straight-line code generated per model
+(``_read_all``), and so raises :class:`~picker_discovery.errors.MalformedResponse` at once for
+any malformed one;
 ``Model.from_answer`` leaves them to first access, for answers just parsed from JSON, which
 nothing else holds: a malformed field then raises ``MalformedResponse`` when it is read.
 
@@ -21,32 +23,46 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import FrozenInstanceError
 from datetime import datetime, timedelta
+from operator import attrgetter
 from types import MappingProxyType
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from picker_discovery import _wire
 from picker_discovery._errorbase import BadArgumentType, MalformedResponse
 
 __all__ = [
+    "DICTS_ONLY",
+    "EMPTY",
     "FrozenMap",
     "LazyModel",
     "UnknownEnum",
     "Writer",
     "enum_of",
+    "extra_of",
     "freeze",
     "message_of",
     "messages_of",
+    "read_enum",
+    "read_message",
+    "read_messages",
     "readers",
+    "set_data",
     "thaw",
 ]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})  # shared by every empty extra and raw
+EMPTY = _EMPTY
+"""The read-only empty mapping: the default ``extra`` and ``raw`` of a model built in code."""
 
 E = TypeVar("E", bound="UnknownEnum")
 L = TypeVar("L", bound="LazyModel")
 ValueReader = Callable[[str, str, Any], Any]
 FieldReader = Callable[[dict[str, Any]], Any]
+View = Callable[[dict[str, Any]], Any]
+DICTS_ONLY = frozenset({dict})
+"""The set of the types of a JSON array's items when every one is an object."""
 
 
 class UnknownEnum(str, enum.Enum):
@@ -99,7 +115,6 @@ class FrozenMap(Mapping[str, Any]):
 
 
 _MISSING: Any = object()
-_new = object.__new__
 _set = object.__setattr__
 
 
@@ -154,35 +169,77 @@ def thaw(value: Any) -> Any:
 
 
 class LazyModel:
-    """Base of the generated models: a field whose slot is unset is read from ``raw`` when
-    first asked for, then kept. ``_READERS`` maps each field (``extra`` too) to its reader."""
+    """Base of the generated models: a field whose slot is unset is read from the JSON object
+    behind the model (``_data``) when first asked for, then kept. ``_READERS`` maps each field
+    (``extra`` and ``raw`` too) to its reader; ``_VIEW`` makes a model over a JSON object; the
+    generated ``_read_all`` reads every field at once.
 
-    __slots__ = ()
+    A model is what ``@dataclass(frozen=True, slots=True, repr=False)`` would make of its
+    fields (its ``__slots__``: the schema's, then ``extra`` and ``raw``, which is neither
+    compared nor shown), with the methods written here once instead of compiled per class at
+    import: equality and hash over every field but ``raw``, assignment refused with
+    ``FrozenInstanceError``, the pickling state of every field, and ``__dataclass_fields__``
+    made on first use, so ``dataclasses.fields``, ``replace`` and ``asdict`` work as before.
+    """
+
+    __slots__ = ("_data",)
     _READERS: ClassVar[Mapping[str, FieldReader]] = {}
-    raw: Mapping[str, Any]
+    _VIEW: ClassVar[View]
+    _CHECK: ClassVar[Callable[[dict[str, Any]], None]]
+    _NAMES: ClassVar[tuple[str, ...]]  # the fields, in order: the schema's, extra, raw
+    _KEY: ClassVar[Callable[[Any], tuple[Any, ...]]]  # every field but raw, as a tuple
+    _data: dict[str, Any]
+    if TYPE_CHECKING:  # what type checkers know of a dataclass (made on first use)
+        from dataclasses import Field
+
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        names: tuple[str, ...] = cls.__dict__["__slots__"]
+        cls._NAMES = names
+        cls._KEY = attrgetter(names[0], *names[1:-1])
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        key = type(self)._KEY
+        return bool(key(self) == key(other))
+
+    def __hash__(self) -> int:
+        return hash(type(self)._KEY(self))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __getstate__(self) -> list[Any]:
+        return [getattr(self, name) for name in self._NAMES]
+
+    def __setstate__(self, state: list[Any]) -> None:
+        for name, value in zip(self._NAMES, state, strict=True):
+            _set(self, name, value)
 
     def __getattr__(self, name: str) -> Any:
         read = type(self)._READERS.get(name)
         if read is None:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        value = read(self.raw._data)  # type: ignore[attr-defined]
+        value = read(self._data)
         _set(self, name, value)
         return value
 
     def __repr__(self) -> str:
         """The dataclass form, ``Name(field=value, ...)``; a field the service sent malformed
         shows as ``<malformed>`` instead of raising (a repr never raises)."""
-        import dataclasses
-
         parts = []
-        for spec in dataclasses.fields(self):  # type: ignore[arg-type]
-            if not spec.repr:
-                continue
+        for name in self._NAMES[:-1]:  # raw is not shown
             try:
-                value = repr(getattr(self, spec.name))
+                value = repr(getattr(self, name))
             except MalformedResponse:
                 value = "<malformed>"
-            parts.append(f"{spec.name}={value}")
+            parts.append(f"{name}={value}")
         return f"{type(self).__qualname__}({', '.join(parts)})"
 
     @classmethod
@@ -194,7 +251,8 @@ class LazyModel:
             raise BadArgumentType(
                 f"{cls.__name__} must be a JSON object (a mapping), not {_wire._kind(data)}"
             )
-        return _over(cls, _source(data))
+        model: L = cls._VIEW(_source(data))
+        return model
 
     @classmethod
     def _parsed(cls: type[L], data: Mapping[str, Any]) -> L:
@@ -206,45 +264,128 @@ class LazyModel:
             raise MalformedResponse(f"{cls.__name__} is nested too deeply to read") from None
         return model
 
+    @classmethod
+    def _checked(cls: type[L], data: Mapping[str, Any]) -> L:
+        """:meth:`from_answer` with every field checked now: ``MalformedResponse`` now for any
+        field :meth:`from_dict` refuses, each value still made on first read (and then
+        never failing). For an answer that must be usable whole before it is kept."""
+        model = cls._VIEW(data) if type(data) is dict else cls.from_answer(data)
+        try:
+            cls._CHECK(model._data)
+        except RecursionError:
+            raise MalformedResponse(f"{cls.__name__} is nested too deeply to read") from None
+        return model
+
     def _read_all(self) -> None:
-        data: dict[str, Any] = self.raw._data  # type: ignore[attr-defined]
-        for name, read in type(self)._READERS.items():
-            value = read(data)
-            _set(self, name, value)
-            if isinstance(value, LazyModel):
-                value._read_all()
-            elif type(value) is tuple:
-                for part in value:
-                    if isinstance(part, LazyModel):
-                        part._read_all()
+        """Read every field now (generated per model: straight-line code, no loop)."""
+        raise NotImplementedError
 
 
-def _over(cls: type[L], data: dict[str, Any]) -> L:
-    """A model of ``cls`` over the JSON object ``data``, nothing read yet (no checks)."""
-    view = _new(FrozenMap)
-    _set(view, "_data", data)
-    model = _new(cls)
-    _set(model, "raw", view)
-    return model
+class _AsDataclass:
+    """``__dataclass_fields__`` and ``__dataclass_params__`` of a model, made on first use
+    (by ``dataclasses.fields``, ``replace``, ``asdict``, ``is_dataclass``) from what
+    ``@dataclass`` would have made of it, then kept on the class."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        if owner is LazyModel or not issubclass(owner, LazyModel):
+            raise AttributeError(self.name)
+        shadow = _dataclass_of(owner)
+        for name in ("__dataclass_fields__", "__dataclass_params__"):
+            type.__setattr__(owner, name, getattr(shadow, name))
+        return getattr(shadow, self.name)
+
+
+def _dataclass_of(cls: type[LazyModel]) -> type:
+    """The dataclass ``@dataclass(frozen=True, repr=False)`` makes of a model's fields, their
+    defaults its ``__init__``'s (``extra`` and ``raw`` from a factory, ``raw`` not compared)."""
+    import dataclasses
+
+    names = cls._NAMES
+    defaults = cls.__init__.__defaults__ or ()
+    annotations = cls.__init__.__annotations__
+    specs: list[tuple[str, Any, Any]] = []
+    for name, default in zip(names, defaults, strict=True):
+        if name == "extra":
+            spec = dataclasses.field(default_factory=_empty)
+        elif name == "raw":
+            spec = dataclasses.field(default_factory=_empty, compare=False, repr=False)
+        else:
+            spec = dataclasses.field(default=default)
+        specs.append((name, annotations[name], spec))
+    return dataclasses.make_dataclass(cls.__name__, specs, frozen=True, repr=False)
+
+
+def _empty() -> Mapping[str, Any]:
+    return _EMPTY
+
+
+for _name in ("__dataclass_fields__", "__dataclass_params__"):
+    type.__setattr__(LazyModel, _name, _AsDataclass(_name))
+
+
+set_data: Callable[[LazyModel, dict[str, Any]], None] = LazyModel.__dict__["_data"].__set__
+"""Put the JSON object behind a model (the generated views' first step)."""
+
+
+def read_enum(cls: type[E], schema: str, name: str, value: Any) -> E:
+    """An enum value (not None); one this version does not know becomes ``UNKNOWN``."""
+    member = cls._value2member_map_.get(value) if type(value) is str else None
+    if member is not None:
+        return member  # type: ignore[return-value]
+    return cls.parse(_wire.read_string(schema, name, value) or "")
+
+
+def read_message(cls: type[L], schema: str, name: str, value: Any) -> L:
+    """A nested object (not None) as a model ``cls`` over it, nothing read yet."""
+    if type(value) is dict:
+        model: L = cls._VIEW(value)
+        return model
+    if not isinstance(value, Mapping):
+        raise _wire._fail(schema, name, value, "a JSON object")
+    return cls.from_answer(value)
+
+
+def read_messages(cls: type[L], schema: str, name: str, value: Any) -> tuple[L, ...]:
+    """An array of objects as a tuple of models ``cls`` over them, nothing read yet."""
+    if value is None:
+        return ()
+    if type(value) is list and set(map(type, value)) <= DICTS_ONLY:
+        return tuple(map(cls._VIEW, value))
+    if not isinstance(value, (list, tuple)):
+        raise _wire._fail(schema, name, value, "a JSON array")
+    out = []
+    for index, item in enumerate(value):
+        if isinstance(item, Mapping):
+            out.append(read_message(cls, schema, name, item))
+        else:
+            raise MalformedResponse(
+                f"{schema}.{name}[{index}] must be a JSON object, not {_wire._kind(item)}"
+            )
+    return tuple(out)
+
+
+def extra_of(data: dict[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
+    """The fields of ``data`` a schema does not describe, read-only (often none)."""
+    if data.keys() <= known:
+        return _EMPTY
+    unknown = {k: v for k, v in data.items() if k not in known}
+    return freeze(unknown) if unknown else _EMPTY
 
 
 def readers(
     schema: str, known: Iterable[str], fields: Mapping[str, tuple[str, ValueReader]]
 ) -> dict[str, FieldReader]:
-    """The ``_READERS`` of a model: each attribute's reader, and ``extra`` (the fields the
-    schema does not describe, kept read-only as they came)."""
+    """The ``_READERS`` of a model: each attribute's reader, ``extra`` (the fields the schema
+    does not describe, kept read-only as they came) and ``raw`` (a read-only view)."""
     out: dict[str, FieldReader] = {}
     for attr, (name, read) in fields.items():
         out[attr] = _field_reader(schema, name, read)
     known_names = frozenset(known)
-
-    def extra(data: dict[str, Any]) -> Mapping[str, Any]:
-        if data.keys() <= known_names:
-            return _EMPTY
-        unknown = {k: v for k, v in data.items() if k not in known_names}
-        return freeze(unknown) if unknown else _EMPTY
-
-    out["extra"] = extra
+    out["extra"] = lambda data: extra_of(data, known_names)
+    out["raw"] = FrozenMap
     return out
 
 
@@ -265,8 +406,7 @@ def enum_of(cls: type[E]) -> ValueReader:
     """A reader of an enum value; one this version does not know becomes ``UNKNOWN``."""
 
     def read(schema: str, name: str, value: Any) -> E | None:
-        text = _wire.read_string(schema, name, value)
-        return None if text is None else cls.parse(text)
+        return None if value is None else read_enum(cls, schema, name, value)
 
     return read
 
@@ -275,13 +415,7 @@ def message_of(cls: type[LazyModel]) -> ValueReader:
     """A reader of a nested object as the model ``cls``."""
 
     def read(schema: str, name: str, value: Any) -> LazyModel | None:
-        if value is None:
-            return None
-        if type(value) is dict:
-            return _over(cls, value)
-        if not isinstance(value, Mapping):
-            raise _wire._fail(schema, name, value, "a JSON object")
-        return cls.from_answer(value)
+        return None if value is None else read_message(cls, schema, name, value)
 
     return read
 
@@ -290,21 +424,7 @@ def messages_of(cls: type[LazyModel]) -> ValueReader:
     """A reader of an array of objects as a tuple of models ``cls``."""
 
     def read(schema: str, name: str, value: Any) -> tuple[LazyModel, ...]:
-        if value is None:
-            return ()
-        if not isinstance(value, (list, tuple)):
-            raise _wire._fail(schema, name, value, "a JSON array")
-        out = []
-        for index, item in enumerate(value):
-            if type(item) is dict:
-                out.append(_over(cls, item))
-            elif isinstance(item, Mapping):
-                out.append(cls.from_answer(item))
-            else:
-                raise MalformedResponse(
-                    f"{schema}.{name}[{index}] must be a JSON object, not {_wire._kind(item)}"
-                )
-        return tuple(out)
+        return read_messages(cls, schema, name, value)
 
     return read
 

@@ -218,7 +218,7 @@ def _drop_connections(transport: object) -> None:
 
 def _json_object(data: Any, method: str, session_id: str | None) -> Mapping[str, Any]:
     """The answer of a call, which for every method of the API is a JSON object."""
-    if isinstance(data, Mapping):
+    if type(data) is dict or isinstance(data, Mapping):
         return data
     if data == "" and method == "sessions.delete":  # its answer is Empty: a body is optional
         return {}
@@ -373,9 +373,15 @@ class _Executing:
         (the poll step) decides about retrying itself.
         """
         try:
+            # The first attempt here, without a frame of its own: most calls make no other.
+            return _json_object(self._send(request, once=not idempotent), method, session_id)
+        except Exception as first:
+            failure = first
+        try:
             return self._execute_retrying(
                 method,
                 request,
+                failure,
                 session_id=session_id,
                 idempotent=idempotent,
                 cancel=cancel,
@@ -398,6 +404,7 @@ class _Executing:
         self,
         method: str,
         request: Any,
+        failure: Exception,
         *,
         session_id: str | None,
         idempotent: bool,
@@ -405,6 +412,7 @@ class _Executing:
         not_found_after_failure_ok: bool,
         policy: RetryPolicy,
     ) -> Any:
+        """The attempts after a first one that raised ``failure``, as the policy says."""
         attempts = Attempts(
             method,
             request.methodId,
@@ -415,12 +423,13 @@ class _Executing:
             now=self._clock.now,
         )
         while True:
-            try:
-                return _json_object(self._send(request, once=not idempotent), method, session_id)
-            except Exception as exc:
-                delay = attempts.failed(exc)
-                if delay is None:
-                    return {}
+            delay = attempts.failed(failure)
+            if delay is None:
+                return {}
             self._sleep(delay, cancel)
             if cancel is not None and cancel.is_set():
                 raise PickingCancelled(session_id or "", waited=0.0, polls=0)
+            try:
+                return _json_object(self._send(request, once=not idempotent), method, session_id)
+            except Exception as exc:
+                failure = exc

@@ -26,7 +26,9 @@ from typing import Any
 from picker_discovery._errorbase import BadArgument, MalformedResponse
 
 __all__ = [
+    "DURATIONS",
     "MAX_DURATION_SECONDS",
+    "is_digits",
     "parse_duration",
     "parse_timestamp",
     "read_boolean",
@@ -49,6 +51,14 @@ _TIMESTAMP = re.compile(
 )
 _DURATION = re.compile(r"(-?)(\d+)(?:\.(\d{1,9}))?s")
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+# The characters at 4, 7, 10, 13, 16 and 19 of a timestamp in UTC with 0, 3 or 6 fractional
+# digits ("2025-02-27T23:34:05.466Z"), by its length.
+_PLAIN_UTC = {20: "--T::Z", 24: "--T::.", 27: "--T::."}
+_fromisoformat = datetime.fromisoformat
+DURATIONS: dict[str, timedelta] = {}
+"""Durations read before, by their text: an API sends the same few ("5s", "1800s") over and
+over. A text found here is a duration that reads well."""
+_DURATIONS_KEPT = 256
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -58,6 +68,26 @@ def parse_timestamp(text: str) -> datetime:
         ValueError: not an RFC 3339 timestamp, a date or time that does not exist, or an
             instant outside years 1 to 9999 in UTC.
     """
+    shape = _PLAIN_UTC.get(len(text))
+    if (
+        shape is not None
+        and text[4:20:3] == shape
+        and text[-1] == "Z"
+        and text[11:13] < "24"
+        and text.isascii()
+    ):
+        # The usual shape: the standard library's parser (in C) reads it as the expression
+        # below does, in every Python this supports; what it refuses, the expression reads
+        # again, for the same error.
+        try:
+            return _fromisoformat(text[:-1] + "+00:00")
+        except ValueError:
+            pass
+    return _parse_rfc3339(text)
+
+
+def _parse_rfc3339(text: str) -> datetime:
+    """:func:`parse_timestamp` for any RFC 3339 timestamp (the regular expression's way)."""
     match = _TIMESTAMP.fullmatch(text)
     if match is None:
         raise ValueError("not of the form 2025-02-27T23:34:05.466Z")
@@ -89,9 +119,18 @@ def parse_duration(text: str) -> timedelta:
     Raises:
         ValueError: not a duration, or longer than about 10,000 years either way.
     """
+    known = DURATIONS.get(text)
+    if known is not None:
+        return known
     whole = text[:-1]
     if text[-1:] == "s" and len(whole) <= 12 and whole.isascii() and whole.isdigit():
-        return timedelta(seconds=int(whole))  # the usual shape: "5s", "1800s"
+        seconds = int(whole)  # the usual shape: "5s", "1800s"
+        if seconds > MAX_DURATION_SECONDS:
+            raise ValueError(f"longer than {MAX_DURATION_SECONDS} seconds")
+        value = timedelta(0, seconds)
+        if len(DURATIONS) < _DURATIONS_KEPT:
+            DURATIONS[text] = value
+        return value
     match = _DURATION.fullmatch(text)
     if match is None:
         raise ValueError("not decimal seconds with an 's' suffix")
@@ -126,6 +165,12 @@ def read_boolean(schema: str, name: str, value: Any) -> bool | None:
 def read_flag(schema: str, name: str, value: Any) -> bool:
     """An output-only flag the service leaves out when false (proto3 JSON omits defaults)."""
     return bool(read_boolean(schema, name, value))
+
+
+def is_digits(value: object) -> bool:
+    """Whether ``value`` is a decimal string :func:`read_integer` reads (short enough for
+    ``int()`` under any limit of digits), as int64 values are sent: ``"2000"``."""
+    return type(value) is str and len(value) <= 18 and value.isdigit() and value.isascii()
 
 
 def read_integer(schema: str, name: str, value: Any) -> int | None:
@@ -174,7 +219,7 @@ def read_number(schema: str, name: str, value: Any) -> float | None:
 
 def read_timestamp(schema: str, name: str, value: Any) -> datetime | None:
     """An RFC 3339 timestamp as an aware UTC ``datetime`` (see :func:`parse_timestamp`)."""
-    text = read_string(schema, name, value)
+    text = value if type(value) is str else read_string(schema, name, value)
     if text is None:
         return None
     try:

@@ -20,22 +20,29 @@ as received.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from picker_discovery._convert import (
+    DICTS_ONLY,
+    EMPTY,
     LazyModel,
     UnknownEnum,
     Writer,
     enum_of,
-    freeze,
+    extra_of,
     message_of,
     messages_of,
+    read_enum,
+    read_message,
+    read_messages,
     readers,
+    set_data,
 )
 from picker_discovery._errorbase import MalformedResponse
 from picker_discovery._wire import (
+    DURATIONS,
+    is_digits,
     read_boolean,
     read_duration,
     read_flag,
@@ -63,9 +70,7 @@ __all__ = [
 REVISION = "20261130"
 """The revision of the discovery document these models were generated from."""
 
-
-def _empty() -> Mapping[str, Any]:
-    return freeze({})
+_set = object.__setattr__
 
 
 class MediaType(UnknownEnum):
@@ -96,7 +101,6 @@ class ProcessingStatus(UnknownEnum):
     """A value this version of the library does not know; ``raw`` holds it as sent."""
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class ListMediaItemsResponse(LazyModel):
     """A page of picked media items.
 
@@ -107,12 +111,36 @@ class ListMediaItemsResponse(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    media_items: tuple[PickedMediaItem, ...] = ()
-    next_page_token: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = ("media_items", "next_page_token", "extra", "raw")
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def media_items(self) -> tuple[PickedMediaItem, ...]: ...
+
+        @property
+        def next_page_token(self) -> str | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset({"mediaItems", "nextPageToken"})
+
+    def __init__(
+        self,
+        media_items: tuple[PickedMediaItem, ...] = (),
+        next_page_token: str | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "media_items", media_items)
+        _set(self, "next_page_token", next_page_token)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ListMediaItemsResponse:
@@ -127,8 +155,20 @@ class ListMediaItemsResponse(LazyModel):
         w.value("nextPageToken", self.next_page_token)
         return w.data
 
+    def _read_all(self) -> None:
+        data = self._data
+        value = data.get("mediaItems")
+        value = read_messages(PickedMediaItem, "ListMediaItemsResponse", "mediaItems", value)
+        for part in value:
+            part._read_all()
+        _set(self, "media_items", value)
+        value = data.get("nextPageToken")
+        if value is not None and type(value) is not str:
+            value = read_string("ListMediaItemsResponse", "nextPageToken", value)
+        _set(self, "next_page_token", value)
+        _set(self, "extra", extra_of(data, self.JSON_FIELDS))
 
-@dataclass(frozen=True, slots=True, repr=False)
+
 class MediaFile(LazyModel):
     """The file behind a picked media item.
 
@@ -142,16 +182,48 @@ class MediaFile(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    base_url: str | None = None
-    filename: str | None = None
-    media_file_metadata: MediaFileMetadata | None = None
-    mime_type: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = ("base_url", "filename", "media_file_metadata", "mime_type", "extra", "raw")
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def base_url(self) -> str | None: ...
+
+        @property
+        def filename(self) -> str | None: ...
+
+        @property
+        def media_file_metadata(self) -> MediaFileMetadata | None: ...
+
+        @property
+        def mime_type(self) -> str | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"baseUrl", "filename", "mediaFileMetadata", "mimeType"}
     )
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        filename: str | None = None,
+        media_file_metadata: MediaFileMetadata | None = None,
+        mime_type: str | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "base_url", base_url)
+        _set(self, "filename", filename)
+        _set(self, "media_file_metadata", media_file_metadata)
+        _set(self, "mime_type", mime_type)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MediaFile:
@@ -168,8 +240,28 @@ class MediaFile(LazyModel):
         w.value("mimeType", self.mime_type)
         return w.data
 
+    def _read_all(self) -> None:
+        data = self._data
+        value = data.get("baseUrl")
+        if value is not None and type(value) is not str:
+            value = read_string("MediaFile", "baseUrl", value)
+        _set(self, "base_url", value)
+        value = data.get("filename")
+        if value is not None and type(value) is not str:
+            value = read_string("MediaFile", "filename", value)
+        _set(self, "filename", value)
+        value = data.get("mediaFileMetadata")
+        if value is not None:
+            value = read_message(MediaFileMetadata, "MediaFile", "mediaFileMetadata", value)
+            value._read_all()
+        _set(self, "media_file_metadata", value)
+        value = data.get("mimeType")
+        if value is not None and type(value) is not str:
+            value = read_string("MediaFile", "mimeType", value)
+        _set(self, "mime_type", value)
+        _set(self, "extra", extra_of(data, self.JSON_FIELDS))
 
-@dataclass(frozen=True, slots=True, repr=False)
+
 class MediaFileMetadata(LazyModel):
     """Metadata of a media file. Exactly one of photoMetadata and videoMetadata is set.
 
@@ -184,18 +276,67 @@ class MediaFileMetadata(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    camera_make: str | None = None
-    camera_model: str | None = None
-    height: int | None = None
-    photo_metadata: PhotoMetadata | None = None
-    video_metadata: VideoMetadata | None = None
-    width: int | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = (
+        "camera_make",
+        "camera_model",
+        "height",
+        "photo_metadata",
+        "video_metadata",
+        "width",
+        "extra",
+        "raw",
+    )
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def camera_make(self) -> str | None: ...
+
+        @property
+        def camera_model(self) -> str | None: ...
+
+        @property
+        def height(self) -> int | None: ...
+
+        @property
+        def photo_metadata(self) -> PhotoMetadata | None: ...
+
+        @property
+        def video_metadata(self) -> VideoMetadata | None: ...
+
+        @property
+        def width(self) -> int | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"cameraMake", "cameraModel", "height", "photoMetadata", "videoMetadata", "width"}
     )
+
+    def __init__(
+        self,
+        camera_make: str | None = None,
+        camera_model: str | None = None,
+        height: int | None = None,
+        photo_metadata: PhotoMetadata | None = None,
+        video_metadata: VideoMetadata | None = None,
+        width: int | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "camera_make", camera_make)
+        _set(self, "camera_model", camera_model)
+        _set(self, "height", height)
+        _set(self, "photo_metadata", photo_metadata)
+        _set(self, "video_metadata", video_metadata)
+        _set(self, "width", width)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MediaFileMetadata:
@@ -214,8 +355,37 @@ class MediaFileMetadata(LazyModel):
         w.value("width", self.width)
         return w.data
 
+    def _read_all(self) -> None:
+        data = self._data
+        value = data.get("cameraMake")
+        if value is not None and type(value) is not str:
+            value = read_string("MediaFileMetadata", "cameraMake", value)
+        _set(self, "camera_make", value)
+        value = data.get("cameraModel")
+        if value is not None and type(value) is not str:
+            value = read_string("MediaFileMetadata", "cameraModel", value)
+        _set(self, "camera_model", value)
+        value = data.get("height")
+        if value is not None and type(value) is not int:
+            value = read_integer("MediaFileMetadata", "height", value)
+        _set(self, "height", value)
+        value = data.get("photoMetadata")
+        if value is not None:
+            value = read_message(PhotoMetadata, "MediaFileMetadata", "photoMetadata", value)
+            value._read_all()
+        _set(self, "photo_metadata", value)
+        value = data.get("videoMetadata")
+        if value is not None:
+            value = read_message(VideoMetadata, "MediaFileMetadata", "videoMetadata", value)
+            value._read_all()
+        _set(self, "video_metadata", value)
+        value = data.get("width")
+        if value is not None and type(value) is not int:
+            value = read_integer("MediaFileMetadata", "width", value)
+        _set(self, "width", value)
+        _set(self, "extra", extra_of(data, self.JSON_FIELDS))
 
-@dataclass(frozen=True, slots=True, repr=False)
+
 class PhotoMetadata(LazyModel):
     """Metadata of a photo.
 
@@ -228,16 +398,55 @@ class PhotoMetadata(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    aperture_f_number: float | None = None
-    exposure_time: timedelta | None = None
-    focal_length: float | None = None
-    iso_equivalent: int | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = (
+        "aperture_f_number",
+        "exposure_time",
+        "focal_length",
+        "iso_equivalent",
+        "extra",
+        "raw",
+    )
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def aperture_f_number(self) -> float | None: ...
+
+        @property
+        def exposure_time(self) -> timedelta | None: ...
+
+        @property
+        def focal_length(self) -> float | None: ...
+
+        @property
+        def iso_equivalent(self) -> int | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"apertureFNumber", "exposureTime", "focalLength", "isoEquivalent"}
     )
+
+    def __init__(
+        self,
+        aperture_f_number: float | None = None,
+        exposure_time: timedelta | None = None,
+        focal_length: float | None = None,
+        iso_equivalent: int | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "aperture_f_number", aperture_f_number)
+        _set(self, "exposure_time", exposure_time)
+        _set(self, "focal_length", focal_length)
+        _set(self, "iso_equivalent", iso_equivalent)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PhotoMetadata:
@@ -254,8 +463,27 @@ class PhotoMetadata(LazyModel):
         w.value("isoEquivalent", self.iso_equivalent)
         return w.data
 
+    def _read_all(self) -> None:
+        data = self._data
+        value = data.get("apertureFNumber")
+        if value is not None and type(value) is not float:
+            value = read_number("PhotoMetadata", "apertureFNumber", value)
+        _set(self, "aperture_f_number", value)
+        value = data.get("exposureTime")
+        if value is not None:
+            value = read_duration("PhotoMetadata", "exposureTime", value)
+        _set(self, "exposure_time", value)
+        value = data.get("focalLength")
+        if value is not None and type(value) is not float:
+            value = read_number("PhotoMetadata", "focalLength", value)
+        _set(self, "focal_length", value)
+        value = data.get("isoEquivalent")
+        if value is not None and type(value) is not int:
+            value = read_integer("PhotoMetadata", "isoEquivalent", value)
+        _set(self, "iso_equivalent", value)
+        _set(self, "extra", extra_of(data, self.JSON_FIELDS))
 
-@dataclass(frozen=True, slots=True, repr=False)
+
 class PickedMediaItem(LazyModel):
     """A media item the user picked.
 
@@ -268,14 +496,46 @@ class PickedMediaItem(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    create_time: datetime | None = None
-    id: str | None = None
-    media_file: MediaFile | None = None
-    type: MediaType | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = ("create_time", "id", "media_file", "type", "extra", "raw")
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def create_time(self) -> datetime | None: ...
+
+        @property
+        def id(self) -> str | None: ...
+
+        @property
+        def media_file(self) -> MediaFile | None: ...
+
+        @property
+        def type(self) -> MediaType | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset({"createTime", "id", "mediaFile", "type"})
+
+    def __init__(
+        self,
+        create_time: datetime | None = None,
+        id: str | None = None,
+        media_file: MediaFile | None = None,
+        type: MediaType | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "create_time", create_time)
+        _set(self, "id", id)
+        _set(self, "media_file", media_file)
+        _set(self, "type", type)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PickedMediaItem:
@@ -291,6 +551,27 @@ class PickedMediaItem(LazyModel):
         w.message("mediaFile", self.media_file)
         w.enum("type", self.type)
         return w.data
+
+    def _read_all(self) -> None:
+        data = self._data
+        value = data.get("createTime")
+        if value is not None:
+            value = read_timestamp("PickedMediaItem", "createTime", value)
+        _set(self, "create_time", value)
+        value = data.get("id")
+        if value is not None and type(value) is not str:
+            value = read_string("PickedMediaItem", "id", value)
+        _set(self, "id", value)
+        value = data.get("mediaFile")
+        if value is not None:
+            value = read_message(MediaFile, "PickedMediaItem", "mediaFile", value)
+            value._read_all()
+        _set(self, "media_file", value)
+        value = data.get("type")
+        if value is not None:
+            value = read_enum(MediaType, "PickedMediaItem", "type", value)
+        _set(self, "type", value)
+        _set(self, "extra", extra_of(data, self.JSON_FIELDS))
 
     def __repr__(self) -> str:
         """A short repr: item_repr() of picker_discovery.notebook._render (the
@@ -315,7 +596,6 @@ class PickedMediaItem(LazyModel):
             return f"<pre>{html.escape(repr(self))}</pre>"
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class PickingConfig(LazyModel):
     """Settings for the picking experience.
 
@@ -335,16 +615,55 @@ class PickingConfig(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    max_item_count: int | None = None
-    show_education_banner: bool | None = None
-    show_expanded_app_bar: bool | None = None
-    show_zero_state: bool | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = (
+        "max_item_count",
+        "show_education_banner",
+        "show_expanded_app_bar",
+        "show_zero_state",
+        "extra",
+        "raw",
+    )
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def max_item_count(self) -> int | None: ...
+
+        @property
+        def show_education_banner(self) -> bool | None: ...
+
+        @property
+        def show_expanded_app_bar(self) -> bool | None: ...
+
+        @property
+        def show_zero_state(self) -> bool | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"maxItemCount", "showEducationBanner", "showExpandedAppBar", "showZeroState"}
     )
+
+    def __init__(
+        self,
+        max_item_count: int | None = None,
+        show_education_banner: bool | None = None,
+        show_expanded_app_bar: bool | None = None,
+        show_zero_state: bool | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "max_item_count", max_item_count)
+        _set(self, "show_education_banner", show_education_banner)
+        _set(self, "show_expanded_app_bar", show_expanded_app_bar)
+        _set(self, "show_zero_state", show_zero_state)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PickingConfig:
@@ -361,8 +680,27 @@ class PickingConfig(LazyModel):
         w.value("showZeroState", self.show_zero_state)
         return w.data
 
+    def _read_all(self) -> None:
+        data = self._data
+        value = data.get("maxItemCount")
+        if value is not None and type(value) is not int:
+            value = read_integer("PickingConfig", "maxItemCount", value)
+        _set(self, "max_item_count", value)
+        value = data.get("showEducationBanner")
+        if value is not None and type(value) is not bool:
+            value = read_boolean("PickingConfig", "showEducationBanner", value)
+        _set(self, "show_education_banner", value)
+        value = data.get("showExpandedAppBar")
+        if value is not None and type(value) is not bool:
+            value = read_boolean("PickingConfig", "showExpandedAppBar", value)
+        _set(self, "show_expanded_app_bar", value)
+        value = data.get("showZeroState")
+        if value is not None and type(value) is not bool:
+            value = read_boolean("PickingConfig", "showZeroState", value)
+        _set(self, "show_zero_state", value)
+        _set(self, "extra", extra_of(data, self.JSON_FIELDS))
 
-@dataclass(frozen=True, slots=True, repr=False)
+
 class PickingSession(LazyModel):
     """A session in which the user picks media items.
 
@@ -383,18 +721,67 @@ class PickingSession(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    expire_time: datetime | None = None
-    id: str | None = None
-    media_items_set: bool = False
-    picker_uri: str | None = None
-    picking_config: PickingConfig | None = None
-    polling_config: PollingConfig | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = (
+        "expire_time",
+        "id",
+        "media_items_set",
+        "picker_uri",
+        "picking_config",
+        "polling_config",
+        "extra",
+        "raw",
+    )
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def expire_time(self) -> datetime | None: ...
+
+        @property
+        def id(self) -> str | None: ...
+
+        @property
+        def media_items_set(self) -> bool: ...
+
+        @property
+        def picker_uri(self) -> str | None: ...
+
+        @property
+        def picking_config(self) -> PickingConfig | None: ...
+
+        @property
+        def polling_config(self) -> PollingConfig | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"expireTime", "id", "mediaItemsSet", "pickerUri", "pickingConfig", "pollingConfig"}
     )
+
+    def __init__(
+        self,
+        expire_time: datetime | None = None,
+        id: str | None = None,
+        media_items_set: bool = False,
+        picker_uri: str | None = None,
+        picking_config: PickingConfig | None = None,
+        polling_config: PollingConfig | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "expire_time", expire_time)
+        _set(self, "id", id)
+        _set(self, "media_items_set", media_items_set)
+        _set(self, "picker_uri", picker_uri)
+        _set(self, "picking_config", picking_config)
+        _set(self, "polling_config", polling_config)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PickingSession:
@@ -412,6 +799,36 @@ class PickingSession(LazyModel):
         w.message("pickingConfig", self.picking_config)
         w.message("pollingConfig", self.polling_config)
         return w.data
+
+    def _read_all(self) -> None:
+        data = self._data
+        value = data.get("expireTime")
+        if value is not None:
+            value = read_timestamp("PickingSession", "expireTime", value)
+        _set(self, "expire_time", value)
+        value = data.get("id")
+        if value is not None and type(value) is not str:
+            value = read_string("PickingSession", "id", value)
+        _set(self, "id", value)
+        value = data.get("mediaItemsSet")
+        if value is not None and type(value) is not bool:
+            value = read_flag("PickingSession", "mediaItemsSet", value)
+        _set(self, "media_items_set", value is True)
+        value = data.get("pickerUri")
+        if value is not None and type(value) is not str:
+            value = read_string("PickingSession", "pickerUri", value)
+        _set(self, "picker_uri", value)
+        value = data.get("pickingConfig")
+        if value is not None:
+            value = read_message(PickingConfig, "PickingSession", "pickingConfig", value)
+            value._read_all()
+        _set(self, "picking_config", value)
+        value = data.get("pollingConfig")
+        if value is not None:
+            value = read_message(PollingConfig, "PickingSession", "pollingConfig", value)
+            value._read_all()
+        _set(self, "polling_config", value)
+        _set(self, "extra", extra_of(data, self.JSON_FIELDS))
 
     def __repr__(self) -> str:
         """A short repr: session_repr() of picker_discovery.notebook._render (the
@@ -436,7 +853,6 @@ class PickingSession(LazyModel):
             return f"<pre>{html.escape(repr(self))}</pre>"
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class PollingConfig(LazyModel):
     """How often and how long to poll a session.
 
@@ -448,12 +864,36 @@ class PollingConfig(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    poll_interval: timedelta | None = None
-    timeout_in: timedelta | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = ("poll_interval", "timeout_in", "extra", "raw")
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def poll_interval(self) -> timedelta | None: ...
+
+        @property
+        def timeout_in(self) -> timedelta | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset({"pollInterval", "timeoutIn"})
+
+    def __init__(
+        self,
+        poll_interval: timedelta | None = None,
+        timeout_in: timedelta | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "poll_interval", poll_interval)
+        _set(self, "timeout_in", timeout_in)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PollingConfig:
@@ -468,8 +908,19 @@ class PollingConfig(LazyModel):
         w.duration("timeoutIn", self.timeout_in)
         return w.data
 
+    def _read_all(self) -> None:
+        data = self._data
+        value = data.get("pollInterval")
+        if value is not None:
+            value = read_duration("PollingConfig", "pollInterval", value)
+        _set(self, "poll_interval", value)
+        value = data.get("timeoutIn")
+        if value is not None:
+            value = read_duration("PollingConfig", "timeoutIn", value)
+        _set(self, "timeout_in", value)
+        _set(self, "extra", extra_of(data, self.JSON_FIELDS))
 
-@dataclass(frozen=True, slots=True, repr=False)
+
 class VideoMetadata(LazyModel):
     """Metadata of a video.
 
@@ -480,12 +931,36 @@ class VideoMetadata(LazyModel):
         raw: the JSON object as received (empty for objects built in code).
     """
 
-    fps: float | None = None
-    processing_status: ProcessingStatus | None = None
-    extra: Mapping[str, Any] = field(default_factory=_empty)
-    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    __match_args__ = ("fps", "processing_status", "extra", "raw")
+    __slots__ = __match_args__
+
+    if TYPE_CHECKING:
+
+        @property
+        def fps(self) -> float | None: ...
+
+        @property
+        def processing_status(self) -> ProcessingStatus | None: ...
+
+        @property
+        def extra(self) -> Mapping[str, Any]: ...
+
+        @property
+        def raw(self) -> Mapping[str, Any]: ...
 
     JSON_FIELDS: ClassVar[frozenset[str]] = frozenset({"fps", "processingStatus"})
+
+    def __init__(
+        self,
+        fps: float | None = None,
+        processing_status: ProcessingStatus | None = None,
+        extra: Mapping[str, Any] = EMPTY,
+        raw: Mapping[str, Any] = EMPTY,
+    ) -> None:
+        _set(self, "fps", fps)
+        _set(self, "processing_status", processing_status)
+        _set(self, "extra", extra)
+        _set(self, "raw", raw)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VideoMetadata:
@@ -499,6 +974,325 @@ class VideoMetadata(LazyModel):
         w.number("fps", self.fps)
         w.enum("processingStatus", self.processing_status)
         return w.data
+
+    def _read_all(self) -> None:
+        data = self._data
+        value = data.get("fps")
+        if value is not None and type(value) is not float:
+            value = read_number("VideoMetadata", "fps", value)
+        _set(self, "fps", value)
+        value = data.get("processingStatus")
+        if value is not None:
+            value = read_enum(ProcessingStatus, "VideoMetadata", "processingStatus", value)
+        _set(self, "processing_status", value)
+        _set(self, "extra", extra_of(data, self.JSON_FIELDS))
+
+
+def _view_list_media_items_response(data: dict[str, Any]) -> ListMediaItemsResponse:
+    model = ListMediaItemsResponse.__new__(ListMediaItemsResponse)
+    set_data(model, data)
+    value = data.get("nextPageToken")
+    if type(value) is str:
+        _set(model, "next_page_token", value)
+    return model
+
+
+ListMediaItemsResponse._VIEW = _view_list_media_items_response
+
+
+def _check_list_media_items_response(data: dict[str, Any]) -> None:
+    """Raise ``MalformedResponse`` now if ListMediaItemsResponse._read_all would; make nothing."""
+    value = data.get("mediaItems")
+    if type(value) is list and set(map(type, value)) <= DICTS_ONLY:
+        for part in value:
+            _check_picked_media_item(part)
+    else:
+        for model in read_messages(PickedMediaItem, "ListMediaItemsResponse", "mediaItems", value):
+            model._read_all()
+    value = data.get("nextPageToken")
+    if value is not None and type(value) is not str:
+        read_string("ListMediaItemsResponse", "nextPageToken", value)
+    if not data.keys() <= ListMediaItemsResponse.JSON_FIELDS:
+        extra_of(data, ListMediaItemsResponse.JSON_FIELDS)
+
+
+ListMediaItemsResponse._CHECK = _check_list_media_items_response
+
+
+def _view_media_file(data: dict[str, Any]) -> MediaFile:
+    model = MediaFile.__new__(MediaFile)
+    set_data(model, data)
+    value = data.get("baseUrl")
+    if type(value) is str:
+        _set(model, "base_url", value)
+    value = data.get("filename")
+    if type(value) is str:
+        _set(model, "filename", value)
+    value = data.get("mimeType")
+    if type(value) is str:
+        _set(model, "mime_type", value)
+    return model
+
+
+MediaFile._VIEW = _view_media_file
+
+
+def _check_media_file(data: dict[str, Any]) -> None:
+    """Raise ``MalformedResponse`` now if MediaFile._read_all would; make nothing."""
+    value = data.get("baseUrl")
+    if value is not None and type(value) is not str:
+        read_string("MediaFile", "baseUrl", value)
+    value = data.get("filename")
+    if value is not None and type(value) is not str:
+        read_string("MediaFile", "filename", value)
+    value = data.get("mediaFileMetadata")
+    if type(value) is dict:
+        _check_media_file_metadata(value)
+    elif value is not None:
+        read_message(MediaFileMetadata, "MediaFile", "mediaFileMetadata", value)._read_all()
+    value = data.get("mimeType")
+    if value is not None and type(value) is not str:
+        read_string("MediaFile", "mimeType", value)
+    if not data.keys() <= MediaFile.JSON_FIELDS:
+        extra_of(data, MediaFile.JSON_FIELDS)
+
+
+MediaFile._CHECK = _check_media_file
+
+
+def _view_media_file_metadata(data: dict[str, Any]) -> MediaFileMetadata:
+    model = MediaFileMetadata.__new__(MediaFileMetadata)
+    set_data(model, data)
+    value = data.get("cameraMake")
+    if type(value) is str:
+        _set(model, "camera_make", value)
+    value = data.get("cameraModel")
+    if type(value) is str:
+        _set(model, "camera_model", value)
+    return model
+
+
+MediaFileMetadata._VIEW = _view_media_file_metadata
+
+
+def _check_media_file_metadata(data: dict[str, Any]) -> None:
+    """Raise ``MalformedResponse`` now if MediaFileMetadata._read_all would; make nothing."""
+    value = data.get("cameraMake")
+    if value is not None and type(value) is not str:
+        read_string("MediaFileMetadata", "cameraMake", value)
+    value = data.get("cameraModel")
+    if value is not None and type(value) is not str:
+        read_string("MediaFileMetadata", "cameraModel", value)
+    value = data.get("height")
+    if value is not None and type(value) is not int and not is_digits(value):
+        read_integer("MediaFileMetadata", "height", value)
+    value = data.get("photoMetadata")
+    if type(value) is dict:
+        _check_photo_metadata(value)
+    elif value is not None:
+        read_message(PhotoMetadata, "MediaFileMetadata", "photoMetadata", value)._read_all()
+    value = data.get("videoMetadata")
+    if type(value) is dict:
+        _check_video_metadata(value)
+    elif value is not None:
+        read_message(VideoMetadata, "MediaFileMetadata", "videoMetadata", value)._read_all()
+    value = data.get("width")
+    if value is not None and type(value) is not int and not is_digits(value):
+        read_integer("MediaFileMetadata", "width", value)
+    if not data.keys() <= MediaFileMetadata.JSON_FIELDS:
+        extra_of(data, MediaFileMetadata.JSON_FIELDS)
+
+
+MediaFileMetadata._CHECK = _check_media_file_metadata
+
+
+def _view_photo_metadata(data: dict[str, Any]) -> PhotoMetadata:
+    model = PhotoMetadata.__new__(PhotoMetadata)
+    set_data(model, data)
+    return model
+
+
+PhotoMetadata._VIEW = _view_photo_metadata
+
+
+def _check_photo_metadata(data: dict[str, Any]) -> None:
+    """Raise ``MalformedResponse`` now if PhotoMetadata._read_all would; make nothing."""
+    value = data.get("apertureFNumber")
+    if value is not None and type(value) is not float:
+        read_number("PhotoMetadata", "apertureFNumber", value)
+    value = data.get("exposureTime")
+    if value is not None and (type(value) is not str or value not in DURATIONS):
+        read_duration("PhotoMetadata", "exposureTime", value)
+    value = data.get("focalLength")
+    if value is not None and type(value) is not float:
+        read_number("PhotoMetadata", "focalLength", value)
+    value = data.get("isoEquivalent")
+    if value is not None and type(value) is not int and not is_digits(value):
+        read_integer("PhotoMetadata", "isoEquivalent", value)
+    if not data.keys() <= PhotoMetadata.JSON_FIELDS:
+        extra_of(data, PhotoMetadata.JSON_FIELDS)
+
+
+PhotoMetadata._CHECK = _check_photo_metadata
+
+
+def _view_picked_media_item(data: dict[str, Any]) -> PickedMediaItem:
+    model = PickedMediaItem.__new__(PickedMediaItem)
+    set_data(model, data)
+    value = data.get("id")
+    if type(value) is str:
+        _set(model, "id", value)
+    return model
+
+
+PickedMediaItem._VIEW = _view_picked_media_item
+
+
+def _check_picked_media_item(data: dict[str, Any]) -> None:
+    """Raise ``MalformedResponse`` now if PickedMediaItem._read_all would; make nothing."""
+    value = data.get("createTime")
+    if value is not None:
+        read_timestamp("PickedMediaItem", "createTime", value)
+    value = data.get("id")
+    if value is not None and type(value) is not str:
+        read_string("PickedMediaItem", "id", value)
+    value = data.get("mediaFile")
+    if type(value) is dict:
+        _check_media_file(value)
+    elif value is not None:
+        read_message(MediaFile, "PickedMediaItem", "mediaFile", value)._read_all()
+    value = data.get("type")
+    if value is not None and type(value) is not str:
+        read_string("PickedMediaItem", "type", value)
+    if not data.keys() <= PickedMediaItem.JSON_FIELDS:
+        extra_of(data, PickedMediaItem.JSON_FIELDS)
+
+
+PickedMediaItem._CHECK = _check_picked_media_item
+
+
+def _view_picking_config(data: dict[str, Any]) -> PickingConfig:
+    model = PickingConfig.__new__(PickingConfig)
+    set_data(model, data)
+    return model
+
+
+PickingConfig._VIEW = _view_picking_config
+
+
+def _check_picking_config(data: dict[str, Any]) -> None:
+    """Raise ``MalformedResponse`` now if PickingConfig._read_all would; make nothing."""
+    value = data.get("maxItemCount")
+    if value is not None and type(value) is not int and not is_digits(value):
+        read_integer("PickingConfig", "maxItemCount", value)
+    value = data.get("showEducationBanner")
+    if value is not None and type(value) is not bool:
+        read_boolean("PickingConfig", "showEducationBanner", value)
+    value = data.get("showExpandedAppBar")
+    if value is not None and type(value) is not bool:
+        read_boolean("PickingConfig", "showExpandedAppBar", value)
+    value = data.get("showZeroState")
+    if value is not None and type(value) is not bool:
+        read_boolean("PickingConfig", "showZeroState", value)
+    if not data.keys() <= PickingConfig.JSON_FIELDS:
+        extra_of(data, PickingConfig.JSON_FIELDS)
+
+
+PickingConfig._CHECK = _check_picking_config
+
+
+def _view_picking_session(data: dict[str, Any]) -> PickingSession:
+    model = PickingSession.__new__(PickingSession)
+    set_data(model, data)
+    value = data.get("id")
+    if type(value) is str:
+        _set(model, "id", value)
+    value = data.get("pickerUri")
+    if type(value) is str:
+        _set(model, "picker_uri", value)
+    return model
+
+
+PickingSession._VIEW = _view_picking_session
+
+
+def _check_picking_session(data: dict[str, Any]) -> None:
+    """Raise ``MalformedResponse`` now if PickingSession._read_all would; make nothing."""
+    value = data.get("expireTime")
+    if value is not None:
+        read_timestamp("PickingSession", "expireTime", value)
+    value = data.get("id")
+    if value is not None and type(value) is not str:
+        read_string("PickingSession", "id", value)
+    value = data.get("mediaItemsSet")
+    if value is not None and type(value) is not bool:
+        read_flag("PickingSession", "mediaItemsSet", value)
+    value = data.get("pickerUri")
+    if value is not None and type(value) is not str:
+        read_string("PickingSession", "pickerUri", value)
+    value = data.get("pickingConfig")
+    if type(value) is dict:
+        _check_picking_config(value)
+    elif value is not None:
+        read_message(PickingConfig, "PickingSession", "pickingConfig", value)._read_all()
+    value = data.get("pollingConfig")
+    if type(value) is dict:
+        _check_polling_config(value)
+    elif value is not None:
+        read_message(PollingConfig, "PickingSession", "pollingConfig", value)._read_all()
+    if not data.keys() <= PickingSession.JSON_FIELDS:
+        extra_of(data, PickingSession.JSON_FIELDS)
+
+
+PickingSession._CHECK = _check_picking_session
+
+
+def _view_polling_config(data: dict[str, Any]) -> PollingConfig:
+    model = PollingConfig.__new__(PollingConfig)
+    set_data(model, data)
+    return model
+
+
+PollingConfig._VIEW = _view_polling_config
+
+
+def _check_polling_config(data: dict[str, Any]) -> None:
+    """Raise ``MalformedResponse`` now if PollingConfig._read_all would; make nothing."""
+    value = data.get("pollInterval")
+    if value is not None and (type(value) is not str or value not in DURATIONS):
+        read_duration("PollingConfig", "pollInterval", value)
+    value = data.get("timeoutIn")
+    if value is not None and (type(value) is not str or value not in DURATIONS):
+        read_duration("PollingConfig", "timeoutIn", value)
+    if not data.keys() <= PollingConfig.JSON_FIELDS:
+        extra_of(data, PollingConfig.JSON_FIELDS)
+
+
+PollingConfig._CHECK = _check_polling_config
+
+
+def _view_video_metadata(data: dict[str, Any]) -> VideoMetadata:
+    model = VideoMetadata.__new__(VideoMetadata)
+    set_data(model, data)
+    return model
+
+
+VideoMetadata._VIEW = _view_video_metadata
+
+
+def _check_video_metadata(data: dict[str, Any]) -> None:
+    """Raise ``MalformedResponse`` now if VideoMetadata._read_all would; make nothing."""
+    value = data.get("fps")
+    if value is not None and type(value) is not float:
+        read_number("VideoMetadata", "fps", value)
+    value = data.get("processingStatus")
+    if value is not None and type(value) is not str:
+        read_string("VideoMetadata", "processingStatus", value)
+    if not data.keys() <= VideoMetadata.JSON_FIELDS:
+        extra_of(data, VideoMetadata.JSON_FIELDS)
+
+
+VideoMetadata._CHECK = _check_video_metadata
 
 
 ListMediaItemsResponse._READERS = readers(

@@ -58,6 +58,8 @@ class Field:
     read: str
     write: str
     doc: str
+    kind: str  # how _read_all reads it: string, flag, enum, message, messages, ...
+    ref: str = ""  # the model or enum class of an enum, message or messages field
 
 
 def snake(name: str) -> str:
@@ -104,6 +106,8 @@ def field_for(schema: str, name: str, prop: Mapping[str, Any]) -> tuple[Field, d
             f"message_of({ref})",
             f'w.message("{name}", self.{attr})',
             doc,
+            "message",
+            ref,
         ), enum
     if kind == "array":
         items = prop.get("items", {})
@@ -118,6 +122,8 @@ def field_for(schema: str, name: str, prop: Mapping[str, Any]) -> tuple[Field, d
             f"messages_of({ref})",
             f'w.messages("{name}", self.{attr})',
             doc,
+            "messages",
+            ref,
         ), enum
     if kind == "string" and "enum" in prop:
         cls = enum_name(schema, name)
@@ -128,7 +134,7 @@ def field_for(schema: str, name: str, prop: Mapping[str, Any]) -> tuple[Field, d
             "docs": list(prop.get("enumDescriptions", [])),
         }
         read, write = f"enum_of({cls})", f'w.enum("{name}", self.{attr})'
-        return Field(name, attr, f"{cls} | None", "None", read, write, doc), enum
+        return Field(name, attr, f"{cls} | None", "None", read, write, doc, "enum", cls), enum
     simple: dict[tuple[Any, Any], tuple[str, str, str]] = {
         ("string", None): ("str", "string", "value"),
         ("string", "google-datetime"): ("datetime", "timestamp", "timestamp"),
@@ -156,6 +162,7 @@ def field_for(schema: str, name: str, prop: Mapping[str, Any]) -> tuple[Field, d
             "read_flag",
             f'w.value("{name}", self.{attr})',
             doc,
+            "flag",
         ), enum
     return Field(
         name,
@@ -165,6 +172,7 @@ def field_for(schema: str, name: str, prop: Mapping[str, Any]) -> tuple[Field, d
         f"read_{reader}",
         f'w.{writer}("{name}", self.{attr})',
         doc,
+        reader,
     ), enum
 
 
@@ -183,10 +191,21 @@ def render_enum(enum: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def tuple_lines(head: str, items: list[str], indent: int) -> list[str]:
+    """``head`` followed by a tuple of ``items`` (already quoted), laid out as ruff does."""
+    pad = " " * indent
+    one = f"{pad}{head}({', '.join(items)})"
+    if len(one) <= WIDTH:
+        return [one]
+    return [f"{pad}{head}(", *[f"{pad}    {item}," for item in items], f"{pad})"]
+
+
 def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> list[str]:
-    # The repr is LazyModel's (the dataclass form, never raising) or the display's own.
-    decorator = "@dataclass(frozen=True, slots=True, repr=False)"
-    lines = ["", "", decorator, f"class {name}(LazyModel):"]
+    # A dataclass written out: LazyModel gives the methods @dataclass(frozen=True, slots=True)
+    # would make (equality, hash, frozen, pickling state, its fields on first use), without
+    # compiling them at import. The repr is LazyModel's (the dataclass form, never raising)
+    # or the display's own.
+    lines = ["", "", f"class {name}(LazyModel):"]
     summary = textwrap.wrap(_doc_text(str(schema.get("description") or name)), WIDTH - 7)
     lines += ['    """' + summary[0], *[f"    {line}" for line in summary[1:]]]
     lines += ["", "    Attributes:"]
@@ -197,12 +216,15 @@ def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> l
     extra = "extra: fields the document does not describe, kept as sent."
     raw = "raw: the JSON object as received (empty for objects built in code)."
     lines += [f"        {extra}", f"        {raw}", '    """', ""]
-    for f in fields:
-        lines.append(f"    {f.attr}: {f.annotation} = {f.default}")
-    lines.append("    extra: Mapping[str, Any] = field(default_factory=_empty)")
-    lines.append(
-        "    raw: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)"
-    )
+    names = [f.attr for f in fields] + ["extra", "raw"]
+    lines += tuple_lines("__match_args__ = ", [f'"{n}"' for n in names], 4)
+    lines += ["    __slots__ = __match_args__", ""]
+    # Type checkers see the fields read-only, as in a frozen dataclass (they are slots).
+    lines += ["    if TYPE_CHECKING:"]
+    annotations = [(f.attr, f.annotation) for f in fields]
+    annotations += [("extra", "Mapping[str, Any]"), ("raw", "Mapping[str, Any]")]
+    for attr, annotation in annotations:
+        lines += ["", "        @property", f"        def {attr}(self) -> {annotation}: ..."]
     lines.append("")
     known = ", ".join(f'"{f.json_name}"' for f in fields)
     one = f"    JSON_FIELDS: ClassVar[frozenset[str]] = frozenset({{{known}}})"
@@ -214,6 +236,14 @@ def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> l
             f"        {{{known}}}",
             "    )",
         ]
+    lines += ["", "    def __init__(", "        self,"]
+    lines += [f"        {f.attr}: {f.annotation} = {f.default}," for f in fields]
+    lines += [
+        "        extra: Mapping[str, Any] = EMPTY,",
+        "        raw: Mapping[str, Any] = EMPTY,",
+        "    ) -> None:",
+    ]
+    lines += [f'        _set(self, "{n}", {n})' for n in names]
     lines += [
         "",
         "    @classmethod",
@@ -228,6 +258,7 @@ def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> l
     ]
     lines += [f"        {f.write}" for f in fields]
     lines.append("        return w.data")
+    lines += render_read_all(name, fields)
     if name in DISPLAYS:
         short, rich = DISPLAYS[name]
         lines += [
@@ -254,6 +285,161 @@ def render_model(name: str, schema: Mapping[str, Any], fields: list[Field]) -> l
             "",
             '            return f"<pre>{html.escape(repr(self))}</pre>"',
         ]
+    return lines
+
+
+# How _read_all reads a field of each kind whose reader passes some values as they are: the
+# type those values have (None passes too), and the reader of the rest.
+PASSING = {
+    "string": ("str", "read_string"),
+    "boolean": ("bool", "read_boolean"),
+    "integer": ("int", "read_integer"),
+    "number": ("float", "read_number"),
+}
+
+
+def render_field_read(schema: str, f: Field) -> list[str]:
+    """Straight-line code reading one field of ``data`` into its slot, for ``_read_all``."""
+    args = f'"{schema}", "{f.json_name}", value'
+    lines = [f'        value = data.get("{f.json_name}")']
+    if f.kind in PASSING:
+        py, read = PASSING[f.kind]
+        lines += [
+            f"        if value is not None and type(value) is not {py}:",
+            f"            value = {read}({args})",
+        ]
+    elif f.kind == "flag":
+        lines += [
+            "        if value is not None and type(value) is not bool:",
+            f"            value = read_flag({args})",
+        ]
+        lines.append(f'        _set(self, "{f.attr}", value is True)')
+        return lines
+    elif f.kind in ("timestamp", "duration"):
+        lines += ["        if value is not None:", f"            value = read_{f.kind}({args})"]
+    elif f.kind == "enum":
+        lines += [
+            "        if value is not None:",
+            f"            value = read_enum({f.ref}, {args})",
+        ]
+    elif f.kind == "message":
+        lines += [
+            "        if value is not None:",
+            f"            value = read_message({f.ref}, {args})",
+            "            value._read_all()",
+        ]
+    elif f.kind == "messages":
+        lines += [
+            f"        value = read_messages({f.ref}, {args})",
+            "        for part in value:",
+            "            part._read_all()",
+        ]
+    else:
+        raise SystemExit(f"{schema}.{f.json_name}: no eager reader for {f.kind!r}")
+    lines.append(f'        _set(self, "{f.attr}", value)')
+    return lines
+
+
+def render_read_all(name: str, fields: list[Field]) -> list[str]:
+    """``_read_all``: every field read now, in one frame (nested models in one each)."""
+    lines = [
+        "",
+        "    def _read_all(self) -> None:",
+        "        data = self._data",
+    ]
+    for f in fields:
+        lines += render_field_read(name, f)
+    lines.append('        _set(self, "extra", extra_of(data, self.JSON_FIELDS))')
+    return lines
+
+
+def render_field_check(schema: str, f: Field) -> list[str]:
+    """Straight-line code checking one field of ``data`` as ``_read_all`` would read it, for
+    ``_check``: the same error for the same field, nothing made (nested objects checked in
+    their own ``_check``)."""
+    args = f'"{schema}", "{f.json_name}", value'
+    lines = [f'    value = data.get("{f.json_name}")']
+    if f.kind == "integer":  # decimal strings too ("2000"), short enough for int() to read
+        lines += [
+            "    if value is not None and type(value) is not int and not is_digits(value):",
+            f"        read_integer({args})",
+        ]
+    elif f.kind in PASSING or f.kind in ("flag", "enum"):
+        py, read = PASSING.get(f.kind, ("bool", "read_flag"))
+        if f.kind == "enum":
+            py, read = "str", "read_string"  # any string is a member, UNKNOWN at worst
+        lines += [
+            f"    if value is not None and type(value) is not {py}:",
+            f"        {read}({args})",
+        ]
+    elif f.kind == "timestamp":
+        lines += ["    if value is not None:", f"        read_timestamp({args})"]
+    elif f.kind == "duration":  # one read before is a check passed
+        lines += [
+            "    if value is not None and (type(value) is not str or value not in DURATIONS):",
+            f"        read_duration({args})",
+        ]
+    elif f.kind == "message":
+        lines += [
+            "    if type(value) is dict:",
+            f"        _check_{snake(f.ref)}(value)",
+            "    elif value is not None:",
+            f"        read_message({f.ref}, {args})._read_all()",
+        ]
+    elif f.kind == "messages":
+        lines += [
+            "    if type(value) is list and set(map(type, value)) <= DICTS_ONLY:",
+            "        for part in value:",
+            f"            _check_{snake(f.ref)}(part)",
+            "    else:",
+            f"        for model in read_messages({f.ref}, {args}):",
+            "            model._read_all()",
+        ]
+    else:
+        raise SystemExit(f"{schema}.{f.json_name}: no check for {f.kind!r}")
+    return lines
+
+
+def render_check(name: str, fields: list[Field]) -> list[str]:
+    """``_check``: every field of a JSON object checked as ``_read_all`` reads it, nothing
+    made: what ``create_session`` pays to refuse at once an answer it could not use."""
+    check = "_check_" + snake(name)
+    lines = [
+        "",
+        "",
+        f"def {check}(data: dict[str, Any]) -> None:",
+        f'    """Raise ``MalformedResponse`` now if {name}._read_all would; make nothing."""',
+    ]
+    for f in fields:
+        lines += render_field_check(name, f)
+    lines += [
+        f"    if not data.keys() <= {name}.JSON_FIELDS:",
+        f"        extra_of(data, {name}.JSON_FIELDS)",
+        "",
+        "",
+        f"{name}._CHECK = {check}",
+    ]
+    return lines
+
+
+def render_view(name: str, fields: list[Field]) -> list[str]:
+    """The model over a JSON object, its well-formed plain strings read (one look-up each)."""
+    view = "_view_" + snake(name)
+    lines = [
+        "",
+        "",
+        f"def {view}(data: dict[str, Any]) -> {name}:",
+        f"    model = {name}.__new__({name})",
+        "    set_data(model, data)",
+    ]
+    for f in fields:
+        if f.kind == "string":
+            lines += [
+                f'    value = data.get("{f.json_name}")',
+                "    if type(value) is str:",
+                f'        _set(model, "{f.attr}", value)',
+            ]
+    lines += ["    return model", "", "", f"{name}._VIEW = {view}"]
     return lines
 
 
@@ -310,22 +496,29 @@ def render(document: Mapping[str, Any]) -> str:
         "from __future__ import annotations",
         "",
         "from collections.abc import Mapping",
-        "from dataclasses import dataclass, field",
         "from datetime import datetime, timedelta",
-        "from typing import Any, ClassVar",
+        "from typing import TYPE_CHECKING, Any, ClassVar",
         "",
         "from picker_discovery._convert import (",
+        "    DICTS_ONLY,",
+        "    EMPTY,",
         "    LazyModel,",
         "    UnknownEnum,",
         "    Writer,",
         "    enum_of,",
-        "    freeze,",
+        "    extra_of,",
         "    message_of,",
         "    messages_of,",
+        "    read_enum,",
+        "    read_message,",
+        "    read_messages,",
         "    readers,",
+        "    set_data,",
         ")",
         "from picker_discovery._errorbase import MalformedResponse",
         "from picker_discovery._wire import (",
+        "    DURATIONS,",
+        "    is_digits,",
         *[f"    {n}," for n in READERS],
         ")",
         "",
@@ -337,14 +530,15 @@ def render(document: Mapping[str, Any]) -> str:
         f'REVISION = "{revision}"',
         '"""The revision of the discovery document these models were generated from."""',
         "",
-        "",
-        "def _empty() -> Mapping[str, Any]:",
-        "    return freeze({})",
+        "_set = object.__setattr__",
     ]
     for enum in sorted(enums, key=lambda e: str(e["name"])):
         lines += render_enum(enum)
     for name, schema, fields in models:
         lines += render_model(name, schema, fields)
+    for name, _, fields in models:
+        lines += render_view(name, fields)
+        lines += render_check(name, fields)
     lines += ["", ""]
     for name, _, fields in models:
         lines += render_readers(name, fields)
