@@ -227,19 +227,23 @@ def test_a_content_coded_body_is_decoded_as_requests_would() -> None:
 
 
 def test_each_worker_thread_keeps_its_own_buffer() -> None:
-    seen: dict[str, tuple[int, int]] = {}
+    seen: dict[str, tuple[object, int]] = {}
+    # Both threads hold their buffers until both have looked: a thread's buffer is freed
+    # when the thread ends, and a new one could then be given the same address.
+    both_looked = threading.Barrier(2, timeout=10)
 
     def worker(name: str) -> None:
         first, again = worker_buffer(CHUNK), worker_buffer(CHUNK)
         assert first.obj is again.obj  # the same buffer for every answer of this thread
-        seen[name] = (id(first.obj), len(worker_buffer(2 * CHUNK)))
+        seen[name] = (first.obj, len(worker_buffer(2 * CHUNK)))
+        both_looked.wait()
 
     threads = [threading.Thread(target=worker, args=(f"t{n}",)) for n in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert seen["t0"][0] != seen["t1"][0]
+    assert seen["t0"][0] is not seen["t1"][0]
     assert seen["t0"][1] == seen["t1"][1] == 2 * CHUNK  # a new size asked for, a new buffer
 
 
