@@ -384,6 +384,11 @@ def _check_path(
         problem = "has spaces, backslashes, control or non-ASCII characters"
     elif prefix.startswith(("//", "http:", "https:")) or "://" in prefix:
         problem = "is an absolute or protocol-relative URL, not a path"
+    elif not template and urllib.parse.urlsplit(prefix).scheme:
+        # "photospicker.googleapis.com:443": urljoin reads the text before ':' as a scheme
+        # and the whole path as an absolute URL. (Method paths are joined by
+        # googleapiclient's own _urljoin, which keeps "v1:peek" under the base.)
+        problem = "starts with a scheme (a name and ':' before any '/'), not a path"
     elif template and "{" in path and any(s.startswith(prefix) for s in ("http:", "https:")):
         problem = "starts with a template expression a parameter could make an absolute URL"
     else:

@@ -191,11 +191,11 @@ def build(
     if base is not None and base != endpoint:
         _check_endpoint("the service's base URL", base, allowed_hosts, allow_insecure_http)
     if isinstance(base, str):
-        _batch_to(service, base, document)
+        _batch_to(service, base, document, label)
     return service
 
 
-def _batch_to(service: Any, base: str, document: Mapping[str, Any]) -> None:
+def _batch_to(service: Any, base: str, document: Mapping[str, Any], label: str) -> None:
     """Send ``new_batch_http_request()`` batches where the service's calls go.
 
     googleapiclient joins the document's ``rootUrl`` with ``batchPath`` for batches, ignoring
@@ -207,6 +207,12 @@ def _batch_to(service: Any, base: str, document: Mapping[str, Any]) -> None:
     batch_uri = urllib.parse.urljoin(root, str(document.get("batchPath", "batch")))
     if batch_uri == f"{document.get('rootUrl')}{document.get('batchPath', 'batch')}":
         return  # googleapiclient's own answer
+    if urllib.parse.urlsplit(batch_uri)[:2] != urllib.parse.urlsplit(root)[:2]:
+        # validate_document refuses any batchPath that could leave its host; this holds
+        # the token to the base URL's origin even so.
+        raise discovery.DiscoveryDocumentError(
+            label, f"would send batches to {batch_uri!r}, off the service's {root!r}"
+        )
 
     def new_batch_http_request(callback: Any = None) -> BatchHttpRequest:
         """A ``BatchHttpRequest`` to the service's own endpoint (see googleapiclient's)."""

@@ -18,7 +18,7 @@ import httplib2
 import pytest
 from google.api_core.client_options import ClientOptions
 from google.oauth2.credentials import Credentials
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 import picker_discovery
 from picker_discovery import _cli as cli, _discovery as discovery
@@ -104,6 +104,9 @@ HOSTILE_DOCUMENTS: list[tuple[str, dict[tuple[str, ...], Any], str]] = [
         "methods.x.path",
     ),
     ("batchPath-absolute", {("batchPath",): "https://evil.example/batch"}, "batchPath"),
+    # Found by the fuzz test below: a join reads "host:port" as a scheme and a path.
+    ("batchPath-scheme-like", {("batchPath",): "photospicker.googleapis.com:443"}, "batchPath"),
+    ("servicePath-scheme-like", {("servicePath",): "evil.example:8080/x/"}, "servicePath"),
     (
         "batchPath-glued-to-rootUrl",
         {("rootUrl",): "https://photospicker.googleapis.com", ("batchPath",): ".evil.example/b"},
@@ -523,6 +526,12 @@ class _Stop(Exception):
     allowed=ALLOWED,
     session_id=st.text(max_size=20) | st.just("https://evil.example/"),
     mtls=st.sampled_from(["never", "always"]),
+)
+@example(
+    changes={("batchPath",): "photospicker.googleapis.com:443"},
+    allowed=(),
+    session_id="",
+    mtls="never",
 )
 def test_a_built_service_sends_only_to_allowed_hosts_or_the_document_is_refused(
     changes: dict[tuple[str, ...], str], allowed: tuple[str, ...], session_id: str, mtls: str
