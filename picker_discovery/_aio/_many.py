@@ -20,7 +20,14 @@ import collections
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Coroutine
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Collection,
+    Coroutine,
+    Generator,
+)
 from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -45,8 +52,12 @@ logger = logging.getLogger("picker_discovery._client")
 DEFAULT_CONCURRENCY = 32
 """Polls in flight at once by default (the rate cap usually allows far fewer)."""
 
-AsyncPoll = Callable[[SelectionCheck], Coroutine[Any, Any, tuple[SelectionCheck, bytes | None]]]
+Answer = tuple[SelectionCheck, bytes | None]
+"""What a poll returns: the next check, and the body of the answer it read."""
+AsyncPoll = Callable[[SelectionCheck], Coroutine[Any, Any, Answer]]
 """One poll: the check to follow -> the next check, and the body of the answer it read."""
+Answered = tuple[SelectionCheck, "Answer | None", "Exception | None"]
+"""A poll that ended where it started: the check it followed, its answer or its error."""
 Restore = Callable[[str, bytes], PickingSession]
 """Reads a session's last state again from the body of the answer it came in."""
 
@@ -96,10 +107,9 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
         self._sleeping: asyncio.Task[object] | None = None  # the task asleep in _sleep
         self._interrupted = False  # cancel() cancelled that task's sleep
         self._wake: asyncio.Future[None] | None = None  # resolved by a poll's end or cancel()
-        self._tasks: dict[asyncio.Task[tuple[SelectionCheck, bytes | None]], SelectionCheck] = {}
-        self._done: collections.deque[asyncio.Task[tuple[SelectionCheck, bytes | None]]] = (
-            collections.deque()
-        )
+        self._tasks: dict[asyncio.Task[Answer], SelectionCheck] = {}
+        self._done: collections.deque[asyncio.Task[Answer]] = collections.deque()
+        self._answered: collections.deque[Answered] = collections.deque()  # polls run at once
         self._steps = self._run()
 
     def __aiter__(self) -> AsyncSessionsWait:
@@ -122,7 +132,10 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
     @property
     def pending(self) -> list[str]:
         """Ids of the sessions not reported yet (being polled, or waiting for a poll)."""
-        polling = sorted(after.session_id for after in self._tasks.values())
+        polling = sorted(
+            [after.session_id for after in self._tasks.values()]
+            + [after.session_id for after, _, _ in self._answered]
+        )
         return polling + self._schedule.session_ids()
 
     def cancel(self) -> None:
@@ -157,11 +170,28 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
             self._sleeping = None
             self._interrupted = False
 
-    def _finished(self, task: asyncio.Task[tuple[SelectionCheck, bytes | None]]) -> None:
+    def _finished(self, task: asyncio.Task[Answer]) -> None:
         """A poll's task is done: queue it for the iteration and wake it."""
         if task in self._tasks:
             self._done.append(task)
             self._wake_up()
+
+    def _start(self, after: SelectionCheck, loop: asyncio.AbstractEventLoop) -> None:
+        """Poll ``after``'s session: its first step runs here, and a poll that ends there (a
+        transport that answers at once, as the in-process fake) costs no task and no turn of
+        the event loop; one that has to wait goes on in a task of its own."""
+        coro = self._poll(after)
+        try:
+            waiting_on = coro.send(None)
+        except StopIteration as stop:
+            self._answered.append((after, stop.value, None))
+            return
+        except Exception as exc:
+            self._answered.append((after, None, exc))
+            return
+        task = loop.create_task(_go_on(_Rest(coro, waiting_on)))
+        self._tasks[task] = after
+        task.add_done_callback(self._finished)
 
     def _wake_up(self) -> None:
         wake = self._wake
@@ -199,6 +229,7 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
 
     async def _run(self) -> AsyncGenerator[WaitOutcome, None]:
         schedule, clock, tasks, done = self._schedule, self._clock, self._tasks, self._done
+        answered = self._answered
         loop = asyncio.get_running_loop()
         try:
             while (schedule.open or schedule.finished) and not self._cancelled:
@@ -206,17 +237,16 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
                     yield self._reported(schedule.finished.popleft())
                     if self._cancelled:
                         return
-                if done:
+                if done or answered:
                     received = clock.monotonic()
-                    while done:
-                        task = done.popleft()
-                        after = tasks.pop(task)
-                        error = task.exception()
-                        if not isinstance(error, Exception) and error is not None:
-                            raise error
-                        check = None
-                        if error is None:
-                            check = self._keep(*task.result())
+                    while done or answered:
+                        if answered:
+                            after, result, error = answered.popleft()
+                        else:
+                            task = done.popleft()
+                            after = tasks.pop(task)
+                            result, error = _result(task)
+                        check = None if result is None else self._keep(*result)
                         outcome = schedule.finish(after, received, check, error)
                         if outcome is not None:
                             yield self._reported(outcome)
@@ -224,10 +254,8 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
                                 return
                 now = clock.monotonic()
                 for after in schedule.due(now, self._limit - len(tasks)):
-                    task = loop.create_task(self._poll(after))
-                    tasks[task] = after
-                    task.add_done_callback(self._finished)
-                if done or schedule.finished or not schedule.open:
+                    self._start(after, loop)
+                if done or answered or schedule.finished or not schedule.open:
                     continue
                 delay = schedule.wake_in(now, self._limit - len(tasks))
                 if not tasks:
@@ -248,6 +276,51 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
                     "stopped waiting on %d session(s) before they were ready or ended",
                     schedule.open,
                 )
+
+
+def _result(task: asyncio.Task[Answer]) -> tuple[Answer | None, Exception | None]:
+    """A finished poll task's answer or error; anything but an ``Exception`` (its
+    cancellation, ``KeyboardInterrupt``) is raised."""
+    error = task.exception()
+    if error is None:
+        return task.result(), None
+    if not isinstance(error, Exception):
+        raise error
+    return None, error
+
+
+class _Rest:
+    """The rest of a poll's coroutine whose first step has run and is waiting on what it
+    yielded to the event loop: ``await`` it in a task to go on as that task would have, had
+    it run the first step itself (as Python 3.12's eager tasks do)."""
+
+    __slots__ = ("_coro", "_waiting_on")
+
+    def __init__(self, coro: Coroutine[Any, Any, Answer], waiting_on: Any) -> None:
+        self._coro = coro
+        self._waiting_on = waiting_on
+
+    def __await__(self) -> Generator[Any, None, Answer]:
+        coro, waiting_on = self._coro, self._waiting_on
+        while True:
+            try:
+                yield waiting_on
+            except BaseException as exc:  # the task is cancelled while it waits, say
+                try:
+                    waiting_on = coro.throw(exc)
+                except StopIteration as stop:
+                    answer: Answer = stop.value
+                    return answer
+                continue
+            try:
+                waiting_on = coro.send(None)
+            except StopIteration as stop:
+                answer = stop.value
+                return answer
+
+
+async def _go_on(rest: _Rest) -> Answer:
+    return await rest
 
 
 def _current_task() -> asyncio.Task[object] | None:
