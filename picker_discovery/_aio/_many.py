@@ -4,8 +4,9 @@ The same :class:`~picker_discovery._schedule.PollSchedule` as the sync waiter (h
 polls, jitter, one :class:`~picker_discovery.RateLimit`), driven by one coroutine that starts
 each due poll itself (at most ``max_concurrency`` at once) and otherwise sleeps on the client's
 clock. A poll's first step runs in that coroutine: one that ends there (a transport that answers
-at once) costs no task and no turn of the event loop; one that has to wait goes on in a task. Each poll is :class:`~picker_discovery._aio._poll.Poller`'s: ``check_selection``'s step
-without re-checking what the wait checked once.
+at once) costs no task and no turn of the event loop; one that has to wait goes on in a task.
+Each poll is :class:`~picker_discovery._aio._poll.Poller`'s: ``check_selection``'s step without
+re-checking what the wait checked once.
 
 A waiting session costs a place in the heap and its last check with only the timing the next
 poll needs (deadline, failures, polls), no task and no thread. The last state read is kept as
