@@ -3,8 +3,8 @@
 The same :class:`~picker_discovery._schedule.PollSchedule` as the sync waiter (heap of next
 polls, jitter, one :class:`~picker_discovery.RateLimit`), driven by one coroutine that starts
 each due poll itself (at most ``max_concurrency`` at once) and otherwise sleeps on the client's
-clock. A poll's first step runs in that coroutine: one that ends there (a transport that answers
-at once) costs no task and no turn of the event loop; one that has to wait goes on in a task.
+clock. Each poll runs in a task of its own, started eagerly on Python 3.12+ (a poll that ends in
+its first step, on a transport that answers at once, costs no turn of the event loop).
 Each poll is :class:`~picker_discovery._aio._poll.Poller`'s: ``check_selection``'s step without
 re-checking what the wait checked once.
 
@@ -22,13 +22,13 @@ import collections
 import contextlib
 import dataclasses
 import logging
+import sys
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
     Callable,
     Collection,
     Coroutine,
-    Generator,
 )
 from datetime import timedelta
 from types import TracebackType
@@ -59,7 +59,7 @@ Answer = tuple[SelectionCheck, bytes | None]
 AsyncPoll = Callable[[SelectionCheck], Coroutine[Any, Any, Answer]]
 """One poll: the check to follow -> the next check, and the body of the answer it read."""
 Answered = tuple[SelectionCheck, "Answer | None", "Exception | None"]
-"""A poll that ended where it started: the check it followed, its answer or its error."""
+"""A poll that ended as its task started: the check it followed, its answer or its error."""
 Restore = Callable[[str, bytes], PickingSession]
 """Reads a session's last state again from the body of the answer it came in."""
 
@@ -111,7 +111,7 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
         self._wake: asyncio.Future[None] | None = None  # resolved by a poll's end or cancel()
         self._tasks: dict[asyncio.Task[Answer], SelectionCheck] = {}
         self._done: collections.deque[asyncio.Task[Answer]] = collections.deque()
-        self._answered: collections.deque[Answered] = collections.deque()  # polls run at once
+        self._answered: collections.deque[Answered] = collections.deque()  # ended at once
         self._steps = self._run()
 
     def __aiter__(self) -> AsyncSessionsWait:
@@ -179,19 +179,21 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
             self._wake_up()
 
     def _start(self, after: SelectionCheck, loop: asyncio.AbstractEventLoop) -> None:
-        """Poll ``after``'s session: its first step runs here, and a poll that ends there (a
-        transport that answers at once, as the in-process fake) costs no task and no turn of
-        the event loop; one that has to wait goes on in a task of its own."""
+        """Poll ``after``'s session in a task of its own. From Python 3.12 the task starts
+        eagerly: its first step runs here, as the task, and a poll that ends there (a
+        transport that answers at once) costs no turn of the event loop. Before 3.12 the first
+        step cannot run here: the poll would start in the waiting task and go on in another,
+        and httpcore's connection locks (anyio's, held per task) would take the waiting task
+        for the owner of a lock the poll took."""
         coro = self._poll(after)
-        try:
-            waiting_on = coro.send(None)
-        except StopIteration as stop:
-            self._answered.append((after, stop.value, None))
-            return
-        except Exception as exc:
-            self._answered.append((after, None, exc))
-            return
-        task = loop.create_task(_go_on(_Rest(coro, waiting_on)))
+        if sys.version_info >= (3, 12):
+            task: asyncio.Task[Answer] = asyncio.Task(coro, loop=loop, eager_start=True)
+            if task.done():
+                result, error = _result(task)
+                self._answered.append((after, result, error))
+                return
+        else:
+            task = loop.create_task(coro)
         self._tasks[task] = after
         task.add_done_callback(self._finished)
 
@@ -289,40 +291,6 @@ def _result(task: asyncio.Task[Answer]) -> tuple[Answer | None, Exception | None
     if not isinstance(error, Exception):
         raise error
     return None, error
-
-
-class _Rest:
-    """The rest of a poll's coroutine whose first step has run and is waiting on what it
-    yielded to the event loop: ``await`` it in a task to go on as that task would have, had
-    it run the first step itself (as Python 3.12's eager tasks do)."""
-
-    __slots__ = ("_coro", "_waiting_on")
-
-    def __init__(self, coro: Coroutine[Any, Any, Answer], waiting_on: Any) -> None:
-        self._coro = coro
-        self._waiting_on = waiting_on
-
-    def __await__(self) -> Generator[Any, None, Answer]:
-        coro, waiting_on = self._coro, self._waiting_on
-        while True:
-            try:
-                yield waiting_on
-            except BaseException as exc:  # the task is cancelled while it waits, say
-                try:
-                    waiting_on = coro.throw(exc)
-                except StopIteration as stop:
-                    answer: Answer = stop.value
-                    return answer
-                continue
-            try:
-                waiting_on = coro.send(None)
-            except StopIteration as stop:
-                answer = stop.value
-                return answer
-
-
-async def _go_on(rest: _Rest) -> Answer:
-    return await rest
 
 
 def _current_task() -> asyncio.Task[object] | None:
