@@ -1,8 +1,8 @@
-"""AsyncPickerClient.wait_for_sessions runs each poll's first step in the waiting task: a poll
-whose transport answers at once (the in-process fake) ends there, without a task; one that has
-to wait goes on in a task. Both must give the same outcomes, errors and retries, and a wait
-cancelled while polls wait must leave no task behind. Over the in-process fake and a fake
-clock."""
+"""AsyncPickerClient.wait_for_sessions polls in a task per poll (started eagerly on Python
+3.12+, so that a poll whose transport answers at once ends without a turn of the event loop).
+A poll answered at once and one that has to wait must give the same outcomes, errors and
+retries; a wait cancelled while polls wait must leave no task behind; requests go only to the
+service's origin. Over the in-process fake and a fake clock."""
 
 from __future__ import annotations
 
