@@ -1,10 +1,12 @@
 """Waiting on many sessions at once in one event loop: ``AsyncPickerClient.wait_for_sessions``.
 
 The same :class:`~picker_discovery._schedule.PollSchedule` as the sync waiter (heap of next
-polls, jitter, one :class:`~picker_discovery.RateLimit`), driven by one coroutine that starts a
-task per due poll (at most ``max_concurrency`` at once) and otherwise sleeps on the client's
-clock. Each poll is :class:`~picker_discovery._aio._poll.Poller`'s: ``check_selection``'s step
-without re-checking what the wait checked once.
+polls, jitter, one :class:`~picker_discovery.RateLimit`), driven by one coroutine that starts
+each due poll itself (at most ``max_concurrency`` at once) and otherwise sleeps on the client's
+clock. Each poll runs in a task of its own, started eagerly on Python 3.12+ (a poll that ends in
+its first step, on a transport that answers at once, costs no turn of the event loop).
+Each poll is :class:`~picker_discovery._aio._poll.Poller`'s: ``check_selection``'s step without
+re-checking what the wait checked once.
 
 A waiting session costs a place in the heap and its last check with only the timing the next
 poll needs (deadline, failures, polls), no task and no thread. The last state read is kept as
@@ -20,7 +22,14 @@ import collections
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Coroutine
+import sys
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Collection,
+    Coroutine,
+)
 from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -45,8 +54,12 @@ logger = logging.getLogger("picker_discovery._client")
 DEFAULT_CONCURRENCY = 32
 """Polls in flight at once by default (the rate cap usually allows far fewer)."""
 
-AsyncPoll = Callable[[SelectionCheck], Coroutine[Any, Any, tuple[SelectionCheck, bytes | None]]]
+Answer = tuple[SelectionCheck, bytes | None]
+"""What a poll returns: the next check, and the body of the answer it read."""
+AsyncPoll = Callable[[SelectionCheck], Coroutine[Any, Any, Answer]]
 """One poll: the check to follow -> the next check, and the body of the answer it read."""
+Answered = tuple[SelectionCheck, "Answer | None", "Exception | None"]
+"""A poll that ended as its task started: the check it followed, its answer or its error."""
 Restore = Callable[[str, bytes], PickingSession]
 """Reads a session's last state again from the body of the answer it came in."""
 
@@ -96,10 +109,9 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
         self._sleeping: asyncio.Task[object] | None = None  # the task asleep in _sleep
         self._interrupted = False  # cancel() cancelled that task's sleep
         self._wake: asyncio.Future[None] | None = None  # resolved by a poll's end or cancel()
-        self._tasks: dict[asyncio.Task[tuple[SelectionCheck, bytes | None]], SelectionCheck] = {}
-        self._done: collections.deque[asyncio.Task[tuple[SelectionCheck, bytes | None]]] = (
-            collections.deque()
-        )
+        self._tasks: dict[asyncio.Task[Answer], SelectionCheck] = {}
+        self._done: collections.deque[asyncio.Task[Answer]] = collections.deque()
+        self._answered: collections.deque[Answered] = collections.deque()  # ended at once
         self._steps = self._run()
 
     def __aiter__(self) -> AsyncSessionsWait:
@@ -122,7 +134,10 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
     @property
     def pending(self) -> list[str]:
         """Ids of the sessions not reported yet (being polled, or waiting for a poll)."""
-        polling = sorted(after.session_id for after in self._tasks.values())
+        polling = sorted(
+            [after.session_id for after in self._tasks.values()]
+            + [after.session_id for after, _, _ in self._answered]
+        )
         return polling + self._schedule.session_ids()
 
     def cancel(self) -> None:
@@ -157,11 +172,30 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
             self._sleeping = None
             self._interrupted = False
 
-    def _finished(self, task: asyncio.Task[tuple[SelectionCheck, bytes | None]]) -> None:
+    def _finished(self, task: asyncio.Task[Answer]) -> None:
         """A poll's task is done: queue it for the iteration and wake it."""
         if task in self._tasks:
             self._done.append(task)
             self._wake_up()
+
+    def _start(self, after: SelectionCheck, loop: asyncio.AbstractEventLoop) -> None:
+        """Poll ``after``'s session in a task of its own. From Python 3.12 the task starts
+        eagerly: its first step runs here, as the task, and a poll that ends there (a
+        transport that answers at once) costs no turn of the event loop. Before 3.12 the first
+        step cannot run here: the poll would start in the waiting task and go on in another,
+        and httpcore's connection locks (anyio's, held per task) would take the waiting task
+        for the owner of a lock the poll took."""
+        coro = self._poll(after)
+        if sys.version_info >= (3, 12):
+            task: asyncio.Task[Answer] = asyncio.Task(coro, loop=loop, eager_start=True)
+            if task.done():
+                result, error = _result(task)
+                self._answered.append((after, result, error))
+                return
+        else:
+            task = loop.create_task(coro)
+        self._tasks[task] = after
+        task.add_done_callback(self._finished)
 
     def _wake_up(self) -> None:
         wake = self._wake
@@ -199,6 +233,7 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
 
     async def _run(self) -> AsyncGenerator[WaitOutcome, None]:
         schedule, clock, tasks, done = self._schedule, self._clock, self._tasks, self._done
+        answered = self._answered
         loop = asyncio.get_running_loop()
         try:
             while (schedule.open or schedule.finished) and not self._cancelled:
@@ -206,17 +241,16 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
                     yield self._reported(schedule.finished.popleft())
                     if self._cancelled:
                         return
-                if done:
+                if done or answered:
                     received = clock.monotonic()
-                    while done:
-                        task = done.popleft()
-                        after = tasks.pop(task)
-                        error = task.exception()
-                        if not isinstance(error, Exception) and error is not None:
-                            raise error
-                        check = None
-                        if error is None:
-                            check = self._keep(*task.result())
+                    while done or answered:
+                        if answered:
+                            after, result, error = answered.popleft()
+                        else:
+                            task = done.popleft()
+                            after = tasks.pop(task)
+                            result, error = _result(task)
+                        check = None if result is None else self._keep(*result)
                         outcome = schedule.finish(after, received, check, error)
                         if outcome is not None:
                             yield self._reported(outcome)
@@ -224,10 +258,8 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
                                 return
                 now = clock.monotonic()
                 for after in schedule.due(now, self._limit - len(tasks)):
-                    task = loop.create_task(self._poll(after))
-                    tasks[task] = after
-                    task.add_done_callback(self._finished)
-                if done or schedule.finished or not schedule.open:
+                    self._start(after, loop)
+                if done or answered or schedule.finished or not schedule.open:
                     continue
                 delay = schedule.wake_in(now, self._limit - len(tasks))
                 if not tasks:
@@ -248,6 +280,17 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
                     "stopped waiting on %d session(s) before they were ready or ended",
                     schedule.open,
                 )
+
+
+def _result(task: asyncio.Task[Answer]) -> tuple[Answer | None, Exception | None]:
+    """A finished poll task's answer or error; anything but an ``Exception`` (its
+    cancellation, ``KeyboardInterrupt``) is raised."""
+    error = task.exception()
+    if error is None:
+        return task.result(), None
+    if not isinstance(error, Exception):
+        raise error
+    return None, error
 
 
 def _current_task() -> asyncio.Task[object] | None:

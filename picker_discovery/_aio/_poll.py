@@ -10,7 +10,9 @@ of ``check_selection`` with what a wait on thousands of sessions should not pay 
 - The ids, the timeout and the client's poll rules were checked once, when the wait began.
 - The answer's body is handed back beside the check, so that the waiter can keep a few hundred
   bytes between polls instead of the parsed :class:`~picker_discovery.PickingSession`, and read
-  the last state again only for the session's outcome (:func:`read_body`).
+  the last state again only for the session's outcome (:func:`read_body`). Only a body read
+  whole is handed back (one whose unreadable timing fields were dropped is not: its state is
+  kept as read).
 
 The waiting rules themselves stay in :mod:`picker_discovery._step` (:func:`due` and
 :func:`decide`), shared with ``check_selection``.
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from picker_discovery._execute import _json_object
 from picker_discovery._step import PollRules, SelectionCheck, decide, due, read_session
+from picker_discovery.errors import MalformedResponse
 from picker_discovery.models import PickingSession
 
 if TYPE_CHECKING:
@@ -99,15 +102,29 @@ class GetTemplate:
 
 
 def read_body(template: GetTemplate, session_id: str, content: bytes) -> PickingSession:
-    """The session state a poll read from ``content`` (its answer's body), read again."""
+    """The session state a poll read from ``content`` (its answer's body), read again.
+
+    Only bodies read whole (every field readable, none dropped) are kept, so this is a view
+    over the JSON that reads each field on first access, as it was read then: the same values,
+    without reading and checking every field a second time."""
     data = _json_object(template.deserialize(content), "sessions.get", session_id)
-    return read_session(session_id, data)
+    return PickingSession.from_answer(data)
+
+
+def _read_state(session_id: str, data: Mapping[str, Any]) -> tuple[PickingSession, bool]:
+    """:func:`read_session`'s state, and whether it was read whole: False when a timing
+    field it could not read was dropped (and the body may not be read again as it came)."""
+    try:
+        return PickingSession.from_dict(data), True
+    except MalformedResponse:
+        return read_session(session_id, data), False
 
 
 class Poller:
     """Polls of a wait on many sessions: ``await poller(after)`` is
     ``client.check_selection(after.session_id, after=after, timeout=timeout)`` (the same
-    request, rules and outcome) plus the answer's body (None when nothing was read)."""
+    request, rules and outcome) plus the answer's body (None when nothing was read, or a
+    timing field of it could not be read and was dropped)."""
 
     def __init__(
         self,
@@ -134,14 +151,15 @@ class Poller:
             return ended, None
         outcome: PickingSession | BaseException
         request = self._template.request(sid)
+        whole = False
         try:
             data: Mapping[str, Any] = await self._execute(
                 "sessions.get", request, session_id=sid, retry=False
             )
-            outcome = read_session(sid, data)
+            outcome, whole = _read_state(sid, data)
         except Exception as exc:
             outcome = exc
         check = decide(
             sid, outcome, after=after, now=clock.now(), timeout=timeout, rules=self._rules
         )
-        return check, getattr(request, "content", None)
+        return check, getattr(request, "content", None) if whole else None

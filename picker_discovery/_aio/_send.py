@@ -63,6 +63,8 @@ class Sender:
         self.http = http
         self.credentials = credentials
         self._origin = _origin(base_url)
+        scheme, netloc = self._origin
+        self._prefix = f"{scheme}://{netloc}/" if scheme and netloc else None
         self._base_url = base_url
         self._owns_http = owns_http
         self._refresh_lock = asyncio.Lock()
@@ -75,7 +77,7 @@ class Sender:
     async def send(self, request: Any) -> tuple[httplib2.Response, bytes]:
         """Send ``request`` once (once more after a 401 that a token refresh may cure)."""
         uri = str(request.uri)
-        if _origin(uri) != self._origin:
+        if not self._on_service(uri):
             raise PickerError(
                 f"{request.methodId}: refusing to send a request to {uri!r}, off the service's "
                 f"base URL {self._base_url!r}; nothing was sent"
@@ -93,6 +95,15 @@ class Sender:
         resp = httplib2.Response(info)
         resp.reason = response.reason_phrase
         return resp, response.content
+
+    def _on_service(self, uri: str) -> bool:
+        """Whether ``uri`` is on the service's origin (scheme and host:port of its base URL).
+        A URL that starts with the origin and a ``/`` is on it (its host ends at the first
+        ``/``); any other is compared part by part."""
+        prefix = self._prefix
+        if prefix is not None and uri.startswith(prefix):
+            return True
+        return _origin(uri) == self._origin
 
     async def _send_authorized(
         self, method: str, uri: str, body: Any, headers: dict[str, str]
