@@ -36,6 +36,13 @@ PROXY_VARIABLES = (
 
 
 @pytest.fixture
+def anyio_backend() -> str:
+    """The event loop anyio's plugin runs the async tests on: asyncio, the one the
+    asyncio client supports."""
+    return "asyncio"
+
+
+@pytest.fixture
 def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     """requests trusts proxy variables from the environment; keep loopback traffic off them."""
     for name in PROXY_VARIABLES:

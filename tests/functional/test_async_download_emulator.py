@@ -25,11 +25,6 @@ SIZE = 60_000
 RETRY = RetryPolicy(max_attempts=3, jitter=0)
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def seed(emu: Emulator, *, photos: int = 1, size: int = SIZE) -> dict[str, library.MediaItem]:
     items = library.generate_library("async-emulator-downloads", 40)
     chosen = [dataclasses.replace(i, size=size) for i in items if not i.is_video][:photos]

@@ -19,11 +19,6 @@ TOKEN = "emulator-token"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def library(picker_emulator: Emulator) -> Emulator:
     items = [
         dataclasses.replace(item, size=min(item.size, 60_000))

@@ -31,11 +31,6 @@ pytestmark = pytest.mark.anyio
 NO_JITTER = RetryPolicy(jitter=0)
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def client_on(backend: Backend, **kwargs: Any) -> tuple[AsyncPickerClient, FakeAsyncTransport]:
     transport = FakeAsyncTransport(backend)
     kwargs.setdefault("retry", NO_JITTER)

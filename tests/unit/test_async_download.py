@@ -26,11 +26,6 @@ TOKEN = "fake-token"
 SIZE = 50_000
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def seed(backend: Backend, count: int = 3, size: int = SIZE) -> dict[str, library.MediaItem]:
     photos = [i for i in library.generate_library("async-fake", 30) if not i.is_video][:count]
     photos = [dataclasses.replace(item, size=size) for item in photos]

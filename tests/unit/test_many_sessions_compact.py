@@ -25,11 +25,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def backend() -> Backend:
     return Backend(max_live_sessions=100, poll_interval="5s", polling_timeout="60s")
 

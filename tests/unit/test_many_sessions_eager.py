@@ -25,11 +25,6 @@ from picker_discovery.testing import Backend, FakeAsyncTransport, Fault
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class WaitingTransport(FakeAsyncTransport):
     """The fake, answering only after a turn of the event loop (as a network would): every
     poll has to wait, and goes on in a task."""
