@@ -28,9 +28,9 @@ import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from picker_discovery._errorbase import BadArgument, PickerError
+from picker_discovery.testing._oauth_clients import AUTH_PATH, TOKEN_PATH, Client, TestUser
 from picker_discovery.testing._oauth_tokens import (
     OAuthError,
     TokenEndpoint,
@@ -55,8 +55,6 @@ __all__ = [
     "TokenInfo",
 ]
 
-AUTH_PATH = "/o/oauth2/v2/auth"
-TOKEN_PATH = "/token"
 REVOKE_PATH = "/revoke"
 USERINFO_PATH = "/oauth2/v3/userinfo"
 CODE_LIFETIME = timedelta(minutes=10)
@@ -70,7 +68,6 @@ IDENTITY_SCOPES = frozenset(
         "https://www.googleapis.com/auth/userinfo.profile",
     }
 )
-_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 DEFAULT_USERS = (("alice@example.com", "Alice Example"), ("bob@example.com", "Bob Example"))
 
 
@@ -83,51 +80,6 @@ class PageError(PickerError):
         self.status = status
         self.error = error
         self.description = description
-
-
-@dataclass(frozen=True)
-class Client:
-    """A registered OAuth client. ``kind`` is ``"web"`` (redirect URIs match exactly) or
-    ``"installed"`` (any loopback ``http://localhost`` or ``127.0.0.1`` port is accepted, as
-    Google does for desktop apps)."""
-
-    client_id: str
-    client_secret: str
-    redirect_uris: tuple[str, ...] = ()
-    javascript_origins: tuple[str, ...] = ()
-    kind: str = "web"
-
-    def accepts(self, redirect_uri: str) -> bool:
-        if redirect_uri in self.redirect_uris:
-            return True
-        if self.kind != "installed":
-            return False
-        parts = urllib.parse.urlsplit(redirect_uri)
-        return parts.scheme == "http" and parts.netloc.rsplit(":", 1)[0] in _LOOPBACK_HOSTS
-
-    def config(self, api_root: str) -> dict[str, Any]:
-        """Google's client-secrets JSON for this client, its URIs on ``api_root``."""
-        body: dict[str, Any] = {
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "auth_uri": api_root.rstrip("/") + AUTH_PATH,
-            "token_uri": api_root.rstrip("/") + TOKEN_PATH,
-            "redirect_uris": list(self.redirect_uris),
-        }
-        if self.kind == "web":
-            body["javascript_origins"] = list(self.javascript_origins)
-        return {self.kind: body}
-
-
-@dataclass(frozen=True)
-class TestUser:
-    """A Google account that can sign in on the consent page."""
-
-    __test__ = False  # not a pytest test class
-
-    email: str
-    name: str
-    sub: str
 
 
 @dataclass(frozen=True)

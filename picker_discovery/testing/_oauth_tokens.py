@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from picker_discovery._errorbase import PickerError
 
 if TYPE_CHECKING:
-    from picker_discovery.testing._oauth import Client, TestUser
+    from picker_discovery.testing._oauth_clients import Client, TestUser
 
 __all__ = ["OAuthError", "TokenEndpoint", "TokenInfo"]
 

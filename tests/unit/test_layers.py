@@ -137,6 +137,7 @@ LAYERS: dict[str, set[str]] = {
         "testing._config",
         "testing._routes",
         "testing._oauth",
+        "testing._oauth_clients",
         "testing._oauth_tokens",
         "testing._oauth_pages",
         "testing._oauth_routes",
