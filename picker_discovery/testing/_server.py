@@ -143,7 +143,9 @@ class Server(HTTPServer):
 
     def phase(self, sock: socket.socket, phase: str) -> None:
         """Move a connection to ``phase`` (``idle``, ``headers``, ``body`` or ``busy``), with
-        that phase's deadline from now."""
+        that phase's deadline from now. A connection already in ``phase`` keeps its clock: a
+        new connection is idle from its accept, not from when its worker thread got to it
+        (threads start in no set order, and the longest idle goes first for room)."""
         timeout = {
             "idle": self.limits.idle_timeout,
             "headers": self.limits.header_timeout,
@@ -152,7 +154,7 @@ class Server(HTTPServer):
         now = time.monotonic()
         with self._open_lock:
             conn = self._open.get(sock)
-            if conn is not None:
+            if conn is not None and conn.phase != phase:
                 conn.phase, conn.since = phase, now
                 conn.deadline = None if timeout is None else now + timeout
 
