@@ -11,20 +11,32 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from googleapiclient.http import HttpRequest
+
 from picker_discovery._arguments import _check_int, _check_request_id
 from picker_discovery._clock import Clock
 from picker_discovery._journal import SessionJournal, parse_time
 from picker_discovery._retry import RetryPolicy
+from picker_discovery._service import PickerRequest
 from picker_discovery.errors import BadArgument, BadArgumentType, MalformedResponse
 from picker_discovery.models import PickingConfig, PickingSession
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
 
+    from picker_discovery._service_types import SessionsResource
+
 # The client's one logger: what users configure for PickerClient, whichever module logs.
 logger = logging.getLogger("picker_discovery._client")
 
-__all__ = ["MAX_ITEM_COUNT", "METHODS", "create_params", "read_created", "resolve_policies"]
+__all__ = [
+    "MAX_ITEM_COUNT",
+    "METHODS",
+    "CreateRequests",
+    "create_params",
+    "read_created",
+    "resolve_policies",
+]
 
 MAX_ITEM_COUNT = 2000
 METHODS = ("sessions.create", "sessions.get", "sessions.delete", "mediaItems.list")
@@ -55,6 +67,50 @@ def create_params(max_item_count: int | None, request_id: uuid.UUID | str | None
     if request_id is not None:
         params["requestId"] = _check_request_id(request_id)
     return params
+
+
+class CreateRequests:
+    """``sessions.create`` requests for a client: googleapiclient builds one for the
+    arguments (method, URL, headers, the JSON body, the model that reads the answer) and each
+    create with the same arguments sends a copy of it, which costs a small part of building
+    the request again from the discovery document.
+
+    Only googleapiclient's own request classes are copied (a ``requestBuilder`` of the
+    caller's gets a fresh request every time), and only for creates without a ``requestId``:
+    those are the same request every time. ``execute`` adds headers and response callbacks to
+    the request it sends, so each copy has its own.
+    """
+
+    def __init__(self, sessions: SessionsResource) -> None:
+        self._sessions = sessions
+        self._last: tuple[dict[str, Any], Any] | None = None
+
+    def request(self, max_item_count: int | None, request_id: uuid.UUID | str | None) -> Any:
+        """The request to create a session; raises before anything is sent on bad input."""
+        params = create_params(max_item_count, request_id)
+        if request_id is not None:
+            return self._sessions.create(**params)
+        last = self._last  # one read: another thread may replace it meanwhile
+        if last is not None and last[0] == params["body"]:
+            return _copy_request(last[1])
+        request = self._sessions.create(**params)
+        if type(request) in _COPYABLE:
+            self._last = (params["body"], request)
+            return _copy_request(request)
+        return request
+
+
+def _copy_request(template: Any) -> Any:
+    """A request as ``template`` is, with its own headers and callbacks (the containers
+    ``execute`` adds to); sending may replace its other attributes but never changes them."""
+    request = object.__new__(type(template))
+    request.__dict__.update(template.__dict__)
+    request.headers = dict(template.headers)
+    request.response_callbacks = []
+    return request
+
+
+_COPYABLE = (HttpRequest, PickerRequest)
 
 
 def read_created(data: Mapping[str, Any], sid: str | None) -> PickingSession:

@@ -42,8 +42,8 @@ from googleapiclient.errors import HttpError
 from picker_discovery._arguments import _session_id_of, _usable_id, check_session_id
 from picker_discovery._bookkeeping import (
     MAX_ITEM_COUNT,
+    CreateRequests,
     _Bookkeeping,
-    create_params,
     read_created,
     resolve_policies,
 )
@@ -160,6 +160,7 @@ class PickerClient(_Waiting, _Items, _Bookkeeping):
         # the resources hold no per-request state, so one of each serves every thread.
         self._sessions = service.sessions()
         self._media_items = service.mediaItems()
+        self._creates = CreateRequests(self._sessions)
         self._http_factory = http_factory
         self._local = threading.local()
         self._shared_lock = threading.Lock()
@@ -210,7 +211,7 @@ class PickerClient(_Waiting, _Items, _Bookkeeping):
                 out. Never retried: it cannot succeed by repeating at once.
             PickerHttpError: any other error answer, as its domain class.
         """
-        request = self._sessions.create(**create_params(max_item_count, request_id))
+        request = self._creates.request(max_item_count, request_id)
         data = self._execute("sessions.create", request, session_id=None, idempotent=False)
         sid = _usable_id(data)
         if sid is not None:

@@ -42,8 +42,8 @@ from picker_discovery._aio._send import DEFAULT_TIMEOUT, Sender
 from picker_discovery._aio._waiting import _AsyncWaiting
 from picker_discovery._arguments import _session_id_of, _usable_id
 from picker_discovery._bookkeeping import (
+    CreateRequests,
     _Bookkeeping,
-    create_params,
     read_created,
     resolve_policies,
 )
@@ -140,6 +140,7 @@ class AsyncPickerClient(_AsyncWaiting, _AsyncManyWaiting, _AsyncItems, _Bookkeep
         )
         self._sessions = self._service.sessions()
         self._media_items = self._service.mediaItems()
+        self._creates = CreateRequests(self._sessions)
         base_url = str(getattr(self._service, "_baseUrl", "") or "")
         owns = http_client is None
         if http_client is None:
@@ -241,7 +242,7 @@ class AsyncPickerClient(_AsyncWaiting, _AsyncManyWaiting, _AsyncItems, _Bookkeep
         request_id: uuid.UUID | str | None = None,
     ) -> PickingSession:
         """Create a picking session; see :meth:`PickerClient.create_session`."""
-        request = self._sessions.create(**create_params(max_item_count, request_id))
+        request = self._creates.request(max_item_count, request_id)
         data = await self._execute("sessions.create", request, session_id=None, idempotent=False)
         sid = _usable_id(data)
         if sid is not None:
