@@ -186,6 +186,9 @@ def test_a_client_over_its_cap_loses_its_longest_idle_connection_first() -> None
 def test_a_client_whose_connections_are_all_busy_gets_a_503() -> None:
     with Emulator(max_connections_per_client=2) as emu, emu.build(TOKEN) as service:
         session = service.sessions().create(body={}).execute()
+        # The answer can reach the client before the server's thread marks the connection
+        # idle; until then it is busy, and a slow get would be closed for room instead of it.
+        _wait_for(lambda: emu.connections() == {"idle": 1})
         emu.set_faults("sessions.get", [{"latency": 3600}] * 2)
         errors: list[BaseException] = []
 
