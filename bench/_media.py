@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import subprocess
 import urllib.parse
 import urllib.request
@@ -204,8 +205,13 @@ def our_async_download(api_url: str, items: Sequence[dict[str, Any]], folder: Pa
     return asyncio.run(run())
 
 
-def curl(items: Sequence[dict[str, Any]], folder: Path, parallel: int = 0) -> int:
-    """Fetch every item with one curl process (``parallel`` transfers at once if > 0).
+def curl(
+    items: Sequence[dict[str, Any]], folder: Path, parallel: int = 0, fsync: bool = False
+) -> int:
+    """Fetch every item with one curl process (``parallel`` transfers at once if > 0); with
+    ``fsync``, then flush each file to disk from this process (what a download that survives
+    a crash pays on top: curl itself never flushes, and the benchmark removes its files before
+    the kernel would have written them).
 
     URLs, outputs and the Authorization header go in a config file on stdin, not on the
     command line where other users' ``ps`` would see the token. Returns the bytes written.
@@ -218,4 +224,16 @@ def curl(items: Sequence[dict[str, Any]], folder: Path, parallel: int = 0) -> in
     if parallel:
         command += ["--parallel", "--parallel-max", str(parallel)]
     subprocess.run(command, input="\n".join(lines), text=True, check=True)
+    if fsync:
+        for item in items:
+            fd = os.open(folder / (item["id"] + ".curl"), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     return sum((folder / (item["id"] + ".curl")).stat().st_size for item in items)

@@ -33,7 +33,8 @@ What each item gets (see :func:`~picker_discovery._media.items.media_suffix`):
 How a download runs:
 
 * the bytes stream in chunks (memory does not grow with the file) through an authorized
-  ``requests`` session (google-auth's ``AuthorizedSession`` by default), one per worker thread;
+  ``requests`` session (google-auth's ``AuthorizedSession`` by default, whose media GETs go
+  straight on its connection pool), one per worker thread;
 * the bearer token goes only to hosts on the allowlist (``*.googleusercontent.com`` over https
   by default). A URL or a redirect anywhere else raises
   :class:`~picker_discovery.errors.UntrustedMediaHost` and nothing is sent there. Redirects are

@@ -110,7 +110,10 @@ class Downloader:
 
     Args:
         credentials: google-auth credentials holding the photospicker scope; each worker gets
-            an ``AuthorizedSession`` on them. Or pass ``session_factory`` instead.
+            an ``AuthorizedSession`` on them, which sends media GETs straight on its connection
+            pool rather than through ``requests.Session.request`` (the same request and
+            connections for a fraction of the CPU; see :mod:`picker_discovery._media.direct`).
+            Or pass ``session_factory`` instead.
         session_factory: makes a ``requests.Session`` that attaches the token (one per worker
             thread), e.g. ``lambda: AuthorizedSession(creds)``.
         allowed_hosts: a :class:`HostAllowlist` or its entries; only these receive the token.
@@ -387,6 +390,8 @@ class Downloader:
     def _report(
         self, run: _Run, job: _Job, done: int, total: int | None, finished: bool = False
     ) -> None:
+        if self._progress is None and not finished:
+            return  # nothing to tell: no lock taken for every chunk
         with self._progress_lock:
             if finished:
                 run.items_done += 1

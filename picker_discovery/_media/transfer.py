@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import IO, TYPE_CHECKING, Any, Protocol
-from urllib.parse import urljoin, urlsplit
+from typing import IO, TYPE_CHECKING, Protocol
+from urllib.parse import urljoin
 
 import requests
 from google.auth.exceptions import RefreshError
@@ -32,6 +32,8 @@ from picker_discovery.errors import BadArgument, MediaError, MediaHttpError
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
 
+    from picker_discovery._media.direct import DirectSession, EnvironmentSettings
+
 
 _log = logging.getLogger(__name__)
 install_log_filter()  # google-auth's records of token refreshes never show a token
@@ -41,7 +43,8 @@ def authorized_sessions(
     credentials: Credentials | None, session_factory: Callable[[], requests.Session] | None
 ) -> Callable[[], requests.Session]:
     """A maker of ``requests`` sessions that attach the token: ``session_factory`` itself,
-    or google-auth's ``AuthorizedSession`` on ``credentials`` (which refreshes the token).
+    or a :class:`~picker_discovery._media.direct.DirectSession` on ``credentials`` (google-auth's
+    ``AuthorizedSession``, which refreshes the token, sending media GETs the short way).
 
     Raises:
         ValueError: both or neither were given.
@@ -51,37 +54,19 @@ def authorized_sessions(
     if session_factory is not None:
         return session_factory
 
-    def make() -> requests.Session:
-        from google.auth.transport.requests import AuthorizedSession
+    assert credentials is not None
 
-        session = AuthorizedSession(credentials)
-        # requests would read the environment (proxies, NO_PROXY, CA bundle, ~/.netrc) on
-        # every request: read it once per origin instead (and never let a ~/.netrc entry
-        # replace the bearer token).
-        session.trust_env = False
-        session.picker_environment = EnvironmentSettings()  # type: ignore[attr-defined]
-        return session
+    environments: list[EnvironmentSettings] = []  # one for every session made here
+
+    def make() -> requests.Session:
+        # Imported here: google-auth's requests transport is only loaded to download.
+        from picker_discovery._media.direct import DirectSession, EnvironmentSettings
+
+        if not environments:
+            environments.append(EnvironmentSettings())
+        return DirectSession(credentials, environments[0])
 
     return make
-
-
-class EnvironmentSettings:
-    """What ``requests`` reads from the environment for a URL (its proxy, unless NO_PROXY
-    names the host; a CA bundle from ``REQUESTS_CA_BUNDLE``), read once per origin."""
-
-    def __init__(self) -> None:
-        self._found: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def __call__(self, url: str) -> dict[str, Any]:
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc)
-        found = self._found.get(key)
-        if found is None:
-            with requests.Session() as probe:
-                merged = probe.merge_environment_settings(url, {}, None, None, None)
-            found = {name: merged[name] for name in ("proxies", "verify", "cert")}
-            self._found[key] = found
-        return found
 
 
 def open_allowed(
@@ -104,13 +89,17 @@ def open_allowed(
         UntrustedMediaHost: a URL or redirect off the allowlist; nothing was sent there.
         MediaHttpError: more than a handful of redirects.
     """
-    environment: EnvironmentSettings | None = getattr(session, "picker_environment", None)
+    direct: DirectSession | None = (
+        session if hasattr(session, "picker_get_media") else None  # type: ignore[assignment]
+    )
     for _ in range(MAX_REDIRECTS + 1):
         allowlist.check(url, item_id=item_id, filename=filename)
-        settings = environment(url) if environment is not None else {}
-        response = session.get(
-            url, headers=headers, stream=True, allow_redirects=False, timeout=timeout, **settings
-        )
+        if direct is not None:
+            response = direct.picker_get_media(url, headers or {}, timeout)
+        else:
+            response = session.get(
+                url, headers=headers, stream=True, allow_redirects=False, timeout=timeout
+            )
         location = response.headers.get("Location")
         if response.status_code not in REDIRECT_STATUS or not location:
             return response

@@ -67,6 +67,7 @@ LAYERS: dict[str, set[str]] = {
         "_media.resume",
         "_media.run",
         "_media.transfer",
+        "_media.direct",
     },
     "client": {
         "_aio",
