@@ -19,6 +19,9 @@ from picker_discovery import AsyncPickerClient, PickingSession, WaitOutcome
 from picker_discovery.testing import Backend, FakeAsyncTransport
 
 TOKEN = "bench-token"
+LOG_EVERY = 100
+"""Requests between two harvests of the fake's logs, on both sides: the wait's at the first
+sleep after that many, the bare loop's after every that many."""
 
 
 class AsyncSimulation:
@@ -48,10 +51,14 @@ class AsyncSimulation:
         self.transport.requests.clear()
 
     def at(self, events: dict[float, Callable[[], object]]) -> None:
+        """Run each event at its fake second of the wait (at the first sleep from then on),
+        after a harvest; harvest as well once ``LOG_EVERY`` requests are logged."""
         pending = sorted(events.items())
 
         def hook(_seconds: float) -> None:
-            self.harvest()
+            due = pending and self.clock.monotonic() - self.start >= pending[0][0]
+            if due or len(self.transport.requests) >= LOG_EVERY:
+                self.harvest()
             while pending and self.clock.monotonic() - self.start >= pending[0][0]:
                 pending.pop(0)[1]()
 
@@ -135,7 +142,7 @@ async def _bare(sim: AsyncSimulation, polls: int) -> float:
             answer = await http.get(urls[index % len(urls)])
             answer.raise_for_status()
             answer.json()
-            if index % 100 == 99:  # as the wait's log is harvested: the fake's logs stay short
+            if index % LOG_EVERY == LOG_EVERY - 1:  # as the wait's logs are harvested
                 sim.backend.clear_attempts()
                 transport.requests.clear()
         return (time.process_time() - cpu) / polls

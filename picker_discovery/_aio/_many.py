@@ -58,8 +58,8 @@ Answer = tuple[SelectionCheck, bytes | None]
 """What a poll returns: the next check, and the body of the answer it read."""
 AsyncPoll = Callable[[SelectionCheck], Coroutine[Any, Any, Answer]]
 """One poll: the check to follow -> the next check, and the body of the answer it read."""
-Answered = tuple[SelectionCheck, "Answer | None", "Exception | None"]
-"""A poll that ended as its task started: the check it followed, its answer or its error."""
+Answered = tuple[SelectionCheck, "Answer | None", "BaseException | None"]
+"""A poll that ended: the check it followed, and its answer or what it raised."""
 Restore = Callable[[str, bytes], PickingSession]
 """Reads a session's last state again from the body of the answer it came in."""
 
@@ -109,9 +109,8 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
         self._sleeping: asyncio.Task[object] | None = None  # the task asleep in _sleep
         self._interrupted = False  # cancel() cancelled that task's sleep
         self._wake: asyncio.Future[None] | None = None  # resolved by a poll's end or cancel()
-        self._tasks: dict[asyncio.Task[Answer], SelectionCheck] = {}
-        self._done: collections.deque[asyncio.Task[Answer]] = collections.deque()
-        self._answered: collections.deque[Answered] = collections.deque()  # ended at once
+        self._tasks: dict[str, asyncio.Task[None]] = {}  # polls in flight, by session id
+        self._answered: collections.deque[Answered] = collections.deque()  # polls that ended
         self._steps = self._run()
 
     def __aiter__(self) -> AsyncSessionsWait:
@@ -134,10 +133,7 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
     @property
     def pending(self) -> list[str]:
         """Ids of the sessions not reported yet (being polled, or waiting for a poll)."""
-        polling = sorted(
-            [after.session_id for after in self._tasks.values()]
-            + [after.session_id for after, _, _ in self._answered]
-        )
+        polling = sorted([*self._tasks, *(after.session_id for after, _, _ in self._answered)])
         return polling + self._schedule.session_ids()
 
     def cancel(self) -> None:
@@ -172,12 +168,6 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
             self._sleeping = None
             self._interrupted = False
 
-    def _finished(self, task: asyncio.Task[Answer]) -> None:
-        """A poll's task is done: queue it for the iteration and wake it."""
-        if task in self._tasks:
-            self._done.append(task)
-            self._wake_up()
-
     def _start(self, after: SelectionCheck, loop: asyncio.AbstractEventLoop) -> None:
         """Poll ``after``'s session in a task of its own. From Python 3.12 the task starts
         eagerly: its first step runs here, as the task, and a poll that ends there (a
@@ -185,17 +175,35 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
         step cannot run here: the poll would start in the waiting task and go on in another,
         and httpcore's connection locks (anyio's, held per task) would take the waiting task
         for the owner of a lock the poll took."""
-        coro = self._poll(after)
+        coro = self._polled(after)
         if sys.version_info >= (3, 12):
-            task: asyncio.Task[Answer] = asyncio.Task(coro, loop=loop, eager_start=True)
-            if task.done():
-                result, error = _result(task)
-                self._answered.append((after, result, error))
-                return
+            task: asyncio.Task[None] = asyncio.Task(coro, loop=loop, eager_start=True)
         else:
             task = loop.create_task(coro)
-        self._tasks[task] = after
-        task.add_done_callback(self._finished)
+        if not task.done():  # else it has handed its answer on already
+            self._tasks[after.session_id] = task
+
+    async def _polled(self, after: SelectionCheck) -> None:
+        """A poll's task: poll, then hand the answer or the exception to the iteration and
+        wake it (the poll itself, not a callback of its task, so that the iteration learns of
+        it one turn of the event loop sooner). A cancellation or ``KeyboardInterrupt`` ends
+        the task as well, and the iteration raises it."""
+        try:
+            answer = await self._poll(after)
+        except Exception as exc:
+            self._hand_on(after, None, exc)
+        except BaseException as exc:
+            self._hand_on(after, None, exc)
+            raise
+        else:
+            self._hand_on(after, answer, None)
+
+    def _hand_on(
+        self, after: SelectionCheck, answer: Answer | None, error: BaseException | None
+    ) -> None:
+        self._tasks.pop(after.session_id, None)
+        self._answered.append((after, answer, error))
+        self._wake_up()
 
     def _wake_up(self) -> None:
         wake = self._wake
@@ -232,8 +240,7 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
         return dataclasses.replace(outcome, session=session, check=check)
 
     async def _run(self) -> AsyncGenerator[WaitOutcome, None]:
-        schedule, clock, tasks, done = self._schedule, self._clock, self._tasks, self._done
-        answered = self._answered
+        schedule, clock, tasks, answered = self._schedule, self._clock, self._tasks, self._answered
         loop = asyncio.get_running_loop()
         try:
             while (schedule.open or schedule.finished) and not self._cancelled:
@@ -241,15 +248,12 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
                     yield self._reported(schedule.finished.popleft())
                     if self._cancelled:
                         return
-                if done or answered:
+                if answered:
                     received = clock.monotonic()
-                    while done or answered:
-                        if answered:
-                            after, result, error = answered.popleft()
-                        else:
-                            task = done.popleft()
-                            after = tasks.pop(task)
-                            result, error = _result(task)
+                    while answered:
+                        after, result, error = answered.popleft()
+                        if error is not None and not isinstance(error, Exception):
+                            raise error  # a poll cancelled, or KeyboardInterrupt
                         check = None if result is None else self._keep(*result)
                         outcome = schedule.finish(after, received, check, error)
                         if outcome is not None:
@@ -259,7 +263,7 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
                 now = clock.monotonic()
                 for after in schedule.due(now, self._limit - len(tasks)):
                     self._start(after, loop)
-                if done or answered or schedule.finished or not schedule.open:
+                if answered or schedule.finished or not schedule.open:
                     continue
                 delay = schedule.wake_in(now, self._limit - len(tasks))
                 if not tasks:
@@ -269,28 +273,17 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
                 await self._answer(delay)  # a poll's answer, a free token, or cancel()
         finally:
             self._cancelled = True
-            for task in tasks:
-                task.remove_done_callback(self._finished)
+            polls = list(tasks.values())
+            for task in polls:
                 task.cancel()
-            if tasks:
+            if polls:
                 with contextlib.suppress(BaseException):
-                    await asyncio.gather(*tasks, return_exceptions=True)
+                    await asyncio.gather(*polls, return_exceptions=True)
             if schedule.open:
                 logger.info(
                     "stopped waiting on %d session(s) before they were ready or ended",
                     schedule.open,
                 )
-
-
-def _result(task: asyncio.Task[Answer]) -> tuple[Answer | None, Exception | None]:
-    """A finished poll task's answer or error; anything but an ``Exception`` (its
-    cancellation, ``KeyboardInterrupt``) is raised."""
-    error = task.exception()
-    if error is None:
-        return task.result(), None
-    if not isinstance(error, Exception):
-        raise error
-    return None, error
 
 
 def _current_task() -> asyncio.Task[object] | None:

@@ -113,9 +113,12 @@ def read_body(template: GetTemplate, session_id: str, content: bytes) -> Picking
 
 def _read_state(session_id: str, data: Mapping[str, Any]) -> tuple[PickingSession, bool]:
     """:func:`read_session`'s state, and whether it was read whole: False when a timing
-    field it could not read was dropped (and the body may not be read again as it came)."""
+    field it could not read was dropped (and the body may not be read again as it came).
+
+    Every field is checked now, as :func:`read_session` checks it (a malformed one fails the
+    poll, with the same message), but only the fields the poll step reads are made."""
     try:
-        return PickingSession.from_dict(data), True
+        return PickingSession._checked(data), True
     except MalformedResponse:
         return read_session(session_id, data), False
 

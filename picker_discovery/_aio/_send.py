@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import urllib.parse
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import httplib2
@@ -42,11 +43,60 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 synchronous client's send-once transport)."""
 
 _REFRESH_STATUSES = frozenset({401})
+_HEADER_SETS_KEPT = 16
+"""Merged header sets a sender keeps (one per kind of request, in practice a handful)."""
 
 
 def _origin(url: str) -> tuple[str, str]:
     parts = urllib.parse.urlsplit(url)
     return parts.scheme.lower(), parts.netloc.lower()
+
+
+class _Requests:
+    """httpx requests for URLs on the service, as ``AsyncClient.build_request`` makes them.
+
+    ``build_request`` merges the client's headers with the request's on every request, one
+    header at a time (each encoded, looked up, removed and appended again): for a poll, more
+    work than anything httpx does for it but parsing its URL. Here each set of headers a
+    request is sent with (googleapiclient's and what the credentials added: the token
+    changes when it is refreshed) is merged with the client's once, and the merged set is
+    reused while the client's headers stay as they were (compared on every request: they
+    may be changed at any time). Cookies and query parameters set on the client are left to
+    ``build_request``, which merges them per request (cookies change with the answers).
+    """
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+        self._client_headers = http.headers.raw
+        self._merged: dict[tuple[tuple[str, str], ...], httpx.Headers] = {}
+
+    def merged(self, own: Mapping[str, str]) -> httpx.Headers:
+        """The client's headers updated with ``own`` but ``content-length`` (httpx sets it
+        from the body it sends), as ``build_request`` merges them. Shared: never changed."""
+        client_headers = self._http.headers.raw
+        if client_headers != self._client_headers:
+            self._client_headers = client_headers
+            self._merged.clear()
+        key = tuple(own.items())
+        merged = self._merged.get(key)
+        if merged is None:
+            if len(self._merged) >= _HEADER_SETS_KEPT:
+                self._merged.clear()
+            merged = httpx.Headers(self._http.headers)
+            merged.update({name: value for name, value in own.items() if name != "content-length"})
+            self._merged[key] = merged
+        return merged
+
+    def request(self, method: str, uri: str, body: Any, headers: httpx.Headers) -> httpx.Request:
+        """``http.build_request(method, uri, content=body, headers=headers)`` for ``headers``
+        already merged with the client's (:meth:`merged`)."""
+        http = self._http
+        if http.cookies or http.params:
+            return http.build_request(method, uri, content=body, headers=headers)
+        timeout = http.timeout.as_dict()
+        return httpx.Request(
+            method, uri, content=body, headers=headers, extensions={"timeout": timeout}
+        )
 
 
 class Sender:
@@ -69,6 +119,7 @@ class Sender:
         self._owns_http = owns_http
         self._refresh_lock = asyncio.Lock()
         self._auth_request: Any = None
+        self._requests = _Requests(http)
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -82,14 +133,12 @@ class Sender:
                 f"{request.methodId}: refusing to send a request to {uri!r}, off the service's "
                 f"base URL {self._base_url!r}; nothing was sent"
             )
-        headers = {
-            key: value for key, value in dict(request.headers).items() if key != "content-length"
-        }
-        response = await self._send_authorized(request.method, uri, request.body, headers)
+        method, body, headers = request.method, request.body, request.headers
+        response = await self._send_authorized(method, uri, body, headers)
         if response.status_code in _REFRESH_STATUSES and self.credentials is not None:
             logger.info("%s answered HTTP 401; refreshing the token and sending again", uri)
             await self._refresh(force=True)
-            response = await self._send_authorized(request.method, uri, request.body, headers)
+            response = await self._send_authorized(method, uri, body, headers)
         info = {key.lower(): value for key, value in response.headers.items()}
         info["status"] = str(response.status_code)
         resp = httplib2.Response(info)
@@ -106,14 +155,16 @@ class Sender:
         return _origin(uri) == self._origin
 
     async def _send_authorized(
-        self, method: str, uri: str, body: Any, headers: dict[str, str]
+        self, method: str, uri: str, body: Any, headers: Mapping[str, str]
     ) -> httpx.Response:
-        sent = dict(headers)
+        """Send with the headers the credentials add now (refreshed first when not valid)."""
         if self.credentials is not None:
             await self._refresh()
-            self.credentials.before_request(self._request(), method, uri, sent)
+            headers = dict(headers)
+            self.credentials.before_request(self._request(), method, uri, headers)
+        request = self._requests.request(method, uri, body, self._requests.merged(headers))
         try:
-            return await self.http.request(method, uri, content=body, headers=sent)
+            return await self.http.send(request)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ConnectionRefusedError(f"could not connect to {uri}: {exc}") from exc
         except httpx.TimeoutException as exc:

@@ -18,7 +18,8 @@ from picker_discovery import AsyncPickerClient, PickingSession, RetryPolicy, Wai
 from picker_discovery._aio._poll import GetTemplate, Poller
 from picker_discovery._schedule import first_checks
 from picker_discovery._step import SelectionCheck
-from picker_discovery.testing import Backend, FakeAsyncTransport
+from picker_discovery.errors import MalformedResponse
+from picker_discovery.testing import Backend, FakeAsyncTransport, Fault
 from picker_discovery.testing.transport import DEFAULT_TOKEN
 
 pytestmark = pytest.mark.anyio
@@ -89,6 +90,31 @@ async def test_the_template_builds_the_request_googleapiclient_builds(
     assert made.uri == built.uri
     assert (made.method, made.methodId, made.body) == (built.method, built.methodId, built.body)
     assert dict(made.headers) == dict(built.headers)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"id": "%s", "mediaItemsSet": "yes"}', "mediaItemsSet"),
+        (b'{"id": "%s", "pickerUri": 5}', "pickerUri"),
+        (
+            b'{"id": "%s", "expireTime": "tomorrow", "pickingConfig": {"maxItemCount": []}}',
+            "maxItemCount",
+        ),
+    ],
+)
+async def test_a_malformed_field_fails_the_poll_as_check_selection_fails(
+    client: AsyncPickerClient, backend: Backend, body: bytes, field: str
+) -> None:
+    sid = ident(await client.create_session())
+    answer = Fault(body=body % sid.encode())
+    backend.set_faults("sessions.get", [answer])
+    with pytest.raises(MalformedResponse, match=field) as theirs:
+        await client.check_selection(sid)
+    backend.set_faults("sessions.get", [answer])
+    (outcome,) = [o async for o in client.wait_for_sessions([sid], rate=50, jitter=0)]
+    assert outcome.status == "failed" and isinstance(outcome.error, MalformedResponse)
+    assert str(outcome.error) == str(theirs.value)
 
 
 async def test_a_poll_is_check_selections_step(client: AsyncPickerClient, backend: Backend) -> None:
