@@ -32,7 +32,7 @@ from picker_discovery.errors import BadArgument, MediaError, MediaHttpError
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
 
-    from picker_discovery._media.direct import DirectSession, EnvironmentSettings
+    from picker_discovery._media.direct import EnvironmentSettings
 
 
 _log = logging.getLogger(__name__)
@@ -56,15 +56,16 @@ def authorized_sessions(
 
     assert credentials is not None
 
-    environments: list[EnvironmentSettings] = []  # one for every session made here
+    environment: EnvironmentSettings | None = None  # one reading for every session made here
 
     def make() -> requests.Session:
         # Imported here: google-auth's requests transport is only loaded to download.
         from picker_discovery._media.direct import DirectSession, EnvironmentSettings
 
-        if not environments:
-            environments.append(EnvironmentSettings())
-        return DirectSession(credentials, environments[0])
+        nonlocal environment
+        if environment is None:
+            environment = EnvironmentSettings()
+        return DirectSession(credentials, environment)
 
     return make
 
@@ -89,13 +90,12 @@ def open_allowed(
         UntrustedMediaHost: a URL or redirect off the allowlist; nothing was sent there.
         MediaHttpError: more than a handful of redirects.
     """
-    direct: DirectSession | None = (
-        session if hasattr(session, "picker_get_media") else None  # type: ignore[assignment]
-    )
+    # A DirectSession's short way, where the session has one.
+    get_media: Callable[..., requests.Response] | None = getattr(session, "picker_get_media", None)
     for _ in range(MAX_REDIRECTS + 1):
         allowlist.check(url, item_id=item_id, filename=filename)
-        if direct is not None:
-            response = direct.picker_get_media(url, headers or {}, timeout)
+        if get_media is not None:
+            response = get_media(url, headers or {}, timeout)
         else:
             response = session.get(
                 url, headers=headers, stream=True, allow_redirects=False, timeout=timeout
