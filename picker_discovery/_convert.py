@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import FrozenInstanceError
 from datetime import datetime, timedelta
 from operator import attrgetter
 from types import MappingProxyType
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from picker_discovery import _wire
 from picker_discovery._errorbase import BadArgumentType, MalformedResponse
+from picker_discovery._frozen import frozen_error
 
 __all__ = [
     "DICTS_ONLY",
@@ -210,10 +210,10 @@ class LazyModel:
         return hash(type(self)._KEY(self))
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        raise frozen_error("assign to", name)
 
     def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
+        raise frozen_error("delete", name)
 
     def __getstate__(self) -> list[Any]:
         return [getattr(self, name) for name in self._NAMES]

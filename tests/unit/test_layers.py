@@ -23,6 +23,7 @@ LAYERS: dict[str, set[str]] = {
     "leaf": {
         "errors",
         "_errorbase",
+        "_frozen",
         "_errors_auth",
         "_errors_http",
         "_errors_media",
