@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import http.client as http_client
+import importlib.util
 import json
 import logging
 import os
@@ -28,8 +29,6 @@ import re
 import threading
 import urllib.parse
 from collections.abc import Callable, Collection, Iterator, Mapping
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
@@ -37,8 +36,11 @@ import httplib2
 
 from picker_discovery import _dirs, _urls
 from picker_discovery._errorbase import DiscoveryDocumentError
+from picker_discovery._frozen import FrozenValue, set_field
 
 if TYPE_CHECKING:
+    from importlib.abc import Traversable  # importlib.resources.abc from Python 3.11
+
     from picker_discovery._types import HttpTransport
 
 __all__ = [
@@ -66,7 +68,23 @@ SCOPE = "https://www.googleapis.com/auth/photospicker.mediaitems.readonly"
 ENV_VAR = "PICKER_DISCOVERY_DOCUMENT"
 LIVE_DISCOVERY_URL = "https://photospicker.googleapis.com/$discovery/rest?version=v1"
 FILE_NAME = f"{API_NAME}.{API_VERSION}.json"
-BUNDLED_DOCUMENT = resources.files("picker_discovery.discovery_cache").joinpath(FILE_NAME)
+
+
+def _bundled_document() -> Traversable:
+    """The document shipped with the package: the file beside the data package
+    ``discovery_cache`` (found, not imported), or, when the package is imported from an
+    archive (a zip app), the archive's member, read through ``importlib.resources``."""
+    spec = importlib.util.find_spec(f"{__package__}.discovery_cache")
+    if spec is not None and spec.origin is not None:
+        path = Path(spec.origin).with_name(FILE_NAME)
+        if path.is_file():
+            return path
+    from importlib import resources
+
+    return resources.files(f"{__package__}.discovery_cache").joinpath(FILE_NAME)
+
+
+BUNDLED_DOCUMENT = _bundled_document()
 REQUIRED_METHODS: Mapping[str, tuple[str, ...]] = {
     "sessions": ("create", "get", "delete"),
     "mediaItems": ("list",),
@@ -82,12 +100,15 @@ SCOPE_BLOCK: Mapping[str, Any] = {
 SourceKind = Literal["explicit", "environment", "user-cache", "bundled", "mapping", "url"]
 
 
-@dataclass(frozen=True)
-class DocumentSource:
+class DocumentSource(FrozenValue):
     """Where a discovery document comes from."""
 
     kind: SourceKind
     location: str
+
+    def __init__(self, kind: SourceKind, location: str) -> None:
+        set_field(self, "kind", kind)
+        set_field(self, "location", location)
 
     def __str__(self) -> str:
         return f"{self.location} ({self.kind})"
@@ -115,14 +136,18 @@ def find_document(path: str | os.PathLike[str] | None = None) -> DocumentSource:
     return DocumentSource("bundled", str(BUNDLED_DOCUMENT))
 
 
-_memo: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+# The bytes of each document read, by location, with the file's stat when it was read: a
+# later load parses them again (a fresh document, which googleapiclient may change while
+# building, for less than a deep copy of a kept one costs) instead of reading the file.
+_memo: dict[str, tuple[tuple[int, int], bytes]] = {}
 _memo_lock = threading.Lock()
 
 
 def _read_parsed(
     source: DocumentSource, allowed_hosts: Collection[str], allow_insecure_http: bool
 ) -> dict[str, Any]:
-    """The parsed and validated document at ``source``, memoized on the file's stat."""
+    """The parsed and validated document at ``source``, a new one each time (its bytes
+    memoized on the file's stat)."""
     if source.kind == "bundled":
         key: tuple[int, int] = (0, 0)
         label = f"{source.location} (bundled)"
@@ -136,7 +161,7 @@ def _read_parsed(
     with _memo_lock:
         hit = _memo.get(source.location)
     if hit is not None and hit[0] == key:
-        document = hit[1]
+        document = parse_document(hit[1], label)
     else:
         try:
             raw = (
@@ -148,7 +173,7 @@ def _read_parsed(
             raise DiscoveryDocumentError(label, f"cannot be read: {exc.strerror}") from exc
         document = parse_document(raw, label)
         with _memo_lock:
-            _memo[source.location] = (key, document)
+            _memo[source.location] = (key, raw)
     validate_document(
         document, label, allowed_hosts=allowed_hosts, allow_insecure_http=allow_insecure_http
     )
@@ -197,7 +222,7 @@ def load_document(
         logger.warning("ignoring the refreshed copy and using the bundled document: %s", exc)
         source = DocumentSource("bundled", str(BUNDLED_DOCUMENT))
         document = _read_parsed(source, allowed_hosts, allow_insecure_http)
-    return copy.deepcopy(document), source
+    return document, source
 
 
 def parse_document(raw: bytes, source: str) -> dict[str, Any]:
