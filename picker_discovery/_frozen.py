@@ -41,7 +41,7 @@ else:  # type checkers see no dataclass before 3.11 (the runtime behaviour is th
         return lambda cls: cls
 
 
-__all__ = ["FACTORY", "FrozenValue", "frozen_error", "set_field"]
+__all__ = ["FACTORY", "FrozenMethods", "FrozenValue", "set_field"]
 
 set_field = object.__setattr__
 """Set a field in ``__init__`` (a frozen value refuses plain assignment)."""
@@ -60,8 +60,33 @@ FACTORY: Any = _Factory()
 """The default of a field made fresh for each instance by the class's ``_FACTORIES``."""
 
 
+class FrozenMethods:
+    """What a frozen dataclass's methods do, written once (here and for the models, whose
+    ``LazyModel`` sets ``_KEY`` its own way): equality with an instance of the same class only,
+    over ``_KEY`` (the compared fields, as a tuple), a hash of the same, and assignment and
+    deletion refused with ``FrozenInstanceError``."""
+
+    __slots__ = ()
+    _KEY: ClassVar[Callable[[Any], tuple[Any, ...]]]
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        key = type(self)._KEY
+        return bool(key(self) == key(other))
+
+    def __hash__(self) -> int:
+        return hash(type(self)._KEY(self))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise frozen_error("assign to", name)
+
+    def __delattr__(self, name: str) -> None:
+        raise frozen_error("delete", name)
+
+
 @dataclass_transform(frozen_default=True)
-class FrozenValue:
+class FrozenValue(FrozenMethods):
     """Base of a frozen value class (see the module's documentation)."""
 
     __slots__ = ()
@@ -70,7 +95,6 @@ class FrozenValue:
     _FACTORIES: ClassVar[Mapping[str, Callable[[], Any]]] = {}
     """Each field whose default is :data:`FACTORY`, and what makes its value."""
     _FIELDS: ClassVar[tuple[str, ...]]
-    _KEY: ClassVar[Callable[[Any], tuple[Any, ...]]]
     if TYPE_CHECKING:  # what type checkers know of a dataclass (made on first use)
         from dataclasses import Field
 
@@ -87,27 +111,12 @@ class FrozenValue:
         for name in ("__dataclass_fields__", "__dataclass_params__"):
             type.__setattr__(cls, name, _AsDataclass(name))
 
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        key = type(self)._KEY
-        return bool(key(self) == key(other))
-
-    def __hash__(self) -> int:
-        return hash(type(self)._KEY(self))
-
     def __repr__(self) -> str:
         hidden = self._HIDDEN
         shown = ", ".join(
             f"{name}={getattr(self, name)!r}" for name in self._FIELDS if name not in hidden
         )
         return f"{type(self).__qualname__}({shown})"
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise frozen_error("assign to", name)
-
-    def __delattr__(self, name: str) -> None:
-        raise frozen_error("delete", name)
 
 
 def frozen_error(action: str, name: str) -> Exception:
