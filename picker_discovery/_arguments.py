@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from picker_discovery.errors import BadArgument, BadArgumentType
+from picker_discovery._errorbase import BadArgument, BadArgumentType
 from picker_discovery.models import PickingSession
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+@functools.cache
+def _uuid() -> re.Pattern[str]:
+    """A UUID's text form (compiled on first use: only a request id is checked with it)."""
+    return re.compile(
+        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    )
 
 
 def check_session_id(session_id: object) -> str:
@@ -59,7 +66,7 @@ def _check_int(name: str, value: object, low: int, high: int) -> int:
 def _check_request_id(value: object) -> str:
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, str) and _UUID.fullmatch(value):
+    if isinstance(value, str) and _uuid().fullmatch(value):
         return value.lower()
     raise BadArgument(
         "request_id must be a uuid.UUID or a UUID string like "

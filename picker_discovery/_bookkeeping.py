@@ -15,10 +15,10 @@ from googleapiclient.http import HttpRequest
 
 from picker_discovery._arguments import _check_int, _check_request_id
 from picker_discovery._clock import Clock
+from picker_discovery._errorbase import BadArgument, BadArgumentType, MalformedResponse
 from picker_discovery._journal import SessionJournal, parse_time
 from picker_discovery._retry import RetryPolicy
 from picker_discovery._service import PickerRequest
-from picker_discovery.errors import BadArgument, BadArgumentType, MalformedResponse
 from picker_discovery.models import PickingConfig, PickingSession
 
 if TYPE_CHECKING:

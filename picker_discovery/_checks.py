@@ -13,6 +13,7 @@ and what would be valid. A leaf: it imports only the error base.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -40,9 +41,21 @@ MAX_ITEM_COUNT = 2000
 MAX_DIMENSION = 16383
 """The largest width or height of a ``=wW-hH`` suffix (``picker_discovery.Size``)."""
 
-_ASCII_INT = re.compile(r"[+-]?[0-9]+")
-_ASCII_SIZE = re.compile(r"([0-9]+)[xX]([0-9]+)")
-_ASCII_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+# The forms of text arguments, compiled on first use: building a client needs none of them.
+@functools.cache
+def _ascii_int() -> re.Pattern[str]:
+    return re.compile(r"[+-]?[0-9]+")
+
+
+@functools.cache
+def _ascii_size() -> re.Pattern[str]:
+    return re.compile(r"([0-9]+)[xX]([0-9]+)")
+
+
+@functools.cache
+def _ascii_number() -> re.Pattern[str]:
+    return re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def parse_int(text: str, name: str) -> int:
@@ -50,7 +63,7 @@ def parse_int(text: str, name: str) -> int:
     Arabic-Indic and fullwidth digits, and refuses a superscript two with a message about
     base 10)."""
     stripped = text.strip()
-    if not _ASCII_INT.fullmatch(stripped) or len(stripped) > 20:
+    if not _ascii_int().fullmatch(stripped) or len(stripped) > 20:
         raise BadArgument(
             f"{name} must be a whole number written with the digits 0-9, not {text!r}"
         )
@@ -60,7 +73,7 @@ def parse_int(text: str, name: str) -> int:
 def parse_seconds(text: str, name: str) -> float:
     """``text`` as a number of seconds in plain ASCII decimal notation (no ``nan``, ``inf``)."""
     stripped = text.strip()
-    if not _ASCII_NUMBER.fullmatch(stripped) or len(stripped) > 40:
+    if not _ascii_number().fullmatch(stripped) or len(stripped) > 40:
         raise BadArgument(f"{name} must be a number of seconds such as 30 or 0.5, not {text!r}")
     return float(stripped)
 
@@ -97,7 +110,7 @@ def check_timeout(value: object, name: str = "timeout") -> float | None:
 
 def parse_size(text: str, name: str = "--size") -> tuple[int, int]:
     """``'1024x768'`` as ``(1024, 768)``: ASCII digits, each side 1 to :data:`MAX_DIMENSION`."""
-    match = _ASCII_SIZE.fullmatch(text.strip())
+    match = _ascii_size().fullmatch(text.strip())
     if match is None:
         raise BadArgument(f"{name} must look like 1024x768 (digits 0-9), not {text!r}")
     sides = {"width": match[1], "height": match[2]}

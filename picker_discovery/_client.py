@@ -48,6 +48,8 @@ from picker_discovery._bookkeeping import (
     resolve_policies,
 )
 from picker_discovery._clock import Clock, SystemClock
+from picker_discovery._errorbase import BadArgument, PickerError
+from picker_discovery._errors_http import SessionNotFound
 from picker_discovery._execute import _authorized_http_factory, _scoped
 from picker_discovery._items import MAX_PAGE_SIZE, _Items
 from picker_discovery._journal import SessionJournal, normal_endpoint
@@ -61,7 +63,6 @@ from picker_discovery._waiting import (
     MIN_POLL_INTERVAL,
     _Waiting,
 )
-from picker_discovery.errors import BadArgument, PickerError, SessionNotFound
 from picker_discovery.models import PickingSession
 
 if TYPE_CHECKING:

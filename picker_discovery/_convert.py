@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import FrozenInstanceError
 from datetime import datetime, timedelta
 from operator import attrgetter
 from types import MappingProxyType
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from picker_discovery import _wire
 from picker_discovery._errorbase import BadArgumentType, MalformedResponse
+from picker_discovery._frozen import FrozenMethods
 
 __all__ = [
     "DICTS_ONLY",
@@ -168,7 +168,7 @@ def thaw(value: Any) -> Any:
     return value
 
 
-class LazyModel:
+class LazyModel(FrozenMethods):
     """Base of the generated models: a field whose slot is unset is read from the JSON object
     behind the model (``_data``) when first asked for, then kept. ``_READERS`` maps each field
     (``extra`` and ``raw`` too) to its reader; ``_VIEW`` makes a model over a JSON object; the
@@ -176,10 +176,11 @@ class LazyModel:
 
     A model is what ``@dataclass(frozen=True, slots=True, repr=False)`` would make of its
     fields (its ``__slots__``: the schema's, then ``extra`` and ``raw``, which is neither
-    compared nor shown), with the methods written here once instead of compiled per class at
-    import: equality and hash over every field but ``raw``, assignment refused with
-    ``FrozenInstanceError``, the pickling state of every field, and ``__dataclass_fields__``
-    made on first use, so ``dataclasses.fields``, ``replace`` and ``asdict`` work as before.
+    compared nor shown), with the methods written once instead of compiled per class at
+    import: equality and hash over every field but ``raw`` and assignment refused with
+    ``FrozenInstanceError`` (``FrozenMethods``), the pickling state of every field, and
+    ``__dataclass_fields__`` made on first use, so ``dataclasses.fields``, ``replace`` and
+    ``asdict`` work as before.
     """
 
     __slots__ = ("_data",)
@@ -199,21 +200,6 @@ class LazyModel:
         names: tuple[str, ...] = cls.__dict__["__slots__"]
         cls._NAMES = names
         cls._KEY = attrgetter(names[0], *names[1:-1])
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        key = type(self)._KEY
-        return bool(key(self) == key(other))
-
-    def __hash__(self) -> int:
-        return hash(type(self)._KEY(self))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def __getstate__(self) -> list[Any]:
         return [getattr(self, name) for name in self._NAMES]

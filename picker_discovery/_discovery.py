@@ -10,35 +10,36 @@ The document is looked for, in order, at:
 A broken explicit or environment document is an error; a broken user copy is skipped with a
 logged warning, so a bad refresh can never stop a program that worked with the bundled copy.
 
-Each file is parsed once per process: later loads reuse the parsed document for as long as the
-file's size and modification time are unchanged.
+Each file is read once per process: later loads parse its bytes again (a fresh document each
+time) for as long as the file's size and modification time are unchanged.
 
-This module is a leaf: it imports nothing from the project but the private ``_dirs``,
-``_urls`` and ``_errorbase``.
+It imports nothing from the project but the private ``_dirs``, ``_urls``, ``_frozen``,
+``_errorbase`` and ``_document_urls`` (the URLs a document could send the token to).
 """
 
 from __future__ import annotations
 
 import copy
 import http.client as http_client
+import importlib.util
 import json
 import logging
 import os
-import re
 import threading
-import urllib.parse
-from collections.abc import Callable, Collection, Iterator, Mapping
-from dataclasses import dataclass
-from importlib import resources
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import httplib2
 
 from picker_discovery import _dirs, _urls
+from picker_discovery._document_urls import token_urls
 from picker_discovery._errorbase import DiscoveryDocumentError
+from picker_discovery._frozen import FrozenValue, set_field
 
 if TYPE_CHECKING:
+    from importlib.abc import Traversable  # importlib.resources.abc from Python 3.11
+
     from picker_discovery._types import HttpTransport
 
 __all__ = [
@@ -66,7 +67,23 @@ SCOPE = "https://www.googleapis.com/auth/photospicker.mediaitems.readonly"
 ENV_VAR = "PICKER_DISCOVERY_DOCUMENT"
 LIVE_DISCOVERY_URL = "https://photospicker.googleapis.com/$discovery/rest?version=v1"
 FILE_NAME = f"{API_NAME}.{API_VERSION}.json"
-BUNDLED_DOCUMENT = resources.files("picker_discovery.discovery_cache").joinpath(FILE_NAME)
+
+
+def _bundled_document() -> Traversable:
+    """The document shipped with the package: the file beside the data package
+    ``discovery_cache`` (found, not imported), or, when the package is imported from an
+    archive (a zip app), the archive's member, read through ``importlib.resources``."""
+    spec = importlib.util.find_spec(f"{__package__}.discovery_cache")
+    if spec is not None and spec.origin is not None:
+        path = Path(spec.origin).with_name(FILE_NAME)
+        if path.is_file():
+            return path
+    from importlib import resources
+
+    return resources.files(f"{__package__}.discovery_cache").joinpath(FILE_NAME)
+
+
+BUNDLED_DOCUMENT = _bundled_document()
 REQUIRED_METHODS: Mapping[str, tuple[str, ...]] = {
     "sessions": ("create", "get", "delete"),
     "mediaItems": ("list",),
@@ -82,12 +99,15 @@ SCOPE_BLOCK: Mapping[str, Any] = {
 SourceKind = Literal["explicit", "environment", "user-cache", "bundled", "mapping", "url"]
 
 
-@dataclass(frozen=True)
-class DocumentSource:
+class DocumentSource(FrozenValue):
     """Where a discovery document comes from."""
 
     kind: SourceKind
     location: str
+
+    def __init__(self, kind: SourceKind, location: str) -> None:
+        set_field(self, "kind", kind)
+        set_field(self, "location", location)
 
     def __str__(self) -> str:
         return f"{self.location} ({self.kind})"
@@ -115,14 +135,18 @@ def find_document(path: str | os.PathLike[str] | None = None) -> DocumentSource:
     return DocumentSource("bundled", str(BUNDLED_DOCUMENT))
 
 
-_memo: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+# The bytes of each document read, by location, with the file's stat when it was read: a
+# later load parses them again (a fresh document, which googleapiclient may change while
+# building, for less than a deep copy of a kept one costs) instead of reading the file.
+_memo: dict[str, tuple[tuple[int, int], bytes]] = {}
 _memo_lock = threading.Lock()
 
 
 def _read_parsed(
     source: DocumentSource, allowed_hosts: Collection[str], allow_insecure_http: bool
 ) -> dict[str, Any]:
-    """The parsed and validated document at ``source``, memoized on the file's stat."""
+    """The parsed and validated document at ``source``, a new one each time (its bytes
+    memoized on the file's stat)."""
     if source.kind == "bundled":
         key: tuple[int, int] = (0, 0)
         label = f"{source.location} (bundled)"
@@ -136,7 +160,7 @@ def _read_parsed(
     with _memo_lock:
         hit = _memo.get(source.location)
     if hit is not None and hit[0] == key:
-        document = hit[1]
+        document = parse_document(hit[1], label)
     else:
         try:
             raw = (
@@ -148,7 +172,7 @@ def _read_parsed(
             raise DiscoveryDocumentError(label, f"cannot be read: {exc.strerror}") from exc
         document = parse_document(raw, label)
         with _memo_lock:
-            _memo[source.location] = (key, document)
+            _memo[source.location] = (key, raw)
     validate_document(
         document, label, allowed_hosts=allowed_hosts, allow_insecure_http=allow_insecure_http
     )
@@ -197,7 +221,7 @@ def load_document(
         logger.warning("ignoring the refreshed copy and using the bundled document: %s", exc)
         source = DocumentSource("bundled", str(BUNDLED_DOCUMENT))
         document = _read_parsed(source, allowed_hosts, allow_insecure_http)
-    return copy.deepcopy(document), source
+    return document, source
 
 
 def parse_document(raw: bytes, source: str) -> dict[str, Any]:
@@ -268,7 +292,7 @@ def validate_document(
                 fail(f"describes {method_id} without a path or an HTTP method")
             elif desc["httpMethod"] not in _HTTP_METHODS:
                 fail(f"describes {method_id} with the HTTP method {desc['httpMethod']!r}")
-    for field, value, url in _token_urls(document, fail):
+    for field, value, url in token_urls(document, fail):
         problem = _urls.url_problem(
             url, allowed_hosts=allowed_hosts, allow_insecure_http=allow_insecure_http
         )
@@ -279,143 +303,7 @@ def validate_document(
             fail(f"has {field} {shown}, which {problem}")
 
 
-def _token_urls(
-    document: Mapping[str, Any], fail: Callable[[str], NoReturn]
-) -> Iterator[tuple[str, str, str]]:
-    """``(field, value, url)``: each URL a service built from ``document`` could send the
-    token to, and the field and value it comes from.
-
-    URLs are joined with googleapiclient's own functions, in its order: ``urljoin(rootUrl,
-    servicePath)`` (or ``mtlsRootUrl``) for the base, ``rootUrl + batchPath`` for batches, its
-    ``_urljoin`` of a base and the expanded method path, and its media path for methods with
-    ``mediaUpload``. Fields googleapiclient ignores (``baseUrl``, ``basePath``, upload protocol
-    paths) are checked too: other tools read them.
-    """
-    from googleapiclient import discovery as gdiscovery
-
-    root: str = document["rootUrl"]
-    service_path: str = document["servicePath"]
-    yield "rootUrl", root, root
-    if not urllib.parse.urlsplit(root).path.endswith("/"):
-        fail(f"has rootUrl {root!r}, which does not end with '/' (googleapiclient appends paths)")
-    _check_path(fail, "servicePath", service_path)
-    bases = [_join(fail, "servicePath", root, service_path)]
-    yield "servicePath", service_path, bases[0]
-    mtls_root = document.get("mtlsRootUrl")
-    if mtls_root is not None:
-        if not isinstance(mtls_root, str):
-            fail("has an mtlsRootUrl that is not a string")
-        yield "mtlsRootUrl", mtls_root, mtls_root
-        bases.append(_join(fail, "mtlsRootUrl", mtls_root, service_path))
-        yield "mtlsRootUrl", mtls_root, bases[1]
-    batch_path = document.get("batchPath", "batch")
-    _check_path(fail, "batchPath", batch_path)
-    yield "batchPath", batch_path, f"{root}{batch_path}"
-    if "baseUrl" in document:
-        yield "baseUrl", document["baseUrl"], document["baseUrl"]
-    if "basePath" in document:
-        base_path = document["basePath"]
-        _check_path(fail, "basePath", base_path)
-        yield "basePath", base_path, _join(fail, "basePath", root, base_path)
-    for where, desc in _methods(document, fail):
-        upload = desc.get("mediaUpload")
-        for key in ("path", "flatPath"):
-            if key not in desc:
-                continue
-            field, template = f"{where}.{key}", desc[key]
-            _check_path(fail, field, template, template=True)
-            expanded = _expand(fail, field, template)
-            for base in bases:
-                yield field, template, gdiscovery._urljoin(base, expanded)
-            if key == "path" and isinstance(upload, Mapping) and upload:
-                media = gdiscovery._media_path_url_from_info(
-                    {"rootUrl": root, "servicePath": service_path}, template
-                )
-                for base in bases:
-                    joined = gdiscovery._urljoin(base, _expand(fail, field, media))
-                    yield field, template, gdiscovery._fix_up_media_path_base_url(joined, base)
-        protocols = upload.get("protocols") if isinstance(upload, Mapping) else None
-        for protocol, info in protocols.items() if isinstance(protocols, Mapping) else ():
-            path = info.get("path") if isinstance(info, Mapping) else None
-            if path is not None:
-                field = f"{where}.mediaUpload.protocols.{protocol}.path"
-                _check_path(fail, field, path, template=True)
-                yield field, path, _join(fail, field, root, _expand(fail, field, path))
-
-
-def _methods(
-    document: Mapping[str, Any], fail: Callable[[str], NoReturn]
-) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """``(field, description)`` of every method, top-level and in nested resources."""
-    pending: list[tuple[str, Any]] = [("", document)]
-    while pending:
-        prefix, node = pending.pop()
-        methods = node.get("methods", {})
-        resources_ = node.get("resources", {})
-        if not isinstance(methods, Mapping) or not isinstance(resources_, Mapping):
-            fail(f"has {prefix or 'top-level '}methods or resources that are not objects")
-        for name, desc in methods.items():
-            if not isinstance(desc, Mapping):
-                fail(f"has {prefix}methods.{name}, which is not an object")
-            yield f"{prefix}methods.{name}", desc
-        for name, resource in resources_.items():
-            if not isinstance(resource, Mapping):
-                fail(f"has {prefix}resources.{name}, which is not an object")
-            pending.append((f"{prefix}resources.{name}.", resource))
-
-
 _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
-_EXPRESSION = re.compile(r"\{[^{}]*\}")
-
-
-def _check_path(
-    fail: Callable[[str], NoReturn], field: str, path: object, *, template: bool = False
-) -> None:
-    """Refuse a path that could leave the host it is joined to, whatever the join.
-
-    An absolute or protocol-relative path, a backslash, a dot segment, or (for a URI template)
-    a start a parameter value could complete into an absolute URL, as ``{+name}`` can.
-    """
-    if not isinstance(path, str):
-        fail(f"has a {field} that is not a string")
-    prefix = path.split("{", 1)[0].lower() if template else path.lower()
-    problem = None
-    if path and not _urls.PRINTABLE.fullmatch(path):
-        problem = "has spaces, backslashes, control or non-ASCII characters"
-    elif prefix.startswith(("//", "http:", "https:")) or "://" in prefix:
-        problem = "is an absolute or protocol-relative URL, not a path"
-    elif not template and urllib.parse.urlsplit(prefix).scheme:
-        # "photospicker.googleapis.com:443": urljoin reads the text before ':' as a scheme
-        # and the whole path as an absolute URL. (Method paths are joined by
-        # googleapiclient's own _urljoin, which keeps "v1:peek" under the base.)
-        problem = "starts with a scheme (a name and ':' before any '/'), not a path"
-    elif template and "{" in path and any(s.startswith(prefix) for s in ("http:", "https:")):
-        problem = "starts with a template expression a parameter could make an absolute URL"
-    else:
-        segments = _EXPRESSION.sub("x", path).split("?", 1)[0].split("/")
-        if any(urllib.parse.unquote(s) in (".", "..") for s in segments):
-            problem = "has a '.' or '..' segment"
-    if problem is not None:
-        fail(f"has {field} {path!r}, which {problem}")
-
-
-def _join(fail: Callable[[str], NoReturn], field: str, base: str, path: str) -> str:
-    try:
-        return urllib.parse.urljoin(base, path)
-    except ValueError as exc:
-        fail(f"has a {field} that cannot be joined to {base!r}: {exc}")
-
-
-def _expand(fail: Callable[[str], NoReturn], field: str, template: str) -> str:
-    """``template`` expanded as googleapiclient does, with a placeholder for each variable."""
-    import uritemplate
-
-    try:
-        names = uritemplate.URITemplate(template).variable_names
-        expanded: str = uritemplate.expand(template, {name: "x" for name in names})
-    except Exception as exc:  # uritemplate raises many types on malformed templates
-        fail(f"has {field} {template!r}, which is not a URI template: {exc}")
-    return expanded
 
 
 def refresh(

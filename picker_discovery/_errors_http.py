@@ -10,13 +10,13 @@ googleapiclient's ``HttpError`` and the base module ``_errorbase``. Import these
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from googleapiclient.errors import HttpError
 
 from picker_discovery._errorbase import PickerError
+from picker_discovery._frozen import FACTORY, FrozenValue, set_field
 
 __all__ = [
     "Aborted",
@@ -47,21 +47,39 @@ __all__ = [
 ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo"
 
 
-@dataclass(frozen=True)
-class ErrorInfo:
+class ErrorInfo(FrozenValue):
     """The ``google.rpc.ErrorInfo`` detail of an error body: why, in machine-readable form."""
 
     reason: str
-    domain: str = ""
-    metadata: Mapping[str, str] = field(default_factory=dict)
+    domain: str
+    metadata: Mapping[str, str]
+    _FACTORIES: ClassVar[Mapping[str, Callable[[], Any]]] = {"metadata": dict}
+
+    def __init__(
+        self, reason: str, domain: str = "", metadata: Mapping[str, str] = FACTORY
+    ) -> None:
+        set_field(self, "reason", reason)
+        set_field(self, "domain", domain)
+        set_field(self, "metadata", {} if metadata is FACTORY else metadata)
 
 
-@dataclass(frozen=True)
 class _Body:
-    status: str | None = None
-    message: str = ""
-    details: list[Any] = field(default_factory=list)
-    text: str = ""
+    """What an error body says, and the body as text."""
+
+    __slots__ = ("details", "message", "status", "text")
+
+    def __init__(
+        self,
+        *,
+        text: str,
+        status: str | None = None,
+        message: str = "",
+        details: list[Any] | None = None,
+    ) -> None:
+        self.status = status
+        self.message = message
+        self.details: list[Any] = [] if details is None else details
+        self.text = text
 
 
 def _parse_body(content: bytes) -> _Body:

@@ -16,15 +16,11 @@ from googleapiclient.errors import HttpError
 
 from picker_discovery._clock import Clock
 from picker_discovery._discovery import SCOPE
+from picker_discovery._errorbase import MalformedResponse
+from picker_discovery._errors_http import PickerHttpError, SessionNotFound, from_http_error
+from picker_discovery._errors_session import PickingCancelled
 from picker_discovery._retry import RetryPolicy, is_transport_error, is_unsent_error
 from picker_discovery._secrets import credential_secrets, scrub
-from picker_discovery.errors import (
-    MalformedResponse,
-    PickerHttpError,
-    PickingCancelled,
-    SessionNotFound,
-    from_http_error,
-)
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials

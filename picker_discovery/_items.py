@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from picker_discovery import _checks
 from picker_discovery._arguments import _check_int, _session_id_of
 from picker_discovery._clock import Clock, SystemClock
+from picker_discovery._errors_auth import NoCredentials
 from picker_discovery._execute import _Executing
 from picker_discovery._paging import iter_pages
-from picker_discovery.errors import NoCredentials
 from picker_discovery.models import ListMediaItemsResponse, PickedMediaItem, PickingSession
 
 if TYPE_CHECKING:

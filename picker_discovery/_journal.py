@@ -34,12 +34,12 @@ import stat
 import sys
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from picker_discovery import _dirs
+from picker_discovery._frozen import FrozenValue, set_field
 
 __all__ = [
     "COMPACT_BYTES",
@@ -90,15 +90,28 @@ def _format_time(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-@dataclass(frozen=True)
-class JournalEntry:
+class JournalEntry(FrozenValue):
     """A session this machine created and has not seen deleted."""
 
     session_id: str
     endpoint: str
     created: datetime
-    expires: datetime | None = None
-    account: str | None = None
+    expires: datetime | None
+    account: str | None
+
+    def __init__(
+        self,
+        session_id: str,
+        endpoint: str,
+        created: datetime,
+        expires: datetime | None = None,
+        account: str | None = None,
+    ) -> None:
+        set_field(self, "session_id", session_id)
+        set_field(self, "endpoint", endpoint)
+        set_field(self, "created", created)
+        set_field(self, "expires", expires)
+        set_field(self, "account", account)
 
     def expired(self, now: datetime) -> bool:
         """Whether the session has ended by itself by ``now``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from picker_discovery.errors import RepeatedPageToken, TooManyPages
+from picker_discovery._errors_session import RepeatedPageToken, TooManyPages
 
 MAX_SESSION_ITEMS = 2000
 """The most items a session can hold (``pickingConfig.maxItemCount`` is at most 2000)."""

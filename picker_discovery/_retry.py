@@ -45,13 +45,13 @@ import random
 import socket
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import httplib2
 
 from picker_discovery._errorbase import BadArgument, BadArgumentType
+from picker_discovery._frozen import FrozenValue, set_field
 
 __all__ = [
     "MAX_RETRY_AFTER",
@@ -155,8 +155,11 @@ def _real(value: object) -> bool:
     return not isinstance(value, bool) and isinstance(value, numbers.Real)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+_RANDOM = random.random
+"""Where the jitter comes from by default (in the class, ``random`` is the field)."""
+
+
+class RetryPolicy(FrozenValue):
     """When to try a failed request again, and how long to wait first.
 
     Attributes:
@@ -171,15 +174,39 @@ class RetryPolicy:
         random: returns a float in [0, 1); replace it to make jitter predictable in tests.
     """
 
-    max_attempts: int = 5
-    initial_delay: float = 1.0
-    multiplier: float = 2.0
-    max_delay: float = 32.0
-    jitter: float = 0.1
-    rate_limit_delay: float = 30.0
-    max_retry_after: float = 300.0
-    retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
-    random: Callable[[], float] = field(default=random.random, compare=False, repr=False)
+    max_attempts: int
+    initial_delay: float
+    multiplier: float
+    max_delay: float
+    jitter: float
+    rate_limit_delay: float
+    max_retry_after: float
+    retry_statuses: frozenset[int]
+    random: Callable[[], float]
+    _HIDDEN = frozenset({"random"})
+
+    def __init__(
+        self,
+        max_attempts: int = 5,
+        initial_delay: float = 1.0,
+        multiplier: float = 2.0,
+        max_delay: float = 32.0,
+        jitter: float = 0.1,
+        rate_limit_delay: float = 30.0,
+        max_retry_after: float = 300.0,
+        retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504}),
+        random: Callable[[], float] = _RANDOM,
+    ) -> None:
+        set_field(self, "max_attempts", max_attempts)
+        set_field(self, "initial_delay", initial_delay)
+        set_field(self, "multiplier", multiplier)
+        set_field(self, "max_delay", max_delay)
+        set_field(self, "jitter", jitter)
+        set_field(self, "rate_limit_delay", rate_limit_delay)
+        set_field(self, "max_retry_after", max_retry_after)
+        set_field(self, "retry_statuses", retry_statuses)
+        set_field(self, "random", random)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):

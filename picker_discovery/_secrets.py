@@ -15,6 +15,7 @@ into their log records (google-auth and requests-oauthlib log token requests and
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import urllib.parse
@@ -26,16 +27,22 @@ __all__ = ["REDACTED", "credential_secrets", "install_log_filter", "redact", "sc
 REDACTED = "[redacted]"
 _SHORTEST = 8  # shorter values are no secrets worth the name, and would redact common words
 _SECRET_ATTRIBUTES = ("token", "refresh_token", "client_secret", "id_token", "_refresh_token")
+
+
 # Google's secrets have recognisable shapes: access tokens (ya29.), refresh tokens (1//, also
 # URL-encoded), authorization codes (4/0), OAuth client secrets (GOCSPX-). They are long, so
 # short look-alikes are left alone. A token in a JSON string may carry escaped slashes (1\/\/).
-_TOKEN_SHAPES = re.compile(
-    r"\b(?:ya29\.[\w.~+/-]{16,}=*"
-    r"|1(?://|%2F%2F|\\/\\/)[\w.~+/%-]{16,}"
-    r"|4(?:/|%2F|\\/)0[\w.~+/%-]{16,}"
-    r"|GOCSPX-[\w-]{8,})",
-    re.IGNORECASE,
-)
+# Compiled on first use: it costs more than every other pattern a client's start-up compiles,
+# and only an error or a log record needs it.
+@functools.cache
+def _token_shapes() -> re.Pattern[str]:
+    return re.compile(
+        r"\b(?:ya29\.[\w.~+/-]{16,}=*"
+        r"|1(?://|%2F%2F|\\/\\/)[\w.~+/%-]{16,}"
+        r"|4(?:/|%2F|\\/)0[\w.~+/%-]{16,}"
+        r"|GOCSPX-[\w-]{8,})",
+        re.IGNORECASE,
+    )
 
 
 def credential_secrets(credentials: Any) -> frozenset[str]:
@@ -75,7 +82,8 @@ def _redact(value: Any, secrets: list[str], depth: int) -> Any:
         for secret in secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        return _TOKEN_SHAPES.sub(REDACTED, value) if _TOKEN_SHAPES.search(value) else value
+        shapes = _token_shapes()
+        return shapes.sub(REDACTED, value) if shapes.search(value) else value
     if isinstance(value, (bytes, bytearray)):
         text = bytes(value).decode("utf-8", "surrogateescape")
         cleaned = _redact(text, secrets, depth)

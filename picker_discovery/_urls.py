@@ -36,6 +36,8 @@ def is_loopback(host: str) -> bool:
         host = host[1:-1]
     if host == "localhost":
         return True
+    if ":" not in host and not host.replace(".", "").isdigit():
+        return False  # a name: an IP literal is digits and dots, or has a colon (IPv6)
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

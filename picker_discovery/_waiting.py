@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from picker_discovery._arguments import _session_id_of
+from picker_discovery._errors_session import PickingCancelled, PickingTimeout
 from picker_discovery._execute import _Executing
 from picker_discovery._pacing import (
     DEFAULT_JITTER,
@@ -27,7 +28,6 @@ from picker_discovery._pacing import (
     MAX_POLL_INTERVAL,
     MIN_POLL_INTERVAL,
 )
-from picker_discovery.errors import PickingCancelled, PickingTimeout
 from picker_discovery.models import PickingSession
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ Private: the generated :mod:`picker_discovery.models` is the public face.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -46,10 +47,20 @@ __all__ = [
 MAX_DURATION_SECONDS = 315_576_000_000
 """The range of ``google.protobuf.Duration``: about 10,000 years either way."""
 
-_TIMESTAMP = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:Z|([+-])(\d\d):(\d\d))"
-)
-_DURATION = re.compile(r"(-?)(\d+)(?:\.(\d{1,9}))?s")
+
+# The general forms, compiled on first use: the common ones never need them.
+@functools.cache
+def _timestamp() -> re.Pattern[str]:
+    return re.compile(
+        r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:Z|([+-])(\d\d):(\d\d))"
+    )
+
+
+@functools.cache
+def _duration() -> re.Pattern[str]:
+    return re.compile(r"(-?)(\d+)(?:\.(\d{1,9}))?s")
+
+
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 # The characters at 4, 7, 10, 13, 16 and 19 of a timestamp in UTC with 0, 3 or 6 fractional
 # digits ("2025-02-27T23:34:05.466Z"), by its length.
@@ -88,7 +99,7 @@ def parse_timestamp(text: str) -> datetime:
 
 def _parse_rfc3339(text: str) -> datetime:
     """:func:`parse_timestamp` for any RFC 3339 timestamp (the regular expression's way)."""
-    match = _TIMESTAMP.fullmatch(text)
+    match = _timestamp().fullmatch(text)
     if match is None:
         raise ValueError("not of the form 2025-02-27T23:34:05.466Z")
     year, month, day, hour, minute, second, fraction, sign, hours, minutes = match.groups()
@@ -131,7 +142,7 @@ def parse_duration(text: str) -> timedelta:
         if len(DURATIONS) < _DURATIONS_KEPT:
             DURATIONS[text] = value
         return value
-    match = _DURATION.fullmatch(text)
+    match = _duration().fullmatch(text)
     if match is None:
         raise ValueError("not decimal seconds with an 's' suffix")
     sign, whole, fraction = match.groups()

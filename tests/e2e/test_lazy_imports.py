@@ -189,3 +189,21 @@ def test_building_a_client_loads_little_beyond_googleapiclient_building_the_serv
     )
     extra = {m for m in client - plain if m.split(".")[0] != "picker_discovery"}
     assert extra <= allowed, sorted(extra - allowed)
+
+
+def test_building_a_client_loads_only_what_building_needs() -> None:
+    # Errors are loaded as they are needed, not the whole catalogue; values need no dataclasses
+    # machinery, and the bundled document is found without importlib's resource readers.
+    built = (
+        "import json, httplib2\nfrom googleapiclient.discovery import build_from_document\n"
+        f"document = json.load(open({str(BUNDLED_DOCUMENT)!r}, encoding='utf-8'))\n"
+        "build_from_document(document, http=httplib2.Http())"
+    )
+    plain = modules_after(built)
+    loaded = modules_after(
+        "import httplib2, picker_discovery\n"
+        "picker_discovery.PickerClient(http=httplib2.Http(), journal=False)"
+    )
+    assert "picker_discovery._client" in loaded
+    assert not loaded & {"picker_discovery.errors", "picker_discovery._errors_media"}
+    assert not (loaded - plain) & {"dataclasses", "importlib.resources.readers"}

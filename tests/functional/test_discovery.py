@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
+import sys
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -333,3 +336,33 @@ def test_a_document_that_would_exhaust_the_reader_is_a_clear_error(
     with pytest.raises(DiscoveryDocumentError, match=problem) as caught:
         discovery.load_document(target)
     assert caught.value.source == target
+
+
+def test_the_bundled_document_is_read_from_a_zip_app(tmp_path: Path) -> None:
+    # A zip app imports the package from the archive, where the document is no file on disk.
+    import picker_discovery
+    from picker_discovery import discovery_cache
+
+    archive = tmp_path / "app.pyz"
+    package = Path(picker_discovery.__file__).parent
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in package.rglob("*.py"):
+            zf.write(path, Path("picker_discovery") / path.relative_to(package))
+        zf.write(
+            str(discovery.BUNDLED_DOCUMENT),
+            f"picker_discovery/discovery_cache/{discovery.FILE_NAME}",
+        )
+        zf.write(str(discovery_cache.__file__), "picker_discovery/discovery_cache/__init__.py")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from picker_discovery import _discovery\n"
+        "document, source = _discovery.load_document()\n"
+        "print(_discovery.__file__, document['name'], source.kind, source.location)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(archive)], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    module, name, kind, location = out.stdout.split()
+    assert module.startswith(str(archive)) and location.startswith(str(archive))
+    assert (name, kind) == ("photospicker", "bundled")

@@ -23,6 +23,7 @@ LAYERS: dict[str, set[str]] = {
     "leaf": {
         "errors",
         "_errorbase",
+        "_frozen",
         "_errors_auth",
         "_errors_http",
         "_errors_media",
@@ -49,7 +50,7 @@ LAYERS: dict[str, set[str]] = {
     },
     # The models and how they show themselves (repr, HTML): they load no HTTP library.
     "models": {"models", "notebook._render"},
-    "document": {"_discovery"},
+    "document": {"_discovery", "_document_urls"},
     "service": {"_service", "_auth", "_auth_remote"},
     "media": {
         "_media",
