@@ -168,6 +168,10 @@ class PollSchedule:
         self._random = random
         self._order = itertools.count()
         self._heap: list[tuple[float, int, SelectionCheck]] = []
+        # The first in line that found no token, and when: asked again at that same time, it
+        # still finds none (its deadline was checked then), so due() answers at once.
+        self._held: tuple[float, int, SelectionCheck] | None = None
+        self._held_at = math.nan
         self.finished: collections.deque[WaitOutcome] = collections.deque()
         """Outcomes known without a poll (ready or ended at the start, or a deadline come),
         for the waiter to report; :meth:`finish` returns the others."""
@@ -210,18 +214,23 @@ class PollSchedule:
         has come go to :attr:`finished` instead, without a token."""
         taken: list[SelectionCheck] = []
         heap = self._heap
-        wall = self._clock.now() if heap and heap[0][0] <= now else None
+        if not heap or heap[0][0] > now or (heap[0] is self._held and now == self._held_at):
+            return taken  # nothing due, or the same first in line at the same time, no token
+        wall = self._clock.now()
         while heap and heap[0][0] <= now:
-            assert wall is not None
-            check = heap[0][2]
+            entry = heap[0]
+            check = entry[2]
             ended = deadline_check(check.session_id, check, wall, self._timeout)
             if ended is not None:
                 heapq.heappop(heap)
                 self._open -= 1
                 self.finished.append(_outcome(ended))
                 continue
-            if len(taken) >= free or self._limit.try_acquire(now) > 0:
-                break  # no slot, or no token yet: the rest wait
+            if len(taken) >= free:
+                break  # no slot: the rest wait
+            if self._limit.try_acquire(now) > 0:
+                self._held, self._held_at = entry, now  # no token yet: the rest wait
+                break
             taken.append(heapq.heappop(heap)[2])
         return taken
 

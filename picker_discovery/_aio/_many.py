@@ -4,7 +4,9 @@ The same :class:`~picker_discovery._schedule.PollSchedule` as the sync waiter (h
 polls, jitter, one :class:`~picker_discovery.RateLimit`), driven by one coroutine that starts
 each due poll itself (at most ``max_concurrency`` at once) and otherwise sleeps on the client's
 clock. Each poll runs in a task of its own, started eagerly on Python 3.12+ (a poll that ends in
-its first step, on a transport that answers at once, costs no turn of the event loop).
+its first step, on a transport that answers at once, costs no turn of the event loop); before
+3.12 the coroutine lets the polls it started take their first step in one turn and takes the
+answers of those that ended there in that same turn, without a future to wake on.
 Each poll is :class:`~picker_discovery._aio._poll.Poller`'s: ``check_selection``'s step without
 re-checking what the wait checked once.
 
@@ -60,6 +62,8 @@ AsyncPoll = Callable[[SelectionCheck], Coroutine[Any, Any, Answer]]
 """One poll: the check to follow -> the next check, and the body of the answer it read."""
 Answered = tuple[SelectionCheck, "Answer | None", "BaseException | None"]
 """A poll that ended: the check it followed, and its answer or what it raised."""
+_EAGER = sys.version_info >= (3, 12)
+"""Whether a poll's task takes its first step as it is made (``eager_start``)."""
 Restore = Callable[[str, bytes], PickingSession]
 """Reads a session's last state again from the body of the answer it came in."""
 
@@ -168,20 +172,23 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
             self._sleeping = None
             self._interrupted = False
 
-    def _start(self, after: SelectionCheck, loop: asyncio.AbstractEventLoop) -> None:
+    def _start(self, after: SelectionCheck, loop: asyncio.AbstractEventLoop) -> bool:
         """Poll ``after``'s session in a task of its own. From Python 3.12 the task starts
         eagerly: its first step runs here, as the task, and a poll that ends there (a
         transport that answers at once) costs no turn of the event loop. Before 3.12 the first
         step cannot run here: the poll would start in the waiting task and go on in another,
         and httpcore's connection locks (anyio's, held per task) would take the waiting task
-        for the owner of a lock the poll took."""
+        for the owner of a lock the poll took.
+
+        Returns whether the task is yet to take its first step (before 3.12)."""
         coro = self._polled(after)
-        if sys.version_info >= (3, 12):
+        if sys.version_info >= (3, 12):  # as _EAGER, spelled so that type checkers see it
             task: asyncio.Task[None] = asyncio.Task(coro, loop=loop, eager_start=True)
         else:
             task = loop.create_task(coro)
         if not task.done():  # else it has handed its answer on already
             self._tasks[after.session_id] = task
+        return not _EAGER
 
     async def _polled(self, after: SelectionCheck) -> None:
         """A poll's task: poll, then hand the answer or the exception to the iteration and
@@ -261,8 +268,15 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
                             if self._cancelled:
                                 return
                 now = clock.monotonic()
+                started = False
                 for after in schedule.due(now, self._limit - len(tasks)):
-                    self._start(after, loop)
+                    started = self._start(after, loop) or started
+                if started:
+                    # Before 3.12 a poll's task takes its first step at the loop's next turn:
+                    # let it, and take the answers of the polls that ended there (a transport
+                    # that answers at once) in that same turn, without a future to wake on.
+                    await asyncio.sleep(0)
+                    continue
                 if answered or schedule.finished or not schedule.open:
                     continue
                 delay = schedule.wake_in(now, self._limit - len(tasks))
