@@ -40,6 +40,17 @@ from picker_discovery.models import PickingSession
 __all__ = ["DEFAULT_JITTER", "PollSchedule", "WaitOutcome", "first_checks"]
 
 Status = Literal["ready", "ended", "failed"]
+_Kept = tuple[
+    Literal["ready", "wait", "ended"],
+    float,
+    "str | None",
+    datetime,
+    "datetime | None",
+    "str | None",
+    int,
+    int,
+]
+"""A waiting check without session state or error, as its fields from ``status`` on."""
 
 
 @dataclass(frozen=True)
@@ -167,11 +178,12 @@ class PollSchedule:
         self._jitter = _check_jitter(jitter)
         self._random = random
         self._order = itertools.count()
-        # The heap holds (time of the next poll, order, session id): numbers and a string only,
-        # which the garbage collector stops tracking; the checks are kept apart, by id. At
-        # thousands of waiting sessions this halves what every poll leaves for the collector.
+        # The heap holds (time of the next poll, order, session id), and the checks are kept
+        # apart by id, those without a session state or an error as a tuple of their fields
+        # (_Kept): numbers, strings and datetimes only, which the garbage collector stops
+        # tracking. At thousands of waiting sessions, a poll then leaves nothing for it.
         self._heap: list[tuple[float, int, str]] = []
-        self._waiting: dict[str, SelectionCheck] = {}
+        self._waiting: dict[str, SelectionCheck | _Kept] = {}
         # The first in line that found no token, and when: asked again at that same time, it
         # still finds none (its deadline was checked then), so due() answers at once.
         self._held: tuple[float, int, str] | None = None
@@ -190,9 +202,39 @@ class PollSchedule:
     def _jittered(self, delay: float) -> float:
         return delay * (1.0 + self._jitter * self._random()) if delay > 0 else 0.0
 
-    def _push(self, when: float, check: SelectionCheck) -> None:
-        self._waiting[check.session_id] = check
-        heapq.heappush(self._heap, (when, next(self._order), check.session_id))
+    def _push(self, when: float, check: SelectionCheck, keep_state: bool = True) -> None:
+        sid = check.session_id
+        if check.error is None and (check.session is None or not keep_state):
+            self._waiting[sid] = (
+                check.status,
+                check.delay,
+                check.reason,
+                check.started,
+                check.deadline,
+                check.deadline_reason,
+                check.failures,
+                check.polls,
+            )
+        else:
+            self._waiting[sid] = check
+        heapq.heappush(self._heap, (when, next(self._order), sid))
+
+    def _check(self, session_id: str) -> SelectionCheck:
+        """The check kept for ``session_id`` (made again from its fields if kept as a tuple)."""
+        kept = self._waiting[session_id]
+        if isinstance(kept, SelectionCheck):
+            return kept
+        status, delay, reason, started, deadline, deadline_reason, failures, polls = kept
+        check = SelectionCheck(
+            session_id, status, delay, reason, None, started, deadline, deadline_reason,
+            failures, polls,
+        )  # fmt: skip
+        self._waiting[session_id] = check  # at the head of the line: polled or ended soon
+        return check
+
+    def checks(self) -> dict[str, SelectionCheck]:
+        """The check of every scheduled session, by id."""
+        return {session_id: self._check(session_id) for session_id in list(self._waiting)}
 
     @property
     def timeout(self) -> float | None:
@@ -225,7 +267,7 @@ class PollSchedule:
         waiting = self._waiting
         while heap and heap[0][0] <= now:
             entry = heap[0]
-            check = waiting[entry[2]]
+            check = self._check(entry[2])
             ended = deadline_check(check.session_id, check, wall, self._timeout)
             if ended is not None:
                 heapq.heappop(heap)
@@ -239,7 +281,8 @@ class PollSchedule:
                 self._held, self._held_at = entry, now  # no token yet: the rest wait
                 break
             heapq.heappop(heap)
-            taken.append(waiting.pop(entry[2]))
+            del waiting[entry[2]]
+            taken.append(check)
         return taken
 
     def wake_in(self, now: float, free: int) -> float | None:
@@ -258,9 +301,13 @@ class PollSchedule:
         now: float,
         check: SelectionCheck | None = None,
         error: BaseException | None = None,
+        *,
+        keep_state: bool = True,
     ) -> WaitOutcome | None:
         """Take the answer of the poll made ``after`` a check: the new ``check``, or the
-        ``error`` it raised; ``now`` is when it came.
+        ``error`` it raised; ``now`` is when it came. With ``keep_state=False`` a waiting
+        check is kept without its session state (the caller keeps what it needs of it), and
+        handed back by :meth:`due` with ``session`` None.
 
         Returns the session's outcome when it is done (ready, ended, or failed with
         ``error``); else schedules its next poll after the check's delay (plus jitter) and
@@ -270,7 +317,7 @@ class PollSchedule:
             self._open -= 1
             return _outcome(after, error or RuntimeError("the poll returned nothing"))
         if check.status == WAIT:
-            self._push(now + self._jittered(check.delay), check)
+            self._push(now + self._jittered(check.delay), check, keep_state)
             return None
         self._open -= 1
         return _outcome(check)

@@ -11,7 +11,8 @@ Each poll is :class:`~picker_discovery._aio._poll.Poller`'s: ``check_selection``
 re-checking what the wait checked once.
 
 A waiting session costs a place in the heap and its last check with only the timing the next
-poll needs (deadline, failures, polls), no task and no thread. The last state read is kept as
+poll needs (deadline, failures, polls; kept as a tuple the garbage collector does not track),
+no task and no thread. The last state read is kept as
 the answer's body (a few hundred bytes, not the parsed :class:`PickingSession`, which is ten
 times that) and read again only for the session's :class:`WaitOutcome`, so that an outcome
 carries the same ``session`` as if the model had been kept.
@@ -66,23 +67,6 @@ _EAGER = sys.version_info >= (3, 12)
 """Whether a poll's task takes its first step as it is made (``eager_start``)."""
 Restore = Callable[[str, bytes], PickingSession]
 """Reads a session's last state again from the body of the answer it came in."""
-
-
-def _compact(check: SelectionCheck) -> SelectionCheck:
-    """``check`` without the session state it read (kept as the answer's body instead)."""
-    return SelectionCheck(
-        check.session_id,
-        check.status,
-        check.delay,
-        check.reason,
-        None,
-        check.started,
-        check.deadline,
-        check.deadline_reason,
-        check.failures,
-        check.polls,
-        check.error,
-    )
 
 
 class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
@@ -230,12 +214,13 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
             if timer is not None:
                 timer.cancel()
 
-    def _keep(self, check: SelectionCheck, body: bytes | None) -> SelectionCheck:
-        """What to keep of a waiting ``check`` until its next poll."""
+    def _keep(self, check: SelectionCheck, body: bytes | None) -> bool:
+        """Whether to keep a waiting ``check``'s session state until its next poll: not
+        when the body it was read from is kept instead."""
         if check.status != WAIT or check.session is None or body is None:
-            return check
+            return True
         self._bodies[check.session_id] = body
-        return _compact(check)
+        return False
 
     def _reported(self, outcome: WaitOutcome) -> WaitOutcome:
         """``outcome`` with the last state read, when only its body was kept."""
@@ -261,8 +246,12 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
                         after, result, error = answered.popleft()
                         if error is not None and not isinstance(error, Exception):
                             raise error  # a poll cancelled, or KeyboardInterrupt
-                        check = None if result is None else self._keep(*result)
-                        outcome = schedule.finish(after, received, check, error)
+                        if result is None:
+                            outcome = schedule.finish(after, received, None, error)
+                        else:
+                            check, body = result
+                            keep = self._keep(check, body)
+                            outcome = schedule.finish(after, received, check, keep_state=keep)
                         if outcome is not None:
                             yield self._reported(outcome)
                             if self._cancelled:

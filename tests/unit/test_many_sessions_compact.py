@@ -152,9 +152,9 @@ async def test_a_waiting_session_keeps_only_its_timing_and_the_answers_body(
     seen: list[dict[str, Any]] = []
 
     def look(_seconds: float) -> None:
-        kept = waiting._schedule._waiting
+        kept = waiting._schedule.checks()
         if len(kept) == 5 and all(check.polls for check in kept.values()):
-            seen.append(dict(kept))
+            seen.append(kept)
             waiting.cancel()
 
     backend.clock.on_sleep = look

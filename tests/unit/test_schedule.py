@@ -3,8 +3,10 @@ share, driven here by hand with the poll step's checks (no requests, a fake cloc
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -171,3 +173,23 @@ def test_a_held_session_answered_before_its_token_comes_back_after_its_delay() -
     assert schedule.due(0.0, 10) == []  # the first is back, behind the held one
     assert [c.session_id for c in schedule.due(1.0001, 10)] == [SIDS[1]]
     assert [c.session_id for c in schedule.due(2.0002, 10)] == [SIDS[0]]
+
+
+def test_a_waiting_check_comes_back_as_it_went_in_and_leaves_nothing_to_collect() -> None:
+    schedule = plan(SIDS[:2], jitter=0)
+    first, second = schedule.due(0.0, 10)
+    state = session(SIDS[1])
+    deadline = FakeClock().now() + timedelta(seconds=60)
+    later = replace(waiting(second, 5.0), session=state, deadline=deadline)
+    assert schedule.finish(first, 0.0, waiting(first, 5.0)) is None
+    assert schedule.finish(second, 0.0, later, keep_state=False) is None
+    gc.collect()
+    assert not any(gc.is_tracked(kept) for kept in schedule._waiting.values())
+    assert not any(gc.is_tracked(entry) for entry in schedule._heap)
+    back = {c.session_id: c for c in schedule.due(5.0, 10)}
+    assert back[SIDS[0]] == waiting(first, 5.0)
+    assert back[SIDS[1]] == replace(later, session=None)  # its state was not kept
+    kept_state = plan(SIDS[:1], jitter=0)
+    (check,) = kept_state.due(0.0, 10)
+    assert kept_state.finish(check, 0.0, replace(waiting(check, 5.0), session=state)) is None
+    assert kept_state.checks()[SIDS[0]].session is state  # kept unless told otherwise
