@@ -134,6 +134,15 @@ def _check_jitter(value: object) -> float:
     return float(value)
 
 
+def _unpacked(session_id: str, kept: _Kept) -> SelectionCheck:
+    """The check a waiting session was kept as (``_Kept``: its fields from ``status`` on)."""
+    status, delay, reason, started, deadline, deadline_reason, failures, polls = kept
+    return SelectionCheck(
+        session_id, status, delay, reason, None, started, deadline, deadline_reason,
+        failures, polls,
+    )  # fmt: skip
+
+
 def _outcome(check: SelectionCheck, error: BaseException | None = None) -> WaitOutcome:
     if error is not None:
         return WaitOutcome(
@@ -220,21 +229,20 @@ class PollSchedule:
         heapq.heappush(self._heap, (when, next(self._order), sid))
 
     def _check(self, session_id: str) -> SelectionCheck:
-        """The check kept for ``session_id`` (made again from its fields if kept as a tuple)."""
+        """The check kept for ``session_id``, kept as a check from now on: its turn has come
+        (it is polled or ended soon)."""
         kept = self._waiting[session_id]
         if isinstance(kept, SelectionCheck):
             return kept
-        status, delay, reason, started, deadline, deadline_reason, failures, polls = kept
-        check = SelectionCheck(
-            session_id, status, delay, reason, None, started, deadline, deadline_reason,
-            failures, polls,
-        )  # fmt: skip
-        self._waiting[session_id] = check  # at the head of the line: polled or ended soon
+        check = self._waiting[session_id] = _unpacked(session_id, kept)
         return check
 
     def checks(self) -> dict[str, SelectionCheck]:
-        """The check of every scheduled session, by id."""
-        return {session_id: self._check(session_id) for session_id in list(self._waiting)}
+        """The check of every scheduled session, by id (as :meth:`due` would hand it out)."""
+        return {
+            sid: kept if isinstance(kept, SelectionCheck) else _unpacked(sid, kept)
+            for sid, kept in self._waiting.items()
+        }
 
     @property
     def timeout(self) -> float | None:
