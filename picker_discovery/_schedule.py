@@ -40,6 +40,17 @@ from picker_discovery.models import PickingSession
 __all__ = ["DEFAULT_JITTER", "PollSchedule", "WaitOutcome", "first_checks"]
 
 Status = Literal["ready", "ended", "failed"]
+_Kept = tuple[
+    Literal["ready", "wait", "ended"],
+    float,
+    "str | None",
+    datetime,
+    "datetime | None",
+    "str | None",
+    int,
+    int,
+]
+"""A waiting check without session state or error, as its fields from ``status`` on."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,15 @@ def _check_jitter(value: object) -> float:
     return float(value)
 
 
+def _unpacked(session_id: str, kept: _Kept) -> SelectionCheck:
+    """The check a waiting session was kept as (``_Kept``: its fields from ``status`` on)."""
+    status, delay, reason, started, deadline, deadline_reason, failures, polls = kept
+    return SelectionCheck(
+        session_id, status, delay, reason, None, started, deadline, deadline_reason,
+        failures, polls,
+    )  # fmt: skip
+
+
 def _outcome(check: SelectionCheck, error: BaseException | None = None) -> WaitOutcome:
     if error is not None:
         return WaitOutcome(
@@ -167,7 +187,16 @@ class PollSchedule:
         self._jitter = _check_jitter(jitter)
         self._random = random
         self._order = itertools.count()
-        self._heap: list[tuple[float, int, SelectionCheck]] = []
+        # The heap holds (time of the next poll, order, session id), and the checks are kept
+        # apart by id, those without a session state or an error as a tuple of their fields
+        # (_Kept): numbers, strings and datetimes only, which the garbage collector stops
+        # tracking. At thousands of waiting sessions, a poll then leaves nothing for it.
+        self._heap: list[tuple[float, int, str]] = []
+        self._waiting: dict[str, SelectionCheck | _Kept] = {}
+        # The first in line that found no token, and when: asked again at that same time, it
+        # still finds none (its deadline was checked then), so due() answers at once.
+        self._held: tuple[float, int, str] | None = None
+        self._held_at = math.nan
         self.finished: collections.deque[WaitOutcome] = collections.deque()
         """Outcomes known without a poll (ready or ended at the start, or a deadline come),
         for the waiter to report; :meth:`finish` returns the others."""
@@ -182,8 +211,38 @@ class PollSchedule:
     def _jittered(self, delay: float) -> float:
         return delay * (1.0 + self._jitter * self._random()) if delay > 0 else 0.0
 
-    def _push(self, when: float, check: SelectionCheck) -> None:
-        heapq.heappush(self._heap, (when, next(self._order), check))
+    def _push(self, when: float, check: SelectionCheck, keep_state: bool = True) -> None:
+        sid = check.session_id
+        if check.error is None and (check.session is None or not keep_state):
+            self._waiting[sid] = (
+                check.status,
+                check.delay,
+                check.reason,
+                check.started,
+                check.deadline,
+                check.deadline_reason,
+                check.failures,
+                check.polls,
+            )
+        else:
+            self._waiting[sid] = check
+        heapq.heappush(self._heap, (when, next(self._order), sid))
+
+    def _check(self, session_id: str) -> SelectionCheck:
+        """The check kept for ``session_id``, kept as a check from now on: its turn has come
+        (it is polled or ended soon)."""
+        kept = self._waiting[session_id]
+        if isinstance(kept, SelectionCheck):
+            return kept
+        check = self._waiting[session_id] = _unpacked(session_id, kept)
+        return check
+
+    def checks(self) -> dict[str, SelectionCheck]:
+        """The check of every scheduled session, by id (as :meth:`due` would hand it out)."""
+        return {
+            sid: kept if isinstance(kept, SelectionCheck) else _unpacked(sid, kept)
+            for sid, kept in self._waiting.items()
+        }
 
     @property
     def timeout(self) -> float | None:
@@ -202,7 +261,7 @@ class PollSchedule:
 
     def session_ids(self) -> list[str]:
         """The ids of the scheduled sessions, soonest poll first."""
-        return [check.session_id for _, _, check in sorted(self._heap)]
+        return [session_id for _, _, session_id in sorted(self._heap)]
 
     def due(self, now: float, free: int) -> list[SelectionCheck]:
         """What to poll now: the due sessions' last checks (pass each as ``after=``), at most
@@ -210,19 +269,28 @@ class PollSchedule:
         has come go to :attr:`finished` instead, without a token."""
         taken: list[SelectionCheck] = []
         heap = self._heap
-        wall = self._clock.now() if heap and heap[0][0] <= now else None
+        if not heap or heap[0][0] > now or (heap[0] is self._held and now == self._held_at):
+            return taken  # nothing due, or the same first in line at the same time, no token
+        wall = self._clock.now()
+        waiting = self._waiting
         while heap and heap[0][0] <= now:
-            assert wall is not None
-            check = heap[0][2]
+            entry = heap[0]
+            check = self._check(entry[2])
             ended = deadline_check(check.session_id, check, wall, self._timeout)
             if ended is not None:
                 heapq.heappop(heap)
+                del waiting[entry[2]]
                 self._open -= 1
                 self.finished.append(_outcome(ended))
                 continue
-            if len(taken) >= free or self._limit.try_acquire(now) > 0:
-                break  # no slot, or no token yet: the rest wait
-            taken.append(heapq.heappop(heap)[2])
+            if len(taken) >= free:
+                break  # no slot: the rest wait
+            if self._limit.try_acquire(now) > 0:
+                self._held, self._held_at = entry, now  # no token yet: the rest wait
+                break
+            heapq.heappop(heap)
+            del waiting[entry[2]]
+            taken.append(check)
         return taken
 
     def wake_in(self, now: float, free: int) -> float | None:
@@ -241,9 +309,13 @@ class PollSchedule:
         now: float,
         check: SelectionCheck | None = None,
         error: BaseException | None = None,
+        *,
+        keep_state: bool = True,
     ) -> WaitOutcome | None:
         """Take the answer of the poll made ``after`` a check: the new ``check``, or the
-        ``error`` it raised; ``now`` is when it came.
+        ``error`` it raised; ``now`` is when it came. With ``keep_state=False`` a waiting
+        check is kept without its session state (the caller keeps what it needs of it), and
+        handed back by :meth:`due` with ``session`` None.
 
         Returns the session's outcome when it is done (ready, ended, or failed with
         ``error``); else schedules its next poll after the check's delay (plus jitter) and
@@ -253,7 +325,7 @@ class PollSchedule:
             self._open -= 1
             return _outcome(after, error or RuntimeError("the poll returned nothing"))
         if check.status == WAIT:
-            self._push(now + self._jittered(check.delay), check)
+            self._push(now + self._jittered(check.delay), check, keep_state)
             return None
         self._open -= 1
         return _outcome(check)

@@ -211,21 +211,23 @@ class AsyncPickerClient(_AsyncWaiting, _AsyncManyWaiting, _AsyncItems, _Bookkeep
     ) -> Any:
         """Send ``request`` under the method's retry policy (once with ``retry=False``);
         raise domain errors, with any token scrubbed from them."""
-        attempts = Attempts(
-            method,
-            request.methodId,
-            session_id,
-            self._policies[method] if retry else _SEND_ONCE,
-            idempotent=idempotent,
-            not_found_after_failure_ok=not_found_after_failure_ok,
-            now=self._clock.now,
-        )
+        attempts: Attempts | None = None  # made at the first failure: most calls have none
         try:
             while True:
                 try:
                     resp, content = await self._sender.send(request)
                     return _json_object(read_answer(request, resp, content), method, session_id)
                 except Exception as exc:
+                    if attempts is None:
+                        attempts = Attempts(
+                            method,
+                            request.methodId,
+                            session_id,
+                            self._policies[method] if retry else _SEND_ONCE,
+                            idempotent=idempotent,
+                            not_found_after_failure_ok=not_found_after_failure_ok,
+                            now=self._clock.now,
+                        )
                     delay = attempts.failed(exc)
                     if delay is None:
                         return {}

@@ -4,12 +4,15 @@ The same :class:`~picker_discovery._schedule.PollSchedule` as the sync waiter (h
 polls, jitter, one :class:`~picker_discovery.RateLimit`), driven by one coroutine that starts
 each due poll itself (at most ``max_concurrency`` at once) and otherwise sleeps on the client's
 clock. Each poll runs in a task of its own, started eagerly on Python 3.12+ (a poll that ends in
-its first step, on a transport that answers at once, costs no turn of the event loop).
+its first step, on a transport that answers at once, costs no turn of the event loop); before
+3.12 the coroutine lets the polls it started take their first step in one turn and takes the
+answers of those that ended there in that same turn, without a future to wake on.
 Each poll is :class:`~picker_discovery._aio._poll.Poller`'s: ``check_selection``'s step without
 re-checking what the wait checked once.
 
 A waiting session costs a place in the heap and its last check with only the timing the next
-poll needs (deadline, failures, polls), no task and no thread. The last state read is kept as
+poll needs (deadline, failures, polls; kept as a tuple the garbage collector does not track),
+no task and no thread. The last state read is kept as
 the answer's body (a few hundred bytes, not the parsed :class:`PickingSession`, which is ten
 times that) and read again only for the session's :class:`WaitOutcome`, so that an outcome
 carries the same ``session`` as if the model had been kept.
@@ -60,25 +63,10 @@ AsyncPoll = Callable[[SelectionCheck], Coroutine[Any, Any, Answer]]
 """One poll: the check to follow -> the next check, and the body of the answer it read."""
 Answered = tuple[SelectionCheck, "Answer | None", "BaseException | None"]
 """A poll that ended: the check it followed, and its answer or what it raised."""
+_EAGER = sys.version_info >= (3, 12)
+"""Whether a poll's task takes its first step as it is made (``eager_start``)."""
 Restore = Callable[[str, bytes], PickingSession]
 """Reads a session's last state again from the body of the answer it came in."""
-
-
-def _compact(check: SelectionCheck) -> SelectionCheck:
-    """``check`` without the session state it read (kept as the answer's body instead)."""
-    return SelectionCheck(
-        check.session_id,
-        check.status,
-        check.delay,
-        check.reason,
-        None,
-        check.started,
-        check.deadline,
-        check.deadline_reason,
-        check.failures,
-        check.polls,
-        check.error,
-    )
 
 
 class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
@@ -168,20 +156,23 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
             self._sleeping = None
             self._interrupted = False
 
-    def _start(self, after: SelectionCheck, loop: asyncio.AbstractEventLoop) -> None:
+    def _start(self, after: SelectionCheck, loop: asyncio.AbstractEventLoop) -> bool:
         """Poll ``after``'s session in a task of its own. From Python 3.12 the task starts
         eagerly: its first step runs here, as the task, and a poll that ends there (a
         transport that answers at once) costs no turn of the event loop. Before 3.12 the first
         step cannot run here: the poll would start in the waiting task and go on in another,
         and httpcore's connection locks (anyio's, held per task) would take the waiting task
-        for the owner of a lock the poll took."""
+        for the owner of a lock the poll took.
+
+        Returns whether the task is yet to take its first step (before 3.12)."""
         coro = self._polled(after)
-        if sys.version_info >= (3, 12):
+        if sys.version_info >= (3, 12):  # as _EAGER, spelled so that type checkers see it
             task: asyncio.Task[None] = asyncio.Task(coro, loop=loop, eager_start=True)
         else:
             task = loop.create_task(coro)
         if not task.done():  # else it has handed its answer on already
             self._tasks[after.session_id] = task
+        return not _EAGER
 
     async def _polled(self, after: SelectionCheck) -> None:
         """A poll's task: poll, then hand the answer or the exception to the iteration and
@@ -223,12 +214,13 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
             if timer is not None:
                 timer.cancel()
 
-    def _keep(self, check: SelectionCheck, body: bytes | None) -> SelectionCheck:
-        """What to keep of a waiting ``check`` until its next poll."""
+    def _keep(self, check: SelectionCheck, body: bytes | None) -> bool:
+        """Whether to keep a waiting ``check``'s session state until its next poll: not
+        when the body it was read from is kept instead."""
         if check.status != WAIT or check.session is None or body is None:
-            return check
+            return True
         self._bodies[check.session_id] = body
-        return _compact(check)
+        return False
 
     def _reported(self, outcome: WaitOutcome) -> WaitOutcome:
         """``outcome`` with the last state read, when only its body was kept."""
@@ -254,15 +246,26 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
                         after, result, error = answered.popleft()
                         if error is not None and not isinstance(error, Exception):
                             raise error  # a poll cancelled, or KeyboardInterrupt
-                        check = None if result is None else self._keep(*result)
-                        outcome = schedule.finish(after, received, check, error)
+                        if result is None:
+                            outcome = schedule.finish(after, received, None, error)
+                        else:
+                            check, body = result
+                            keep = self._keep(check, body)
+                            outcome = schedule.finish(after, received, check, keep_state=keep)
                         if outcome is not None:
                             yield self._reported(outcome)
                             if self._cancelled:
                                 return
                 now = clock.monotonic()
+                started = False
                 for after in schedule.due(now, self._limit - len(tasks)):
-                    self._start(after, loop)
+                    started = self._start(after, loop) or started
+                if started:
+                    # Before 3.12 a poll's task takes its first step at the loop's next turn:
+                    # let it, and take the answers of the polls that ended there (a transport
+                    # that answers at once) in that same turn, without a future to wake on.
+                    await asyncio.sleep(0)
+                    continue
                 if answered or schedule.finished or not schedule.open:
                     continue
                 delay = schedule.wake_in(now, self._limit - len(tasks))

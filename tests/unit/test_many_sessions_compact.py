@@ -152,9 +152,9 @@ async def test_a_waiting_session_keeps_only_its_timing_and_the_answers_body(
     seen: list[dict[str, Any]] = []
 
     def look(_seconds: float) -> None:
-        heap = waiting._schedule._heap
-        if len(heap) == 5 and all(check.polls for _, _, check in heap):
-            seen.append({c.session_id: c for _, _, c in heap})
+        kept = waiting._schedule.checks()
+        if len(kept) == 5 and all(check.polls for check in kept.values()):
+            seen.append(kept)
             waiting.cancel()
 
     backend.clock.on_sleep = look

@@ -240,3 +240,44 @@ async def test_a_body_with_a_dropped_field_is_not_read_again() -> None:
     assert outcome.session.polling_config is not None
     assert outcome.session.polling_config.poll_interval is None
     assert outcome.session.raw["pollingConfig"] == {}
+
+
+async def test_polls_answered_at_once_are_each_taken_once_in_the_turn_they_end() -> None:
+    backend = Backend(max_live_sessions=200, poll_interval="5s", polling_timeout="20s")
+    async with AsyncPickerClient(
+        transport=FakeAsyncTransport(backend), clock=backend.clock, journal=False
+    ) as client:
+        sessions = [await client.create_session() for _ in range(120)]
+        picked = {s.id for s in sessions[:30]}
+        to_pick = sorted(sid for sid in picked if sid)
+
+        def pick(_seconds: float) -> None:  # at the first sleep: while the wait goes on
+            while to_pick:
+                backend.pick(to_pick.pop())
+
+        backend.clock.on_sleep = pick
+        backend.clear_attempts()
+        loop = asyncio.get_running_loop()
+        futures = 0
+        create_future = loop.create_future
+
+        def counted() -> asyncio.Future[Any]:
+            nonlocal futures
+            futures += 1
+            return create_future()
+
+        loop.create_future = counted  # type: ignore[method-assign]
+        try:
+            limit = RateLimit(rate=40)
+            outcomes = [o async for o in client.wait_for_sessions(sessions, rate=limit)]
+        finally:
+            del loop.create_future
+    assert futures == 0  # every poll's answer was taken without waiting to be woken
+    assert sorted(o.session_id for o in outcomes) == sorted(s.id for s in sessions if s.id)
+    assert {o.session_id for o in outcomes if o.ready} == picked
+    times = sorted(a.time for a in backend.attempts("sessions.get"))
+    assert sum(o.polls for o in outcomes) == len(times)  # each answer read once
+    assert all(
+        (times[i + limit.most_in(1.0)] - times[i]).total_seconds() >= 1.0
+        for i in range(len(times) - limit.most_in(1.0))
+    )  # never more than the cap in any one second

@@ -3,8 +3,10 @@ share, driven here by hand with the poll step's checks (no requests, a fake cloc
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -129,3 +131,65 @@ def test_each_session_once_and_well_formed_settings() -> None:
         plan(SIDS[:1], jitter=2)
     with pytest.raises(ValueError):
         plan(["not a/valid id"])
+
+
+class CountingLimit(RateLimit):
+    """A RateLimit that counts how often it is asked for a token."""
+
+    asked = 0
+
+    def try_acquire(self, now: float) -> float:
+        self.asked += 1
+        return super().try_acquire(now)
+
+
+def test_asked_again_at_the_same_time_without_a_token_it_answers_at_once() -> None:
+    clock = FakeClock()
+    limit = CountingLimit(rate=10)
+    schedule = plan(SIDS[:3], clock, limit=limit)
+    assert len(schedule.due(0.0, 10)) == 1 and limit.asked == 2  # one taken, one found none
+    assert schedule.due(0.0, 10) == [] and limit.asked == 2  # nothing changed: not asked
+    assert schedule.due(0.05, 10) == [] and limit.asked == 3  # a later time: asked again
+    assert [c.session_id for c in schedule.due(0.1001, 10)] == [SIDS[1]]  # the token came
+    assert schedule.scheduled == 1 and schedule.open == 3
+
+
+def test_a_held_session_still_ends_at_its_deadline_without_a_token() -> None:
+    clock = FakeClock()
+    schedule = plan(SIDS[:3], clock, timeout=10, limit=RateLimit(rate=0.01))
+    assert len(schedule.due(clock.monotonic(), 10)) == 1
+    assert schedule.due(clock.monotonic(), 10) == []  # held: no token for 100 s
+    clock.advance(10)
+    assert schedule.due(clock.monotonic(), 10) == []
+    assert [(o.status, o.reason) for o in schedule.finished] == [("ended", "timeout")] * 2
+    assert schedule.scheduled == 0
+
+
+def test_a_held_session_answered_before_its_token_comes_back_after_its_delay() -> None:
+    schedule = plan(SIDS[:2], limit=RateLimit(rate=1), jitter=0)
+    (first,) = schedule.due(0.0, 10)
+    assert schedule.due(0.0, 10) == []  # the second is held
+    assert schedule.finish(first, 0.0, waiting(first, 0.5)) is None
+    assert schedule.due(0.0, 10) == []  # the first is back, behind the held one
+    assert [c.session_id for c in schedule.due(1.0001, 10)] == [SIDS[1]]
+    assert [c.session_id for c in schedule.due(2.0002, 10)] == [SIDS[0]]
+
+
+def test_a_waiting_check_comes_back_as_it_went_in_and_leaves_nothing_to_collect() -> None:
+    schedule = plan(SIDS[:2], jitter=0)
+    first, second = schedule.due(0.0, 10)
+    state = session(SIDS[1])
+    deadline = FakeClock().now() + timedelta(seconds=60)
+    later = replace(waiting(second, 5.0), session=state, deadline=deadline)
+    assert schedule.finish(first, 0.0, waiting(first, 5.0)) is None
+    assert schedule.finish(second, 0.0, later, keep_state=False) is None
+    gc.collect()
+    assert not any(gc.is_tracked(kept) for kept in schedule._waiting.values())
+    assert not any(gc.is_tracked(entry) for entry in schedule._heap)
+    back = {c.session_id: c for c in schedule.due(5.0, 10)}
+    assert back[SIDS[0]] == waiting(first, 5.0)
+    assert back[SIDS[1]] == replace(later, session=None)  # its state was not kept
+    kept_state = plan(SIDS[:1], jitter=0)
+    (check,) = kept_state.due(0.0, 10)
+    assert kept_state.finish(check, 0.0, replace(waiting(check, 5.0), session=state)) is None
+    assert kept_state.checks()[SIDS[0]].session is state  # kept unless told otherwise
