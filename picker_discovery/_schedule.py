@@ -33,7 +33,7 @@ from picker_discovery._step import (
     PollRules,
     SelectionCheck,
     decide,
-    due as deadline_check,
+    ended_by_deadline,
 )
 from picker_discovery.models import PickingSession
 
@@ -276,7 +276,7 @@ class PollSchedule:
         while heap and heap[0][0] <= now:
             entry = heap[0]
             check = self._check(entry[2])
-            ended = deadline_check(check.session_id, check, wall, self._timeout)
+            ended = ended_by_deadline(check, wall, self._timeout)
             if ended is not None:
                 heapq.heappop(heap)
                 del waiting[entry[2]]
