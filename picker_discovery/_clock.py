@@ -149,8 +149,9 @@ class FakeClock:
             self.on_sleep(seconds)
 
     async def asleep(self, seconds: float) -> None:
-        """:meth:`sleep` for a coroutine: a frozen clock moves at once (and lets other tasks
-        run); a ticking one waits with ``asyncio.sleep``. Recorded in ``sleeps`` either way.
+        """:meth:`sleep` for a coroutine: a frozen clock lets the tasks ready to run take their
+        turn at the time it shows, then moves; a ticking one waits with ``asyncio.sleep``.
+        Recorded in ``sleeps`` either way.
 
         A frozen clock moves by every sleep of every task that shares it, one after another:
         it simulates one wait at a time well, not many overlapping ones."""
@@ -158,8 +159,11 @@ class FakeClock:
 
         with self._lock:
             self.sleeps.append(seconds)
-            if not self._ticking:
+        if self._ticking:
+            await asyncio.sleep(max(0.0, seconds))
+        else:
+            await asyncio.sleep(0)  # what was ready before this sleep runs before time moves
+            with self._lock:
                 self._offset += max(0.0, seconds)
-        await asyncio.sleep(max(0.0, seconds) if self._ticking else 0)
         if self.on_sleep is not None:
             self.on_sleep(seconds)

@@ -186,7 +186,7 @@ class LazyModel(FrozenMethods):
     __slots__ = ("_data",)
     _READERS: ClassVar[Mapping[str, FieldReader]] = {}
     _VIEW: ClassVar[View]
-    _CHECK: ClassVar[Callable[[dict[str, Any]], None]]
+    _FILL: ClassVar[Callable[[Any], Any]]  # check every field, keep what it read
     _NAMES: ClassVar[tuple[str, ...]]  # the fields, in order: the schema's, extra, raw
     _KEY: ClassVar[Callable[[Any], tuple[Any, ...]]]  # every field but raw, as a tuple
     _data: dict[str, Any]
@@ -253,11 +253,12 @@ class LazyModel(FrozenMethods):
     @classmethod
     def _checked(cls: type[L], data: Mapping[str, Any]) -> L:
         """:meth:`from_answer` with every field checked now: ``MalformedResponse`` now for any
-        field :meth:`from_dict` refuses, each value still made on first read (and then
-        never failing). For an answer that must be usable whole before it is kept."""
+        field :meth:`from_dict` refuses, and each value read kept, but the items of an array
+        of objects, made on first read (and then never failing). For an answer that must be
+        usable whole before it is kept."""
         model = cls._VIEW(data) if type(data) is dict else cls.from_answer(data)
         try:
-            cls._CHECK(model._data)
+            cls._FILL(model)
         except RecursionError:
             raise MalformedResponse(f"{cls.__name__} is nested too deeply to read") from None
         return model

@@ -15,6 +15,7 @@ __all__ = [
     "FALLBACK_WAIT",
     "MAX_POLL_INTERVAL",
     "MIN_POLL_INTERVAL",
+    "MOMENT",
 ]
 
 DEFAULT_POLL_INTERVAL = 5.0
@@ -38,3 +39,7 @@ created together drift apart instead of polling in lockstep."""
 DEFAULT_WORKERS = 4
 """Threads sending polls by default. At the default 10 requests a second and ~100 ms per
 request, one would do; four absorb slow answers without holding up the others."""
+MOMENT = 0.01
+"""Seconds a waiter on many sessions may wake later than it could, to save a wake-up (see
+``PollSchedule.wake_in``): a poll due this long before the rate cap's next token waits for the
+token; the asyncio waiter starts a sleep this short in the turn its new polls start in."""

@@ -25,7 +25,7 @@ from typing import Literal
 from picker_discovery._arguments import _session_id_of
 from picker_discovery._clock import Clock
 from picker_discovery._errorbase import BadArgument, BadArgumentType
-from picker_discovery._pacing import DEFAULT_JITTER
+from picker_discovery._pacing import DEFAULT_JITTER, MOMENT
 from picker_discovery._ratelimit import RateLimit
 from picker_discovery._step import (
     READY,
@@ -33,7 +33,7 @@ from picker_discovery._step import (
     PollRules,
     SelectionCheck,
     decide,
-    due as deadline_check,
+    ended_by_deadline,
 )
 from picker_discovery.models import PickingSession
 
@@ -276,7 +276,7 @@ class PollSchedule:
         while heap and heap[0][0] <= now:
             entry = heap[0]
             check = self._check(entry[2])
-            ended = deadline_check(check.session_id, check, wall, self._timeout)
+            ended = ended_by_deadline(check, wall, self._timeout)
             if ended is not None:
                 heapq.heappop(heap)
                 del waiting[entry[2]]
@@ -295,13 +295,18 @@ class PollSchedule:
 
     def wake_in(self, now: float, free: int) -> float | None:
         """Seconds until :meth:`due` may have something again, or None when only a poll's
-        answer can change that (nothing scheduled, or no ``free`` slot to poll in)."""
+        answer can change that (nothing scheduled, or no ``free`` slot to poll in).
+
+        When the next poll is due a :data:`MOMENT` or less before the rate cap's next token,
+        the wait is until the token (the poll cannot go sooner): one wake-up instead of two,
+        and a deadline that comes meanwhile ends its wait at most a moment late."""
         if not self._heap or free <= 0:
             return None
         until_due = self._heap[0][0] - now
-        if until_due > 0:
-            return until_due
-        return self._limit.wait_time(now)
+        token = self._limit.wait_time(now)
+        if until_due <= 0 or until_due < token <= until_due + MOMENT:
+            return token
+        return until_due
 
     def finish(
         self,

@@ -56,7 +56,9 @@ __all__ = [
     "SelectionCheck",
     "check_timeout",
     "decide",
+    "decided",
     "due",
+    "ended_by_deadline",
     "read_session",
 ]
 
@@ -282,6 +284,14 @@ def _later(start: datetime, seconds: float) -> datetime | None:
         return None
 
 
+def _after(start: datetime, span: timedelta) -> datetime | None:
+    """``start`` plus ``span``, or None when that is past any date (no limit at all)."""
+    try:
+        return start + span
+    except OverflowError:
+        return None
+
+
 def _earliest(
     current: tuple[datetime | None, str | None], when: datetime | None, reason: str
 ) -> tuple[datetime | None, str | None]:
@@ -319,8 +329,13 @@ def due(
         BadArgument: ``after`` is not a waiting check of this session.
     """
     _check_after(session_id, after)
-    if after is None:
-        return None
+    return None if after is None else ended_by_deadline(after, now, timeout)
+
+
+def ended_by_deadline(
+    after: SelectionCheck, now: datetime, timeout: float | None
+) -> SelectionCheck | None:
+    """:func:`due` for a waiting check known to be one (a schedule's own)."""
     deadline = (after.deadline, after.deadline_reason)
     if timeout is not None:
         deadline = _earliest(deadline, _later(after.started, timeout), "timeout")
@@ -328,7 +343,7 @@ def due(
     if when is None or (when - now).total_seconds() > _SLACK:
         return None
     return SelectionCheck(
-        session_id,
+        after.session_id,
         ENDED,
         0.0,
         reason,
@@ -366,80 +381,98 @@ def decide(
     """
     _check_after(session_id, after)
     rules = rules if rules is not None else PollRules()
-    started = after.started if after is not None else now
-    deadline: tuple[datetime | None, str | None] = (
-        (after.deadline, after.deadline_reason) if after is not None else (None, None)
-    )
-    if timeout is not None:
-        deadline = _earliest(deadline, _later(started, timeout), "timeout")
-    polls = after.polls if after is not None else 0
-    last = after.session if after is not None else None
+    return decided(session_id, outcome, after, now, timeout, rules, polled)
 
-    def check(
-        status: Literal["ready", "wait", "ended"],
-        delay: float = 0.0,
-        reason: str | None = None,
-        *,
-        session: PickingSession | None = last,
-        failures: int = 0,
-        error: BaseException | None = None,
-    ) -> SelectionCheck:
-        return SelectionCheck(
-            session_id,
-            status,
-            delay,
-            reason,
-            session,
-            started,
-            deadline[0],
-            deadline[1],
-            failures,
-            polls,
-            error,
-        )
+
+def decided(
+    session_id: str,
+    outcome: PickingSession | BaseException,
+    after: SelectionCheck | None,
+    now: datetime,
+    timeout: float | None,
+    rules: PollRules,
+    polled: bool = True,
+) -> SelectionCheck:
+    """:func:`decide` after a check known to be a waiting one of this session (a schedule's
+    own, or one checked before)."""
+    if after is None:
+        started, deadline, reason, polls = now, None, None, 0
+    else:
+        started, deadline, reason = after.started, after.deadline, after.deadline_reason
+        polls = after.polls
+    if timeout is not None:
+        deadline, reason = _earliest((deadline, reason), _later(started, timeout), "timeout")
 
     if isinstance(outcome, BaseException):
-        if isinstance(outcome, SessionNotFound):
-            logger.info("session %s: gone while waiting (NOT_FOUND)", session_id)
-            return check(ENDED, reason=DELETED, session=None, error=outcome)
-        failures = (after.failures if after is not None else 0) + 1
-        delay = _retry_delay(rules.retry, failures, outcome, now)
-        if delay is None:
-            raise outcome
-        left = _left(deadline[0], now)
-        if left <= 0:
-            return check(ENDED, reason=deadline[1], failures=failures, error=outcome)
-        logger.warning(
-            "sessions.get for session %s failed (%s), attempt %d of %d; checking again in %.1f s",
-            session_id,
-            _why(outcome),
-            failures,
-            rules.retry.max_attempts,
-            min(delay, left),
-        )
-        return check(WAIT, min(delay, left), RETRY, failures=failures, error=outcome)
+        return _failed(session_id, outcome, after, now, rules, (started, deadline, reason, polls))
 
     state = outcome
     if polled:
         polls += 1
     if state.media_items_set:
-        return check(READY, session=state)
+        return SelectionCheck(
+            session_id, READY, 0.0, None, state, started, deadline, reason, 0, polls
+        )
     config = state.polling_config
     if config is not None and config.timeout_in is not None:
-        deadline = _earliest(deadline, _later(now, config.timeout_in.total_seconds()), "timeoutIn")
+        deadline, reason = _earliest(
+            (deadline, reason), _after(now, config.timeout_in), "timeoutIn"
+        )
     if state.expire_time is not None:
-        deadline = _earliest(deadline, state.expire_time, "expireTime")
-    if deadline[0] is None:
-        deadline = (_later(started, rules.fallback_wait), "fallback")
+        deadline, reason = _earliest((deadline, reason), state.expire_time, "expireTime")
+    if deadline is None:
+        deadline, reason = _later(started, rules.fallback_wait), "fallback"
         logger.info(
             "session %s: no timeout, timeoutIn or expireTime; waiting at most %g s",
             session_id,
             rules.fallback_wait,
         )
-    left = _left(deadline[0], now)
+    left = _left(deadline, now)
     if left <= 0:
-        return check(ENDED, reason=deadline[1], session=state)
-    return check(WAIT, min(rules.poll_interval(state), left), session=state)
+        return SelectionCheck(
+            session_id, ENDED, 0.0, reason, state, started, deadline, reason, 0, polls
+        )
+    delay = min(rules.poll_interval(state), left)
+    return SelectionCheck(session_id, WAIT, delay, None, state, started, deadline, reason, 0, polls)
+
+
+def _failed(
+    session_id: str,
+    error: BaseException,
+    after: SelectionCheck | None,
+    now: datetime,
+    rules: PollRules,
+    carried: tuple[datetime, datetime | None, str | None, int],
+) -> SelectionCheck:
+    """:func:`decide` for a poll that raised ``error``: an end, a retry, or ``error`` raised."""
+    started, deadline, reason, polls = carried
+    last = after.session if after is not None else None
+    if isinstance(error, SessionNotFound):
+        logger.info("session %s: gone while waiting (NOT_FOUND)", session_id)
+        return SelectionCheck(
+            session_id, ENDED, 0.0, DELETED, None, started, deadline, reason, 0, polls, error
+        )
+    failures = (after.failures if after is not None else 0) + 1
+    delay = _retry_delay(rules.retry, failures, error, now)
+    if delay is None:
+        raise error
+    left = _left(deadline, now)
+    if left <= 0:
+        return SelectionCheck(
+            session_id, ENDED, 0.0, reason, last, started, deadline, reason, failures, polls, error
+        )
+    logger.warning(
+        "sessions.get for session %s failed (%s), attempt %d of %d; checking again in %.1f s",
+        session_id,
+        _why(error),
+        failures,
+        rules.retry.max_attempts,
+        min(delay, left),
+    )
+    return SelectionCheck(
+        session_id, WAIT, min(delay, left), RETRY, last, started, deadline, reason, failures,
+        polls, error,
+    )  # fmt: skip
 
 
 def _left(deadline: datetime | None, now: datetime) -> float:

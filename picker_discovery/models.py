@@ -1000,23 +1000,25 @@ def _view_list_media_items_response(data: dict[str, Any]) -> ListMediaItemsRespo
 ListMediaItemsResponse._VIEW = _view_list_media_items_response
 
 
-def _check_list_media_items_response(data: dict[str, Any]) -> None:
-    """Raise ``MalformedResponse`` now if ListMediaItemsResponse._read_all would; make nothing."""
+def _fill_list_media_items_response(model: ListMediaItemsResponse) -> ListMediaItemsResponse:
+    """Read ListMediaItemsResponse's fields into ``model`` now; only check arrays of objects."""
+    data = model._data
     value = data.get("mediaItems")
     if type(value) is list and set(map(type, value)) <= DICTS_ONLY:
         for part in value:
             _check_picked_media_item(part)
     else:
-        for model in read_messages(PickedMediaItem, "ListMediaItemsResponse", "mediaItems", value):
-            model._read_all()
+        for item in read_messages(PickedMediaItem, "ListMediaItemsResponse", "mediaItems", value):
+            item._read_all()
     value = data.get("nextPageToken")
     if value is not None and type(value) is not str:
-        read_string("ListMediaItemsResponse", "nextPageToken", value)
-    if not data.keys() <= ListMediaItemsResponse.JSON_FIELDS:
-        extra_of(data, ListMediaItemsResponse.JSON_FIELDS)
+        value = read_string("ListMediaItemsResponse", "nextPageToken", value)
+    _set(model, "next_page_token", value)
+    _set(model, "extra", extra_of(data, ListMediaItemsResponse.JSON_FIELDS))
+    return model
 
 
-ListMediaItemsResponse._CHECK = _check_list_media_items_response
+ListMediaItemsResponse._FILL = _fill_list_media_items_response
 
 
 def _view_media_file(data: dict[str, Any]) -> MediaFile:
@@ -1057,7 +1059,33 @@ def _check_media_file(data: dict[str, Any]) -> None:
         extra_of(data, MediaFile.JSON_FIELDS)
 
 
-MediaFile._CHECK = _check_media_file
+def _fill_media_file(model: MediaFile) -> MediaFile:
+    """Read MediaFile's fields into ``model`` now; only check arrays of objects."""
+    data = model._data
+    value = data.get("baseUrl")
+    if value is not None and type(value) is not str:
+        value = read_string("MediaFile", "baseUrl", value)
+    _set(model, "base_url", value)
+    value = data.get("filename")
+    if value is not None and type(value) is not str:
+        value = read_string("MediaFile", "filename", value)
+    _set(model, "filename", value)
+    value = data.get("mediaFileMetadata")
+    if type(value) is dict:
+        value = _fill_media_file_metadata(MediaFileMetadata._VIEW(value))
+    elif value is not None:
+        value = read_message(MediaFileMetadata, "MediaFile", "mediaFileMetadata", value)
+        value._read_all()
+    _set(model, "media_file_metadata", value)
+    value = data.get("mimeType")
+    if value is not None and type(value) is not str:
+        value = read_string("MediaFile", "mimeType", value)
+    _set(model, "mime_type", value)
+    _set(model, "extra", extra_of(data, MediaFile.JSON_FIELDS))
+    return model
+
+
+MediaFile._FILL = _fill_media_file
 
 
 def _view_media_file_metadata(data: dict[str, Any]) -> MediaFileMetadata:
@@ -1103,7 +1131,44 @@ def _check_media_file_metadata(data: dict[str, Any]) -> None:
         extra_of(data, MediaFileMetadata.JSON_FIELDS)
 
 
-MediaFileMetadata._CHECK = _check_media_file_metadata
+def _fill_media_file_metadata(model: MediaFileMetadata) -> MediaFileMetadata:
+    """Read MediaFileMetadata's fields into ``model`` now; only check arrays of objects."""
+    data = model._data
+    value = data.get("cameraMake")
+    if value is not None and type(value) is not str:
+        value = read_string("MediaFileMetadata", "cameraMake", value)
+    _set(model, "camera_make", value)
+    value = data.get("cameraModel")
+    if value is not None and type(value) is not str:
+        value = read_string("MediaFileMetadata", "cameraModel", value)
+    _set(model, "camera_model", value)
+    value = data.get("height")
+    if value is not None and type(value) is not int:
+        value = read_integer("MediaFileMetadata", "height", value)
+    _set(model, "height", value)
+    value = data.get("photoMetadata")
+    if type(value) is dict:
+        value = _fill_photo_metadata(PhotoMetadata._VIEW(value))
+    elif value is not None:
+        value = read_message(PhotoMetadata, "MediaFileMetadata", "photoMetadata", value)
+        value._read_all()
+    _set(model, "photo_metadata", value)
+    value = data.get("videoMetadata")
+    if type(value) is dict:
+        value = _fill_video_metadata(VideoMetadata._VIEW(value))
+    elif value is not None:
+        value = read_message(VideoMetadata, "MediaFileMetadata", "videoMetadata", value)
+        value._read_all()
+    _set(model, "video_metadata", value)
+    value = data.get("width")
+    if value is not None and type(value) is not int:
+        value = read_integer("MediaFileMetadata", "width", value)
+    _set(model, "width", value)
+    _set(model, "extra", extra_of(data, MediaFileMetadata.JSON_FIELDS))
+    return model
+
+
+MediaFileMetadata._FILL = _fill_media_file_metadata
 
 
 def _view_photo_metadata(data: dict[str, Any]) -> PhotoMetadata:
@@ -1133,7 +1198,30 @@ def _check_photo_metadata(data: dict[str, Any]) -> None:
         extra_of(data, PhotoMetadata.JSON_FIELDS)
 
 
-PhotoMetadata._CHECK = _check_photo_metadata
+def _fill_photo_metadata(model: PhotoMetadata) -> PhotoMetadata:
+    """Read PhotoMetadata's fields into ``model`` now; only check arrays of objects."""
+    data = model._data
+    value = data.get("apertureFNumber")
+    if value is not None and type(value) is not float:
+        value = read_number("PhotoMetadata", "apertureFNumber", value)
+    _set(model, "aperture_f_number", value)
+    value = data.get("exposureTime")
+    if value is not None:
+        value = read_duration("PhotoMetadata", "exposureTime", value)
+    _set(model, "exposure_time", value)
+    value = data.get("focalLength")
+    if value is not None and type(value) is not float:
+        value = read_number("PhotoMetadata", "focalLength", value)
+    _set(model, "focal_length", value)
+    value = data.get("isoEquivalent")
+    if value is not None and type(value) is not int:
+        value = read_integer("PhotoMetadata", "isoEquivalent", value)
+    _set(model, "iso_equivalent", value)
+    _set(model, "extra", extra_of(data, PhotoMetadata.JSON_FIELDS))
+    return model
+
+
+PhotoMetadata._FILL = _fill_photo_metadata
 
 
 def _view_picked_media_item(data: dict[str, Any]) -> PickedMediaItem:
@@ -1168,7 +1256,33 @@ def _check_picked_media_item(data: dict[str, Any]) -> None:
         extra_of(data, PickedMediaItem.JSON_FIELDS)
 
 
-PickedMediaItem._CHECK = _check_picked_media_item
+def _fill_picked_media_item(model: PickedMediaItem) -> PickedMediaItem:
+    """Read PickedMediaItem's fields into ``model`` now; only check arrays of objects."""
+    data = model._data
+    value = data.get("createTime")
+    if value is not None:
+        value = read_timestamp("PickedMediaItem", "createTime", value)
+    _set(model, "create_time", value)
+    value = data.get("id")
+    if value is not None and type(value) is not str:
+        value = read_string("PickedMediaItem", "id", value)
+    _set(model, "id", value)
+    value = data.get("mediaFile")
+    if type(value) is dict:
+        value = _fill_media_file(MediaFile._VIEW(value))
+    elif value is not None:
+        value = read_message(MediaFile, "PickedMediaItem", "mediaFile", value)
+        value._read_all()
+    _set(model, "media_file", value)
+    value = data.get("type")
+    if value is not None:
+        value = read_enum(MediaType, "PickedMediaItem", "type", value)
+    _set(model, "type", value)
+    _set(model, "extra", extra_of(data, PickedMediaItem.JSON_FIELDS))
+    return model
+
+
+PickedMediaItem._FILL = _fill_picked_media_item
 
 
 def _view_picking_config(data: dict[str, Any]) -> PickingConfig:
@@ -1180,25 +1294,30 @@ def _view_picking_config(data: dict[str, Any]) -> PickingConfig:
 PickingConfig._VIEW = _view_picking_config
 
 
-def _check_picking_config(data: dict[str, Any]) -> None:
-    """Raise ``MalformedResponse`` now if PickingConfig._read_all would; make nothing."""
+def _fill_picking_config(model: PickingConfig) -> PickingConfig:
+    """Read PickingConfig's fields into ``model`` now; only check arrays of objects."""
+    data = model._data
     value = data.get("maxItemCount")
-    if value is not None and type(value) is not int and not is_digits(value):
-        read_integer("PickingConfig", "maxItemCount", value)
+    if value is not None and type(value) is not int:
+        value = read_integer("PickingConfig", "maxItemCount", value)
+    _set(model, "max_item_count", value)
     value = data.get("showEducationBanner")
     if value is not None and type(value) is not bool:
-        read_boolean("PickingConfig", "showEducationBanner", value)
+        value = read_boolean("PickingConfig", "showEducationBanner", value)
+    _set(model, "show_education_banner", value)
     value = data.get("showExpandedAppBar")
     if value is not None and type(value) is not bool:
-        read_boolean("PickingConfig", "showExpandedAppBar", value)
+        value = read_boolean("PickingConfig", "showExpandedAppBar", value)
+    _set(model, "show_expanded_app_bar", value)
     value = data.get("showZeroState")
     if value is not None and type(value) is not bool:
-        read_boolean("PickingConfig", "showZeroState", value)
-    if not data.keys() <= PickingConfig.JSON_FIELDS:
-        extra_of(data, PickingConfig.JSON_FIELDS)
+        value = read_boolean("PickingConfig", "showZeroState", value)
+    _set(model, "show_zero_state", value)
+    _set(model, "extra", extra_of(data, PickingConfig.JSON_FIELDS))
+    return model
 
 
-PickingConfig._CHECK = _check_picking_config
+PickingConfig._FILL = _fill_picking_config
 
 
 def _view_picking_session(data: dict[str, Any]) -> PickingSession:
@@ -1216,35 +1335,44 @@ def _view_picking_session(data: dict[str, Any]) -> PickingSession:
 PickingSession._VIEW = _view_picking_session
 
 
-def _check_picking_session(data: dict[str, Any]) -> None:
-    """Raise ``MalformedResponse`` now if PickingSession._read_all would; make nothing."""
+def _fill_picking_session(model: PickingSession) -> PickingSession:
+    """Read PickingSession's fields into ``model`` now; only check arrays of objects."""
+    data = model._data
     value = data.get("expireTime")
     if value is not None:
-        read_timestamp("PickingSession", "expireTime", value)
+        value = read_timestamp("PickingSession", "expireTime", value)
+    _set(model, "expire_time", value)
     value = data.get("id")
     if value is not None and type(value) is not str:
-        read_string("PickingSession", "id", value)
+        value = read_string("PickingSession", "id", value)
+    _set(model, "id", value)
     value = data.get("mediaItemsSet")
     if value is not None and type(value) is not bool:
-        read_flag("PickingSession", "mediaItemsSet", value)
+        value = read_flag("PickingSession", "mediaItemsSet", value)
+    _set(model, "media_items_set", value is True)
     value = data.get("pickerUri")
     if value is not None and type(value) is not str:
-        read_string("PickingSession", "pickerUri", value)
+        value = read_string("PickingSession", "pickerUri", value)
+    _set(model, "picker_uri", value)
     value = data.get("pickingConfig")
     if type(value) is dict:
-        _check_picking_config(value)
+        value = _fill_picking_config(PickingConfig._VIEW(value))
     elif value is not None:
-        read_message(PickingConfig, "PickingSession", "pickingConfig", value)._read_all()
+        value = read_message(PickingConfig, "PickingSession", "pickingConfig", value)
+        value._read_all()
+    _set(model, "picking_config", value)
     value = data.get("pollingConfig")
     if type(value) is dict:
-        _check_polling_config(value)
+        value = _fill_polling_config(PollingConfig._VIEW(value))
     elif value is not None:
-        read_message(PollingConfig, "PickingSession", "pollingConfig", value)._read_all()
-    if not data.keys() <= PickingSession.JSON_FIELDS:
-        extra_of(data, PickingSession.JSON_FIELDS)
+        value = read_message(PollingConfig, "PickingSession", "pollingConfig", value)
+        value._read_all()
+    _set(model, "polling_config", value)
+    _set(model, "extra", extra_of(data, PickingSession.JSON_FIELDS))
+    return model
 
 
-PickingSession._CHECK = _check_picking_session
+PickingSession._FILL = _fill_picking_session
 
 
 def _view_polling_config(data: dict[str, Any]) -> PollingConfig:
@@ -1256,19 +1384,22 @@ def _view_polling_config(data: dict[str, Any]) -> PollingConfig:
 PollingConfig._VIEW = _view_polling_config
 
 
-def _check_polling_config(data: dict[str, Any]) -> None:
-    """Raise ``MalformedResponse`` now if PollingConfig._read_all would; make nothing."""
+def _fill_polling_config(model: PollingConfig) -> PollingConfig:
+    """Read PollingConfig's fields into ``model`` now; only check arrays of objects."""
+    data = model._data
     value = data.get("pollInterval")
-    if value is not None and (type(value) is not str or value not in DURATIONS):
-        read_duration("PollingConfig", "pollInterval", value)
+    if value is not None:
+        value = read_duration("PollingConfig", "pollInterval", value)
+    _set(model, "poll_interval", value)
     value = data.get("timeoutIn")
-    if value is not None and (type(value) is not str or value not in DURATIONS):
-        read_duration("PollingConfig", "timeoutIn", value)
-    if not data.keys() <= PollingConfig.JSON_FIELDS:
-        extra_of(data, PollingConfig.JSON_FIELDS)
+    if value is not None:
+        value = read_duration("PollingConfig", "timeoutIn", value)
+    _set(model, "timeout_in", value)
+    _set(model, "extra", extra_of(data, PollingConfig.JSON_FIELDS))
+    return model
 
 
-PollingConfig._CHECK = _check_polling_config
+PollingConfig._FILL = _fill_polling_config
 
 
 def _view_video_metadata(data: dict[str, Any]) -> VideoMetadata:
@@ -1292,7 +1423,22 @@ def _check_video_metadata(data: dict[str, Any]) -> None:
         extra_of(data, VideoMetadata.JSON_FIELDS)
 
 
-VideoMetadata._CHECK = _check_video_metadata
+def _fill_video_metadata(model: VideoMetadata) -> VideoMetadata:
+    """Read VideoMetadata's fields into ``model`` now; only check arrays of objects."""
+    data = model._data
+    value = data.get("fps")
+    if value is not None and type(value) is not float:
+        value = read_number("VideoMetadata", "fps", value)
+    _set(model, "fps", value)
+    value = data.get("processingStatus")
+    if value is not None:
+        value = read_enum(ProcessingStatus, "VideoMetadata", "processingStatus", value)
+    _set(model, "processing_status", value)
+    _set(model, "extra", extra_of(data, VideoMetadata.JSON_FIELDS))
+    return model
+
+
+VideoMetadata._FILL = _fill_video_metadata
 
 
 ListMediaItemsResponse._READERS = readers(

@@ -392,8 +392,8 @@ def render_field_check(schema: str, f: Field) -> list[str]:
             "        for part in value:",
             f"            _check_{snake(f.ref)}(part)",
             "    else:",
-            f"        for model in read_messages({f.ref}, {args}):",
-            "            model._read_all()",
+            f"        for item in read_messages({f.ref}, {args}):",
+            "            item._read_all()",
         ]
     else:
         raise SystemExit(f"{schema}.{f.json_name}: no check for {f.kind!r}")
@@ -402,7 +402,7 @@ def render_field_check(schema: str, f: Field) -> list[str]:
 
 def render_check(name: str, fields: list[Field]) -> list[str]:
     """``_check``: every field of a JSON object checked as ``_read_all`` reads it, nothing
-    made: what ``create_session`` pays to refuse at once an answer it could not use."""
+    made: how ``_fill`` checks the items of an array without making them."""
     check = "_check_" + snake(name)
     lines = [
         "",
@@ -415,9 +415,50 @@ def render_check(name: str, fields: list[Field]) -> list[str]:
     lines += [
         f"    if not data.keys() <= {name}.JSON_FIELDS:",
         f"        extra_of(data, {name}.JSON_FIELDS)",
+    ]
+    return lines
+
+
+def render_field_fill(schema: str, f: Field) -> list[str]:
+    """Straight-line code reading one field of ``data`` into ``model``'s slot, for ``_fill``:
+    as ``_read_all`` reads it, but a nested object filled the same way and an array of objects
+    only checked (its items are made when it is first read)."""
+    if f.kind == "messages":
+        return render_field_check(schema, f)
+    if f.kind == "message":
+        args = f'"{schema}", "{f.json_name}", value'
+        return [
+            f'    value = data.get("{f.json_name}")',
+            "    if type(value) is dict:",
+            f"        value = _fill_{snake(f.ref)}({f.ref}._VIEW(value))",
+            "    elif value is not None:",
+            f"        value = read_message({f.ref}, {args})",
+            "        value._read_all()",
+            f'    _set(model, "{f.attr}", value)',
+        ]
+    return [line[4:].replace("_set(self,", "_set(model,") for line in render_field_read(schema, f)]
+
+
+def render_fill(name: str, fields: list[Field]) -> list[str]:
+    """``_fill``: every field of a model over a JSON object checked now, as ``_read_all`` reads
+    it (the same error for the same field), and the value read kept; what ``_checked`` does
+    for an answer that must be usable whole before it is kept."""
+    fill = "_fill_" + snake(name)
+    lines = [
         "",
         "",
-        f"{name}._CHECK = {check}",
+        f"def {fill}(model: {name}) -> {name}:",
+        f'    """Read {name}\'s fields into ``model`` now; only check arrays of objects."""',
+        "    data = model._data",
+    ]
+    for f in fields:
+        lines += render_field_fill(name, f)
+    lines += [
+        f'    _set(model, "extra", extra_of(data, {name}.JSON_FIELDS))',
+        "    return model",
+        "",
+        "",
+        f"{name}._FILL = {fill}",
     ]
     return lines
 
@@ -536,13 +577,32 @@ def render(document: Mapping[str, Any]) -> str:
         lines += render_enum(enum)
     for name, schema, fields in models:
         lines += render_model(name, schema, fields)
+    checked = _in_arrays(models)
     for name, _, fields in models:
         lines += render_view(name, fields)
-        lines += render_check(name, fields)
+        if name in checked:
+            lines += render_check(name, fields)
+        lines += render_fill(name, fields)
     lines += ["", ""]
     for name, _, fields in models:
         lines += render_readers(name, fields)
     return "\n".join(lines) + "\n"
+
+
+def _in_arrays(models: list[tuple[str, Mapping[str, Any], list[Field]]]) -> set[str]:
+    """The models an array of objects may hold, nested ones too: ``_fill`` checks those items
+    with ``_check`` and leaves them to be made when the array is first read."""
+    nested = {
+        name: [f for f in fields if f.kind in ("message", "messages")] for name, _, fields in models
+    }
+    found: set[str] = set()
+    todo = [f.ref for fields in nested.values() for f in fields if f.kind == "messages"]
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo += [f.ref for f in nested.get(name, [])]
+    return found
 
 
 def render_readers(name: str, fields: list[Field]) -> list[str]:

@@ -41,6 +41,7 @@ from picker_discovery._aio._poll import Poller, read_body
 from picker_discovery._clock import asleep
 from picker_discovery._errorbase import BadArgument, BadArgumentType
 from picker_discovery._many import _rate_limit
+from picker_discovery._pacing import MOMENT
 from picker_discovery._ratelimit import RateLimit
 from picker_discovery._schedule import DEFAULT_JITTER, PollSchedule, WaitOutcome, first_checks
 from picker_discovery._step import DELETED, WAIT, PollRules, SelectionCheck, check_timeout
@@ -264,7 +265,14 @@ class AsyncSessionsWait(AsyncIterator[WaitOutcome]):
                     # Before 3.12 a poll's task takes its first step at the loop's next turn:
                     # let it, and take the answers of the polls that ended there (a transport
                     # that answers at once) in that same turn, without a future to wake on.
-                    await asyncio.sleep(0)
+                    # When the next poll is only a moment (MOMENT) away, that turn is the
+                    # first of the sleep until it (one turn a poll less at a high rate): an
+                    # answer that comes meanwhile is taken when the sleep ends, soon enough.
+                    delay = schedule.wake_in(now, self._limit - len(tasks))
+                    if delay is not None and 0 < delay <= MOMENT and not schedule.finished:
+                        await self._sleep(delay)
+                    else:
+                        await asyncio.sleep(0)
                     continue
                 if answered or schedule.finished or not schedule.open:
                     continue

@@ -7,15 +7,16 @@ of ``check_selection`` with what a wait on thousands of sessions should not pay 
   (letters, digits, ``-._~``, as Google's and the emulator's are) take this path: the discovery
   document's ``{sessionId}`` expansion leaves them as they are, so the URL is the one
   googleapiclient would build; any other id is built by googleapiclient itself.
-- The ids, the timeout and the client's poll rules were checked once, when the wait began.
+- The ids, the timeout and the client's poll rules were checked once, when the wait began,
+  and each check's deadline by the schedule as it handed the check out.
 - The answer's body is handed back beside the check, so that the waiter can keep a few hundred
   bytes between polls instead of the parsed :class:`~picker_discovery.PickingSession`, and read
   the last state again only for the session's outcome (:func:`read_body`). Only a body read
   whole is handed back (one whose unreadable timing fields were dropped is not: its state is
   kept as read).
 
-The waiting rules themselves stay in :mod:`picker_discovery._step` (:func:`due` and
-:func:`decide`), shared with ``check_selection``.
+The waiting rules themselves stay in :mod:`picker_discovery._step` (:func:`decided`, the
+rules of :func:`decide` without its check of ``after``), shared with ``check_selection``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from picker_discovery._execute import _json_object
-from picker_discovery._step import PollRules, SelectionCheck, decide, due, read_session
+from picker_discovery._step import PollRules, SelectionCheck, decided, read_session
 from picker_discovery.errors import MalformedResponse
 from picker_discovery.models import PickingSession
 
@@ -127,7 +128,9 @@ class Poller:
     """Polls of a wait on many sessions: ``await poller(after)`` is
     ``client.check_selection(after.session_id, after=after, timeout=timeout)`` (the same
     request, rules and outcome) plus the answer's body (None when nothing was read, or a
-    timing field of it could not be read and was dropped)."""
+    timing field of it could not be read and was dropped), for an ``after`` that
+    :class:`~picker_discovery._schedule.PollSchedule` handed out: a waiting check of its
+    session whose deadline it found not come (so it is not checked again)."""
 
     def __init__(
         self,
@@ -148,10 +151,7 @@ class Poller:
         return self._template
 
     async def __call__(self, after: SelectionCheck) -> tuple[SelectionCheck, bytes | None]:
-        sid, clock, timeout = after.session_id, self._clock, self._timeout
-        ended = due(sid, after, clock.now(), timeout)
-        if ended is not None:
-            return ended, None
+        sid = after.session_id
         outcome: PickingSession | BaseException
         request = self._template.request(sid)
         whole = False
@@ -162,7 +162,5 @@ class Poller:
             outcome, whole = _read_state(sid, data)
         except Exception as exc:
             outcome = exc
-        check = decide(
-            sid, outcome, after=after, now=clock.now(), timeout=timeout, rules=self._rules
-        )
+        check = decided(sid, outcome, after, self._clock.now(), self._timeout, self._rules)
         return check, getattr(request, "content", None) if whole else None

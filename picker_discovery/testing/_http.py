@@ -4,8 +4,10 @@ known length read in chunks, and the small JSON and HTML answers every route giv
 
 from __future__ import annotations
 
+import functools
 import html
 import json
+import re
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -206,11 +208,22 @@ def parse_range(header: str | None, length: int) -> tuple[int, int] | str | None
     return start, min(end, length)
 
 
+@functools.cache
+def _plain_query() -> re.Pattern[str]:
+    """Queries that ``urlencode(parse_qsl(query))`` writes back unchanged: ``name=value``
+    pairs of unreserved characters."""
+    return re.compile(r"[A-Za-z0-9._~-]+=[A-Za-z0-9._~-]*(?:&[A-Za-z0-9._~-]+=[A-Za-z0-9._~-]*)*")
+
+
 def _redacted(request: Request) -> str:
     """The request's path and query with any token in the query hidden (the report is public)."""
     parts = urllib.parse.urlsplit(request.target)
     if not parts.query:
         return parts.path
+    if _plain_query().fullmatch(parts.query) and not any(
+        name in parts.query for name in SECRET_PARAMS
+    ):  # as it would be written again (``alt=json``), with no secret: kept as sent
+        return f"{parts.path}?{parts.query}"
     pairs = [
         (k, "REDACTED" if k in SECRET_PARAMS else v)
         for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)

@@ -139,9 +139,13 @@ async def test_a_poll_is_check_selections_step(client: AsyncPickerClient, backen
         assert ours == theirs
         assert type(ours.error) is type(theirs.error)
         assert (body is not None) == (ours.polls > after.polls)  # an answer was read
+    # A check whose deadline has come is ended by the schedule, without a poll (tested in
+    # test_schedule.py); one polled all the same ends by the same rule, on the answer.
     backend.advance(31)
-    ended, body = await poll(checks[1])
-    assert (ended.status, ended.reason, body) == ("ended", "timeout", None)
+    sent = len(backend.attempts("sessions.get"))
+    ended, _ = await poll(checks[1])
+    assert (ended.status, ended.reason) == ("ended", "timeout")
+    assert len(backend.attempts("sessions.get")) == sent + 1
 
 
 async def test_a_waiting_session_keeps_only_its_timing_and_the_answers_body(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -281,3 +282,47 @@ async def test_polls_answered_at_once_are_each_taken_once_in_the_turn_they_end()
         (times[i + limit.most_in(1.0)] - times[i]).total_seconds() >= 1.0
         for i in range(len(times) - limit.most_in(1.0))
     )  # never more than the cap in any one second
+
+
+async def test_at_a_high_rate_a_poll_takes_its_first_step_in_the_sleep_to_the_next_token() -> None:
+    # With the next poll a moment away (1 ms at 1,000/s), the sleep to it starts in the turn
+    # in which the polls just started take their first step, and it lasts until the next token
+    # rather than until the next session is due and then again until the token. On a fake
+    # clock those polls still go out at their own time, before the clock moves, so the fake's
+    # log keeps the cap.
+    backend = Backend(max_live_sessions=300, poll_interval="5s", polling_timeout="12s")
+    async with AsyncPickerClient(
+        transport=FakeAsyncTransport(backend), clock=backend.clock, journal=False
+    ) as client:
+        sessions = [await client.create_session() for _ in range(300)]
+        backend.clear_attempts()
+        start = backend.clock.now()
+        loop = asyncio.get_running_loop()
+        turns = 0
+        run_once = loop._run_once  # type: ignore[attr-defined]
+
+        def counted() -> None:
+            nonlocal turns
+            turns += 1
+            run_once()
+
+        loop._run_once = counted  # type: ignore[attr-defined]
+        try:
+            limit = RateLimit(rate=1000)
+            waiting = client.wait_for_sessions(sessions, rate=limit, jitter=0)
+            outcomes = [o async for o in waiting]
+        finally:
+            del loop._run_once  # type: ignore[attr-defined]
+    times = sorted(a.time for a in backend.attempts("sessions.get"))
+    assert len(outcomes) == 300 and sum(o.polls for o in outcomes) == len(times)
+    # About one turn a poll and one a session ended at its deadline (timeoutIn, no poll);
+    # two a poll before (917 against 1,676 turns here).
+    assert turns < 1.1 * (len(times) + len(outcomes))
+    # Every session is due 5 s in (its pollInterval): the first poll goes out then, before
+    # the clock moves on to the next token, and the others one token after another.
+    assert times[0] == start + timedelta(seconds=5)
+    assert times[1] - times[0] == timedelta(milliseconds=1)
+    assert all(
+        (times[i + limit.most_in(1.0)] - times[i]).total_seconds() >= 1.0
+        for i in range(len(times) - limit.most_in(1.0))
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import string
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -57,18 +57,40 @@ def test_a_checked_answer_reads_as_the_answer_read_at_once(case: tuple[str, Any]
     assert checked.raw == eager.raw
 
 
-def test_a_check_makes_no_value_until_one_is_read() -> None:
-    answer = {
+def test_a_check_keeps_the_values_it_read() -> None:
+    # The poll step reads a session's timing fields on every poll: a check keeps what it
+    # parsed instead of parsing it again on first access.
+    answer: dict[str, Any] = {
         "id": "S1",
         "expireTime": "2030-01-01T00:00:00Z",
         "pollingConfig": {"pollInterval": "5s", "timeoutIn": "1800s"},
+        "pickingConfig": {"maxItemCount": "20"},
     }
     session = PickingSession._checked(answer)
-    answer["expireTime"] = "then"  # only a value not yet made can see this
-    with pytest.raises(MalformedResponse, match=r"PickingSession\.expireTime"):
-        session.expire_time  # noqa: B018
+    answer["expireTime"] = "then"
+    answer["pollingConfig"]["timeoutIn"] = "later"
+    answer["pickingConfig"]["maxItemCount"] = "many"
+    assert session.expire_time == datetime(2030, 1, 1, tzinfo=timezone.utc)
+    assert session.polling_config is not None and session.picking_config is not None
+    assert session.polling_config.timeout_in == timedelta(seconds=1800)
+    assert session.picking_config.max_item_count == 20
     with pytest.raises(MalformedResponse, match=r"PollingConfig\.pollInterval must be"):
         PickingSession._checked({"id": "S1", "pollingConfig": {"pollInterval": "5"}})
+
+
+def test_a_check_leaves_the_items_of_a_page_to_be_made_when_read() -> None:
+    # A page's items are checked, not made: a caller who reads only ids pays for no more.
+    page = {"mediaItems": [{"id": "M1", "createTime": "2030-01-01T00:00:00Z"}]}
+    checked = ListMediaItemsResponse._checked(page)
+    page["mediaItems"][0]["createTime"] = "then"  # only an item not yet made can see this
+    with pytest.raises(MalformedResponse, match=r"PickedMediaItem\.createTime"):
+        checked.media_items[0].create_time  # noqa: B018
+    with pytest.raises(MalformedResponse, match=r"PickedMediaItem\.createTime"):
+        ListMediaItemsResponse._checked({"mediaItems": [{"id": "M1", "createTime": "soon"}]})
+    # Items held some other way than a list of dicts are made now, the page read as well.
+    other = ListMediaItemsResponse._checked({"mediaItems": ({"id": "M1"},), "nextPageToken": "n"})
+    assert [item.id for item in other.media_items] == ["M1"]
+    assert other.next_page_token == "n"
 
 
 def test_a_check_refuses_a_session_nested_too_deeply() -> None:

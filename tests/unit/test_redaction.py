@@ -21,6 +21,7 @@ from picker_discovery._secrets import (
     redact,
     scrub,
 )
+from picker_discovery.testing._http import SECRET_PARAMS, Request, _redacted
 
 SECRET = "an-opaque-emulator-token-1234"  # no Google shape: found only because it is known
 ACCESS = "ya29.a0AfB_byC-example_access_token-0123456789"
@@ -102,3 +103,52 @@ def test_a_known_secret_never_survives_redaction(before: str, after: str, secret
     text = f"{before}{secret}{after}{secret}"
     for form in (text, text.encode(), [text], {"k": text}):
         assert secret not in repr(redact(form, [secret]))
+
+
+def _redacted_the_long_way(target: str) -> str:
+    parts = urllib.parse.urlsplit(target)
+    if not parts.query:
+        return parts.path
+    pairs = [
+        (k, "REDACTED" if k in SECRET_PARAMS else v)
+        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return f"{parts.path}?{urllib.parse.urlencode(pairs)}"
+
+
+_QUERY_PARTS = st.sampled_from(
+    [
+        "alt",
+        "json",
+        "tok",
+        "token",
+        "access_token",
+        "code",
+        "a",
+        "",
+        "=",
+        "&",
+        "%61",
+        "+",
+        "/",
+        " ",
+        "~",
+    ]
+)
+
+
+@given(st.lists(_QUERY_PARTS, max_size=8).map("".join))
+def test_the_fake_logs_a_query_as_parsing_and_writing_it_again_would(query: str) -> None:
+    # The attempt log keeps a plain query (``alt=json``) as sent instead of parsing and writing
+    # it again: the same text either way, and any secret parameter still hidden.
+    target = f"/v1/sessions/S1?{query}"
+    logged = _redacted(Request("GET", target))
+    assert logged == _redacted_the_long_way(target)
+    for name in SECRET_PARAMS:
+        assert f"{name}=tok" not in logged
+
+
+def test_the_fake_hides_a_token_in_a_plain_query() -> None:
+    assert _redacted(Request("GET", "/v1/x?alt=json&access_token=abc")) == (
+        "/v1/x?alt=json&access_token=REDACTED"
+    )

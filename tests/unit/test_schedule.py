@@ -193,3 +193,23 @@ def test_a_waiting_check_comes_back_as_it_went_in_and_leaves_nothing_to_collect(
     (check,) = kept_state.due(0.0, 10)
     assert kept_state.finish(check, 0.0, replace(waiting(check, 5.0), session=state)) is None
     assert kept_state.checks()[SIDS[0]].session is state  # kept unless told otherwise
+
+
+@pytest.mark.parametrize(
+    ("due_in", "rate", "wake_in"),
+    [
+        (0.105, 9.0, 1 / 9),  # due 6 ms before the next token: wake for the token
+        (0.105, 5.0, 0.105),  # the token 95 ms after: wake when due (a deadline may end it)
+        (0.3, 9.0, 0.3),  # the token free before the poll is due
+        (None, 1000.0, 0.001),  # an id, due now: wake for the token
+    ],
+)
+def test_a_poll_due_a_moment_before_the_next_token_waits_for_the_token(
+    due_in: float | None, rate: float, wake_in: float
+) -> None:
+    # One wake-up instead of two when the rate cap would hold the poll back anyway.
+    limit = RateLimit(rate=rate)
+    assert limit.try_acquire(0.0) == 0.0  # a token just taken: the next in 1 / rate s
+    first = SIDS[0] if due_in is None else session(SIDS[0], f"{due_in}s")
+    schedule = plan([first], jitter=0, limit=limit)
+    assert schedule.wake_in(0.0, 10) == pytest.approx(wake_in, rel=1e-3)
